@@ -1,0 +1,20 @@
+/** `vigo`: the envoy agent and the per-user swarm verbs. */
+import { Command } from 'commander';
+import { group, runCli } from '../run.js';
+import { registerPuddle } from './swarm/puddle/index.js';
+import { registerGitback } from './swarm/gitback/index.js';
+import { registerAgent } from './agent/index.js';
+import { VERSION } from '../version.js';
+
+export function buildVigo(): Command {
+  const program = new Command('vigo').description('Vigo envoy: agent daemon and per-user swarm verbs').version(VERSION);
+  const swarm = group(program, 'swarm', 'Peer-to-peer subsystems among envoys');
+  registerPuddle(swarm);
+  registerGitback(swarm);
+  registerAgent(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  await runCli(buildVigo(), argv);
+}
