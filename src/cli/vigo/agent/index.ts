@@ -1,6 +1,9 @@
 /** `vigo agent …` — the envoy daemon and enrollment. */
 import type { Command } from 'commander';
+import { group } from '../../run.js';
+import { registerRun } from './run.js';
 
-export function registerAgent(_program: Command): void {
-  // verbs are added here as they are built
+export function registerAgent(program: Command): void {
+  const agent = group(program, 'agent', 'The envoy agent daemon');
+  registerRun(agent);
 }

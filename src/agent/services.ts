@@ -1,0 +1,10 @@
+/**
+ * The services `vigo agent run` starts, in order. Each subsystem adds one line here.
+ */
+import type { AgentConfig } from './config.js';
+import type { AgentService } from './daemon.js';
+
+export function agentServices(_config: AgentConfig): AgentService[] {
+  const services: AgentService[] = [];
+  return services;
+}
