@@ -21,7 +21,7 @@ export type { Kind } from './domain.js';
 export { projectId, validateHandle, validateName, isValidHandle, parseExpires, SECONDS_PER_DAY } from './names.js';
 
 export { tokenId, checkToken, mintBootstrapToken, mintChildToken, MAX_CHAIN_LEN } from './token.js';
-export type { Role, Token, TokenChain, MintOptions } from './token.js';
+export type { Role, Token, TokenChain, MintOptions, BootstrapOptions } from './token.js';
 
 export { DELEGATION_MAX_LEN, DELEGATION_WARN_LEN, mintDelegation, currentFounder, delegationId, checkDelegation } from './delegation.js';
 export type { Delegation } from './delegation.js';

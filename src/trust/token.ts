@@ -100,13 +100,22 @@ export interface MintOptions {
   nonce?: Hex;
 }
 
+export interface BootstrapOptions extends MintOptions {
+  /**
+   * The project a delegated founder mints a root for (ADR-019): after a rekey the project
+   * keeps the genesis id, so the new founder's root names it instead of sha256(own key ‖ handle).
+   */
+  projectId?: Hex;
+}
+
 /** The founder's self-issued admin token: the root of every chain in the project. */
-export async function mintBootstrapToken(founder: Signer, handle: string, now: number, opts: MintOptions = {}): Promise<Token> {
+export async function mintBootstrapToken(founder: Signer, handle: string, now: number, opts: BootstrapOptions = {}): Promise<Token> {
   const pk = pubkeyHex(founder.publicKey);
+  const own = projectId(founder.publicKey, handle);
   return signToken(founder, {
     v: 1,
     kind: 'token',
-    project_id: projectId(founder.publicKey, handle),
+    project_id: opts.projectId === undefined ? own : hex64(opts.projectId, 'projectId'),
     handle,
     parent: null,
     issuer: pk,
