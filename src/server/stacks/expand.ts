@@ -35,6 +35,8 @@ export function expand(crates: readonly Configcrate[], scope: Scope): { resource
   const problems: StacksProblem[] = [];
   const resources: Resource[] = [];
   const seen = new Map<string, string>();
+  /** ids of resources declared, including ones with other problems (no cascade of "no resource") */
+  const declared = new Set<string>();
   const requires: Array<{ crate: Configcrate; at: string; id: string; line: number }> = [];
   const inBlock = scope.block === null ? '' : ` (in the bundle of the match block at ${scope.block})`;
   for (const crate of crates) {
@@ -43,6 +45,12 @@ export function expand(crates: readonly Configcrate[], scope: Scope): { resource
       const at = `resources[${r.index}]`;
       const rendered: Record<string, unknown> = {};
       let ok = true;
+      const undefinedVar = (field: string, line: number, names: string[]): void => {
+        ok = false;
+        if (scope.allowUndefined === true) return;
+        const from = scope.block === null ? 'the configcrate vars' : `the configcrate vars nor the match block at ${scope.block}`;
+        problems.push({ file: crate.file, line, message: `${at}.${field}: undefined variable ${names.map((v) => `.Vars.${v}`).join(', ')} (not set by ${from})` });
+      };
       for (const [k, fv] of Object.entries(r.fields)) {
         if (fv.template === undefined) {
           rendered[k] = fv.value;
@@ -50,31 +58,34 @@ export function expand(crates: readonly Configcrate[], scope: Scope): { resource
         }
         const out = renderTemplate(fv.template, { vars, hostname: scope.hostname });
         if ('value' in out) rendered[k] = out.value;
-        else {
-          ok = false;
-          if (scope.allowUndefined === true) continue;
-          const names = out.undefinedVars.map((v) => `.Vars.${v}`).join(', ');
-          const from = scope.block === null ? 'the configcrate vars' : `the configcrate vars nor the match block at ${scope.block}`;
-          problems.push({ file: crate.file, line: fv.line, message: `${at}.${k}: undefined variable ${names} (not set by ${from})` });
-        }
+        else undefinedVar(k, fv.line, out.undefinedVars);
       }
-      if (!ok) continue;
-      const bad = checkResourceValues(r.type, rendered);
+      const refs = r.require.map((q, j) => {
+        const out = renderTemplate(q.template, { vars, hostname: scope.hostname });
+        if ('value' in out) return out.value;
+        undefinedVar(`require[${j}]`, q.line, out.undefinedVars);
+        return '';
+      });
+      // check what did render, so one undefined var does not hide other problems
+      const bad = checkResourceValues(r.type, rendered).filter(([f]) => f in rendered || !(f in r.fields));
       for (const [field, why] of bad) problems.push({ file: crate.file, line: r.fields[field]?.line ?? r.line, message: `${at}.${field}: ${why}` });
-      if (bad.length > 0) continue;
-      const key = resourceKey(r.type, rendered);
-      const u = uniquenessKey(r.type, key);
-      const prev = seen.get(u.key);
-      if (prev !== undefined) {
-        problems.push({ file: crate.file, line: r.line, message: `${at}: duplicate ${u.what}, also declared at ${prev}${inBlock}` });
-        continue;
+      const keyFields = r.type === 'user' ? ['name'] : r.type === 'exec' ? ['name', 'command'] : ['path'];
+      if (keyFields.every((f) => f in rendered || !(f in r.fields)) && !bad.some(([f]) => keyFields.includes(f))) {
+        const u = uniquenessKey(r.type, resourceKey(r.type, rendered));
+        declared.add(`${crate.name}:${r.type}:${resourceKey(r.type, rendered)}`);
+        const prev = seen.get(u.key);
+        if (prev !== undefined) {
+          ok = false;
+          problems.push({ file: crate.file, line: r.line, message: `${at}: duplicate ${u.what}, also declared at ${prev}${inBlock}` });
+        } else seen.set(u.key, `${crate.file}:${r.line}`);
       }
-      seen.set(u.key, `${crate.file}:${r.line}`);
+      if (!ok || bad.length > 0) continue;
+      const key = resourceKey(r.type, rendered);
       const id = `${crate.name}:${r.type}:${key}`;
       const res: Record<string, unknown> = { id, configcrate: crate.name, type: r.type, ...rendered };
       if (r.require.length > 0) {
         res['require'] = r.require.map((q, j) => {
-          const rid = requireId(crate.name, q.ref);
+          const rid = requireId(crate.name, refs[j] ?? '');
           requires.push({ crate, at: `${at}.require[${j}]`, id: rid, line: q.line });
           return rid;
         });
@@ -82,9 +93,8 @@ export function expand(crates: readonly Configcrate[], scope: Scope): { resource
       resources.push(res as unknown as Resource);
     }
   }
-  const ids = new Set(resources.map((r) => r.id));
   for (const q of requires) {
-    if (!ids.has(q.id)) problems.push({ file: q.crate.file, line: q.line, message: `${q.at}: no resource "${q.id}"${inBlock}` });
+    if (!declared.has(q.id)) problems.push({ file: q.crate.file, line: q.line, message: `${q.at}: no resource "${q.id}"${inBlock}` });
   }
   return { resources, problems };
 }

@@ -23,7 +23,8 @@ function check(dir: string): { tree: ParsedTree; problems: StacksProblem[] } {
   const problems: StacksProblem[] = [];
   const tree = parseTree(dir, problems);
   const used = new Set<string>();
-  tree.envoys.forEach((block, i) => {
+  tree.envoys.forEach((block) => {
+    const i = block.index;
     const crates: Configcrate[] = [];
     block.configcrates.forEach((name, j) => {
       used.add(name);

@@ -99,7 +99,16 @@ function parseResource(y: YamlFile, node: Node | null, index: number, problems: 
     }
     if (k === 'require') {
       if (!Array.isArray(pv.v) || !pv.v.every((x) => typeof x === 'string')) say('must be a list of resource references ("type:path" or "configcrate:type:path")');
-      else if (isSeq(v)) res.require = (pv.v as string[]).map((ref, j) => ({ ref, line: y.line(v.items[j] as Node, line) }));
+      else if (isSeq(v)) {
+        (pv.v as string[]).forEach((ref, j) => {
+          const rl = y.line(v.items[j] as Node, line);
+          const tp = parseTemplate(ref);
+          if ('error' in tp) {
+            ok = false;
+            problems.push({ file: y.file, line: rl, message: `${at}.require[${j}]: ${tp.error}` });
+          } else res.require.push({ ref, line: rl, template: tp });
+        });
+      }
       continue;
     }
     if (DERIVED.has(k)) {
@@ -185,7 +194,7 @@ function parseEnvoys(y: YamlFile, problems: StacksProblem[]): MatchBlock[] {
       problems.push({ file: y.file, line, message: `${at}: must be a map with match and configcrates` });
       return;
     }
-    const block: MatchBlock = { match: '', configcrates: [], configcrateLines: [], vars: {}, file: y.file, line };
+    const block: MatchBlock = { index: i, match: '', configcrates: [], configcrateLines: [], vars: {}, file: y.file, line };
     let ok = true;
     const seen = new Set<string>();
     for (const [k, v, kline] of entries(y, node)) {

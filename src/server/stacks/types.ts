@@ -23,7 +23,8 @@ export interface StackResource {
   index: number;
   line: number;
   fields: Record<string, FieldValue>;
-  require: Array<{ ref: string; line: number }>;
+  /** references to other resources; templates allowed (a path may name the hostname) */
+  require: Array<{ ref: string; line: number; template: Template }>;
 }
 
 export interface Configcrate {
@@ -34,6 +35,8 @@ export interface Configcrate {
 }
 
 export interface MatchBlock {
+  /** position in envoys.vgo's list */
+  index: number;
   match: string;
   configcrates: string[];
   /** the line of each entry of `configcrates` */
