@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { converge } from '../../src/agent/engine/index.js';
+import { agentConvergeOptions, converge } from '../../src/agent/engine/index.js';
 import { bundle, envoyRoot } from './helpers.js';
 
 function agentFiles(root: string): void {
@@ -72,4 +72,12 @@ test('paths with .. or relative paths are refused before anything runs', async (
     });
   }
   assert.equal(existsSync(join(root, 'etc')), false);
+});
+
+test('the agent defaults put the root, the protected paths and the policy dir under VIGO_ROOT', () => {
+  const o = agentConvergeOptions({ VIGO_ROOT: '/tmp/envoy-1' });
+  assert.equal(o.fsRoot, '/tmp/envoy-1');
+  assert.deepEqual(o.protectedPaths, ['/etc/vigo-envoy', '/var/lib/vigo', '/var/run/vigo', '/srv/vigo']);
+  assert.equal(o.usercratePolicyDir, '/tmp/envoy-1/var/lib/vigo/usercrate-policy');
+  assert.equal(agentConvergeOptions({}).usercratePolicyDir, '/var/lib/vigo/usercrate-policy');
 });

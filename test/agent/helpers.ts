@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { type ConvergeOptions, type PolicyBundle, type RunReport } from '../../src/agent/engine/index.js';
+import { AGENT_PROTECTED_PATHS, type ConvergeOptions, type PolicyBundle, type RunReport } from '../../src/agent/engine/index.js';
 
-export const PROTECTED = ['/etc/vigo-envoy', '/var/lib/vigo', '/var/run/vigo', '/srv/vigo'];
+export const PROTECTED = [...AGENT_PROTECTED_PATHS];
 
 /** A temp envoy root (removed after the test) and the options to converge under it. */
 export function envoyRoot(t: TestContext): { root: string; opts: ConvergeOptions } {

@@ -180,3 +180,9 @@ test('a missing stacks directory is one problem', (t) => {
   const dir = stacksTree(t, {});
   assert.deepEqual(validateStacks(dir + '/nope'), [{ file: dir + '/nope', line: null, message: 'stacks directory not found' }]);
 });
+
+test('an empty envoys.vgo is valid (no envoy matches yet); dotfiles in configcrates are ignored', (t) => {
+  const dir = stacksTree(t, { 'envoys.vgo': '# nothing yet\n', 'configcrates/.app.vgo.swp.vgo': ':::', 'configcrates/notes.txt': 'x' });
+  assert.deepEqual(validateStacks(dir), []);
+  assert.equal(loadStacks(dir).envoys.length, 0);
+});

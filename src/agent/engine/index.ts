@@ -4,6 +4,7 @@
  */
 export { converge } from './converge.js';
 export { parseBundle } from './bundle.js';
+export { AGENT_PROTECTED_PATHS, agentConvergeOptions } from './defaults.js';
 export { readUsercratePolicy, usercratePolicyPath } from './resources/user.js';
 export type {
   ConvergeOptions,

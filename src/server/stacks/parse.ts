@@ -181,6 +181,7 @@ function parseCrate(y: YamlFile, expectName: string, problems: StacksProblem[]):
 
 function parseEnvoys(y: YamlFile, problems: StacksProblem[]): MatchBlock[] {
   const root = y.contents;
+  if (root === null) return []; // an empty envoys.vgo: no envoy gets a bundle yet
   if (!isSeq(root)) {
     problems.push({ file: y.file, line: y.line(root), message: 'must be a list of match blocks (- match: "web-*" …)' });
     return [];
@@ -250,7 +251,7 @@ export function parseTree(dir: string, problems: StacksProblem[]): ParsedTree {
   const cratesDir = join(dir, CRATES_DIR);
   const names = existsSync(cratesDir) && statSync(cratesDir).isDirectory() ? readdirSync(cratesDir).sort() : [];
   for (const fname of names) {
-    if (!fname.endsWith('.vgo')) continue;
+    if (!fname.endsWith('.vgo') || fname.startsWith('.')) continue; // editor droppings, notes
     const rel = `${CRATES_DIR}/${fname}`;
     const name = fname.slice(0, -'.vgo'.length);
     tree.files.push(rel);
