@@ -64,3 +64,14 @@ test('an exec that outlives its timeout is killed with its children and fails', 
   assert.deepEqual(statusOf(r, 'test:exec:slow'), { status: 'failed', message: 'command timed out after 0.3s and was killed' });
   assert.ok(Date.now() - started < 20_000, 'the run does not wait for the killed command');
 });
+
+test('commands get a small environment: PATH and VIGO_FSROOT, not the agent\'s secrets', async (t) => {
+  const { root, opts } = envoyRoot(t);
+  process.env['VIGO_PUDDLE_PASSPHRASE'] = 'hunter2';
+  t.after(() => delete process.env['VIGO_PUDDLE_PASSPHRASE']);
+  await converge(bundle([{ type: 'exec', name: 'env', command: 'env > "$VIGO_FSROOT/env.txt"' }]), opts);
+  const env = readFileSync(join(root, 'env.txt'), 'utf8');
+  assert.match(env, /^PATH=/m);
+  assert.match(env, new RegExp(`^VIGO_FSROOT=${root}$`, 'm'));
+  assert.doesNotMatch(env, /hunter2/);
+});

@@ -57,14 +57,29 @@ function failure(what: string, r: ShellResult, timeoutS: number): string {
   return err === '' ? `${what} ${how}` : `${what} ${how}: ${err}`;
 }
 
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const PASSED_THROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'];
+
+/**
+ * A small, known environment: the agent's own (which may hold passphrases or tokens)
+ * is not handed to operator commands. VIGO_FSROOT names the envoy root, so a command can
+ * reach envoy paths under VIGO_ROOT; commands are not confined to it (see docs).
+ */
+export function commandEnv(fsRoot: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of PASSED_THROUGH) if (process.env[k] !== undefined) env[k] = process.env[k];
+  env['PATH'] ??= DEFAULT_PATH;
+  env['VIGO_FSROOT'] = fsRoot;
+  return env;
+}
+
 export async function applyExec(r: ExecResource, ctx: ApplyContext): Promise<Outcome> {
   const timeoutS = r.timeout_s ?? DEFAULT_TIMEOUT_S;
   if (r.creates !== undefined && r.creates !== null) {
     const host = ctx.sandbox.resolveForRead(r.creates, 'creates');
     if (lstatOrNull(host) !== null) return { status: 'ok', message: `skipped: ${r.creates} exists` };
   }
-  // Commands see envoy paths through VIGO_FSROOT; they are not confined to it (see docs).
-  const run = { cwd: ctx.sandbox.root, env: { ...process.env, VIGO_FSROOT: ctx.sandbox.root }, timeoutMs: timeoutS * 1000 };
+  const run = { cwd: ctx.sandbox.root, env: commandEnv(ctx.sandbox.root), timeoutMs: timeoutS * 1000 };
   if (r.unless !== undefined && r.unless !== null) {
     const g = await runShell(r.unless, run);
     if (g.timedOut) throw new Error(failure('unless guard', g, timeoutS));
