@@ -3,8 +3,10 @@
  */
 import type { AgentConfig } from './config.js';
 import type { AgentService } from './daemon.js';
+import { gitbackService } from '../gitback/daemon/service.js';
 
 export function agentServices(_config: AgentConfig): AgentService[] {
   const services: AgentService[] = [];
+  services.push(gitbackService(_config));
   return services;
 }

@@ -38,3 +38,21 @@ export function ownNameClaim(env: Env): { name: string; pubkey: string } | null 
   }
   return null;
 }
+
+interface PuddleApi {
+  sessionSigner(dir?: string): Promise<import('../trust/index.js').Signer>;
+  readPublicKey(dir?: string): Uint8Array;
+  readNameClaim(dir?: string): { name: string; pubkey: string } | null;
+}
+
+/**
+ * The puddle module, loaded lazily (the CLI only needs it for verbs that sign).
+ */
+export async function puddleApi(): Promise<PuddleApi | null> {
+  const spec = '../puddle/index.js';
+  try {
+    return (await import(spec)) as PuddleApi;
+  } catch {
+    return null;
+  }
+}

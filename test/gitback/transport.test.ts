@@ -28,6 +28,7 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
     socketPath: join(dir, 'var/run/vigo/gitback.sock'),
     log: () => undefined,
     status: () => Promise.resolve({}),
+    authorizeMigrate: () => Promise.reject(new VigoError('E_NOT_ADMIN', 'no')),
     authorize: (cred, req) => {
       assert.equal(cred.uid, process.getuid?.());
       if (req.handle !== 'demo') return Promise.reject(new VigoError('E_REVOKED', 'token 1234 was revoked (reason: left)'));

@@ -91,3 +91,14 @@ export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', re
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
+
+/** git without blocking the daemon's event loop. */
+export function gitAsync(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('git', args, { env: gitEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    c.once('error', reject);
+    c.once('close', (code) => (code === 0 ? resolve() : reject(new VigoError('E_GIT', `git ${args.join(' ')} failed: ${err.trim()}`))));
+  });
+}

@@ -13,7 +13,8 @@ export type GitService = (typeof GIT_SERVICES)[number];
 
 export type DaemonRequest =
   | { v: 1; op: 'connect'; service: GitService; project_id: string; handle: string; git_protocol: string | null }
-  | { v: 1; op: 'status' };
+  | { v: 1; op: 'status' }
+  | { v: 1; op: 'migrate'; from: string; to: string };
 
 export type DaemonResponse =
   | { ok: true; status?: unknown }
@@ -39,6 +40,12 @@ export function parseRequest(line: string): DaemonRequest {
   if (o.op === 'status') {
     if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in status request');
     return { v: 1, op: 'status' };
+  }
+  if (o.op === 'migrate') {
+    if (Object.keys(o).some((k) => !['v', 'op', 'from', 'to'].includes(k))) throw bad('unknown field in migrate request');
+    if (typeof o.from !== 'string' || !HEX64.test(o.from)) throw bad('field from must be 64 lowercase hex');
+    if (typeof o.to !== 'string' || !HEX64.test(o.to) || o.to === o.from) throw bad('field to must be 64 lowercase hex, not from');
+    return { v: 1, op: 'migrate', from: o.from, to: o.to };
   }
   if (o.op !== 'connect') throw bad(`unknown op ${JSON.stringify(o.op)}`);
   for (const k of Object.keys(o)) {

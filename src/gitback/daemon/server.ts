@@ -14,9 +14,10 @@ import { EventEmitter } from 'node:events';
 import { peerCred as kernelPeerCred, type PeerCred } from '../../platform/peercred.js';
 import { isVigoError, VigoError } from '../../platform/errors.js';
 import { encodeLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
-import { diffRefs, ensureBareRepo, fixHead, snapshotRefs, spawnService, type RefChange, type RefSnapshot } from './git.js';
+import { diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefs, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
+export type MigrateRequest = Extract<DaemonRequest, { op: 'migrate' }>;
 
 export interface Grant {
   /** absolute path of the bare repo */
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   /** throws a VigoError to refuse; never trusts anything but `cred` for identity */
   authorize(cred: PeerCred, req: ConnectRequest): Promise<Grant>;
   status(cred: PeerCred): Promise<unknown>;
+  /** for re-found / reanchor: grants for both projects, or throws */
+  authorizeMigrate(cred: PeerCred, req: MigrateRequest): Promise<{ from: Grant; to: Grant }>;
   log(msg: string): void;
   /** defaults to the real SO_PEERCRED lookup */
   peerCred?: (sock: Socket) => PeerCred;
@@ -115,6 +118,12 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         this.reply(sock, { ok: true, status: await this.opts.status(cred) }, true);
         return;
       }
+      if (req.op === 'migrate') {
+        const g = await this.opts.authorizeMigrate(cred, req);
+        const refs = await this.migrate(cred, g.from, g.to);
+        this.reply(sock, { ok: true, status: { refs } }, true);
+        return;
+      }
       const grant = await this.opts.authorize(cred, req);
       await this.proxy(sock, cred, req, grant, rest);
     } catch (e) {
@@ -168,6 +177,24 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         this.opts.log(`${grant.user} (uid ${cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
         this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: cred.uid, user: grant.user, before, after, changes });
       }
+    });
+  }
+
+  /** Copies every ref (and the objects behind them) from one bare repo into another. */
+  async migrate(cred: PeerCred, from: Grant, to: Grant): Promise<number> {
+    if (!existsSync(from.repo)) {
+      throw new VigoError('E_NO_BARE_REPO', `project ${from.projectId.slice(0, 12)}… has no bare repo on this envoy; nothing to migrate`);
+    }
+    return this.withLock(to.projectId, async () => {
+      ensureBareRepo(to.repo);
+      const before = snapshotRefs(to.repo);
+      await gitAsync(['--git-dir', to.repo, 'fetch', '--quiet', from.repo, '+refs/*:refs/*']);
+      const after = snapshotRefs(to.repo);
+      fixHead(to.repo, after);
+      const changes = diffRefs(before, after);
+      this.opts.log(`${to.user} (uid ${cred.uid}) migrated ${after.size} ref(s) ${from.projectId.slice(0, 12)}… → ${to.projectId.slice(0, 12)}…`);
+      if (changes.length > 0) this.emit('refs-changed', { projectId: to.projectId, repo: to.repo, uid: cred.uid, user: to.user, before, after, changes });
+      return after.size;
     });
   }
 
