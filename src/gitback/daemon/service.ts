@@ -8,6 +8,8 @@
  *     envelope_retention_days: 90
  *     passwd_file: /etc/passwd
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AgentContext, AgentService } from '../../agent/daemon.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { VigoError } from '../../platform/errors.js';
@@ -45,6 +47,15 @@ export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
   return out;
 }
 
+/**
+ * System directories: the shared parents stay traversable (users reach the socket and
+ * their usercrate policy file through them); the bare repos and envelopes are root's alone.
+ */
+function prepareDirs(env: NodeJS.ProcessEnv): void {
+  for (const d of [paths.varLib(env), paths.varRun(env), join(paths.varLib(env), 'swarm'), paths.gitbackBase(env)]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  for (const d of [paths.gitbackProjects(env), paths.gitbackEnvelopes(env)]) mkdirSync(d, { recursive: true, mode: 0o700 });
+}
+
 export class GitbackService implements AgentService {
   readonly name = 'gitback';
   daemon: GitbackDaemon | null = null;
@@ -59,6 +70,7 @@ export class GitbackService implements AgentService {
     const socketPath = this.cfg.socket ?? paths.gitbackSocket(env);
     const passwdFile = this.cfg.passwd_file;
     const log = (m: string) => ctx.log(`gitback: ${m}`);
+    prepareDirs(env);
     this.daemon = new GitbackDaemon({
       socketPath,
       log,
