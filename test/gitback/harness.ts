@@ -1,7 +1,7 @@
 // Test harness pieces shared by gitback tests: a real agent process (`vigo agent run`)
 // with its own VIGO_ROOT, and in-process verb contexts backed by a seed signer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, seedSigner, toHex, type Signer } from '../../src/trust/index.js';
@@ -20,18 +20,21 @@ export async function startAgent(vigoRoot: string, gitbackSection: Record<string
   const cfg = join(vigoRoot, 'etc', 'vigo-envoy', 'agent.yaml');
   mkdirSync(dirname(cfg), { recursive: true });
   writeFileSync(cfg, `gitback:\n${Object.entries(gitbackSection).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n`);
-  const proc = spawn(process.execPath, [vigoBin, 'agent', 'run', '--config', cfg], { env: { ...env, VIGO_ROOT: vigoRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr?.on('data', (c: Buffer) => (log += c.toString('utf8')));
+  // the log goes to a file, not a pipe: a test blocked in spawnSync must never stall the agent
+  const logFile = join(vigoRoot, 'agent.log');
+  const fd = openSync(logFile, 'a');
+  const proc = spawn(process.execPath, [vigoBin, 'agent', 'run', '--config', cfg], { env: { ...env, VIGO_ROOT: vigoRoot }, stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
+  const log = () => readFileSync(logFile, 'utf8');
   const sock = join(vigoRoot, 'var', 'run', 'vigo', 'gitback.sock');
-  for (let i = 0; i < 200 && !(existsSync(sock) && log.includes('running')); i++) {
-    if (proc.exitCode !== null) throw new Error(`agent exited: ${log}`);
+  for (let i = 0; i < 200 && !(existsSync(sock) && log().includes('running')); i++) {
+    if (proc.exitCode !== null) throw new Error(`agent exited: ${log()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!existsSync(sock)) throw new Error(`agent did not start: ${log}`);
+  if (!existsSync(sock)) throw new Error(`agent did not start: ${log()}`);
   return {
     proc,
-    log: () => log,
+    log,
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
