@@ -187,3 +187,14 @@ test('the run report has the contract shape: counts, status, started_at, duratio
   assert.deepEqual(r.counts, { ok: 0, changed: 2, failed: 1 });
   assert.deepEqual(Object.keys(r.resources[0]!).sort(), ['id', 'message', 'status', 'type']);
 });
+
+test('an I/O failure is reported with envoy paths, and the rest of the run goes on', async (t) => {
+  const { root, opts } = envoyRoot(t);
+  mkdirSync(join(root, 'etc'));
+  writeFileSync(join(root, 'etc/motd'), 'a file, not a directory');
+  const r = await converge(bundle([{ type: 'file', path: '/etc/motd/inner', content: 'x' }, { type: 'directory', path: '/opt/x' }]), opts);
+  assert.deepEqual(r.counts, { ok: 0, changed: 1, failed: 1 });
+  const msg = r.resources[0]!.message;
+  assert.match(msg, /ENOTDIR/);
+  assert.equal(msg.includes(root), false, msg);
+});
