@@ -47,6 +47,12 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['bad user name', withResource(4, { name: '../../etc/passwd' }), /resources\[4\]\.name: must be a Unix user name/],
   ['flag not bool', withResource(4, { gitback: 'yes' }), /resources\[4\]\.gitback: must be true or false/],
   ['duplicate id', withResource(1, { id: 'motd:file:/etc/motd' }), /resources\[1\]\.id: duplicate id "motd:file:\/etc\/motd" \(also resources\[0\]\)/],
+  ['two resources on one path', withResource(1, { path: '/etc/motd' }), /resources\[1\]\.path: \/etc\/motd is also managed by resources\[0\]/],
+  ['two resources for one user', (() => {
+    const b = structuredClone(good) as { resources: Array<Record<string, unknown>> };
+    b.resources.push({ id: 'other:user:dan', configcrate: 'other', type: 'user', name: 'dan' });
+    return b;
+  })(), /resources\[5\]\.name: dan is also managed by resources\[4\]/],
   ['unknown require', withResource(1, { require: ['nope'] }), /resources\[1\]\.require\[0\]: no resource has id "nope"/],
   ['require cycle', (() => {
     const b = withResource(0, { require: ['motd:directory:/opt/app'] }) as { resources: Array<Record<string, unknown>> };
