@@ -41,9 +41,9 @@ export function parseBundle(json: unknown): PolicyBundle {
     const type = raw['type'];
     if (!isResourceType(type)) bad(`${at}.type`, `unknown resource type ${JSON.stringify(type)} (known: ${RESOURCE_TYPES.join(', ')})`);
     const fields = { ...COMMON_FIELDS, ...TYPE_FIELDS[type] };
-    for (const k of Object.keys(raw)) if (!(k in fields)) bad(`${at}.${k}`, `unknown field for a ${type} resource`);
+    for (const k of Object.keys(raw)) if (!Object.hasOwn(fields, k)) bad(`${at}.${k}`, `unknown field for a ${type} resource`);
     for (const [k, spec] of Object.entries(fields)) {
-      if (!(k in raw) || raw[k] === undefined) {
+      if (!Object.hasOwn(raw, k) || raw[k] === undefined) {
         if (spec.required === true) bad(`${at}.${k}`, 'is required');
         continue;
       }
