@@ -10,7 +10,7 @@ import { preview, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex } from './keys.js';
 import { projectId as computeProjectId } from './names.js';
 import { messageFromCanonical } from './domain.js';
-import { array, hex64, isPlainObject, malformed, uint } from './schema.js';
+import { array, hex64, isPlainObject, malformed, ownKeyCount, uint } from './schema.js';
 import { checkToken, MAX_CHAIN_LEN, tokenCanonical, type Role, type Token, type TokenChain } from './token.js';
 import { checkDelegation, delegationCanonical, DELEGATION_MAX_LEN, type Delegation } from './delegation.js';
 
@@ -42,6 +42,7 @@ export class VerifyCache {
   readonly maxEntries: number;
   private readonly tokens = new Map<string, { t: Token; id: Hex }>();
   private readonly delegations = new Map<string, { d: Delegation; id: Hex }>();
+  private readonly projectIds = new Map<string, Hex>();
 
   constructor(maxEntries = 4096) {
     this.maxEntries = Math.max(1, Math.floor(maxEntries));
@@ -54,41 +55,60 @@ export class VerifyCache {
   clear(): void {
     this.tokens.clear();
     this.delegations.clear();
+    this.projectIds.clear();
   }
 
-  /** @internal the id of an identical token whose signature was verified before. */
-  tokenHit(t: Token): Hex | undefined {
-    const e = this.tokens.get(t.sig);
+  /**
+   * @internal A verified token identical to `raw`: same signature, exactly the token's
+   * keys, and every field equal to the checked copy — so `raw` needs no further checks.
+   */
+  tokenHit(raw: unknown): { t: Token; id: Hex } | undefined {
+    if (!isPlainObject(raw) || typeof raw.sig !== 'string') return undefined;
+    const e = this.tokens.get(raw.sig);
     if (e === undefined) return undefined;
     const c = e.t;
-    return c.project_id === t.project_id && c.handle === t.handle && c.parent === t.parent && c.issuer === t.issuer &&
-      c.subject === t.subject && c.role === t.role && c.issued_at === t.issued_at && c.expires_at === t.expires_at &&
-      c.nonce === t.nonce
-      ? e.id
+    return raw.v === 1 && raw.kind === 'token' && raw.project_id === c.project_id && raw.handle === c.handle &&
+      raw.parent === c.parent && raw.issuer === c.issuer && raw.subject === c.subject && raw.role === c.role &&
+      raw.issued_at === c.issued_at && raw.expires_at === c.expires_at && raw.nonce === c.nonce && ownKeyCount(raw) === 12
+      ? e
       : undefined;
   }
 
   /** @internal */
   addToken(t: Token, id: Hex): void {
     this.evict(this.tokens);
-    this.tokens.set(t.sig, { t, id });
+    this.tokens.set(t.sig, { t: Object.freeze(t), id });
   }
 
   /** @internal */
-  delegationHit(d: Delegation): Hex | undefined {
-    const e = this.delegations.get(d.sig);
+  delegationHit(raw: unknown): { d: Delegation; id: Hex } | undefined {
+    if (!isPlainObject(raw) || typeof raw.sig !== 'string') return undefined;
+    const e = this.delegations.get(raw.sig);
     if (e === undefined) return undefined;
     const c = e.d;
-    return c.project_id === d.project_id && c.seq === d.seq && c.prev_founder === d.prev_founder &&
-      c.new_founder === d.new_founder && c.issued_at === d.issued_at
-      ? e.id
+    return raw.v === 1 && raw.kind === 'delegation' && raw.project_id === c.project_id && raw.seq === c.seq &&
+      raw.prev_founder === c.prev_founder && raw.new_founder === c.new_founder && raw.issued_at === c.issued_at &&
+      ownKeyCount(raw) === 8
+      ? e
       : undefined;
   }
 
   /** @internal */
   addDelegation(d: Delegation, id: Hex): void {
     this.evict(this.delegations);
-    this.delegations.set(d.sig, { d, id });
+    this.delegations.set(d.sig, { d: Object.freeze(d), id });
+  }
+
+  /** @internal sha256(founder ‖ handle), memoized (it is pure). */
+  projectId(founder: Hex, handle: string): Hex {
+    const k = `${founder}/${handle}`;
+    let pid = this.projectIds.get(k);
+    if (pid === undefined) {
+      if (this.projectIds.size >= 1024) this.projectIds.clear();
+      pid = computeProjectId(Buffer.from(founder, 'hex'), handle);
+      this.projectIds.set(k, pid);
+    }
+    return pid;
   }
 
   private evict(m: Map<string, unknown>): void {
@@ -142,7 +162,8 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
   if (raw.length > DELEGATION_MAX_LEN) {
     fail('E_DELEGATION_CAP', `${raw.length} delegations exceed the cap of ${DELEGATION_MAX_LEN}; the founder must re-found the project`);
   }
-  const list = raw.map((d, i) => checkDelegation(d, `delegations[${i}]`));
+  const hits = raw.map((d) => cache?.delegationHit(d));
+  const list = raw.map((d, i) => hits[i]?.d ?? checkDelegation(d, `delegations[${i}]`));
   const windows: FounderWindow[] = [];
   const seen = new Set<Hex>();
   for (let i = 0; i < list.length; i++) {
@@ -160,8 +181,7 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
     seen.add(d.new_founder);
     if (d.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `${at} is dated ${d.issued_at}, in the future (now ${now})`);
     windows.push({ key: d.prev_founder, start: prev === undefined ? 0 : prev.issued_at, end: d.issued_at });
-    const hit = cache?.delegationHit(d);
-    if (hit === undefined) {
+    if (hits[i] === undefined) {
       pending.push({
         kind: 'delegation',
         pk: d.prev_founder,
@@ -194,14 +214,17 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   const pending: Pending[] = [];
 
   const { list: delegations, windows } = checkDelegations(rawDelegations, pid, now, cache, pending);
-  const chain = rawChain.map((t, i) => checkToken(t, `chain[${i}]`));
+  const chain: Token[] = [];
   const ids: Hex[] = [];
-  for (const t of chain) {
-    const hit = cache?.tokenHit(t);
+  for (let i = 0; i < rawChain.length; i++) {
+    const hit = cache?.tokenHit(rawChain[i]);
     if (hit !== undefined) {
-      ids.push(hit);
+      chain.push(hit.t);
+      ids.push(hit.id);
       continue;
     }
+    const t = checkToken(rawChain[i], `chain[${i}]`);
+    chain.push(t);
     const canonical = tokenCanonical(t);
     const id = sha256(canonical);
     ids.push(id);
@@ -221,7 +244,8 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     fail('E_ROOT_NOT_BOOTSTRAP', 'chain[0] is not a bootstrap token (parent null, issuer = subject, role admin)');
   }
   const genesis = delegations[0]?.prev_founder ?? root.issuer;
-  if (computeProjectId(Buffer.from(genesis, 'hex'), root.handle) !== pid) {
+  const genesisPid = cache !== undefined ? cache.projectId(genesis, root.handle) : computeProjectId(Buffer.from(genesis, 'hex'), root.handle);
+  if (genesisPid !== pid) {
     fail('E_ROOT_NOT_FOUNDER', `sha256(${genesis} ‖ ${JSON.stringify(root.handle)}) is not project ${pid}`);
   }
   if (windows.length === 0) windows.push({ key: genesis, start: 0, end: Infinity });
@@ -279,7 +303,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     p.onOk();
   }
   const founder = windows[windows.length - 1]!.key;
-  return { ok: true, role: leaf.role, leaf, depth: chain.length, founder };
+  return { ok: true, role: leaf.role, leaf: { ...leaf }, depth: chain.length, founder };
 }
 
 /** Verifies a token chain for a presenter. Never throws: every refusal is a code and a message. */
