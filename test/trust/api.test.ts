@@ -136,7 +136,14 @@ test('a founder, an admin and a member: the chain verifies with the right role f
   for (let i = 0; i < 2; i++) assert.equal(verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache }).ok, true);
   assert.equal(cache.size, 3);
   const forged = { ...m, role: 'admin' as const };
-  assert.equal(verifyChain({ ...base, chain: [root, a, forged], presenter: hex(bob), cache }).ok, false);
+  const viaCache = verifyChain({ ...base, chain: [root, a, forged], presenter: hex(bob), cache });
+  assert.equal(!viaCache.ok && viaCache.code, 'E_BAD_SIGNATURE');
+  const padded = verifyChain({ ...base, chain: [root, a, { ...m, admin: true } as unknown as typeof m], presenter: hex(bob), cache });
+  assert.equal(!padded.ok && padded.code, 'E_MALFORMED');
+  const ok = verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache });
+  assert.ok(ok.ok);
+  ok.leaf.role = 'admin'; // the result is the caller's copy; the cache is unaffected
+  assert.deepEqual(verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache }).ok && 'member', 'member');
 });
 
 test('founder rekey: delegations carry authority; the retired key cannot mint new roots', async () => {

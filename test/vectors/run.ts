@@ -18,6 +18,7 @@ import {
   type Delegation,
   type Token,
   type VerifyResult,
+  VerifyCache,
 } from '../../src/trust/index.js';
 
 export type Op =
@@ -75,7 +76,7 @@ function text(input: Record<string, unknown>): string | Uint8Array {
   return typeof input.bytes_hex === 'string' ? fromHex(input.bytes_hex) : expand(input.text);
 }
 
-function run(f: Fixture): Outcome {
+function run(f: Fixture, cache: VerifyCache | undefined): Outcome {
   const i = f.input;
   switch (f.op) {
     case 'verifyChain': {
@@ -89,13 +90,20 @@ function run(f: Fixture): Outcome {
           now: c.now,
           presenter: c.presenter,
           ...(c.tombstoned === undefined ? {} : { tombstoned: c.tombstoned }),
+          ...(cache === undefined ? {} : { cache }),
         }),
       );
     }
     case 'verifyPushChainHeader': {
       const c = i as unknown as ChainInput & { header: string };
       return chainOutcome(
-        verifyPushChainHeader(expand(c.header), { projectId: c.project_id, revoked: new Map(c.revoked), now: c.now, presenter: c.presenter }),
+        verifyPushChainHeader(expand(c.header), {
+          projectId: c.project_id,
+          revoked: new Map(c.revoked),
+          now: c.now,
+          presenter: c.presenter,
+          ...(cache === undefined ? {} : { cache }),
+        }),
       );
     }
     case 'decodePushChainHeader': {
@@ -124,9 +132,9 @@ function run(f: Fixture): Outcome {
 }
 
 /** The fixture's outcome; thrown TrustErrors become `{ ok: false, code }`, anything else propagates. */
-export function runFixture(f: Fixture): Outcome {
+export function runFixture(f: Fixture, cache?: VerifyCache): Outcome {
   try {
-    return run(f);
+    return run(f, cache);
   } catch (e) {
     if (e instanceof TrustError) return { ok: false, code: e.code };
     throw e;
