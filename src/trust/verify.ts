@@ -42,7 +42,6 @@ export class VerifyCache {
   readonly maxEntries: number;
   private readonly tokens = new Map<string, { t: Token; id: Hex }>();
   private readonly delegations = new Map<string, { d: Delegation; id: Hex }>();
-  private readonly projectIds = new Map<string, Hex>();
 
   constructor(maxEntries = 4096) {
     this.maxEntries = Math.max(1, Math.floor(maxEntries));
@@ -55,7 +54,6 @@ export class VerifyCache {
   clear(): void {
     this.tokens.clear();
     this.delegations.clear();
-    this.projectIds.clear();
   }
 
   /**
@@ -99,18 +97,6 @@ export class VerifyCache {
     this.delegations.set(d.sig, { d: Object.freeze(d), id });
   }
 
-  /** @internal sha256(founder ‖ handle), memoized (it is pure). */
-  projectId(founder: Hex, handle: string): Hex {
-    const k = `${founder}/${handle}`;
-    let pid = this.projectIds.get(k);
-    if (pid === undefined) {
-      if (this.projectIds.size >= 1024) this.projectIds.clear();
-      pid = computeProjectId(Buffer.from(founder, 'hex'), handle);
-      this.projectIds.set(k, pid);
-    }
-    return pid;
-  }
-
   private evict(m: Map<string, unknown>): void {
     if (this.size >= this.maxEntries) {
       const oldest = m.keys().next();
@@ -118,6 +104,19 @@ export class VerifyCache {
       else this.clear();
     }
   }
+}
+
+// sha256(founder ‖ handle) is pure and the same few projects are checked over and over.
+const projectIdMemo = new Map<string, Hex>();
+function genesisProjectId(founder: Hex, handle: string): Hex {
+  const k = `${founder}/${handle}`;
+  let pid = projectIdMemo.get(k);
+  if (pid === undefined) {
+    if (projectIdMemo.size >= 1024) projectIdMemo.clear();
+    pid = computeProjectId(Buffer.from(founder, 'hex'), handle);
+    projectIdMemo.set(k, pid);
+  }
+  return pid;
 }
 
 function fail(code: TrustVerifyCode, message: string): never {
@@ -244,8 +243,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     fail('E_ROOT_NOT_BOOTSTRAP', 'chain[0] is not a bootstrap token (parent null, issuer = subject, role admin)');
   }
   const genesis = delegations[0]?.prev_founder ?? root.issuer;
-  const genesisPid = cache !== undefined ? cache.projectId(genesis, root.handle) : computeProjectId(Buffer.from(genesis, 'hex'), root.handle);
-  if (genesisPid !== pid) {
+  if (genesisProjectId(genesis, root.handle) !== pid) {
     fail('E_ROOT_NOT_FOUNDER', `sha256(${genesis} ‖ ${JSON.stringify(root.handle)}) is not project ${pid}`);
   }
   if (windows.length === 0) windows.push({ key: genesis, start: 0, end: Infinity });
