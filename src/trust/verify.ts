@@ -280,7 +280,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     if (t.expires_at !== null && now >= t.expires_at) fail('E_EXPIRED', `chain[${i}] expired at ${t.expires_at} (now ${now})`);
     if (revoked.has(ids[i]!)) {
       const reason = revoked.get(ids[i]!);
-      fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? `: ${reason}` : ''}`);
+      fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? ` (reason: ${JSON.stringify(reason)})` : ''}`);
     }
   }
 
