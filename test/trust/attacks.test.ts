@@ -7,6 +7,7 @@ import {
   canonicalize,
   checkToken,
   DELEGATION_MAX_LEN,
+  encodePushChainHeader,
   mintBootstrapToken,
   mintChildToken,
   mintDelegation,
@@ -20,6 +21,7 @@ import {
   tokenId,
   TrustError,
   verifyChain,
+  verifyPushChainHeader,
   verifyRaw,
   type Delegation,
   type Role,
@@ -328,4 +330,32 @@ test('attack: Ed25519 signatures with a non-canonical S (S + kL) or a bad length
   const seed = new Uint8Array(32).fill(7);
   const sig = signRaw(seed, new Uint8Array(0));
   assert.equal(verifyRaw(seedSigner(seed).publicKey, new Uint8Array(0), withS(sig, L)), false);
+});
+
+test('attack: any one-character change to an X-Vigo-Chain header is refused', async () => {
+  const { chain, signers, pid } = await buildChain('team', ['admin', 'member']);
+  const header = encodePushChainHeader(chain, []);
+  const presenter = signers[2]!.publicKey;
+  const opts = { projectId: pid, revoked: new Map<string, string | null>(), now: T0 + DAY, presenter };
+  assert.equal(verifyPushChainHeader(header, opts).ok, true);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ ';
+  fc.assert(
+    fc.property(fc.nat({ max: header.length - 1 }), fc.constantFrom(...alphabet), (at, ch) => {
+      fc.pre(header[at] !== ch);
+      const mutated = header.slice(0, at) + ch + header.slice(at + 1);
+      assert.equal(verifyPushChainHeader(mutated, opts).ok, false);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the verifier never throws, whatever it is given', () => {
+  fc.assert(
+    fc.property(fc.anything(), fc.anything(), fc.anything(), fc.anything(), (chain, delegations, presenter, projectId) => {
+      const r = verifyChain({ projectId, chain, delegations, presenter, revoked: new Map(), now: T0 } as unknown as VerifyInput);
+      assert.equal(r.ok, false);
+      assert.ok(typeof r.message === 'string' && r.message.length > 0);
+    }),
+    { numRuns: 300 },
+  );
 });
