@@ -198,6 +198,8 @@ test('invitations and X-Vigo-Chain round-trip; a bare chain from an older sender
   };
   const text = formatInvitation(inv);
   assert.deepEqual(parseInvitation(text), inv);
+  const shuffled = JSON.stringify({ delegations: [], chain: inv.chain, project: { ...inv.project }, version: 1 });
+  assert.deepEqual(parseInvitation(shuffled), inv, 'key order and whitespace are free in an invitation');
   const r = verifyInvitation(parseInvitation(text), { presenter: bob.publicKey, now: NOW, revoked: new Map() });
   assert.equal(r.ok && r.role, 'member');
   assert.equal(code(() => parseInvitation(text.replace('"version": 1', '"version": 1, "version": 1'))), 'E_MALFORMED');
