@@ -26,6 +26,13 @@ export interface VerifyInput {
   presenter: Hex | Uint8Array;
   tombstoned?: boolean;
   cache?: VerifyCache;
+  /**
+   * The delegations this verifier already holds for the project (its delegations.json).
+   * Pass them whenever there are any: the presented list may extend them (a rekey not yet
+   * seen here) or be shorter (the presenter's state is older), but may not contradict
+   * them — and a retired founder cannot dodge its window by presenting no delegations.
+   */
+  knownDelegations?: Delegation[];
 }
 
 export type VerifyResult =
@@ -195,6 +202,27 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
   return { list, windows };
 }
 
+function sameDelegation(a: Delegation, b: Delegation): boolean {
+  return a.sig === b.sig && a.project_id === b.project_id && a.seq === b.seq && a.prev_founder === b.prev_founder &&
+    a.new_founder === b.new_founder && a.issued_at === b.issued_at;
+}
+
+/** The longer of the presented and the known list, when one extends the other. */
+function reconcileDelegations(presented: unknown[], known: unknown[]): unknown[] {
+  if (known.length === 0) return presented;
+  if (presented.length > DELEGATION_MAX_LEN || known.length > DELEGATION_MAX_LEN) {
+    fail('E_DELEGATION_CAP', `more than ${DELEGATION_MAX_LEN} delegations`);
+  }
+  const p = presented.map((d, i) => checkDelegation(d, `delegations[${i}]`));
+  const k = known.map((d, i) => checkDelegation(d, `knownDelegations[${i}]`));
+  for (let i = 0; i < Math.min(p.length, k.length); i++) {
+    if (!sameDelegation(p[i]!, k[i]!)) {
+      fail('E_DELEGATION_ORDER', `delegations[${i}] differs from the delegation this verifier holds at that position (a forked founder history)`);
+    }
+  }
+  return p.length >= k.length ? presented : known;
+}
+
 function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   if (!isPlainObject(input as unknown)) malformed('input', 'expected a VerifyInput object');
   const pid = hex64(input.projectId, 'projectId');
@@ -208,7 +236,8 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   const rawChain = array(input.chain, 'chain');
   if (rawChain.length === 0) fail('E_EMPTY_CHAIN', 'the token chain is empty');
   if (rawChain.length > MAX_CHAIN_LEN) fail('E_CHAIN_TOO_LONG', `the token chain has ${rawChain.length} tokens (at most ${MAX_CHAIN_LEN})`);
-  const rawDelegations = array(input.delegations, 'delegations');
+  let rawDelegations = array(input.delegations, 'delegations');
+  if (input.knownDelegations !== undefined) rawDelegations = reconcileDelegations(rawDelegations, array(input.knownDelegations, 'knownDelegations'));
   const cache = input.cache;
   const pending: Pending[] = [];
 

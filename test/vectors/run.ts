@@ -41,6 +41,7 @@ export interface ChainInput {
   now: number;
   presenter: string;
   tombstoned?: boolean;
+  known_delegations?: unknown;
 }
 
 export interface Fixture {
@@ -90,6 +91,7 @@ function run(f: Fixture, cache: VerifyCache | undefined): Outcome {
           now: c.now,
           presenter: c.presenter,
           ...(c.tombstoned === undefined ? {} : { tombstoned: c.tombstoned }),
+          ...(c.known_delegations === undefined ? {} : { knownDelegations: c.known_delegations as Delegation[] }),
           ...(cache === undefined ? {} : { cache }),
         }),
       );
@@ -110,8 +112,10 @@ function run(f: Fixture, cache: VerifyCache | undefined): Outcome {
       const pc = decodePushChainHeader(expand(i.header));
       return { ok: true, chain_ids: pc.chain.map(tokenId), delegations: pc.delegations.length };
     }
-    case 'verifyRevoke':
-      return { ok: true, id: envelopeId(verifyRevoke(i.envelope, i.project_id as string, i.now as number)) };
+    case 'verifyRevoke': {
+      const known = i.known_delegations === undefined ? {} : { knownDelegations: i.known_delegations as Delegation[] };
+      return { ok: true, id: envelopeId(verifyRevoke(i.envelope, i.project_id as string, i.now as number, known)) };
+    }
     case 'verifyLeave':
       return { ok: true, id: envelopeId(verifyLeave(i.envelope, i.project_id as string)) };
     case 'verifyNameClaim':
