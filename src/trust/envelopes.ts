@@ -4,8 +4,9 @@
  * carries the signer's own chain and delegations so any receiver can check, with no
  * other state, that the signer is an admin of the project.
  */
+import { createHash } from 'node:crypto';
 import { TrustError } from './errors.js';
-import { toHex, type Hex } from './hex.js';
+import { preview, toHex, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex, type Signer } from './keys.js';
 import { canonicalize, hasLoneSurrogate, sha256Hex, withoutSig } from './canonical.js';
 import { signingMessage } from './domain.js';
@@ -14,8 +15,6 @@ import { array, exactObject, hex64, hex64OrNull, literal, malformed, sigHex, uin
 import { checkToken, tokenCanonical, type TokenChain } from './token.js';
 import { checkDelegation, type Delegation } from './delegation.js';
 import { CLOCK_SKEW_S, verifyChain } from './verify.js';
-import { preview } from './hex.js';
-import { createHash } from 'node:crypto';
 
 /** Longest revoke reason, in UTF-16 code units. */
 export const MAX_REASON_LEN = 1024;
