@@ -25,8 +25,8 @@ export function puddleDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Finishes an interrupted change first (when we may), so readers never see half of one. */
 function settle(dir: string): void {
-  if (!existsSync(dir) || !journalPending(dir)) return;
   try {
+    if (!existsSync(dir) || !journalPending(dir)) return;
     withDirLockSync(lockPath(dir), () => recoverJournal(dir));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;

@@ -150,6 +150,7 @@ export function recoverJournal(dir: string, env: NodeJS.ProcessEnv = process.env
   }
 }
 
+/** A committed change to finish, or leftovers of an interrupted one to drop. */
 export function journalPending(dir: string): boolean {
-  return existsSync(join(dir, TXN));
+  return readdirSync(dir).some((n) => n === TXN || n.startsWith(STAGING_PREFIX) || n.startsWith(DONE_PREFIX));
 }
