@@ -14,7 +14,7 @@ import { withDirLockSync } from './lock.js';
 import { hasIdentity, lockPath, readPubFile } from './store.js';
 import { readNameClaimFile, type NameClaim } from './name.js';
 import { UNLOCK_HINT, request, sessionStatus } from './session/client.js';
-import { toHex, verifyRaw, type Signer } from './trust-shim.js';
+import { toHex, verifyRaw, type Signer } from '../trust/index.js';
 
 export type { NameClaim } from './name.js';
 export { registerRekeyHook, type RekeyHook, type RekeyContext, type RekeyPreflightContext } from './rekey.js';

@@ -22,7 +22,7 @@ import { nameClaimText, readNameClaimFile, signNameClaim } from './name.js';
 import { launchSession } from './session/launch.js';
 import { lockSession, sessionStatus } from './session/client.js';
 import { identityFiles, openIdentity, readIdentityFiles, seal, underLock } from './store.js';
-import { generateKeyPair, publicKeyFromSeed, seedSigner, toHex, type Signer } from './trust-shim.js';
+import { generateKeyPair, publicKeyFromSeed, seedSigner, toHex, type Signer } from '../trust/index.js';
 import { SALT_LEN, parseWrapped, unwrapSeed } from './wrap.js';
 
 export interface RekeyContext {

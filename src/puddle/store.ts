@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { VigoError } from '../platform/errors.js';
 import { commitChange, ensureDir, recoverJournal, journalPending } from './journal.js';
 import { withDirLock } from './lock.js';
-import { generateKeyPair, publicKeyFromSeed, toHex } from './keys.js';
+import { generateKeyPair, publicKeyFromSeed, toHex } from '../trust/index.js';
 import { FILES, PRIVATE_MODE, PUBLIC_MODE, puddlePath } from './layout.js';
 import { DEFAULT_KDF, NONCE_LEN, SALT_LEN, parseWrapped, serializeWrapped, unwrapSeed, wrapSeed, type KdfParams, type WrappedKey } from './wrap.js';
 

@@ -4,7 +4,7 @@ import { launchSession } from './session/launch.js';
 import { lockSession, removeStaleSessionFiles, sessionStatus } from './session/client.js';
 import type { StatusAnswer } from './session/protocol.js';
 import { hasIdentity, notInitialized, readPubFile, recoverIfNeeded, unwrapIdentity } from './store.js';
-import { toHex } from './keys.js';
+import { toHex } from '../trust/index.js';
 
 /** 15 minutes without a signature locks the session. */
 export const DEFAULT_IDLE_TIMEOUT_S = 15 * 60;

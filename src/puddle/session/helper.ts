@@ -11,11 +11,10 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import type { KeyObject } from 'node:crypto';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { peerCred } from '../../platform/peercred.js';
 import { processAlive } from '../lock.js';
-import { privateKeyObject, publicKeyFromSeed, signWithKey, toHex } from '../keys.js';
+import { seedSigner, toHex, type Signer } from '../../trust/index.js';
 import { PRIVATE_MODE, puddlePath } from '../layout.js';
 import { MAX_LINE_BYTES, parseRequest, type Answer, type StatusAnswer } from './protocol.js';
 
@@ -42,8 +41,8 @@ export interface SessionUnlockedFile {
 }
 
 export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
-  let key: KeyObject | null = privateKeyObject(seed);
-  const pubkey = toHex(publicKeyFromSeed(seed));
+  let key: Signer | null = seedSigner(seed); // the key now lives in an OpenSSL KeyObject
+  const pubkey = toHex(key.publicKey);
   seed.fill(0);
   const myUid = process.getuid ? process.getuid() : -1;
   const sockPath = puddlePath(opts.dir, 'socket');
@@ -119,13 +118,13 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        handle(sock, line, peer);
+        void handle(sock, line, peer);
       }
     });
     sock.on('error', () => sock.destroy());
   };
 
-  const handle = (sock: Socket, line: string, peer: string) => {
+  const handle = async (sock: Socket, line: string, peer: string) => {
     const req = parseRequest(line);
     if ('ok' in req) return answer(sock, req);
     if (locking || key === null) return answer(sock, { ok: false, code: 'E_PUDDLE_LOCKED', message: 'the session is locking' });
@@ -134,7 +133,7 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
         return answer(sock, status());
       case 'SIGN': {
         const msg = Buffer.from(req.msg, 'base64');
-        const sig = signWithKey(key, msg);
+        const sig = await key.sign(msg);
         idleDeadline = Date.now() + opts.idleTimeoutS * 1000;
         opts.log(`signed ${msg.length} bytes for ${peer}`);
         return answer(sock, { ok: true, sig: toHex(sig) });

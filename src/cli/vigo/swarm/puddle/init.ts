@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { puddleDir } from '../../../../puddle/index.js';
 import { assertNoIdentity, initIdentity, recoverIfNeeded } from '../../../../puddle/store.js';
-import { formatPublicKey } from '../../../../puddle/trust-shim.js';
+import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, newPassphrase } from './common.js';
 
 export function registerInit(puddle: Command): void {

@@ -1,7 +1,7 @@
 /** `vigo swarm puddle pubkey`: the form `gitback project invite --puddle` accepts. */
 import type { Command } from 'commander';
 import { readPublicKey } from '../../../../puddle/index.js';
-import { formatPublicKey } from '../../../../puddle/trust-shim.js';
+import { formatPublicKey } from '../../../../trust/index.js';
 
 export function registerPubkey(puddle: Command): void {
   puddle

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { homeDir } from '../../../../platform/paths.js';
 import { puddleDir } from '../../../../puddle/index.js';
 import { rekeyPair } from '../../../../puddle/rekey.js';
-import { formatPublicKey } from '../../../../puddle/trust-shim.js';
+import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase } from './common.js';
 
 export function registerRekeyPair(puddle: Command): void {

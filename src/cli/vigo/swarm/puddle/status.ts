@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { isInitialized, puddleDir, readNameClaim, readPublicKey } from '../../../../puddle/index.js';
 import { readPendingRekey } from '../../../../puddle/rekey.js';
 import { currentSession } from '../../../../puddle/unlock.js';
-import { formatPublicKey, toHex } from '../../../../puddle/trust-shim.js';
+import { formatPublicKey, toHex } from '../../../../trust/index.js';
 import { formatDuration } from './common.js';
 
 export interface PuddleStatus {

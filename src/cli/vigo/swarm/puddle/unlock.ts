@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { VigoError } from '../../../../platform/errors.js';
 import { puddleDir } from '../../../../puddle/index.js';
 import { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from '../../../../puddle/unlock.js';
-import { formatPublicKey } from '../../../../puddle/trust-shim.js';
+import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase, formatDuration } from './common.js';
 
 function parseWatchPid(s: string | undefined): number | null {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { puddleDir, sessionSigner } from '../../../../../puddle/index.js';
 import { signNameClaim, writeNameClaim } from '../../../../../puddle/name.js';
-import { formatPublicKey, validateName } from '../../../../../puddle/trust-shim.js';
+import { formatPublicKey, validateName } from '../../../../../trust/index.js';
 
 export function registerNameSet(name: Command): void {
   name
