@@ -41,6 +41,12 @@ test('another user cannot sign with (or even reach) this user\'s session helper'
   const dir = join(a.home, '.vigo-puddle');
   const sock = join(dir, 'session.sock');
   assert.equal(statSync(sock).uid, a.uid);
+  if (!readFileSync(join(dir, 'session.log'), 'utf8').includes('stays dumpable')) {
+    // non-dumpable: the kernel hands /proc/<pid>/mem to root, so even A's other processes cannot read the key
+    assert.equal(statSync(`/proc/${pid}/mem`).uid, 0);
+  } else {
+    t.diagnostic('the built addon predates setNotDumpable; rebuild it to check the non-dumpable helper');
+  }
 
   // the client B runs: one SIGN request, prints the answer (or the error code)
   const client = join(scratch, 'client.mjs');

@@ -3,6 +3,7 @@
  * arrives as 32 raw bytes on stdin — never argv, env or a file. Options (not secret) come
  * in argv. It prints READY on stdout once serving, then logs to stderr (session.log).
  */
+import { setNotDumpable } from '../../platform/peercred.js';
 import { runHelper } from './helper.js';
 
 function arg(name: string): string | undefined {
@@ -35,6 +36,14 @@ async function main(): Promise<void> {
     log('bad arguments; exiting');
     process.exit(2);
   }
+  // before the key arrives: no core dumps, no ptrace or /proc/<pid>/mem by same-uid processes
+  let hardened = false;
+  try {
+    hardened = setNotDumpable();
+  } catch (e) {
+    log(`prctl(PR_SET_DUMPABLE) failed: ${(e as Error).message}`);
+  }
+  if (!hardened) log('warning: this process stays dumpable (the native addon predates setNotDumpable; rebuild it with node-gyp)');
   const seed = await readSeed();
   if (seed.length !== 32) {
     seed.fill(0);

@@ -3,7 +3,7 @@
  * (its own session, no controlling tty, stdio not shared), handed the key over a pipe.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fchmodSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VigoError } from '../../platform/errors.js';
 import { processStartTime } from '../lock.js';
@@ -32,10 +32,20 @@ function logTail(path: string): string {
   }
 }
 
+/** Keeps session.log bounded: past 1 MiB it becomes session.log.1 (one generation kept). */
+export function rotateLog(path: string, maxBytes = 1024 * 1024): void {
+  try {
+    if (statSync(path).size > maxBytes) renameSync(path, `${path}.1`);
+  } catch {
+    /* no log yet */
+  }
+}
+
 /** Spawns the helper with `seed` (zeroed here once handed over). Resolves with its pid. */
 export async function launchSession(dir: string, seed: Uint8Array, opts: LaunchOptions): Promise<number> {
   const helper = fileURLToPath(new URL('./helper-main.js', import.meta.url));
   const logPath = puddlePath(dir, 'log');
+  rotateLog(logPath);
   const logFd = openSync(logPath, 'a', PRIVATE_MODE);
   fchmodSync(logFd, PRIVATE_MODE);
   const watchStart = opts.watchPid === null ? null : processStartTime(opts.watchPid);
@@ -50,6 +60,7 @@ export async function launchSession(dir: string, seed: Uint8Array, opts: LaunchO
   closeSync(logFd);
   const copy = Buffer.from(seed);
   seed.fill(0);
+  child.stdin?.on('error', () => undefined); // a helper that died early is reported below
   child.stdin?.end(copy, () => copy.fill(0));
   try {
     await new Promise<void>((resolve, reject) => {
