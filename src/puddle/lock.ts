@@ -18,6 +18,15 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
+/** The short command name of a process (/proc/<pid>/comm), for messages; null if unknown. */
+export function processName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
 export function processAlive(pid: number, startTime: string | null): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   const now = processStartTime(pid);

@@ -4,6 +4,7 @@ import { VigoError } from '../../../../platform/errors.js';
 import { puddleDir } from '../../../../puddle/index.js';
 import { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from '../../../../puddle/unlock.js';
 import { formatPublicKey } from '../../../../trust/index.js';
+import { processName } from '../../../../puddle/lock.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase, formatDuration } from './common.js';
 
 function parseWatchPid(s: string | undefined): number | null {
@@ -11,6 +12,11 @@ function parseWatchPid(s: string | undefined): number | null {
   const n = Number(s);
   if (!Number.isSafeInteger(n) || n < 0) throw new VigoError('E_USAGE', `--watch-pid: ${JSON.stringify(s)} is not a process id`, { hint: 'give a pid, or 0 for no watchdog' });
   return n === 0 ? null : n;
+}
+
+function watchedName(pid: number): string {
+  const n = processName(pid);
+  return n === null ? '' : ` (${n})`;
 }
 
 export function registerUnlock(puddle: Command): void {
@@ -33,7 +39,7 @@ export function registerUnlock(puddle: Command): void {
       }
       process.stdout.write(
         `Puddle unlocked\n  Pubkey:  ${formatPublicKey(r.publicKey)}\n  Session: pid ${r.pid}; locks after ${formatDuration(idleTimeoutS)} idle` +
-          (watchPid === null ? '' : ` or when pid ${watchPid} exits`) +
+          (watchPid === null ? '' : ` or when pid ${watchPid}${watchedName(watchPid)} exits`) +
           '\n',
       );
     });
