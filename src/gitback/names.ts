@@ -32,6 +32,6 @@ export function readFleetNameMap(file: string): Map<string, string | null> | nul
   return out;
 }
 
-export function nameSources(env: Env, ownClaim: () => { name: string; pubkey: string } | null): NameSources {
+export function nameSources(env: Env, ownClaim: NameSources['ownClaim']): NameSources {
   return { fleetMap: () => readFleetNameMap(nameMapPath(env)), ownClaim };
 }

@@ -157,7 +157,7 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
       }
       const m = /^connect (git-upload-pack|git-receive-pack)$/.exec(line);
       if (m) {
-        projectId ??= resolveProjectId(parsed, io.names);
+        projectId ??= await resolveProjectId(parsed, io.names);
         return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
       }
       throw new VigoError('E_HELPER_PROTOCOL', `unsupported remote-helper command '${line.split(' ')[0]}'`);

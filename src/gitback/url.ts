@@ -51,12 +51,12 @@ export function computeProjectId(pubkey: Uint8Array, handle: string): string {
 export interface NameSources {
   /** the fleet name map: name → pubkey hex, or null when the name is ambiguous */
   fleetMap(): Map<string, string | null> | null;
-  /** the caller's own verified claim */
-  ownClaim(): { name: string; pubkey: string } | null;
+  /** the caller's own verified claim (loaded lazily: the puddle is only needed on a map miss) */
+  ownClaim(): Promise<{ name: string; pubkey: string } | null>;
 }
 
 /** The project id a URL addresses, resolving a friendly name if needed. */
-export function resolveProjectId(u: ParsedGitbackUrl, names: NameSources): string {
+export async function resolveProjectId(u: ParsedGitbackUrl, names: NameSources): Promise<string> {
   if (u.projectId) return u.projectId;
   const map = names.fleetMap();
   if (map?.has(u.host)) {
@@ -68,7 +68,7 @@ export function resolveProjectId(u: ParsedGitbackUrl, names: NameSources): strin
     }
     return computeProjectId(Buffer.from(pk, 'hex'), u.handle);
   }
-  const own = names.ownClaim();
+  const own = await names.ownClaim();
   if (own && own.name === u.host) return computeProjectId(Buffer.from(own.pubkey, 'hex'), u.handle);
   throw new VigoError('E_NAME_UNKNOWN', `cannot resolve the puddle name '${u.host}': not in the fleet name map nor your own name claim`, {
     hint: `use the hex form gitback://<project_id>/${u.handle} (vigo swarm gitback project status ${u.handle} prints it)`,

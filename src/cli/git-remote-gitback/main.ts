@@ -5,7 +5,6 @@
 import { paths } from '../../platform/paths.js';
 import { runRemoteHelper } from '../../gitback/remote-helper.js';
 import { nameSources } from '../../gitback/names.js';
-import { ownNameClaim } from '../../gitback/identity.js';
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const code = await runRemoteHelper(argv.slice(2), {
@@ -14,7 +13,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     stderr: process.stderr,
     env: process.env,
     socketPath: paths.gitbackSocket(process.env),
-    names: nameSources(process.env, () => ownNameClaim(process.env)),
+    // the puddle module is loaded only when a friendly name misses the fleet map
+    names: nameSources(process.env, async () => (await import('../../gitback/identity.js')).ownNameClaim(process.env)),
   });
   // stdin may still be open (git keeps it until we exit); flush stdout, then leave.
   process.stdout.write('', () => process.exit(code));

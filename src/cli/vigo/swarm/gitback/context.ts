@@ -1,9 +1,8 @@
 /** Builds the GitbackContext for a CLI invocation: this process, this user, this terminal. */
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
-import { VigoError } from '../../../../platform/errors.js';
 import type { GitbackContext } from '../../../../gitback/context.js';
-import { ownNameClaim, puddleApi, puddleDirOf, readPuddlePublicKey } from '../../../../gitback/identity.js';
+import { ownNameClaim, puddleSigner, readPuddlePublicKey } from '../../../../gitback/identity.js';
 
 async function readAll(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -31,11 +30,7 @@ export function cliContext(): GitbackContext {
     cwd: process.cwd(),
     now: () => Math.floor(Date.now() / 1000),
     publicKey: () => readPuddlePublicKey(env),
-    signer: async () => {
-      const api = await puddleApi();
-      if (!api) throw new VigoError('E_PUDDLE_UNAVAILABLE', 'the puddle module is not part of this build');
-      return api.sessionSigner(puddleDirOf(env));
-    },
+    signer: () => puddleSigner(env),
     nameClaim: () => ownNameClaim(env),
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),

@@ -1,0 +1,77 @@
+// Running the real CLI and git as real test users against one envoy (VIGO_ROOT).
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runAs, type TestUser } from '../helpers/users.js';
+import { repoRoot, vigoBin } from './harness.js';
+import { run, type RunResult } from './proc.js';
+
+export const PASSPHRASE = 'correct horse battery staple, gitback e2e';
+
+export interface Envoy {
+  root: string;
+}
+
+/** A VIGO_ROOT users can traverse (the socket and usercrate policy live under it). */
+export function makeEnvoyRoot(dir: string): Envoy {
+  const root = join(dir, 'envoy');
+  for (const d of ['', 'var', 'var/lib', 'var/lib/vigo', 'var/lib/vigo/usercrate-policy', 'var/run', 'var/run/vigo']) {
+    mkdirSync(join(root, d), { recursive: true });
+    chmodSync(join(root, d), 0o755);
+  }
+  chmodSync(dir, 0o755);
+  return { root };
+}
+
+export function grantGitback(envoy: Envoy, u: TestUser, on = true): void {
+  writeFileSync(join(envoy.root, 'var/lib/vigo/usercrate-policy', `${u.name}.json`), JSON.stringify({ user: u.name, puddle: true, gitback: on }) + '\n', { mode: 0o644 });
+}
+
+export function userExtraEnv(envoy: Envoy, u: TestUser): NodeJS.ProcessEnv {
+  return {
+    VIGO_ROOT: envoy.root,
+    PATH: `${join(repoRoot, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    VIGO_PUDDLE_PASSPHRASE: PASSPHRASE,
+    GIT_AUTHOR_NAME: u.name,
+    GIT_AUTHOR_EMAIL: `${u.name}@example.test`,
+    GIT_COMMITTER_NAME: u.name,
+    GIT_COMMITTER_EMAIL: `${u.name}@example.test`,
+    GIT_CONFIG_NOSYSTEM: '1',
+  };
+}
+
+export interface Sh {
+  vigo(args: string[], opts?: { cwd?: string; input?: string }): RunResult;
+  git(args: string[], opts?: { cwd?: string; input?: string }): RunResult;
+  /** async (for things that must run at the same time) */
+  gitAsync(args: string[], opts?: { cwd?: string }): Promise<RunResult>;
+}
+
+export function as(envoy: Envoy, u: TestUser): Sh {
+  const extraEnv = userExtraEnv(envoy, u);
+  const wrap = (r: ReturnType<typeof runAs>): RunResult => ({ status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') });
+  return {
+    vigo: (args, o = {}) => wrap(runAs(u, process.execPath, [vigoBin, ...args], { extraEnv, cwd: o.cwd ?? u.home, input: o.input ?? '', timeout: 60_000 })),
+    git: (args, o = {}) => wrap(runAs(u, 'git', args, { extraEnv, cwd: o.cwd ?? u.home, input: o.input ?? '', timeout: 60_000 })),
+    gitAsync: (args, o = {}) =>
+      run('git', args, {
+        cwd: o.cwd ?? u.home,
+        env: { PATH: process.env.PATH, HOME: u.home, USER: u.name, LOGNAME: u.name, LANG: 'C.UTF-8', ...extraEnv },
+        uid: u.uid,
+        gid: u.gid,
+        timeoutMs: 60_000,
+      }),
+  };
+}
+
+export function ok(r: RunResult, what: string): RunResult {
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** puddle init + unlock for a user, returning its pubkey hex. */
+export function setupPuddle(sh: Sh): string {
+  ok(sh.vigo(['swarm', 'puddle', 'init']), 'puddle init');
+  ok(sh.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', '0']), 'puddle unlock');
+  const pk = ok(sh.vigo(['swarm', 'puddle', 'pubkey']), 'puddle pubkey').stdout.trim();
+  return pk.replace(/^ed25519:/, '');
+}
