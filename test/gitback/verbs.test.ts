@@ -3,13 +3,13 @@
 // given in agent.yaml). Multi-user access control is in test/e2e/gitback*.test.ts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, seedSigner, toHex, tokenId, type Token } from '../../src/trust/index.js';
-import { projectInit, projectRefound } from '../../src/gitback/project/found.js';
+import { projectInit, projectReanchor, projectRefound } from '../../src/gitback/project/found.js';
 import { projectPush } from '../../src/gitback/project/publish.js';
-import { projectInvite, projectJoin, projectRevoke } from '../../src/gitback/project/membership.js';
+import { projectInvite, projectJoin, projectLeave, projectRevoke } from '../../src/gitback/project/membership.js';
 import { projectList, projectStatus } from '../../src/gitback/project/show.js';
 import { gitbackGcOrphans, gitbackPurge, gitbackStatus } from '../../src/gitback/project/envoy.js';
 import { rekeyPreflight, runRekeyHook } from '../../src/gitback/rekey-hook.js';
@@ -124,13 +124,35 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   assert.match(tampered.stderr, /E_BAD_SIGNATURE/);
   writeFileSync(tokensFile, good);
 
+  // a second founded project rides along to the cap (for --force-orphan-projects below)
+  await projectInit(a, 'capped', { push: false });
+  // leave: the sentinel is swept into leaves/ and the emptied state directory goes
+  await projectInit(a, 'brief', { push: false });
+  const briefPid = (JSON.parse((a.stdout.length = 0, projectList(a, { json: true }), a.stdout.join(''))) as { handle: string; project_id: string }[]).find((p) => p.handle === 'brief')?.project_id as string;
+  a.input.push('n');
+  await assert.rejects(projectLeave(a, 'brief', {}), /not confirmed/);
+  a.input.push('y');
+  await projectLeave(a, 'brief', {});
+  await waitFor(() => !existsSync(join(homeA, '.vigo-gitback', briefPid)));
+  const leaves = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', briefPid, 'leaves');
+  assert.equal(readdirSync(leaves).length, 1);
+
+  // reanchor: the founder is refused; a member forks the project under its own key
+  await assert.rejects(projectReanchor(a, 'demo'), /already the founder/);
+  b.input.push('demo');
+  await projectReanchor(b, 'demo');
+  const forkPid = /Project ID:\s+([0-9a-f]{64})/.exec(b.stdout.join(''))?.[1] as string;
+  assert.match(b.stdout.join(''), /Migrated 2 ref\(s\)/);
+  assert.ok(existsSync(join(vroot, 'var/lib/vigo/swarm/gitback/projects', `${forkPid}.git`)));
+
   // five founder rekeys: pushing keeps working, status warns then shows AT CAP
   for (let i = 1; i <= 5; i++) {
     const old = await a.signer();
     const next = seedSigner(generateKeyPair().seed);
     rekeyPreflight({ oldPublicKey: old.publicKey, forceOrphanProjects: false, home: homeA });
     const lines = await runRekeyHook({ oldSigner: old, newPublicKey: next.publicKey, now: a.now(), forceOrphanProjects: false, home: homeA });
-    assert.match(lines.join('\n'), new RegExp(`delegation ${i}/5 appended`));
+    assert.match(lines.join('\n'), new RegExp(`demo: delegation ${i}/5 appended`));
+    assert.match(lines.join('\n'), new RegExp(`capped: delegation ${i}/5 appended`));
     a.setSigner(next);
     writeFileSync(join(work, 'README'), `rekey ${i}\n`);
     await git(['commit', '-qam', `after rekey ${i}`], work, a.env);
@@ -164,17 +186,39 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   assert.match(a.stdout.join(''), /re-pointed/);
   assert.equal((await git(['remote', 'get-url', 'swarm'], work, a.env)).stdout.trim(), `gitback://${newPid}/demo`);
 
+  // a sixth rekey with --force-orphan-projects tombstones what is at the cap, extends the rest
+  const old6 = await a.signer();
+  const next6 = seedSigner(generateKeyPair().seed);
+  rekeyPreflight({ oldPublicKey: old6.publicKey, forceOrphanProjects: true, home: homeA });
+  const lines6 = (await runRekeyHook({ oldSigner: old6, newPublicKey: next6.publicKey, now: a.now(), forceOrphanProjects: true, home: homeA })).join('\n');
+  assert.match(lines6, /capped: at the delegation cap — tombstoned/);
+  assert.match(lines6, /demo: delegation 1\/5 appended/);
+  a.setSigner(next6);
+  a.stdout.length = 0;
+  projectStatus(a, 'capped');
+  assert.match(a.stdout.join(''), /TOMBSTONED/);
+
+  // without the daemon, status falls back to a local scan marked partial
+  await agent.stop();
+  a.stdout.length = 0;
+  await gitbackStatus(a);
+  assert.match(a.stdout.join(''), /socket absent|partial data:/);
+  assert.match(a.stdout.join(''), /partial data:/);
+
   // gc-orphans: exactly the bare repos nobody holds
   const orphan = join(vroot, 'var/lib/vigo/swarm/gitback/projects', `${'0'.repeat(64)}.git`);
   await git(['init', '-q', '--bare', orphan], dir, a.env);
   a.stdout.length = 0;
   gitbackGcOrphans(a, {});
-  assert.match(a.stdout.join(''), /^1 orphan bare repo\(s\)/);
+  // the orphan, and the member's reanchored fork (home-b is not a passwd user here)
+  assert.match(a.stdout.join(''), /^2 orphan bare repo\(s\)/);
+  assert.match(a.stdout.join(''), new RegExp(forkPid));
   assert.match(a.stdout.join(''), /dry-run — nothing deleted/);
   assert.ok(existsSync(orphan));
   gitbackGcOrphans(a, { yes: true });
   assert.equal(existsSync(orphan), false);
   assert.ok(existsSync(bare) && existsSync(newBare));
+  assert.equal(existsSync(join(vroot, 'var/lib/vigo/swarm/gitback/projects', `${forkPid}.git`)), false);
 
   // purge without --yes only prints; with a pending sentinel it warns after wiping
   await projectRevoke(a, 'demo', { tokenId: tokenId(chain[0] as Token).replace(/^./, 'f') });
