@@ -83,8 +83,8 @@ async function main(): Promise<void> {
       await projectInit(ctx, handle, { push: false });
       const pid = /gitback:\/\/([0-9a-f]{64})\//.exec(out.split('Founded project ' + handle)[1] ?? '')?.[1] as string;
       const plainBare = join(dir, `plain${r}.git`);
-      git(['init', '-q', '--bare', plainBare]);
-      pushT.plain.push(await timeGit(['push', '-q', `file://${plainBare}`, 'main'], env, src));
+      // both sides include creating the bare repo (the daemon creates it on first push)
+      pushT.plain.push((await timeGit(['init', '-q', '--bare', plainBare], env)) + (await timeGit(['push', '-q', `file://${plainBare}`, 'main'], env, src)));
       pushT.gitback.push(await timeGit(['push', '-q', `gitback://${pid}/${handle}`, 'main'], env, src));
       cloneT.plain.push(await timeGit(['clone', '-q', '--bare', `file://${plainBare}`, join(dir, `cp${r}`)], env));
       cloneT.gitback.push(await timeGit(['clone', '-q', '--bare', `gitback://${pid}/${handle}`, join(dir, `cg${r}`)], env));
