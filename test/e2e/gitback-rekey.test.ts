@@ -2,38 +2,19 @@
 // re-invite-all + rejoin keep a cross-puddle member pushing, the fifth rekey reaches the
 // cap, re-found moves every ref to a new project id and tombstones the old one (which the
 // daemon then refuses); then gc-orphans and purge as the page describes them.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
-import { startAgent, vigoBin, type Agent } from '../gitback/harness.js';
-import { as, grantGitback, makeEnvoyRoot, ok, setupPuddle, type Sh } from '../gitback/users-env.js';
+import { userSupport, type TestUser } from '../helpers/users.js';
+import { vigoBin } from '../gitback/harness.js';
+import { grantGitback, ok, setupPuddle, twoUserEnvoy, type Sh } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 
 const why = userSupport();
 
 test('rekey → re-invite-all → rejoin → keeps pushing; AT CAP; re-found; gc-orphans; purge', { skip: why ?? false, timeout: 115_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vgt-gitback-rekey-'));
-  const users: TestUser[] = [];
-  const shells: Sh[] = [];
-  let agent: Agent | null = null;
-  after(async () => {
-    for (const sh of shells) sh.vigo(['swarm', 'puddle', 'lock']);
-    await agent?.stop();
-    for (const u of users) removeTestUser(u);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const envoy = makeEnvoyRoot(dir);
-  agent = await startAgent(envoy.root, { sweep_interval_s: 0.3 });
-  const ua = createTestUser('gbra');
-  users.push(ua);
-  const ub = createTestUser('gbrb');
-  users.push(ub);
-  const A = as(envoy, ua);
-  const B = as(envoy, ub);
-  shells.push(A, B);
+  const { dir, envoy, ua, ub, A, B } = await twoUserEnvoy('gbr', 0.3);
   grantGitback(envoy, ua);
   grantGitback(envoy, ub);
   setupPuddle(A);

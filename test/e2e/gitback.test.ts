@@ -1,38 +1,19 @@
 // Gitback on one envoy, end to end: a real agent (helper daemon + reactor, as root) and
 // two real Unix users running the real CLI and real git with their own puddles.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
-import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
-import { startAgent, vigoBin, type Agent } from '../gitback/harness.js';
-import { as, grantGitback, makeEnvoyRoot, ok, setupPuddle, type Envoy, type Sh } from '../gitback/users-env.js';
+import { userSupport } from '../helpers/users.js';
+import { vigoBin } from '../gitback/harness.js';
+import { grantGitback, ok, setupPuddle, twoUserEnvoy } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 
 const why = userSupport();
 
 test('two users, one envoy: found, invite, join, clone, push, fetch, refusals, concurrent push, revoke, leave --purge', { skip: why ?? false, timeout: 110_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vgt-gitback-e2e-'));
-  const users: TestUser[] = [];
-  let agent: Agent | null = null;
-  const shells: Sh[] = [];
-  after(async () => {
-    for (const sh of shells) sh.vigo(['swarm', 'puddle', 'lock']);
-    await agent?.stop();
-    for (const u of users) removeTestUser(u);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const envoy: Envoy = makeEnvoyRoot(dir);
-  agent = await startAgent(envoy.root, { sweep_interval_s: 0.5 });
-  const ua = createTestUser('gba');
-  users.push(ua);
-  const ub = createTestUser('gbb');
-  users.push(ub);
-  const A = as(envoy, ua);
-  const B = as(envoy, ub);
-  shells.push(A, B);
+  const { dir, envoy, ua, ub, A, B } = await twoUserEnvoy('gb', 0.5);
 
   // the usercrate gate comes first, naming the policy file
   const gated = A.vigo(['swarm', 'gitback', 'project', 'list']);
@@ -60,6 +41,14 @@ test('two users, one envoy: found, invite, join, clone, push, fetch, refusals, c
   const status = ok(A.vigo(['swarm', 'gitback', 'status']), 'status').stdout;
   assert.match(status, /projects:\s+1 \(1 with a local bare repo\)/);
   assert.match(status, /socket present/);
+
+  // a friendly URL resolves through the founder's own name claim; for anyone else it does not
+  ok(A.vigo(['swarm', 'puddle', 'name', 'set', ua.name]), 'puddle name set');
+  const friendly = ok(A.git(['ls-remote', `gitback://${ua.name}/demo`]), 'ls-remote by name');
+  assert.match(friendly.stdout, /refs\/heads\/main/);
+  const notB = B.git(['ls-remote', `gitback://${ua.name}/demo`]);
+  assert.notEqual(notB.status, 0);
+  assert.match(notB.stderr, new RegExp(`cannot resolve the puddle name '${ua.name}'`));
 
   // invitations: one for another puddle and one for another project are refused
   const stranger = toHex(generateKeyPair().publicKey);

@@ -38,6 +38,9 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   d.on('refs-changed', (e) => events.push(e));
   await d.listen();
   after(() => d.close());
+  // a second daemon on the same socket refuses rather than stealing it
+  const twin = new GitbackDaemon({ socketPath: join(dir, 'var/run/vigo/gitback.sock'), log: () => undefined, status: () => Promise.resolve({}), authorize: () => Promise.reject(new Error('x')), authorizeMigrate: () => Promise.reject(new Error('x')) });
+  await assert.rejects(twin.listen(), /already listening/);
 
   const work = join(dir, 'work');
   assert.equal((await git(['init', '-q', '-b', 'main', work])).status, 0);

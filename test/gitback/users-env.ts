@@ -1,8 +1,10 @@
 // Running the real CLI and git as real test users against one envoy (VIGO_ROOT).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { after } from 'node:test';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAs, type TestUser } from '../helpers/users.js';
-import { repoRoot, vigoBin } from './harness.js';
+import { createTestUser, removeTestUser, runAs, type TestUser } from '../helpers/users.js';
+import { repoRoot, startAgent, vigoBin, type Agent } from './harness.js';
 import { run, type RunResult } from './proc.js';
 
 export const PASSPHRASE = 'correct horse battery staple, gitback e2e';
@@ -74,4 +76,41 @@ export function setupPuddle(sh: Sh): string {
   ok(sh.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', '0']), 'puddle unlock');
   const pk = ok(sh.vigo(['swarm', 'puddle', 'pubkey']), 'puddle pubkey').stdout.trim();
   return pk.replace(/^ed25519:/, '');
+}
+
+export interface TwoUserEnvoy {
+  dir: string;
+  envoy: Envoy;
+  agent: Agent;
+  ua: TestUser;
+  ub: TestUser;
+  A: Sh;
+  B: Sh;
+}
+
+/**
+ * A temp dir, an envoy root, a running agent and two fresh Unix users with their shells;
+ * everything is undone by `after` (puddles locked, agent stopped, users and dir removed).
+ */
+export async function twoUserEnvoy(tag: string, sweepIntervalS: number): Promise<TwoUserEnvoy> {
+  const dir = mkdtempSync(join(tmpdir(), `vgt-${tag}-`));
+  const users: TestUser[] = [];
+  const shells: Sh[] = [];
+  let agent: Agent | null = null;
+  after(async () => {
+    for (const sh of shells) sh.vigo(['swarm', 'puddle', 'lock']);
+    await agent?.stop();
+    for (const u of users) removeTestUser(u);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const envoy = makeEnvoyRoot(dir);
+  agent = await startAgent(envoy.root, { sweep_interval_s: sweepIntervalS });
+  const ua = createTestUser(`${tag}a`);
+  users.push(ua);
+  const ub = createTestUser(`${tag}b`);
+  users.push(ub);
+  const A = as(envoy, ua);
+  const B = as(envoy, ub);
+  shells.push(A, B);
+  return { dir, envoy, agent, ua, ub, A, B };
 }

@@ -7,7 +7,7 @@
  * racing push sees the winner's refs and fails cleanly as a non-fast-forward, and the
  * fan-out hook gets an exact delta.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -62,7 +62,13 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   async listen(): Promise<void> {
     const path = this.opts.socketPath;
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    if (existsSync(path)) unlinkSync(path); // a stale socket from an earlier run
+    if (existsSync(path)) {
+      // a live daemon answers; only a stale socket from an earlier run is removed
+      if (await answers(path)) {
+        throw new VigoError('E_DAEMON_RUNNING', `another gitback helper daemon is already listening on ${path}`, { hint: 'stop the other agent first' });
+      }
+      unlinkSync(path);
+    }
     const server = createServer({ allowHalfOpen: true }, (sock) => void this.handle(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -228,6 +234,17 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       });
     });
   }
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
 }
 
 function errorResponse(e: unknown): DaemonResponse {
