@@ -53,6 +53,12 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   assert.equal(events.length, 1);
   assert.deepEqual(events[0]?.changes.map((c) => c.ref), ['refs/heads/main', 'refs/tags/v1']);
 
+  // an atomic push of two refs goes through unchanged (git's own capability)
+  await git(['branch', 'side'], work);
+  const atomic = await git(['push', '--atomic', url, 'main:refs/heads/a1', 'side:refs/heads/a2'], work);
+  assert.equal(atomic.status, 0, atomic.stderr);
+  assert.deepEqual(events[1]?.changes.map((c) => c.ref), ['refs/heads/a1', 'refs/heads/a2']);
+
   const clone = await git(['clone', '-q', url, join(dir, 'clone')]);
   assert.equal(clone.status, 0, clone.stderr);
   assert.equal((await git(['log', '--format=%s'], join(dir, 'clone'))).stdout.trim(), 'one');

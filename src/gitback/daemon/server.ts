@@ -16,6 +16,9 @@ import { isVigoError, VigoError } from '../../platform/errors.js';
 import { encodeLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
 import { diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefs, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
+/** A proxied git session with no traffic for this long is closed. */
+export const IDLE_TIMEOUT_MS = 300_000;
+
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
 export type MigrateRequest = Extract<DaemonRequest, { op: 'migrate' }>;
 
@@ -208,6 +211,11 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     return new Promise<void>((resolve) => {
       const child = spawnService(req.service, grant.repo, req.git_protocol);
       this.reply(sock, { ok: true }, false);
+      // an idle session must not hold the project's receive lock forever
+      sock.setTimeout(IDLE_TIMEOUT_MS, () => {
+        this.opts.log(`${req.service} for ${grant.user}: idle for ${IDLE_TIMEOUT_MS / 1000} s, closing`);
+        sock.destroy();
+      });
       let stderr = '';
       child.stderr?.on('data', (c: Buffer) => {
         if (stderr.length < 4096) stderr += c.toString('utf8');

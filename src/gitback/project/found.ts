@@ -14,6 +14,7 @@ import {
   toHex,
   validateHandle,
   type Scope,
+  type Signer,
 } from '../../trust/index.js';
 import { bareRepo, confirmTyped, gate, socketPath, socketPresent, userBase, type GitbackContext } from '../context.js';
 import { hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
@@ -130,8 +131,7 @@ async function migrateBytes(ctx: GitbackContext, from: string, to: string): Prom
   }
 }
 
-async function forkProject(ctx: GitbackContext, old: ProjectState, newPid: string, verb: string): Promise<{ dir: string; line: string }> {
-  const signer = await ctx.signer();
+async function forkProject(ctx: GitbackContext, signer: Signer, old: ProjectState, newPid: string): Promise<{ dir: string; line: string }> {
   const now = ctx.now();
   const me = toHex(signer.publicKey);
   const root = await mintBootstrapToken(signer, old.config.handle, now);
@@ -147,7 +147,6 @@ async function forkProject(ctx: GitbackContext, old: ProjectState, newPid: strin
   };
   const dir = saveProject(userBase(ctx), { config, chain: [root], delegations: [] });
   const line = await migrateBytes(ctx, old.config.project_id, newPid);
-  void verb;
   return { dir, line };
 }
 
@@ -164,13 +163,14 @@ export async function projectReanchor(ctx: GitbackContext, arg: string): Promise
   }
   if (hasProject(userBase(ctx), newPid)) throw new VigoError('E_EXISTS', `a project already exists locally under the new id ${newPid}`);
   checkOwnChain(ctx, old);
+  const signer = await ctx.signer(); // before the prompt: a locked puddle fails first
   await confirmTyped(ctx, handle, [
     `Reanchoring ${handle} hard-forks it under your puddle (${fmtKey(toHex(me))}):`,
     `  - the old URL ${canonicalUrl(old.config.project_id, handle)} becomes dead for this fork`,
     `  - the new URL is ${canonicalUrl(newPid, handle)}; members must re-add the remote`,
     '  - tokens are not portable: every surviving member must be re-invited',
   ]);
-  const { dir, line } = await forkProject(ctx, old, newPid, 'reanchor');
+  const { dir, line } = await forkProject(ctx, signer, old, newPid);
   ctx.out(`✓ Reanchored ${handle} under your puddle\n  New URL:       ${canonicalUrl(newPid, handle)}\n  Project ID:    ${newPid}\n  State:         ${dir}/\n${line}\n`);
   ctx.out(`Re-invite surviving members with \`vigo swarm gitback project invite ${newPid} --puddle <fp> --role <r>\`;\n` +
     `drop the old project with \`vigo swarm gitback project leave ${old.config.project_id}\` once the new one is healthy.\n`);
@@ -201,13 +201,14 @@ export async function projectRefound(ctx: GitbackContext, arg: string, opts: { f
     });
   }
   if (hasProject(base, newPid)) throw new VigoError('E_EXISTS', `a project already exists locally under the new id ${newPid}`);
+  const signer = await ctx.signer(); // before the prompt: a locked puddle fails first
   await confirmTyped(ctx, handle, [
     `Re-founding ${handle} mints a fresh project id from your current puddle key:`,
     `  - the old URL ${canonicalUrl(old.config.project_id, handle)} becomes dead (the old project is tombstoned)`,
     `  - the new URL ${canonicalUrl(newPid, handle)} must be communicated to every member`,
     `  - members must be re-invited (project re-invite-all ${newPid})`,
   ]);
-  const { dir, line } = await forkProject(ctx, old, newPid, 're-found');
+  const { dir, line } = await forkProject(ctx, signer, old, newPid);
   saveConfig(base, { ...old.config, tombstoned_at: ctx.now(), successor: newPid });
   ctx.out(`✓ Re-founded ${handle}\n  New URL:       ${canonicalUrl(newPid, handle)}\n  Project ID:    ${newPid}\n  State:         ${dir}/\n${line}\n`);
   ctx.out(`  Old project ${old.config.project_id} is tombstoned (kept as an archive; the helper daemon refuses it).\n`);
