@@ -39,25 +39,45 @@ function jsonFiles(dir: string): string[] {
     .map((n) => join(dir, n));
 }
 
-/** token_id → reason, from every stored envelope that still verifies. */
-export function loadRevocations(store: string, pid: string, now: number, log?: (m: string) => void): Map<string, string | null> {
+/**
+ * Verified envelopes by file, valid while the file's mtime and size are unchanged — so a
+ * connection does not re-verify every stored envelope's signatures.
+ */
+export class EnvelopeCache {
+  private readonly m = new Map<string, { mtimeMs: number; size: number; tokenId: string | null; reason: string }>();
+
+  get(file: string, verify: () => { tokenId: string | null; reason: string }): { tokenId: string | null; reason: string } {
+    const st = statSync(file);
+    const hit = this.m.get(file);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit;
+    const v = verify();
+    if (this.m.size > 100_000) this.m.clear();
+    this.m.set(file, { mtimeMs: st.mtimeMs, size: st.size, ...v });
+    return v;
+  }
+}
+
+/** token_id → reason, from every stored envelope that verifies. */
+export function loadRevocations(store: string, pid: string, now: number, log?: (m: string) => void, cache: EnvelopeCache = new EnvelopeCache()): Map<string, string | null> {
   const out = new Map<string, string | null>();
-  for (const f of jsonFiles(revokesDir(store, pid))) {
-    try {
-      const r = verifyRevoke(JSON.parse(readFileSync(f, 'utf8')), pid, now);
-      out.set(r.token_id, r.reason === null ? 'revoked by an admin' : `revoked by an admin: ${r.reason}`);
-    } catch (e) {
-      log?.(`ignoring ${f}: ${e instanceof Error ? e.message : String(e)}`);
+  const each = (files: string[], verify: (f: string) => { tokenId: string | null; reason: string }) => {
+    for (const f of files) {
+      try {
+        const { tokenId, reason } = cache.get(f, () => verify(f));
+        if (tokenId !== null && !out.has(tokenId)) out.set(tokenId, reason);
+      } catch (e) {
+        log?.(`ignoring ${f}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
-  }
-  for (const f of jsonFiles(leavesDir(store, pid))) {
-    try {
-      const l = verifyLeave(JSON.parse(readFileSync(f, 'utf8')), pid);
-      if (l.token_id !== null && !out.has(l.token_id)) out.set(l.token_id, 'its holder left the project');
-    } catch (e) {
-      log?.(`ignoring ${f}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
+  };
+  each(jsonFiles(revokesDir(store, pid)), (f) => {
+    const r = verifyRevoke(JSON.parse(readFileSync(f, 'utf8')), pid, now);
+    return { tokenId: r.token_id, reason: r.reason === null ? 'revoked by an admin' : `revoked by an admin: ${r.reason}` };
+  });
+  each(jsonFiles(leavesDir(store, pid)), (f) => {
+    const l = verifyLeave(JSON.parse(readFileSync(f, 'utf8')), pid);
+    return { tokenId: l.token_id, reason: 'its holder left the project' };
+  });
   return out;
 }
 

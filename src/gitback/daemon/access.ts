@@ -14,7 +14,7 @@ import { VerifyCache, verifyChain } from '../../trust/index.js';
 import { checkUsercrateGate } from '../gate.js';
 import { userByUid } from '../passwd.js';
 import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
-import { loadRevocations } from '../envelopes.js';
+import { EnvelopeCache, loadRevocations } from '../envelopes.js';
 import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
 
 export interface AccessOptions {
@@ -23,6 +23,7 @@ export interface AccessOptions {
   now: () => number;
   log: (m: string) => void;
   cache?: VerifyCache;
+  envelopes?: EnvelopeCache;
 }
 
 export function tombstonesDir(env: Env): string {
@@ -87,7 +88,7 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
     projectId: req.project_id,
     chain: state.chain,
     delegations: state.delegations,
-    revoked: loadRevocations(paths.gitbackEnvelopes(opts.env), req.project_id, now, opts.log),
+    revoked: loadRevocations(paths.gitbackEnvelopes(opts.env), req.project_id, now, opts.log, opts.envelopes ?? new EnvelopeCache()),
     now,
     presenter: presenterKey(user.home, read),
     tombstoned,

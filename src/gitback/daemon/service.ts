@@ -21,6 +21,7 @@ import { collectStatus } from '../status.js';
 import { readPasswd } from '../passwd.js';
 import { ownedReader } from '../state.js';
 import { reapOnce, sweepOnce } from '../reactor.js';
+import { EnvelopeCache } from '../envelopes.js';
 
 export interface GitbackConfig {
   socket: string | null;
@@ -67,6 +68,7 @@ export class GitbackService implements AgentService {
     const env = ctx.env;
     const now = () => Math.floor(Date.now() / 1000);
     const cache = new VerifyCache();
+    const envelopes = new EnvelopeCache();
     const socketPath = this.cfg.socket ?? paths.gitbackSocket(env);
     const passwdFile = this.cfg.passwd_file;
     const log = (m: string) => ctx.log(`gitback: ${m}`);
@@ -74,8 +76,8 @@ export class GitbackService implements AgentService {
     this.daemon = new GitbackDaemon({
       socketPath,
       log,
-      authorize: (cred, req) => authorize({ env, passwdFile, now, log, cache }, cred, req),
-      authorizeMigrate: (cred, req) => authorizeMigrate({ env, passwdFile, now, log, cache }, cred, req),
+      authorize: (cred, req) => authorize({ env, passwdFile, now, log, cache, envelopes }, cred, req),
+      authorizeMigrate: (cred, req) => authorizeMigrate({ env, passwdFile, now, log, cache, envelopes }, cred, req),
       status: (cred) => {
         // root sees every user's state; anyone else gets the same envoy-wide figures
         // (counts and sizes only — no user's files are disclosed beyond that)
