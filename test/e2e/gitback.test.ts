@@ -13,7 +13,7 @@ import { run } from '../gitback/proc.js';
 const why = userSupport();
 
 test('two users, one envoy: found, invite, join, clone, push, fetch, refusals, concurrent push, revoke, leave --purge', { skip: why ?? false, timeout: 110_000 }, async () => {
-  const { dir, envoy, ua, ub, A, B } = await twoUserEnvoy('gb', 0.5);
+  const { dir, envoy, agent, ua, ub, A, B } = await twoUserEnvoy('gb', 0.5);
 
   // the usercrate gate comes first, naming the policy file
   const gated = A.vigo(['swarm', 'gitback', 'project', 'list']);
@@ -165,4 +165,13 @@ test('two users, one envoy: found, invite, join, clone, push, fetch, refusals, c
   assert.equal(asRoot.status, 0, asRoot.stderr);
   assert.match(asRoot.stdout, /Removed the bare repo/);
   assert.equal(existsSync(bare), false);
+
+  // with the agent down, B leaves (the LEAVE waits as a sentinel) and purges: the
+  // follow-up note says that envelope never reached the store or any peer
+  await agent.stop();
+  const left = ok(B.vigo(['swarm', 'gitback', 'project', 'leave', 'demo', '--yes']), 'B leave');
+  assert.match(left.stdout, /leave\.pending/);
+  const bPurge = ok(B.vigo(['swarm', 'gitback', 'purge', '--yes']), 'B purge');
+  assert.match(bPurge.stdout, /1 pending envelope sentinel\(s\) were wiped before the agent swept them/);
+  assert.equal(existsSync(join(ub.home, '.vigo-gitback')), false);
 });

@@ -124,6 +124,19 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   assert.match(tampered.stderr, /E_BAD_SIGNATURE/);
   writeFileSync(tokensFile, good);
 
+  // --repo publishes another work tree from wherever the verb runs
+  const other = join(homeA, 'elsewhere', 'tools');
+  mkdirSync(other, { recursive: true });
+  await git(['init', '-q', '-b', 'main', other], other, a.env);
+  writeFileSync(join(other, 'x'), 'x\n');
+  await git(['add', '.'], other, a.env);
+  await git(['commit', '-qm', 'tools'], other, a.env);
+  a.stdout.length = 0;
+  a.stderr.length = 0;
+  await projectInit(a, 'tools', { repo: other });
+  assert.match(a.stdout.join(''), /Published\./);
+  await assert.rejects(projectInit(a, 'nowhere', { repo: join(dir, 'not-a-repo') }), /is not a git work tree/);
+
   // a second founded project rides along to the cap (for --force-orphan-projects below)
   await projectInit(a, 'capped', { push: false });
   // leave: the sentinel is swept into leaves/ and the emptied state directory goes
@@ -153,6 +166,7 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
     const lines = await runRekeyHook({ oldSigner: old, newPublicKey: next.publicKey, now: a.now(), forceOrphanProjects: false, home: homeA });
     assert.match(lines.join('\n'), new RegExp(`demo: delegation ${i}/5 appended`));
     assert.match(lines.join('\n'), new RegExp(`capped: delegation ${i}/5 appended`));
+    assert.match(lines.join('\n'), new RegExp(`tools: delegation ${i}/5 appended`));
     a.setSigner(next);
     writeFileSync(join(work, 'README'), `rekey ${i}\n`);
     await git(['commit', '-qam', `after rekey ${i}`], work, a.env);
