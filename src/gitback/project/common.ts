@@ -11,6 +11,7 @@ import {
 } from '../../trust/index.js';
 import type { GitbackContext } from '../context.js';
 import { FILES, type ProjectState } from '../state.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function genesisFounder(chain: TokenChain, delegations: Delegation[]): string {
@@ -65,7 +66,6 @@ export function fmtKey(hex: string): string {
 }
 
 export async function readInvitationText(ctx: GitbackContext, source: string | undefined): Promise<string> {
-  const { readFileSync, existsSync } = await import('node:fs');
   if (source === undefined || source === '-') return ctx.readStdin();
   if (!existsSync(source)) throw new VigoError('E_NO_FILE', `invitation file ${source} does not exist`);
   return readFileSync(source, 'utf8');

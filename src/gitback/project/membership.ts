@@ -3,7 +3,7 @@
  * Envelopes (leave, revoke) are signed through the puddle session helper and written as
  * *.pending sentinels for the root reactor.
  */
-import { existsSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigoError } from '../../platform/errors.js';
 import {
@@ -247,7 +247,6 @@ export async function projectRevoke(ctx: GitbackContext, arg: string, opts: { to
   const env = await mintRevoke(signer, s.chain, s.delegations, tid, opts.reason ?? null, now);
   verifyRevoke(env, s.config.project_id, now); // refuses e.g. revoking a token above your own
   const file = join(s.dir, FILES.revokePending);
-  const { readFileSync } = await import('node:fs');
   const queued: unknown[] = existsSync(file) ? (parseStrictJson(readFileSync(file, 'utf8'), { what: file }) as unknown[]) : [];
   writeSentinel(s.dir, FILES.revokePending, [...(Array.isArray(queued) ? queued : [queued]), env]);
   ctx.out(`✓ Revocation of token ${tid} queued for ${s.config.handle}\n  ${file} (the agent's reactor stores it in the envelope store within its sweep interval; from then on the helper daemon refuses that token)\n`);

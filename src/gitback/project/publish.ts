@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { VigoError } from '../../platform/errors.js';
 import { canonicalUrl } from '../url.js';
-import type { GitbackContext } from '../context.js';
+import { gate, socketPath, socketPresent, userBase, type GitbackContext } from '../context.js';
+import { resolveProject } from '../state.js';
 
 export function workTreeTop(dir: string): string | null {
   const r = spawnSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
@@ -51,9 +52,11 @@ export function handleMismatchWarning(top: string, handle: string): string | nul
 }
 
 /** `project push [<handle>] [--repo <path>]`: ensure the remote, then push --all and --tags. */
-export async function projectPush(ctx: GitbackContext, arg: string | undefined, opts: { repo?: string }): Promise<void> {
-  const { gate, socketPath, socketPresent, userBase } = await import('../context.js');
-  const { resolveProject } = await import('../state.js');
+export function projectPush(ctx: GitbackContext, arg: string | undefined, opts: { repo?: string }): Promise<void> {
+  return Promise.resolve().then(() => pushProject(ctx, arg, opts));
+}
+
+function pushProject(ctx: GitbackContext, arg: string | undefined, opts: { repo?: string }): void {
   gate(ctx);
   const where = opts.repo ?? ctx.cwd;
   const top = workTreeTop(where);
