@@ -7,6 +7,7 @@
  * atomic pushes work unchanged. A refusal is printed as a git fatal error carrying the
  * daemon's reason, and the helper exits non-zero.
  */
+import { spawnSync } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
@@ -106,7 +107,7 @@ export async function daemonRequest(
 }
 
 async function connectService(io: RemoteHelperIo, service: GitService, projectId: string, handle: string, reader: CommandReader): Promise<number> {
-  const gp = io.env.GIT_PROTOCOL;
+  const gp = io.env.GIT_PROTOCOL ?? (service === 'git-upload-pack' ? wantedProtocol(io.env) : undefined);
   const { sock, resp, rest } = await daemonRequest(io.socketPath, {
     v: 1,
     op: 'connect',
@@ -137,6 +138,18 @@ async function connectService(io: RemoteHelperIo, service: GitService, projectId
     });
     sock.once('close', () => resolve(0));
   });
+}
+
+/**
+ * git does not hand GIT_PROTOCOL to a `connect` helper, but it speaks whatever version
+ * the server announces. Like ssh, we ask upload-pack for protocol v2 unless the user's
+ * git config pins protocol.version to something else (v2 is git's default since 2.26).
+ * receive-pack speaks v0 either way.
+ */
+function wantedProtocol(env: NodeJS.ProcessEnv): string | undefined {
+  const r = spawnSync('git', ['config', '--get', 'protocol.version'], { env, encoding: 'utf8' });
+  const v = r.status === 0 ? r.stdout.trim() : '';
+  return v === '' || v === '2' ? 'version=2' : undefined;
 }
 
 /** Runs the helper protocol; returns the exit code. */
