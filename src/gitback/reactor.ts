@@ -58,6 +58,7 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
       const dir = join(base, pid);
       try {
         if (!checkOwnedDir(dir, user.uid)) continue;
+        let sweptHere = false;
         for (const [file, kind] of [
           [FILES.revokePending, 'revoke'],
           [FILES.leavePending, 'leave'],
@@ -84,6 +85,7 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
               }
             }
             unlinkSync(taken);
+            sweptHere = true;
           } catch (e) {
             res.rejected++;
             renameSync(taken, join(dir, `${file}.rejected`));
@@ -92,8 +94,9 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
         }
         const state = loadProject(base, pid, read);
         if (state === null) {
-          // only swept sentinels were left (a leave): the directory goes with them
-          if (readdirSync(dir).length === 0) rmdirSync(dir);
+          // after a leave only the swept sentinel was left: the directory goes with it
+          // (never a directory swept nothing from — it may be a project being written)
+          if (sweptHere && readdirSync(dir).length === 0) rmdirSync(dir);
           continue;
         }
         if (state.config.tombstoned_at !== null && recordTombstone(opts.env, state, now, user.name)) res.tombstones++;

@@ -50,6 +50,11 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   await git(['tag', 'v1'], work);
   const push = await git(['push', url, 'main', '--tags'], work);
   assert.equal(push.status, 0, push.stderr);
+  // the daemon snapshots refs after receive-pack exits, which git may see first
+  const settle = async (n: number) => {
+    for (let i = 0; i < 100 && events.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+  };
+  await settle(1);
   assert.equal(events.length, 1);
   assert.deepEqual(events[0]?.changes.map((c) => c.ref), ['refs/heads/main', 'refs/tags/v1']);
 
@@ -57,6 +62,7 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   await git(['branch', 'side'], work);
   const atomic = await git(['push', '--atomic', url, 'main:refs/heads/a1', 'side:refs/heads/a2'], work);
   assert.equal(atomic.status, 0, atomic.stderr);
+  await settle(2);
   assert.deepEqual(events[1]?.changes.map((c) => c.ref), ['refs/heads/a1', 'refs/heads/a2']);
 
   const clone = await git(['clone', '-q', url, join(dir, 'clone')]);

@@ -104,11 +104,15 @@ export async function twoUserEnvoy(tag: string, sweepIntervalS: number): Promise
     rmSync(dir, { recursive: true, force: true });
   });
   const envoy = makeEnvoyRoot(dir);
-  agent = await startAgent(envoy.root, { sweep_interval_s: sweepIntervalS });
   const ua = createTestUser(`${tag}a`);
   users.push(ua);
   const ub = createTestUser(`${tag}b`);
   users.push(ub);
+  // The agent sees only this test's users: the homes are shared by every envoy on the
+  // host, and a concurrent test's agent must not sweep (or count) our users' state.
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, [ua, ub].map((u) => `${u.name}:x:${u.uid}:${u.gid}::${u.home}:/bin/sh`).join('\n') + '\n');
+  agent = await startAgent(envoy.root, { sweep_interval_s: sweepIntervalS, passwd_file: passwd });
   const A = as(envoy, ua);
   const B = as(envoy, ub);
   shells.push(A, B);

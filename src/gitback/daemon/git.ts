@@ -29,15 +29,24 @@ export function git(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return r.stdout;
 }
 
-export function snapshotRefs(repo: string): RefSnapshot {
+const FOR_EACH_REF = ['for-each-ref', '--format=%(objectname) %(refname)'];
+
+function parseRefs(text: string): RefSnapshot {
   const out: RefSnapshot = new Map();
-  if (!existsSync(repo)) return out;
-  const text = git(['--git-dir', repo, 'for-each-ref', '--format=%(objectname) %(refname)']);
   for (const line of text.split('\n')) {
     const sp = line.indexOf(' ');
     if (sp > 0) out.set(line.slice(sp + 1), line.slice(0, sp));
   }
   return out;
+}
+
+export function snapshotRefs(repo: string): RefSnapshot {
+  return existsSync(repo) ? parseRefs(git(['--git-dir', repo, ...FOR_EACH_REF])) : new Map();
+}
+
+/** snapshotRefs without blocking the daemon's event loop. */
+export async function snapshotRefsAsync(repo: string): Promise<RefSnapshot> {
+  return existsSync(repo) ? parseRefs(await gitAsync(['--git-dir', repo, ...FOR_EACH_REF])) : new Map();
 }
 
 export interface RefChange {
@@ -75,13 +84,12 @@ export function ensureBareRepo(repo: string): boolean {
  * After a receive: if HEAD names a branch that does not exist, point it at a pushed one
  * (main, then master, then the first), so clones check out what was pushed.
  */
-export function fixHead(repo: string, after: RefSnapshot): void {
-  const r = spawnSync('git', ['--git-dir', repo, 'symbolic-ref', 'HEAD'], { env: gitEnv(), encoding: 'utf8' });
-  const head = r.status === 0 ? r.stdout.trim() : '';
+export async function fixHead(repo: string, after: RefSnapshot): Promise<void> {
+  const head = (await gitAsync(['--git-dir', repo, 'symbolic-ref', '-q', 'HEAD']).catch(() => '')).trim();
   if (head !== '' && after.has(head)) return;
   const branches = [...after.keys()].filter((k) => k.startsWith('refs/heads/')).sort();
   const pick = ['refs/heads/main', 'refs/heads/master'].find((b) => after.has(b)) ?? branches[0];
-  if (pick) git(['--git-dir', repo, 'symbolic-ref', 'HEAD', pick]);
+  if (pick) await gitAsync(['--git-dir', repo, 'symbolic-ref', 'HEAD', pick]);
 }
 
 export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', repo: string, gitProtocol: string | null): ChildProcess {
@@ -92,13 +100,15 @@ export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', re
   });
 }
 
-/** git without blocking the daemon's event loop. */
-export function gitAsync(args: string[]): Promise<void> {
+/** git without blocking the daemon's event loop; resolves to its stdout. */
+export function gitAsync(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn('git', args, { env: gitEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn('git', args, { env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
     let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     c.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
     c.once('error', reject);
-    c.once('close', (code) => (code === 0 ? resolve() : reject(new VigoError('E_GIT', `git ${args.join(' ')} failed: ${err.trim()}`))));
+    c.once('close', (code) => (code === 0 ? resolve(out) : reject(new VigoError('E_GIT', `git ${args.join(' ')} failed: ${err.trim()}`))));
   });
 }

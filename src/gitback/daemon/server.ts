@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { peerCred as kernelPeerCred, type PeerCred } from '../../platform/peercred.js';
 import { isVigoError, VigoError } from '../../platform/errors.js';
 import { encodeLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
-import { diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefs, spawnService, type RefChange, type RefSnapshot } from './git.js';
+import { diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
 /** A proxied git session with no traffic for this long is closed. */
 export const IDLE_TIMEOUT_MS = 300_000;
@@ -177,12 +177,12 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     await this.withLock(grant.projectId, async () => {
       if (sock.destroyed) return;
       if (ensureBareRepo(grant.repo)) this.opts.log(`created bare repo ${grant.repo}`);
-      const before = snapshotRefs(grant.repo);
+      const before = await snapshotRefsAsync(grant.repo);
       await this.pipe(sock, req, grant, rest);
-      const after = snapshotRefs(grant.repo);
+      const after = await snapshotRefsAsync(grant.repo);
       const changes = diffRefs(before, after);
       if (changes.length > 0) {
-        fixHead(grant.repo, after);
+        await fixHead(grant.repo, after);
         this.opts.log(`${grant.user} (uid ${cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
         this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: cred.uid, user: grant.user, before, after, changes });
       }
@@ -196,10 +196,10 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
     return this.withLock(to.projectId, async () => {
       ensureBareRepo(to.repo);
-      const before = snapshotRefs(to.repo);
+      const before = await snapshotRefsAsync(to.repo);
       await gitAsync(['--git-dir', to.repo, 'fetch', '--quiet', from.repo, '+refs/*:refs/*']);
-      const after = snapshotRefs(to.repo);
-      fixHead(to.repo, after);
+      const after = await snapshotRefsAsync(to.repo);
+      await fixHead(to.repo, after);
       const changes = diffRefs(before, after);
       this.opts.log(`${to.user} (uid ${cred.uid}) migrated ${after.size} ref(s) ${from.projectId.slice(0, 12)}… → ${to.projectId.slice(0, 12)}…`);
       if (changes.length > 0) this.emit('refs-changed', { projectId: to.projectId, repo: to.repo, uid: cred.uid, user: to.user, before, after, changes });

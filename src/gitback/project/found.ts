@@ -20,7 +20,7 @@ import { bareRepo, confirmTyped, gate, socketPath, socketPresent, userBase, type
 import { hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { daemonRequest } from '../remote-helper.js';
-import { ensureBareRepo, git } from '../daemon/git.js';
+import { ensureBareRepo, fixHead, git, snapshotRefs } from '../daemon/git.js';
 import { checkOwnChain, fmtKey, founderNow } from './common.js';
 import { ensureSwarmRemote, handleMismatchWarning, pushAll, swarmRemoteUrl, workTreeTop } from './publish.js';
 
@@ -114,7 +114,9 @@ async function migrateBytes(ctx: GitbackContext, from: string, to: string): Prom
     const newRepo = bareRepo(ctx, to);
     ensureBareRepo(newRepo);
     git(['--git-dir', newRepo, 'fetch', '--quiet', oldRepo, '+refs/*:refs/*']);
-    const n = git(['--git-dir', newRepo, 'for-each-ref', '--format=%(refname)']).split('\n').filter((l) => l !== '').length;
+    const refs = snapshotRefs(newRepo);
+    await fixHead(newRepo, refs);
+    const n = refs.size;
     return `✓ Migrated ${n} ref(s) from ${from.slice(0, 12)}… into ${to.slice(0, 12)}…`;
   }
   if (!socketPresent(ctx)) {
