@@ -102,9 +102,10 @@ export function collectStatus(env: Env, holders: Holder[], partial: boolean): En
   };
 }
 
-export function formatBytes(n: number): string {
+/** `status` prints KB/MB (as the page does there), `gc-orphans` KiB/MiB (as it does there). */
+export function formatBytes(n: number, iec = false): string {
   if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  const units = iec ? ['KiB', 'MiB', 'GiB', 'TiB'] : ['KB', 'MB', 'GB', 'TB'];
   let v = n / 1024;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {

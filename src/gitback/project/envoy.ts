@@ -103,7 +103,7 @@ export function gitbackGcOrphans(ctx: GitbackContext, opts: { yes?: boolean }): 
   const now = Date.now();
   for (const pid of orphans) {
     const repo = join(dir, `${pid}.git`);
-    ctx.out(`  ${pid}  ${formatBytes(dirBytes(repo)).padStart(9)}  last-modified ${ago(now - statSync(repo).mtimeMs)}  ${repo}\n`);
+    ctx.out(`  ${pid}  ${formatBytes(dirBytes(repo), true).padStart(10)}  last-modified ${ago(now - statSync(repo).mtimeMs)}  ${repo}\n`);
   }
   if (opts.yes !== true) {
     ctx.out('\ndry-run — nothing deleted. Re-run with --yes to remove these bare repos.\n');
