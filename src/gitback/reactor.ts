@@ -14,6 +14,7 @@ import { readPasswd } from './passwd.js';
 import { checkOwnedDir, FILES, listProjectIds, loadProject, ownedReader } from './state.js';
 import { reapEnvelopes, storeLeave, storeRevoke } from './envelopes.js';
 import { tombstonesDir } from './daemon/access.js';
+import { readBinding, readDelegationRecord } from './binding.js';
 
 export interface SweepOptions {
   env: Env;
@@ -99,7 +100,7 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
           if (sweptHere && readdirSync(dir).length === 0) rmdirSync(dir);
           continue;
         }
-        if (state.config.tombstoned_at !== null && recordTombstone(opts.env, state, now, user.name)) res.tombstones++;
+        if (state.config.tombstoned_at !== null && recordTombstone(opts.env, state, now, user)) res.tombstones++;
       } catch (e) {
         opts.log(`skipping ${dir}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -108,13 +109,28 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
   return res;
 }
 
-/** An envoy tombstone needs the founder's own verifying admin chain behind it. */
-function recordTombstone(env: Env, state: NonNullable<ReturnType<typeof loadProject>>, now: number, user: string): boolean {
+/**
+ * An envoy tombstone needs the founder's own verifying admin chain behind it, held by the
+ * uid bound to that founder key (a chain is not secret: anyone could copy it).
+ */
+function recordTombstone(env: Env, state: NonNullable<ReturnType<typeof loadProject>>, now: number, owner: { uid: number; name: string }): boolean {
+  const user = owner.name;
   const file = join(tombstonesDir(env), `${state.config.project_id}.json`);
   if (existsSync(file)) return false;
   const leaf = state.chain[state.chain.length - 1];
   if (!leaf) return false;
-  const r = verifyChain({ projectId: state.config.project_id, chain: state.chain, delegations: state.delegations, revoked: new Map(), now, presenter: leaf.subject });
+  const bound = readBinding(env, owner.uid);
+  if (bound === null || bound.user !== owner.name || bound.pubkey !== leaf.subject) return false;
+  const known = readDelegationRecord(env, state.config.project_id);
+  const r = verifyChain({
+    projectId: state.config.project_id,
+    chain: state.chain,
+    delegations: state.delegations,
+    revoked: new Map(),
+    now,
+    presenter: leaf.subject,
+    ...(known.length > 0 ? { knownDelegations: known } : {}),
+  });
   if (!r.ok || r.role !== 'admin' || r.founder !== leaf.subject) return false;
   mkdirSync(tombstonesDir(env), { recursive: true, mode: 0o700 });
   writeFileAtomic(file, JSON.stringify({ project_id: state.config.project_id, tombstoned_at: state.config.tombstoned_at, successor: state.config.successor, by: user }) + '\n', { mode: 0o600 });

@@ -171,7 +171,15 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
       const m = /^connect (git-upload-pack|git-receive-pack)$/.exec(line);
       if (m) {
         projectId ??= await resolveProjectId(parsed, io.names);
-        return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
+        try {
+          return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
+        } catch (e) {
+          // not bound yet (or rekeyed): one bind through the session helper if it is unlocked, one retry
+          if (!isVigoError(e) || (e.code !== 'E_UNBOUND' && e.code !== 'E_BINDING_MISMATCH')) throw e;
+          const { bindFromSession } = await import('./bind-client.js');
+          if ((await bindFromSession(io.env, { force: true, socketPath: io.socketPath })) === null) throw e;
+          return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
+        }
       }
       throw new VigoError('E_HELPER_PROTOCOL', `unsupported remote-helper command '${line.split(' ')[0]}'`);
     }

@@ -41,6 +41,8 @@ test('rekey → re-invite-all → rejoin → keeps pushing; AT CAP; re-found; gc
   for (let i = 1; i <= 5; i++) {
     const rk = ok(A.vigo(['swarm', 'puddle', 'rekey-pair']), `rekey ${i}`);
     assert.match(rk.stdout + rk.stderr, new RegExp(`team: delegation ${i}/5 appended`));
+    // the hook moved this uid's envoy binding to the new key (a fresh proof by it)
+    assert.match(rk.stdout + rk.stderr, /Bound your puddle \([0-9a-f]{16}…\) to uid \d+ on this envoy \(replacing [0-9a-f]{16}…\)/);
     const re = ok(A.vigo(['swarm', 'gitback', 'project', 're-invite-all']), `re-invite-all ${i}`);
     assert.match(re.stderr, /re-invite for project 'team'/);
     assert.match(re.stderr, /✓ 1 re-invite invitation\(s\) printed/);

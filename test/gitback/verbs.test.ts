@@ -14,6 +14,7 @@ import { projectList, projectStatus } from '../../src/gitback/project/show.js';
 import { gitbackGcOrphans, gitbackPurge, gitbackStatus } from '../../src/gitback/project/envoy.js';
 import { rekeyPreflight, runRekeyHook } from '../../src/gitback/rekey-hook.js';
 import { repoRoot, startAgent, testContext } from './harness.js';
+import { ensureBound } from '../../src/gitback/bind-client.js';
 import { run } from './proc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vgt-verbs-'));
@@ -168,6 +169,8 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
     assert.match(lines.join('\n'), new RegExp(`capped: delegation ${i}/5 appended`));
     assert.match(lines.join('\n'), new RegExp(`tools: delegation ${i}/5 appended`));
     a.setSigner(next);
+    // what the registered hook does after runRekeyHook: move the uid binding to the new key
+    await ensureBound(a, next);
     writeFileSync(join(work, 'README'), `rekey ${i}\n`);
     await git(['commit', '-qam', `after rekey ${i}`], work, a.env);
     const p = await git(['push', '-q', 'swarm', 'main'], work, a.env);

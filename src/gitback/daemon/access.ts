@@ -1,9 +1,11 @@
 /**
  * The helper daemon's access decision for one connection. Identity comes only from the
  * kernel (the uid); everything else is loaded from THAT uid's home, owner-checked:
- * its project state, its chain, its delegations and its puddle public key (the presenter).
- * The envoy adds what the user cannot forge: the revocations in the envelope store and
- * the envoy's tombstones. The trust core's verifyChain makes the decision.
+ * its project state, its chain and its delegations. The presenter is NOT taken from the
+ * user's files: it is the key this uid proved it holds (the envoy's binding, see
+ * ../binding.ts); identity.pub must agree with it. The envoy adds what the user cannot
+ * forge: the revocations in the envelope store, the envoy's tombstones and the longest
+ * delegation list it has verified. The trust core's verifyChain makes the decision.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +18,15 @@ import { userByUid } from '../passwd.js';
 import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
 import { EnvelopeCache, loadRevocations } from '../envelopes.js';
 import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
+import {
+  UNBOUND_HINT,
+  readBinding,
+  readDelegationRecord,
+  verifyBindingProof,
+  writeBinding,
+  writeDelegationRecord,
+  type BindingRecord,
+} from '../binding.js';
 
 export interface AccessOptions {
   env: Env;
@@ -41,6 +52,52 @@ export function presenterKey(home: string, read: (p: string) => string | null): 
   const hex = text.trim().replace(/^ed25519:/, '');
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new VigoError('E_STATE_MALFORMED', `${file} is not a 64-hex public key`);
   return hex;
+}
+
+/**
+ * The key this uid may present: its binding, which must also be what identity.pub says
+ * (a user who rekeyed, or who pasted another key into identity.pub, must bind again).
+ */
+export function boundPresenter(env: Env, user: { uid: number; name: string; home: string }, read: (p: string) => string | null): string {
+  const own = presenterKey(user.home, read);
+  const b = readBinding(env, user.uid);
+  // a record for a different user name is a uid reused after userdel/useradd: not this user's
+  if (b === null || b.user !== user.name) {
+    throw new VigoError('E_UNBOUND', `this envoy has not bound a puddle key to you (${user.name}, uid ${user.uid}) yet`, { hint: UNBOUND_HINT });
+  }
+  if (b.pubkey !== own) {
+    throw new VigoError('E_BINDING_MISMATCH', `your identity.pub (${own.slice(0, 16)}…) is not the key this envoy bound to uid ${user.uid} (${b.pubkey.slice(0, 16)}…)`, {
+      hint: UNBOUND_HINT,
+    });
+  }
+  return b.pubkey;
+}
+
+/**
+ * `bind`: record uid → key after a proof of possession answering THIS connection's
+ * challenge, for the key identity.pub names. A different key replaces an existing binding
+ * only through such a fresh proof (that is how a rekey moves it); the change is logged.
+ */
+export async function bindUid(opts: AccessOptions, cred: PeerCred, challenge: string, proof: unknown): Promise<{ uid: number; pubkey: string; replaced: string | null }> {
+  await Promise.resolve();
+  const user = userByUid(cred.uid, opts.passwdFile);
+  if (!user) throw new VigoError('E_UNKNOWN_USER', `uid ${cred.uid} is not in ${opts.passwdFile}`);
+  checkUsercrateGate(cred.uid, user.name, opts.env);
+  const now = opts.now();
+  const p = verifyBindingProof(proof, { uid: cred.uid, challenge, now });
+  const own = presenterKey(user.home, ownedReader(cred.uid));
+  if (p.pubkey !== own) throw new VigoError('E_BIND_REFUSED', `binding refused: the proof is for ${p.pubkey.slice(0, 16)}…, but your identity.pub names ${own.slice(0, 16)}…`);
+  let prev: BindingRecord | null = null;
+  try {
+    prev = readBinding(opts.env, cred.uid);
+  } catch (e) {
+    opts.log(`uid ${cred.uid}: replacing an unreadable binding: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  writeBinding(opts.env, { v: 1, uid: cred.uid, user: user.name, pubkey: p.pubkey, bound_at: now, proof: p });
+  const replaced = prev !== null && (prev.pubkey !== p.pubkey || prev.user !== user.name) ? prev.pubkey : null;
+  if (prev === null) opts.log(`uid ${cred.uid} (${user.name}) bound to ${p.pubkey}`);
+  else if (replaced !== null) opts.log(`uid ${cred.uid} (${user.name}) binding rotated ${prev.pubkey} (${prev.user}) → ${p.pubkey}`);
+  return { uid: cred.uid, pubkey: p.pubkey, replaced };
 }
 
 export async function authorize(opts: AccessOptions, cred: PeerCred, req: ConnectRequest): Promise<Grant> {
@@ -84,14 +141,17 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
   }
   const tombstoned = !ignoreTombstone && (state.config.tombstoned_at !== null || existsSync(join(tombstonesDir(opts.env), `${req.project_id}.json`)));
   const now = opts.now();
+  const presenter = boundPresenter(opts.env, { uid: cred.uid, name: user.name, home: user.home }, read);
+  const known = readDelegationRecord(opts.env, req.project_id);
   const result = verifyChain({
     projectId: req.project_id,
     chain: state.chain,
     delegations: state.delegations,
     revoked: loadRevocations(paths.gitbackEnvelopes(opts.env), req.project_id, now, opts.log, opts.envelopes ?? new EnvelopeCache()),
     now,
-    presenter: presenterKey(user.home, read),
+    presenter,
     tombstoned,
+    ...(known.length > 0 ? { knownDelegations: known } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
   });
   if (!result.ok) {
@@ -104,6 +164,11 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
           ? 'ask a project admin for a new invitation'
           : undefined;
     throw new VigoError(result.code, `access to ${req.handle} refused (${result.code}): ${result.message}`, hint ? { hint } : {});
+  }
+  // verified and consistent with what we held (reconcileDelegations): remember the longer list
+  if (state.delegations.length > known.length) {
+    writeDelegationRecord(opts.env, req.project_id, state.delegations, now);
+    opts.log(`project ${req.project_id.slice(0, 12)}…: recorded ${state.delegations.length} founder delegation(s) (was ${known.length})`);
   }
   return { repo: bareRepoPath(opts.env, req.project_id), projectId: req.project_id, user: user.name, role: result.role, handle: state.config.handle };
 }

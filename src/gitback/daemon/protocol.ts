@@ -14,7 +14,15 @@ export type GitService = (typeof GIT_SERVICES)[number];
 export type DaemonRequest =
   | { v: 1; op: 'connect'; service: GitService; project_id: string; handle: string; git_protocol: string | null }
   | { v: 1; op: 'status' }
-  | { v: 1; op: 'migrate'; from: string; to: string };
+  | { v: 1; op: 'migrate'; from: string; to: string }
+  | { v: 1; op: 'bind' };
+
+/** The second line of a bind exchange (after the daemon's challenge). */
+export interface BindProofLine {
+  v: 1;
+  op: 'bind-proof';
+  proof: unknown;
+}
 
 export type DaemonResponse =
   | { ok: true; status?: unknown }
@@ -41,6 +49,10 @@ export function parseRequest(line: string): DaemonRequest {
     if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in status request');
     return { v: 1, op: 'status' };
   }
+  if (o.op === 'bind') {
+    if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in bind request');
+    return { v: 1, op: 'bind' };
+  }
   if (o.op === 'migrate') {
     if (Object.keys(o).some((k) => !['v', 'op', 'from', 'to'].includes(k))) throw bad('unknown field in migrate request');
     if (typeof o.from !== 'string' || !HEX64.test(o.from)) throw bad('field from must be 64 lowercase hex');
@@ -59,7 +71,19 @@ export function parseRequest(line: string): DaemonRequest {
   return { v: 1, op: 'connect', service: o.service as GitService, project_id: o.project_id, handle: o.handle, git_protocol: gp };
 }
 
-export function encodeLine(v: DaemonRequest | DaemonResponse): string {
+export function parseBindProofLine(line: string): BindProofLine {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw bad('bind proof is not JSON');
+  }
+  const o = (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as Record<string, unknown>;
+  if (o.v !== 1 || o.op !== 'bind-proof' || Object.keys(o).some((k) => !['v', 'op', 'proof'].includes(k))) throw bad('expected {"v":1,"op":"bind-proof","proof":{…}}');
+  return { v: 1, op: 'bind-proof', proof: o.proof };
+}
+
+export function encodeLine(v: DaemonRequest | DaemonResponse | BindProofLine): string {
   return JSON.stringify(v) + '\n';
 }
 

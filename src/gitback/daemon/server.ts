@@ -11,9 +11,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { peerCred as kernelPeerCred, type PeerCred } from '../../platform/peercred.js';
 import { isVigoError, VigoError } from '../../platform/errors.js';
-import { encodeLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
+import { encodeLine, parseBindProofLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
 import { diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
 /** A proxied git session with no traffic for this long is closed. */
@@ -48,6 +49,11 @@ export interface DaemonOptions {
   status(cred: PeerCred): Promise<unknown>;
   /** for re-found / reanchor: grants for both projects, or throws */
   authorizeMigrate(cred: PeerCred, req: MigrateRequest): Promise<{ from: Grant; to: Grant }>;
+  /**
+   * uid binding: checks the proof (a BindProofLine's `proof`) against the kernel's uid and
+   * the challenge this connection was given, and records it; throws a VigoError to refuse.
+   */
+  bind(cred: PeerCred, challenge: string, proof: unknown): Promise<unknown>;
   log(msg: string): void;
   /** defaults to the real SO_PEERCRED lookup */
   peerCred?: (sock: Socket) => PeerCred;
@@ -127,6 +133,10 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         this.reply(sock, { ok: true, status: await this.opts.status(cred) }, true);
         return;
       }
+      if (req.op === 'bind') {
+        await this.bindExchange(sock, cred, rest);
+        return;
+      }
       if (req.op === 'migrate') {
         const g = await this.opts.authorizeMigrate(cred, req);
         const refs = await this.migrate(cred, g.from, g.to);
@@ -140,6 +150,26 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       else this.opts.log(`uid ${cred.uid}: refused ${req.op === 'connect' ? `${req.service} ${req.project_id.slice(0, 12)}…` : req.op}: ${e.code} ${e.message}`);
       if (!sock.destroyed) this.reply(sock, errorResponse(e), true);
     }
+  }
+
+  /**
+   * Proof of possession: a fresh challenge for this connection only, then one proof line.
+   * The challenge never leaves this function, so a proof cannot be replayed on another
+   * connection (or by another uid).
+   */
+  private async bindExchange(sock: Socket, cred: PeerCred, rest: Buffer): Promise<void> {
+    if (rest.length > 0) throw new VigoError('E_BAD_REQUEST', 'bad request: data after the bind request, before the challenge');
+    const challenge = randomBytes(32).toString('hex');
+    this.reply(sock, { ok: true, status: { challenge, uid: cred.uid } }, false);
+    const timer = setTimeout(() => sock.destroy(), 30_000);
+    let line: string;
+    try {
+      line = (await readLine(sock)).line;
+    } finally {
+      clearTimeout(timer);
+    }
+    const result = await this.opts.bind(cred, challenge, parseBindProofLine(line).proof);
+    this.reply(sock, { ok: true, status: result }, true);
   }
 
   private reply(sock: Socket, resp: DaemonResponse, end: boolean): void {

@@ -9,14 +9,15 @@
  *     passwd_file: /etc/passwd
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { bindingsDir, delegationRecordPath } from '../binding.js';
 import type { AgentContext, AgentService } from '../../agent/daemon.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { GitbackDaemon } from './server.js';
-import { authorize, authorizeMigrate } from './access.js';
+import { authorize, authorizeMigrate, bindUid } from './access.js';
 import { collectStatus } from '../status.js';
 import { readPasswd } from '../passwd.js';
 import { ownedReader } from '../state.js';
@@ -54,7 +55,9 @@ export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
  */
 function prepareDirs(env: NodeJS.ProcessEnv): void {
   for (const d of [paths.varLib(env), paths.varRun(env), join(paths.varLib(env), 'swarm'), paths.gitbackBase(env)]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  for (const d of [paths.gitbackProjects(env), paths.gitbackEnvelopes(env)]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [paths.gitbackProjects(env), paths.gitbackEnvelopes(env), dirname(delegationRecordPath(env, 'x'))]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  // bindings are public (uid → public key); clients read their own to skip a needless bind
+  mkdirSync(bindingsDir(env), { recursive: true, mode: 0o755 });
 }
 
 export class GitbackService implements AgentService {
@@ -78,6 +81,7 @@ export class GitbackService implements AgentService {
       log,
       authorize: (cred, req) => authorize({ env, passwdFile, now, log, cache, envelopes }, cred, req),
       authorizeMigrate: (cred, req) => authorizeMigrate({ env, passwdFile, now, log, cache, envelopes }, cred, req),
+      bind: (cred, challenge, proof) => bindUid({ env, passwdFile, now, log }, cred, challenge, proof),
       status: (cred) => {
         // root sees every user's state; anyone else gets the same envoy-wide figures
         // (counts and sizes only — no user's files are disclosed beyond that)

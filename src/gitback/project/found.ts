@@ -23,6 +23,7 @@ import { daemonRequest } from '../remote-helper.js';
 import { ensureBareRepo, fixHead, git, snapshotRefs } from '../daemon/git.js';
 import { checkOwnChain, fmtKey, founderNow } from './common.js';
 import { ensureSwarmRemote, handleMismatchWarning, pushAll, swarmRemoteUrl, workTreeTop } from './publish.js';
+import { boundSigner } from '../bind-client.js';
 
 export interface InitOptions {
   scope?: string;
@@ -55,7 +56,7 @@ export async function projectInit(ctx: GitbackContext, handle: string, opts: Ini
       throw new VigoError('E_NOT_A_WORK_TREE', `--repo ${opts.repo} is not a git work tree`, { hint: 'pass a work tree, or --no-push to register only' });
     }
   }
-  const signer = await ctx.signer();
+  const signer = await boundSigner(ctx);
   const me = toHex(signer.publicKey);
   const pid = projectId(signer.publicKey, handle);
   const base = userBase(ctx);
@@ -165,7 +166,7 @@ export async function projectReanchor(ctx: GitbackContext, arg: string): Promise
   }
   if (hasProject(userBase(ctx), newPid)) throw new VigoError('E_EXISTS', `a project already exists locally under the new id ${newPid}`);
   checkOwnChain(ctx, old);
-  const signer = await ctx.signer(); // before the prompt: a locked puddle fails first
+  const signer = await boundSigner(ctx); // before the prompt: a locked puddle fails first
   await confirmTyped(ctx, handle, [
     `Reanchoring ${handle} hard-forks it under your puddle (${fmtKey(toHex(me))}):`,
     `  - the old URL ${canonicalUrl(old.config.project_id, handle)} becomes dead for this fork`,
@@ -203,7 +204,7 @@ export async function projectRefound(ctx: GitbackContext, arg: string, opts: { f
     });
   }
   if (hasProject(base, newPid)) throw new VigoError('E_EXISTS', `a project already exists locally under the new id ${newPid}`);
-  const signer = await ctx.signer(); // before the prompt: a locked puddle fails first
+  const signer = await boundSigner(ctx); // before the prompt: a locked puddle fails first
   await confirmTyped(ctx, handle, [
     `Re-founding ${handle} mints a fresh project id from your current puddle key:`,
     `  - the old URL ${canonicalUrl(old.config.project_id, handle)} becomes dead (the old project is tombstoned)`,

@@ -27,6 +27,7 @@ import { bareRepo, gate, iso, requireRoot, userBase, type GitbackContext } from 
 import { FILES, loadAll, loadProject, resolveProject, saveConfig, saveProject, writeSentinel, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { checkOwnChain, fmtKey, founderNow, invitationFor, readInvitationText, requireAdmin } from './common.js';
+import { bindIfUnlocked, boundSigner } from '../bind-client.js';
 
 export interface InviteOptions {
   puddle: string;
@@ -40,7 +41,7 @@ function parseRole(r: string): Role {
 }
 
 async function mintInvitation(ctx: GitbackContext, s: ProjectState, subject: string, role: Role, expiresAt: number | null): Promise<{ inv: Invitation; id: string }> {
-  const signer = await ctx.signer();
+  const signer = await boundSigner(ctx);
   const child = await mintChildToken(signer, s.chain, subject, role, ctx.now(), expiresAt);
   return { inv: invitationFor(s, [...s.chain, child]), id: tokenId(child) };
 }
@@ -144,6 +145,7 @@ export async function projectJoin(ctx: GitbackContext, arg: string, opts: { invi
   const dir = saveProject(base, { config, chain: inv.chain, delegations: inv.delegations });
   ctx.out(joinedLines({ config, delegations: inv.delegations }, dir, 'Joined'));
   ctx.out(`Clone it with: git clone ${canonicalUrl(pid, inv.project.handle)}\n`);
+  await bindIfUnlocked(ctx);
 }
 
 export async function projectRejoin(ctx: GitbackContext, arg: string, opts: { invitation?: string }): Promise<void> {
@@ -164,6 +166,7 @@ export async function projectRejoin(ctx: GitbackContext, arg: string, opts: { in
   const dir = saveProject(base, { config, chain: inv.chain, delegations: inv.delegations });
   if (inv.delegations.length === 0 && existsSync(join(dir, FILES.delegations))) unlinkSync(join(dir, FILES.delegations));
   ctx.out(joinedLines({ config, delegations: inv.delegations }, dir, 'Re-joined').replace(`project ${config.handle}\n`, `project ${config.handle} (chain refreshed)\n`));
+  await bindIfUnlocked(ctx);
 }
 
 export async function projectReinviteAll(ctx: GitbackContext, arg: string | undefined): Promise<void> {
@@ -219,7 +222,7 @@ export async function projectLeave(ctx: GitbackContext, arg: string, opts: { pur
   }
   if (s) {
     const leaf = s.chain[s.chain.length - 1];
-    const signer = await ctx.signer();
+    const signer = await boundSigner(ctx);
     const env = await mintLeave(signer, pid, leaf ? tokenId(leaf) : null, ctx.now());
     writeSentinel(s.dir, FILES.leavePending, env);
     for (const f of [FILES.project, FILES.tokens, FILES.delegations]) rmSync(join(s.dir, f), { force: true });
@@ -242,7 +245,7 @@ export async function projectRevoke(ctx: GitbackContext, arg: string, opts: { to
   requireAdmin(ctx, s, 'revoke');
   const tid = opts.tokenId.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(tid)) throw new VigoError('E_USAGE', `--token-id must be 64 hex characters, not '${opts.tokenId}'`);
-  const signer = await ctx.signer();
+  const signer = await boundSigner(ctx);
   const now = ctx.now();
   const env = await mintRevoke(signer, s.chain, s.delegations, tid, opts.reason ?? null, now);
   verifyRevoke(env, s.config.project_id, now); // refuses e.g. revoking a token above your own

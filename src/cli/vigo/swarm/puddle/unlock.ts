@@ -35,6 +35,7 @@ export function registerUnlock(puddle: Command): void {
         process.stdout.write(
           `Puddle already unlocked (session pid ${r.status.pid}, locks after ${formatDuration(r.status.idle_left_s)} more idle)\n`,
         );
+        await bindGitback();
         return;
       }
       process.stdout.write(
@@ -42,5 +43,17 @@ export function registerUnlock(puddle: Command): void {
           (watchPid === null ? '' : ` or when pid ${watchPid}${watchedName(watchPid)} exits`) +
           '\n',
       );
+      await bindGitback();
     });
+}
+
+/**
+ * Best effort: when this envoy's gitback helper daemon is up, bind this uid to the
+ * unlocked key (so git over gitback:// works without a separate step). Silent when there
+ * is no daemon or nothing to do; loaded lazily, so envoys without gitback pay nothing.
+ */
+async function bindGitback(): Promise<void> {
+  const { bindFromSession } = await import('../../../../gitback/bind-client.js');
+  const b = await bindFromSession(process.env);
+  if (b) process.stdout.write(`  Gitback: bound to uid ${b.uid} on this envoy${b.replaced ? ' (replacing the previous key)' : ''}\n`);
 }

@@ -1,0 +1,100 @@
+/**
+ * The client side of the envoy's uid binding (see binding.ts): ask the helper daemon for
+ * a challenge, sign a `uid-binding` body with the puddle (the session helper, or any
+ * Signer), send the proof back. Used by the verbs that already hold a signer, by
+ * `puddle unlock` (best effort) and by git-remote-gitback after an E_UNBOUND refusal.
+ */
+import { existsSync } from 'node:fs';
+import { VigoError, isVigoError } from '../platform/errors.js';
+import { paths } from '../platform/paths.js';
+import { toHex, type Signer } from '../trust/index.js';
+import { bindingMessage, bindingState, type BindingBody } from './binding.js';
+import { encodeLine, parseResponse, readLine } from './daemon/protocol.js';
+import { daemonRequest } from './remote-helper.js';
+import { socketPath, socketPresent, type GitbackContext } from './context.js';
+
+export interface BindResult {
+  uid: number;
+  pubkey: string;
+  replaced: string | null;
+}
+
+/** One bind exchange with the daemon: challenge → signed proof → recorded (or a refusal thrown). */
+export async function bindToEnvoy(sockPath: string, signer: Signer, now: number): Promise<BindResult> {
+  const { sock, resp } = await daemonRequest(sockPath, { v: 1, op: 'bind' });
+  try {
+    if (!resp.ok) throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
+    const st = resp.status as { challenge?: unknown; uid?: unknown } | undefined;
+    if (typeof st?.challenge !== 'string' || typeof st.uid !== 'number') throw new VigoError('E_DAEMON_PROTOCOL', 'the gitback helper daemon sent a malformed bind challenge');
+    const body: BindingBody = { v: 1, kind: 'uid-binding', uid: st.uid, pubkey: toHex(signer.publicKey), challenge: st.challenge, issued_at: now };
+    const sig = toHex(await signer.sign(bindingMessage(body)));
+    sock.write(encodeLine({ v: 1, op: 'bind-proof', proof: { ...body, sig } }));
+    const answer = parseResponse((await readLine(sock, 64 * 1024)).line);
+    if (!answer.ok) throw new VigoError(answer.code, answer.message, answer.hint !== undefined ? { hint: answer.hint } : {});
+    const r = answer.status as BindResult;
+    return { uid: r.uid, pubkey: r.pubkey, replaced: r.replaced ?? null };
+  } finally {
+    sock.destroy();
+  }
+}
+
+function boundLine(r: BindResult): string {
+  return `Bound your puddle (${r.pubkey.slice(0, 16)}…) to uid ${r.uid} on this envoy${r.replaced ? ` (replacing ${r.replaced.slice(0, 16)}…)` : ''}\n`;
+}
+
+/**
+ * For verbs that hold the signer already: bind when this envoy's daemon is up and the uid
+ * is unbound or bound to another key. A failed bind is a warning, never the verb's failure.
+ */
+export async function ensureBound(ctx: GitbackContext, signer: Signer): Promise<void> {
+  if (!socketPresent(ctx) || bindingState(ctx.env, ctx.uid, toHex(signer.publicKey)) === 'bound') return;
+  try {
+    ctx.err(boundLine(await bindToEnvoy(socketPath(ctx), signer, ctx.now())));
+  } catch (e) {
+    ctx.err(`warning: could not bind your puddle to your uid on this envoy: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+/** For join/rejoin (an initialized puddle suffices): bind if unlocked, else say when it will be needed. */
+export async function bindIfUnlocked(ctx: GitbackContext): Promise<void> {
+  if (!socketPresent(ctx) || bindingState(ctx.env, ctx.uid, toHex(ctx.publicKey())) === 'bound') return;
+  let signer: Signer;
+  try {
+    signer = await ctx.signer();
+  } catch (e) {
+    if (isVigoError(e) && e.code === 'E_PUDDLE_LOCKED') {
+      ctx.err('note: your puddle is locked; the first git operation on this envoy needs it unlocked once (`vigo swarm puddle unlock`) so the envoy can bind it to your uid\n');
+      return;
+    }
+    throw e;
+  }
+  await ensureBound(ctx, signer);
+}
+
+/**
+ * Through the running session helper (puddle unlock, git-remote-gitback). Returns the
+ * result, or null when there is nothing to do or it cannot be done (no daemon, locked
+ * puddle, refused): callers treat binding as best effort.
+ */
+export async function bindFromSession(env: NodeJS.ProcessEnv, opts: { force?: boolean; socketPath?: string } = {}): Promise<BindResult | null> {
+  const force = opts.force ?? false;
+  const sockPath = opts.socketPath ?? paths.gitbackSocket(env);
+  if (!existsSync(sockPath)) return null;
+  try {
+    const { sessionSigner, puddleDir } = await import('../puddle/index.js');
+    const signer = await sessionSigner(puddleDir(env));
+    if (!force && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
+    return await bindToEnvoy(sockPath, signer, Math.floor(Date.now() / 1000));
+  } catch {
+    return null;
+  }
+}
+
+export { boundLine };
+
+/** The session signer for a verb that signs anyway, with the uid bound on the way (see ensureBound). */
+export async function boundSigner(ctx: GitbackContext): Promise<Signer> {
+  const signer = await ctx.signer();
+  await ensureBound(ctx, signer);
+  return signer;
+}
