@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { userSupport } from '../helpers/users.js';
 import { repoRoot } from '../gitback/harness.js';
-import { grantGitback, ok, setupPuddle, twoUserEnvoy, userExtraEnv } from '../gitback/users-env.js';
+import { grantGitback, ok, setupPuddle, twoUserEnvoy, userExtraEnv, workTreeWithCommit } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 
 const why = userSupport();
@@ -89,12 +89,7 @@ test('uid binding: unbound hint, bind on unlock/join/helper, the copied-key atta
   ok(B.vigo(['swarm', 'puddle', 'init']), 'B puddle init');
   const pkB = ok(B.vigo(['swarm', 'puddle', 'pubkey']), 'B pubkey').stdout.trim().replace(/^ed25519:/, '');
 
-  const work = join(ua.home, 'demo');
-  ok(A.git(['init', '-q', '-b', 'main', work]), 'git init');
-  writeFileSync(join(work, 'README'), 'demo\n');
-  chownSync(join(work, 'README'), ua.uid, ua.gid);
-  ok(A.git(['add', 'README'], { cwd: work }), 'git add');
-  ok(A.git(['commit', '-qm', 'first'], { cwd: work }), 'git commit');
+  const work = workTreeWithCommit(A, ua, 'demo', 'first');
   const init = ok(A.vigo(['swarm', 'gitback', 'project', 'init', 'demo'], { cwd: work }), 'init');
   const pid = /gitback:\/\/([0-9a-f]{64})\/demo/.exec(init.stdout)?.[1] as string;
   const url = `gitback://${pid}/demo`;

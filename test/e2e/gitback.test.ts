@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { userSupport } from '../helpers/users.js';
 import { vigoBin } from '../gitback/harness.js';
-import { grantGitback, ok, setupPuddle, twoUserEnvoy } from '../gitback/users-env.js';
+import { grantGitback, ok, setupPuddle, twoUserEnvoy, workTreeWithCommit } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 
 const why = userSupport();
@@ -25,12 +25,7 @@ test('two users, one envoy: found, invite, join, clone, push, fetch, refusals, c
   const pkB = setupPuddle(B);
 
   // A founds `demo` from a work tree: registered and published in one command
-  const work = join(ua.home, 'demo');
-  ok(A.git(['init', '-q', '-b', 'main', work]), 'git init');
-  writeFileSync(join(work, 'README'), 'demo\n');
-  chownSync(join(work, 'README'), ua.uid, ua.gid);
-  ok(A.git(['add', 'README'], { cwd: work }), 'git add');
-  ok(A.git(['commit', '-qm', 'founding commit'], { cwd: work }), 'git commit');
+  const work = workTreeWithCommit(A, ua, 'demo', 'founding commit');
   const init = ok(A.vigo(['swarm', 'gitback', 'project', 'init', 'demo'], { cwd: work }), 'project init');
   assert.match(init.stdout, /✓ Founded project demo/);
   assert.match(init.stdout, /Published\./);

@@ -1,6 +1,6 @@
 // Running the real CLI and git as real test users against one envoy (VIGO_ROOT).
 import { after } from 'node:test';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestUser, removeTestUser, runAs, type TestUser } from '../helpers/users.js';
@@ -68,6 +68,17 @@ export function as(envoy: Envoy, u: TestUser): Sh {
 export function ok(r: RunResult, what: string): RunResult {
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r;
+}
+
+/** A git work tree in the user's home with one commit (README), owned by the user. */
+export function workTreeWithCommit(sh: Sh, u: TestUser, name: string, message: string): string {
+  const work = join(u.home, name);
+  ok(sh.git(['init', '-q', '-b', 'main', work]), 'git init');
+  writeFileSync(join(work, 'README'), `${name}\n`);
+  chownSync(join(work, 'README'), u.uid, u.gid);
+  ok(sh.git(['add', 'README'], { cwd: work }), 'git add');
+  ok(sh.git(['commit', '-qm', message], { cwd: work }), 'git commit');
+  return work;
 }
 
 /** puddle init + unlock for a user, returning its pubkey hex. */

@@ -35,15 +35,20 @@ function bad(msg: string): VigoError {
   return new VigoError('E_BAD_REQUEST', `bad request: ${msg}`);
 }
 
-export function parseRequest(line: string): DaemonRequest {
+/** One request line as a JSON object, or E_BAD_REQUEST naming what it is instead. */
+function parseObjectLine(line: string, what: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
-    throw bad('not JSON');
+    throw bad(`${what} is not JSON`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('not an object');
-  const o = v as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${what} is not an object`);
+  return v as Record<string, unknown>;
+}
+
+export function parseRequest(line: string): DaemonRequest {
+  const o = parseObjectLine(line, 'request');
   if (o.v !== 1) throw bad('field v must be 1');
   if (o.op === 'status') {
     if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in status request');
@@ -72,13 +77,7 @@ export function parseRequest(line: string): DaemonRequest {
 }
 
 export function parseBindProofLine(line: string): BindProofLine {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    throw bad('bind proof is not JSON');
-  }
-  const o = (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as Record<string, unknown>;
+  const o = parseObjectLine(line, 'bind proof');
   if (o.v !== 1 || o.op !== 'bind-proof' || Object.keys(o).some((k) => !['v', 'op', 'proof'].includes(k))) throw bad('expected {"v":1,"op":"bind-proof","proof":{…}}');
   return { v: 1, op: 'bind-proof', proof: o.proof };
 }
