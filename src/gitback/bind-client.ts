@@ -72,21 +72,23 @@ export async function bindIfUnlocked(ctx: GitbackContext): Promise<void> {
 }
 
 /**
- * Through the running session helper (puddle unlock, git-remote-gitback). Returns the
- * result, or null when there is nothing to do or it cannot be done (no daemon, locked
- * puddle, refused): callers treat binding as best effort.
+ * Through the running session helper (puddle unlock, git-remote-gitback): null when there
+ * is nothing to do (no daemon socket, already bound), else the result or the reason it
+ * failed (locked puddle, refused, …). Callers treat binding as best effort.
  */
-export async function bindFromSession(env: NodeJS.ProcessEnv, opts: { force?: boolean; socketPath?: string } = {}): Promise<BindResult | null> {
-  const force = opts.force ?? false;
+export async function bindFromSession(
+  env: NodeJS.ProcessEnv,
+  opts: { force?: boolean; socketPath?: string } = {},
+): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
   const sockPath = opts.socketPath ?? paths.gitbackSocket(env);
   if (!existsSync(sockPath)) return null;
   try {
     const { sessionSigner, puddleDir } = await import('../puddle/index.js');
     const signer = await sessionSigner(puddleDir(env));
-    if (!force && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
-    return await bindToEnvoy(sockPath, signer, Math.floor(Date.now() / 1000));
-  } catch {
-    return null;
+    if (opts.force !== true && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
+    return { ok: true, result: await bindToEnvoy(sockPath, signer, Math.floor(Date.now() / 1000)) };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
 }
 

@@ -177,7 +177,7 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
           // not bound yet (or rekeyed): one bind through the session helper if it is unlocked, one retry
           if (!isVigoError(e) || (e.code !== 'E_UNBOUND' && e.code !== 'E_BINDING_MISMATCH')) throw e;
           const { bindFromSession } = await import('./bind-client.js');
-          if ((await bindFromSession(io.env, { force: true, socketPath: io.socketPath })) === null) throw e;
+          if ((await bindFromSession(io.env, { force: true, socketPath: io.socketPath }))?.ok !== true) throw e;
           return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
         }
       }

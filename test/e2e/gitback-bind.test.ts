@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { userSupport } from '../helpers/users.js';
 import { repoRoot } from '../gitback/harness.js';
-import { grantGitback, ok, setupPuddle, twoUserEnvoy, userExtraEnv, workTreeWithCommit } from '../gitback/users-env.js';
+import { grantGitback, ok, twoUserEnvoy, userExtraEnv, workTreeWithCommit } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 
 const why = userSupport();
@@ -77,7 +77,10 @@ test('uid binding: unbound hint, bind on unlock/join/helper, the copied-key atta
   const bindingOf = (uid: number) => JSON.parse(readFileSync(join(bindings, `${uid}.json`), 'utf8')) as { uid: number; user: string; pubkey: string; proof: { sig: string } };
 
   // unlock binds A (the daemon is up): root-owned record naming A's key
-  const pkA = setupPuddle(A);
+  ok(A.vigo(['swarm', 'puddle', 'init']), 'A puddle init');
+  const unlA = ok(A.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', '0']), 'A unlock');
+  assert.match(unlA.stdout, new RegExp(`Gitback: bound to uid ${ua.uid} on this envoy`), unlA.stdout + agent.log());
+  const pkA = ok(A.vigo(['swarm', 'puddle', 'pubkey']), 'A pubkey').stdout.trim().replace(/^ed25519:/, '');
   const recA = bindingOf(ua.uid);
   assert.equal(recA.pubkey, pkA);
   assert.equal(recA.user, ua.name);
@@ -137,6 +140,15 @@ test('uid binding: unbound hint, bind on unlock/join/helper, the copied-key atta
   const stolenPush = B.git(['push', 'origin', 'HEAD:refs/heads/stolen'], { cwd: clone });
   assert.notEqual(stolenPush.status, 0);
   assert.match(stolenPush.stderr, /is not the key this envoy bound/);
+  // …nor can B get A's project tombstoned on this envoy by marking its copy of A's founder
+  // chain tombstoned (the reactor records envoy tombstones only for the uid bound to the leaf)
+  const projB = join(ub.home, '.vigo-gitback', pid, 'project.json');
+  const projBText = readFileSync(projB, 'utf8');
+  assert.match(projBText, /"tombstoned_at": null/);
+  plant(projB, projBText.replace(/"tombstoned_at": null/, `"tombstoned_at": ${Math.floor(Date.now() / 1000)}`));
+  await new Promise((r) => setTimeout(r, 2000)); // four sweeps
+  assert.equal(existsSync(join(envoy.root, 'var/lib/vigo/swarm/gitback/tombstones', `${pid}.json`)), false);
+  plant(projB, projBText);
   // …and with no binding at all it is E_UNBOUND (the helper's bind attempt cannot prove A's key)
   rmSync(join(bindings, `${ub.uid}.json`));
   const stolenUnbound = B.git(['ls-remote', url]);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, mintBootstrapToken, mintLeave, projectId, seedSigner, toHex } from '../../src/trust/index.js';
 import { computeProjectId, parseGitbackUrl, resolveProjectId } from '../../src/gitback/url.js';
-import { parseRequest } from '../../src/gitback/daemon/protocol.js';
+import { parseBindProofLine, parseRequest } from '../../src/gitback/daemon/protocol.js';
 import { resolveProject, saveProject, saveConfig, type ProjectConfig } from '../../src/gitback/state.js';
 import { reapEnvelopes, storeLeave } from '../../src/gitback/envelopes.js';
 import { sweepOnce } from '../../src/gitback/reactor.js';
@@ -33,8 +33,13 @@ test('gitback:// URLs: hex and friendly forms; bad ones are refused with the rea
   await assert.rejects(resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'eve', pubkey: pkHex }) }), /cannot resolve the puddle name 'dan'/);
 });
 
-test('the daemon request parser accepts exactly its three requests', () => {
+test('the daemon request parser accepts exactly its four requests (and the bind proof line)', () => {
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'status' })).op, 'status');
+  assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'bind' })).op, 'bind');
+  assert.deepEqual(parseBindProofLine(JSON.stringify({ v: 1, op: 'bind-proof', proof: { a: 1 } })).proof, { a: 1 });
+  for (const bad of ['[]', JSON.stringify({ v: 1, op: 'bind-proof', proof: {}, uid: 0 }), JSON.stringify({ v: 1, op: 'bind', proof: {} })]) {
+    assert.throws(() => (bad.includes('"bind-proof"') || bad === '[]' ? parseBindProofLine(bad) : parseRequest(bad)), /bad request/);
+  }
   const c = parseRequest(JSON.stringify({ v: 1, op: 'connect', service: 'git-receive-pack', project_id: PID, handle: 'demo', git_protocol: 'version=2' }));
   assert.equal(c.op === 'connect' && c.git_protocol, 'version=2');
   for (const bad of [

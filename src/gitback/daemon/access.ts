@@ -166,6 +166,7 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
     throw new VigoError(result.code, `access to ${req.handle} refused (${result.code}): ${result.message}`, hint ? { hint } : {});
   }
   // verified and consistent with what we held (reconcileDelegations): remember the longer list
+  // (decide is synchronous: no other connection can record between our read and this write)
   if (state.delegations.length > known.length) {
     writeDelegationRecord(opts.env, req.project_id, state.delegations, now);
     opts.log(`project ${req.project_id.slice(0, 12)}…: recorded ${state.delegations.length} founder delegation(s) (was ${known.length})`);
