@@ -3,8 +3,10 @@
  */
 import type { AgentConfig } from './config.js';
 import type { AgentService } from './daemon.js';
+import { CheckinService } from './checkin/service.js';
 
 export function agentServices(_config: AgentConfig): AgentService[] {
   const services: AgentService[] = [];
+  services.push(new CheckinService(_config));
   return services;
 }
