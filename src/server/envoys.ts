@@ -159,6 +159,11 @@ export class EnvoyIndex {
       this.db
         .prepare('DELETE FROM runs WHERE envoy_id = ? AND seq <= (SELECT seq FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)')
         .run(rec.id, rec.id, keepPerEnvoy);
+      // the run tells which policy the envoy holds, even if its next check-in is far off
+      if (rec.policyVersion === null || run.policy_version > rec.policyVersion) {
+        rec.policyVersion = run.policy_version;
+        this.dirty.add(rec);
+      }
       rec.lastRunStatus = run.status;
       rec.lastRunAt = nowMs;
       rec.changeStreak = streak;
@@ -196,8 +201,10 @@ export class EnvoyIndex {
   find(idOrHost: string): EnvoyRecord | undefined {
     const byId = this.byId.get(idOrHost);
     if (byId) return byId;
-    const matches = this.all().filter((r) => r.hostname === idOrHost && !r.revoked);
-    return matches.length === 1 ? matches[0] : undefined;
+    const matches = this.all().filter((r) => r.hostname === idOrHost);
+    const live = matches.filter((r) => !r.revoked);
+    if (live.length === 1) return live[0];
+    return live.length === 0 && matches.length === 1 ? matches[0] : undefined;
   }
 }
 
