@@ -178,3 +178,24 @@ export interface RunJson {
   started_at: string;
   changed: number;
 }
+
+/** An in-process envoy identity (real key, CSR, enrollment over REST) for load and crash tests. */
+export async function enrollSimulated(admin: ApiTarget, hostname: string): Promise<{ id: string; tls: { ca: string; key: string; cert: string } }> {
+  const { createEnvoyCsr } = await import('../../src/server/pki.js');
+  const { token } = await api<{ token: string }>(admin, 'POST', '/api/v1/enroll/tokens', {});
+  const { csr, key } = await createEnvoyCsr(hostname);
+  const r = await api<{ envoy_id: string; cert: string; ca: string }>({ server: admin.server, ca: admin.ca }, 'POST', '/api/v1/enroll', { token, hostname, csr });
+  return { id: r.envoy_id, tls: { ca: r.ca, key, cert: r.cert } };
+}
+
+export function sampleRunReport(policyVersion: number, status: 'ok' | 'changed' = 'ok'): string {
+  return JSON.stringify({
+    policy_version: policyVersion,
+    started_at: new Date().toISOString(),
+    duration_ms: 1,
+    status,
+    counts: { ok: status === 'ok' ? 1 : 0, changed: status === 'changed' ? 1 : 0, failed: 0 },
+    configcrates: 1,
+    resources: [{ id: 'motd:file:/etc/motd', type: 'file', status }],
+  });
+}
