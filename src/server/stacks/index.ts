@@ -1,0 +1,102 @@
+/**
+ * Stacks (CONTRACTS §4): parse, validate and resolve the `.vgo` tree into policy bundles.
+ * Pure apart from reading the files; the server does publishing. See docs/stacks.md.
+ */
+import { VigoError, isVigoError } from '../../platform/errors.js';
+import { parseBundle, type PolicyBundle } from '../../agent/engine/index.js';
+import { expand } from './expand.js';
+import { globMatches } from './glob.js';
+import { ENVOYS_FILE, fingerprint, parseTree, type ParsedTree } from './parse.js';
+import type { Configcrate, Stacks, StacksProblem } from './types.js';
+
+export type { Configcrate, FieldValue, Hex, MatchBlock, StackResource, Stacks, StacksProblem } from './types.js';
+export { compileGlob, globMatches } from './glob.js';
+
+/** Hostname used to check templates statically; real hostnames come at resolve time. */
+const PLACEHOLDER_HOST = 'envoy-hostname';
+
+function bundleOf(resources: PolicyBundle['resources'], envoy: string, version: number, now: number): PolicyBundle {
+  return { version, envoy, generated_at: now, resources };
+}
+
+function check(dir: string): { tree: ParsedTree; problems: StacksProblem[] } {
+  const problems: StacksProblem[] = [];
+  const tree = parseTree(dir, problems);
+  const used = new Set<string>();
+  tree.envoys.forEach((block) => {
+    const i = block.index;
+    const crates: Configcrate[] = [];
+    block.configcrates.forEach((name, j) => {
+      used.add(name);
+      const c = tree.crates.get(name);
+      if (c !== undefined) crates.push(c);
+      else if (!tree.broken.has(name)) {
+        problems.push({ file: block.file, line: block.configcrateLines[j] ?? block.line, message: `[${i}].configcrates[${j}]: no configcrate "${name}" (expected configcrates/${name}.vgo)` });
+      }
+    });
+    const where = `${block.file}:${block.line}`;
+    const out = expand(crates, { vars: block.vars, hostname: PLACEHOLDER_HOST, block: where });
+    problems.push(...out.problems);
+    if (out.problems.length === 0) {
+      try {
+        parseBundle(bundleOf(out.resources, PLACEHOLDER_HOST, 0, 0));
+      } catch (e) {
+        problems.push({ file: block.file, line: block.line, message: `[${i}]: ${isVigoError(e) ? e.message : String(e)}` });
+      }
+    }
+  });
+  for (const c of tree.crates.values()) {
+    if (!used.has(c.name)) problems.push(...expand([c], { vars: {}, hostname: PLACEHOLDER_HOST, block: null, allowUndefined: true }).problems);
+  }
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const k = `${p.file}\0${p.line}\0${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  unique.sort((a, b) => (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) : a.file === ENVOYS_FILE ? 1 : b.file === ENVOYS_FILE ? -1 : a.file < b.file ? -1 : 1));
+  return { tree, problems: unique };
+}
+
+export function formatProblem(p: StacksProblem): string {
+  return `${p.file}${p.line === null ? '' : `:${p.line}`}: ${p.message}`;
+}
+
+/** Every problem in the stacks tree at `dir`, each with its file (relative) and line. */
+export function validateStacks(dir: string): StacksProblem[] {
+  return check(dir).problems;
+}
+
+/** The stacks at `dir`, or VigoError E_STACKS_INVALID listing every problem as "file:line: message". */
+export function loadStacks(dir: string): Stacks {
+  const { tree, problems } = check(dir);
+  if (problems.length > 0) {
+    throw new VigoError('E_STACKS_INVALID', `stacks in ${dir} are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => '  ' + formatProblem(p)).join('\n')}`, {
+      hint: 'fix the files named above, then run `vigocli config validate` again',
+    });
+  }
+  return { configcrates: tree.crates, envoys: tree.envoys, fingerprint: fingerprint(dir, tree.files) };
+}
+
+/**
+ * The bundle for `hostname`: the first match block whose glob matches it, its
+ * configcrates in order, templates rendered. null when no block matches.
+ * `now` is unix seconds (the bundle's generated_at).
+ */
+export function resolveBundle(stacks: Stacks, hostname: string, version: number, now: number = Math.floor(Date.now() / 1000)): PolicyBundle | null {
+  const block = stacks.envoys.find((b) => globMatches(b.match, hostname));
+  if (block === undefined) return null;
+  const fail = (msg: string): never => {
+    throw new VigoError('E_STACKS_RESOLVE', `resolving the bundle for ${hostname}: ${msg}`, { hint: 'run `vigocli config validate` and fix the stacks' });
+  };
+  const crates = block.configcrates.map((n) => stacks.configcrates.get(n) ?? fail(`${block.file}:${block.line}: no configcrate "${n}"`));
+  const out = expand(crates, { vars: block.vars, hostname, block: `${block.file}:${block.line}` });
+  if (out.problems.length > 0) fail(out.problems.map(formatProblem).join('; '));
+  const bundle = bundleOf(out.resources, hostname, version, Math.floor(now));
+  try {
+    return parseBundle(bundle);
+  } catch (e) {
+    return fail(isVigoError(e) ? e.message : String(e));
+  }
+}

@@ -1,0 +1,33 @@
+/** Hex encoding, and the field-level checks every signed object relies on. */
+import { TrustError } from './errors.js';
+
+export type Hex = string; // lowercase hex
+
+const HEX_ANY = /^(?:[0-9a-fA-F]{2})*$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function toHex(b: Uint8Array): Hex {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** Strict: even length, hex digits only (either case); throws E_MALFORMED otherwise. */
+export function fromHex(h: string): Uint8Array {
+  if (typeof h !== 'string' || !HEX_ANY.test(h)) throw new TrustError('E_MALFORMED', `not a hex string: ${preview(h)}`);
+  return new Uint8Array(Buffer.from(h, 'hex'));
+}
+
+/** 64 lowercase hex characters: the form of every key, id and hash inside a signed object. */
+export function isHex64(s: unknown): s is Hex {
+  return typeof s === 'string' && HEX64.test(s);
+}
+
+/** A short printable rendering of untrusted input for error messages. */
+export function preview(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? typeof v);
+  } catch {
+    s = typeof v;
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

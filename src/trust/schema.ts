@@ -1,0 +1,65 @@
+/** Field-level shape checks shared by every signed object. All failures are E_MALFORMED naming the field. */
+import { TrustError } from './errors.js';
+import { isHex64, preview } from './hex.js';
+
+export const SIG_HEX = /^[0-9a-f]{128}$/;
+export const NONCE_HEX = /^[0-9a-f]{32}$/;
+
+export function malformed(path: string, msg: string): never {
+  throw new TrustError('E_MALFORMED', `${path}: ${msg}`);
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The value must be a plain object with exactly these keys. */
+export function exactObject(v: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+  if (!isPlainObject(v)) malformed(path, `expected an object, got ${preview(v)}`);
+  let n = 0;
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    n++;
+    if (!keys.includes(k)) malformed(`${path}.${k}`, 'unknown field');
+  }
+  if (n !== keys.length) {
+    for (const k of keys) if (!Object.prototype.hasOwnProperty.call(v, k)) malformed(`${path}.${k}`, 'missing field');
+  }
+  return v;
+}
+
+export function hex64(v: unknown, path: string): string {
+  if (!isHex64(v)) malformed(path, `expected 64 lowercase hex characters, got ${preview(v)}`);
+  return v;
+}
+
+export function hex64OrNull(v: unknown, path: string): string | null {
+  return v === null ? null : hex64(v, path);
+}
+
+export function sigHex(v: unknown, path: string): string {
+  if (typeof v !== 'string' || !SIG_HEX.test(v)) malformed(path, `expected a 128-hex-character Ed25519 signature, got ${preview(v)}`);
+  return v;
+}
+
+/** A time or counter: a non-negative safe integer (unix seconds for times). */
+export function uint(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) malformed(path, `expected a non-negative integer, got ${preview(v)}`);
+  return v;
+}
+
+export function uintOrNull(v: unknown, path: string): number | null {
+  return v === null ? null : uint(v, path);
+}
+
+export function literal<T extends string | number>(v: unknown, path: string, want: T): T {
+  if (v !== want) malformed(path, `expected ${JSON.stringify(want)}, got ${preview(v)}`);
+  return want;
+}
+
+export function array(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) malformed(path, `expected an array, got ${preview(v)}`);
+  return v;
+}

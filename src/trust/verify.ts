@@ -1,0 +1,300 @@
+/**
+ * The chain verifier: the only place an access decision is made. One function, one error
+ * code per rule (docs/trust.md lists them in the order they are checked). Cheap
+ * structural rules run over the whole input first; signatures are checked last, so
+ * malformed or misplaced input costs no Ed25519 work and each signature is checked once.
+ */
+import { createHash } from 'node:crypto';
+import { TrustError, type TrustVerifyCode } from './errors.js';
+import { preview, type Hex } from './hex.js';
+import { pubkeyHex, verifyHex } from './keys.js';
+import { projectId as computeProjectId } from './names.js';
+import { messageFromCanonical } from './domain.js';
+import { array, hex64, isPlainObject, malformed, uint } from './schema.js';
+import { checkToken, MAX_CHAIN_LEN, tokenCanonical, type Role, type Token, type TokenChain } from './token.js';
+import { checkDelegation, delegationCanonical, DELEGATION_MAX_LEN, type Delegation } from './delegation.js';
+
+/** Tolerated clock difference between machines for "issued in the future" (seconds). */
+export const CLOCK_SKEW_S = 300;
+
+export interface VerifyInput {
+  projectId: Hex;
+  chain: TokenChain;
+  delegations: Delegation[];
+  revoked: ReadonlyMap<Hex, string | null>; // token_id → reason (from verified revoke envelopes)
+  now: number;
+  presenter: Hex | Uint8Array;
+  tombstoned?: boolean;
+  cache?: VerifyCache;
+}
+
+export type VerifyResult =
+  | { ok: true; role: Role; leaf: Token; depth: number; founder: Hex }
+  | { ok: false; code: TrustVerifyCode; message: string };
+
+/**
+ * Remembers signatures already verified, keyed by signature, together with the exact
+ * object they covered and its id. A hit requires every field to match, so a cached entry
+ * proves exactly what a fresh verification would; rules about time, revocation and
+ * position are re-applied on every call. Bounded: the oldest entries go first.
+ */
+export class VerifyCache {
+  readonly maxEntries: number;
+  private readonly tokens = new Map<string, { t: Token; id: Hex }>();
+  private readonly delegations = new Map<string, { d: Delegation; id: Hex }>();
+
+  constructor(maxEntries = 4096) {
+    this.maxEntries = Math.max(1, Math.floor(maxEntries));
+  }
+
+  get size(): number {
+    return this.tokens.size + this.delegations.size;
+  }
+
+  clear(): void {
+    this.tokens.clear();
+    this.delegations.clear();
+  }
+
+  /** @internal the id of an identical token whose signature was verified before. */
+  tokenHit(t: Token): Hex | undefined {
+    const e = this.tokens.get(t.sig);
+    if (e === undefined) return undefined;
+    const c = e.t;
+    return c.project_id === t.project_id && c.handle === t.handle && c.parent === t.parent && c.issuer === t.issuer &&
+      c.subject === t.subject && c.role === t.role && c.issued_at === t.issued_at && c.expires_at === t.expires_at &&
+      c.nonce === t.nonce
+      ? e.id
+      : undefined;
+  }
+
+  /** @internal */
+  addToken(t: Token, id: Hex): void {
+    this.evict(this.tokens);
+    this.tokens.set(t.sig, { t, id });
+  }
+
+  /** @internal */
+  delegationHit(d: Delegation): Hex | undefined {
+    const e = this.delegations.get(d.sig);
+    if (e === undefined) return undefined;
+    const c = e.d;
+    return c.project_id === d.project_id && c.seq === d.seq && c.prev_founder === d.prev_founder &&
+      c.new_founder === d.new_founder && c.issued_at === d.issued_at
+      ? e.id
+      : undefined;
+  }
+
+  /** @internal */
+  addDelegation(d: Delegation, id: Hex): void {
+    this.evict(this.delegations);
+    this.delegations.set(d.sig, { d, id });
+  }
+
+  private evict(m: Map<string, unknown>): void {
+    if (this.size >= this.maxEntries) {
+      const oldest = m.keys().next();
+      if (oldest.done !== true) m.delete(oldest.value);
+      else this.clear();
+    }
+  }
+}
+
+function fail(code: TrustVerifyCode, message: string): never {
+  throw new TrustError(code, message);
+}
+
+/** A founder key and the span of issued_at values it may sign roots at (inclusive). */
+interface FounderWindow {
+  key: Hex;
+  start: number;
+  end: number; // Infinity for the current founder
+}
+
+interface Pending {
+  kind: 'token' | 'delegation';
+  pk: Hex;
+  canonical: string;
+  sig: string;
+  onOk: () => void;
+}
+
+function sha256(s: string): Hex {
+  return createHash('sha256').update(s, 'utf8').digest('hex');
+}
+
+function presenterHex(p: unknown): Hex {
+  if (p instanceof Uint8Array || typeof p === 'string') {
+    try {
+      return pubkeyHex(p);
+    } catch {
+      /* fall through */
+    }
+  }
+  return malformed('presenter', `expected an Ed25519 public key, got ${preview(p)}`);
+}
+
+/**
+ * Checks the delegation list: binding, order and, last, signatures (the caller runs the
+ * returned pending checks). Returns the founders' authority windows, genesis first.
+ */
+function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCache | undefined, pending: Pending[]): { list: Delegation[]; windows: FounderWindow[] } {
+  if (raw.length > DELEGATION_MAX_LEN) {
+    fail('E_DELEGATION_CAP', `${raw.length} delegations exceed the cap of ${DELEGATION_MAX_LEN}; the founder must re-found the project`);
+  }
+  const list = raw.map((d, i) => checkDelegation(d, `delegations[${i}]`));
+  const windows: FounderWindow[] = [];
+  const seen = new Set<Hex>();
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i]!;
+    const at = `delegations[${i}]`;
+    if (d.project_id !== pid) fail('E_WRONG_PROJECT', `${at} belongs to project ${d.project_id}, not ${pid}`);
+    if (d.seq !== i + 1) fail('E_DELEGATION_ORDER', `${at} has seq ${d.seq}, expected ${i + 1}`);
+    const prev = list[i - 1];
+    if (prev !== undefined && d.prev_founder !== prev.new_founder) {
+      fail('E_DELEGATION_ORDER', `${at} is signed by ${d.prev_founder}, but the founder after delegation ${i} is ${prev.new_founder}`);
+    }
+    if (prev !== undefined && d.issued_at < prev.issued_at) fail('E_DELEGATION_ORDER', `${at} is dated before the delegation it follows`);
+    if (i === 0) seen.add(d.prev_founder);
+    if (seen.has(d.new_founder)) fail('E_DELEGATION_ORDER', `${at} hands authority back to ${d.new_founder}, which was already a founder`);
+    seen.add(d.new_founder);
+    if (d.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `${at} is dated ${d.issued_at}, in the future (now ${now})`);
+    windows.push({ key: d.prev_founder, start: prev === undefined ? 0 : prev.issued_at, end: d.issued_at });
+    const hit = cache?.delegationHit(d);
+    if (hit === undefined) {
+      pending.push({
+        kind: 'delegation',
+        pk: d.prev_founder,
+        canonical: delegationCanonical(d),
+        sig: d.sig,
+        onOk: () => cache?.addDelegation(d, sha256(delegationCanonical(d))),
+      });
+    }
+  }
+  const last = list[list.length - 1];
+  if (last !== undefined) windows.push({ key: last.new_founder, start: last.issued_at, end: Infinity });
+  return { list, windows };
+}
+
+function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
+  if (!isPlainObject(input as unknown)) malformed('input', 'expected a VerifyInput object');
+  const pid = hex64(input.projectId, 'projectId');
+  const now = uint(input.now, 'now');
+  const presenter = presenterHex(input.presenter);
+  const revoked = input.revoked as ReadonlyMap<Hex, string | null> | null | undefined;
+  if (typeof revoked !== 'object' || revoked === null || typeof revoked.has !== 'function') {
+    malformed('revoked', 'expected a Map of revoked token ids');
+  }
+  if (input.tombstoned === true) fail('E_TOMBSTONED', `project ${pid} is tombstoned (re-founded); it accepts no operations`);
+  const rawChain = array(input.chain, 'chain');
+  if (rawChain.length === 0) fail('E_EMPTY_CHAIN', 'the token chain is empty');
+  if (rawChain.length > MAX_CHAIN_LEN) fail('E_CHAIN_TOO_LONG', `the token chain has ${rawChain.length} tokens (at most ${MAX_CHAIN_LEN})`);
+  const rawDelegations = array(input.delegations, 'delegations');
+  const cache = input.cache;
+  const pending: Pending[] = [];
+
+  const { list: delegations, windows } = checkDelegations(rawDelegations, pid, now, cache, pending);
+  const chain = rawChain.map((t, i) => checkToken(t, `chain[${i}]`));
+  const ids: Hex[] = [];
+  for (const t of chain) {
+    const hit = cache?.tokenHit(t);
+    if (hit !== undefined) {
+      ids.push(hit);
+      continue;
+    }
+    const canonical = tokenCanonical(t);
+    const id = sha256(canonical);
+    ids.push(id);
+    pending.push({ kind: 'token', pk: t.issuer, canonical, sig: t.sig, onOk: () => cache?.addToken(t, id) });
+  }
+
+  // Binding: every token names this project and handle.
+  const root = chain[0]!;
+  for (let i = 0; i < chain.length; i++) {
+    const t = chain[i]!;
+    if (t.project_id !== pid) fail('E_WRONG_PROJECT', `chain[${i}] belongs to project ${t.project_id}, not ${pid}`);
+    if (t.handle !== root.handle) fail('E_WRONG_PROJECT', `chain[${i}] names handle ${JSON.stringify(t.handle)}, the root names ${JSON.stringify(root.handle)}`);
+  }
+
+  // The root: a self-issued admin token of a founder, within that founder's window.
+  if (root.parent !== null || root.issuer !== root.subject || root.role !== 'admin') {
+    fail('E_ROOT_NOT_BOOTSTRAP', 'chain[0] is not a bootstrap token (parent null, issuer = subject, role admin)');
+  }
+  const genesis = delegations[0]?.prev_founder ?? root.issuer;
+  if (computeProjectId(Buffer.from(genesis, 'hex'), root.handle) !== pid) {
+    fail('E_ROOT_NOT_FOUNDER', `sha256(${genesis} ‖ ${JSON.stringify(root.handle)}) is not project ${pid}`);
+  }
+  if (windows.length === 0) windows.push({ key: genesis, start: 0, end: Infinity });
+  const rootWindow = windows.find((w) => w.key === root.issuer);
+  if (rootWindow === undefined) fail('E_ROOT_NOT_FOUNDER', `chain[0] is issued by ${root.issuer}, which was never a founder of this project`);
+  if (root.issued_at < rootWindow.start || root.issued_at > rootWindow.end) {
+    fail('E_DELEGATION_WINDOW', `chain[0] is dated ${root.issued_at}, outside its founder's authority window [${rootWindow.start}, ${rootWindow.end}]`);
+  }
+
+  // Each link: issued by the parent's subject, an admin, never granting more than the parent.
+  for (let i = 1; i < chain.length; i++) {
+    const t = chain[i]!;
+    const parent = chain[i - 1]!;
+    const at = `chain[${i}]`;
+    if (t.parent !== ids[i - 1]) fail('E_PARENT_MISMATCH', `${at}.parent is ${String(t.parent)}, but chain[${i - 1}] has id ${ids[i - 1]}`);
+    if (t.issuer !== parent.subject) fail('E_ISSUER_NOT_PARENT_SUBJECT', `${at} is issued by ${t.issuer}, not by the subject of chain[${i - 1}] (${parent.subject})`);
+    if (parent.role !== 'admin') {
+      if (t.role === 'admin') fail('E_ROLE_ESCALATION', `${at} grants admin but its parent chain[${i - 1}] is a member token`);
+      fail('E_NOT_ADMIN_MINT', `${at} was minted by a member (chain[${i - 1}]); only admins mint`);
+    }
+    if (parent.expires_at !== null && (t.expires_at === null || t.expires_at > parent.expires_at)) {
+      fail('E_OUTLIVES_PARENT', `${at} expires ${t.expires_at ?? 'never'}, after its parent (${parent.expires_at})`);
+    }
+    const retired = windows.find((w) => w.key === t.issuer && w.end !== Infinity);
+    if (retired !== undefined && t.issued_at > retired.end) {
+      fail('E_DELEGATION_WINDOW', `${at} is signed by retired founder ${t.issuer} at ${t.issued_at}, after its window closed (${retired.end})`);
+    }
+  }
+
+  // Time and revocation apply to every token in the chain.
+  for (let i = 0; i < chain.length; i++) {
+    const t = chain[i]!;
+    if (t.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `chain[${i}] is dated ${t.issued_at}, in the future (now ${now})`);
+    if (t.expires_at !== null && now >= t.expires_at) fail('E_EXPIRED', `chain[${i}] expired at ${t.expires_at} (now ${now})`);
+    if (revoked.has(ids[i]!)) {
+      const reason = revoked.get(ids[i]!);
+      fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? `: ${reason}` : ''}`);
+    }
+  }
+
+  const leaf = chain[chain.length - 1]!;
+  if (leaf.subject !== presenter) fail('E_PRESENTER_MISMATCH', `the chain grants ${leaf.subject}, but the presenter is ${presenter}`);
+  const leafRetired = windows.find((w) => w.key === leaf.subject && w.end !== Infinity);
+  if (leafRetired !== undefined && now > leafRetired.end) {
+    fail('E_DELEGATION_WINDOW', `the presenter ${presenter} is a founder key retired at ${leafRetired.end}`);
+  }
+
+  // Signatures last: each one checked once, delegations before tokens.
+  for (const p of pending) {
+    if (!verifyHex(p.pk, messageFromCanonical(p.kind, p.canonical), p.sig)) {
+      if (p.kind === 'delegation') fail('E_DELEGATION_SIGNATURE', `a delegation signature by ${p.pk} does not verify`);
+      const i = chain.findIndex((t) => t.sig === p.sig);
+      fail('E_BAD_SIGNATURE', `chain[${i}]: the signature by ${p.pk} does not verify`);
+    }
+    p.onOk();
+  }
+  const founder = windows[windows.length - 1]!.key;
+  return { ok: true, role: leaf.role, leaf, depth: chain.length, founder };
+}
+
+/** Verifies a token chain for a presenter. Never throws: every refusal is a code and a message. */
+export function verifyChain(input: VerifyInput): VerifyResult {
+  try {
+    return run(input);
+  } catch (e) {
+    if (e instanceof TrustError) return { ok: false, code: e.code as TrustVerifyCode, message: e.message };
+    return { ok: false, code: 'E_MALFORMED', message: `unverifiable input: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** verifyChain, throwing the TrustError instead of returning it. */
+export function verifyChainOrThrow(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
+  const r = verifyChain(input);
+  if (!r.ok) throw new TrustError(r.code, r.message);
+  return r;
+}

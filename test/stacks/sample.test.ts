@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadStacks, resolveBundle, validateStacks } from '../../src/server/stacks/index.js';
+import { converge } from '../../src/agent/engine/index.js';
+import { envoyRoot } from '../agent/helpers.js';
+import { EXAMPLE_STACKS } from './helpers.js';
+
+test('the example stacks validate and resolve per hostname, first match wins', () => {
+  assert.deepEqual(validateStacks(EXAMPLE_STACKS), []);
+  const stacks = loadStacks(EXAMPLE_STACKS);
+  assert.match(stacks.fingerprint, /^[0-9a-f]{64}$/);
+  const web = resolveBundle(stacks, 'web-01', 3, 1764000000);
+  assert.deepEqual(web, {
+    version: 3,
+    envoy: 'web-01',
+    generated_at: 1764000000,
+    resources: [
+      {
+        id: 'motd:file:/etc/motd',
+        configcrate: 'motd',
+        type: 'file',
+        path: '/etc/motd',
+        content: 'Welcome to web envoy web-01\nManaged by vigo for the vigo fleet; local edits are put back on the next run.\n',
+        mode: '0644',
+      },
+    ],
+  });
+  const db = resolveBundle(stacks, 'db-01', 3, 1764000000);
+  assert.equal(db?.resources[0]?.type === 'file' && db.resources[0].content?.split('\n')[0], 'Welcome to db-01');
+});
+
+test('a resolved example bundle converges on an envoy root', async (t) => {
+  const { root, opts } = envoyRoot(t);
+  const bundle = resolveBundle(loadStacks(EXAMPLE_STACKS), 'web-02', 1);
+  assert.ok(bundle);
+  const r = await converge(bundle, opts);
+  assert.equal(r.status, 'changed');
+  assert.match(readFileSync(join(root, 'etc/motd'), 'utf8'), /^Welcome to web envoy web-02\n/);
+  assert.equal((await converge(bundle, opts)).status, 'ok');
+});

@@ -1,0 +1,205 @@
+// The trust core's public API, used the way the CLI and the helper daemon use it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  canonicalize,
+  checkToken,
+  currentFounder,
+  decodePushChainHeader,
+  DELEGATION_MAX_LEN,
+  encodePushChainHeader,
+  envelopeId,
+  formatInvitation,
+  formatPublicKey,
+  fromHex,
+  generateKeyPair,
+  mintBootstrapToken,
+  mintChildToken,
+  mintDelegation,
+  mintLeave,
+  mintNameClaim,
+  mintRevoke,
+  parseExpires,
+  parseInvitation,
+  parsePublicKey,
+  parseStrictJson,
+  projectId,
+  publicKeyFromSeed,
+  seedSigner,
+  sha256Hex,
+  signingMessage,
+  signRaw,
+  toHex,
+  tokenId,
+  TrustError,
+  validateHandle,
+  verifyChain,
+  VerifyCache,
+  verifyInvitation,
+  verifyLeave,
+  verifyNameClaim,
+  verifyRaw,
+  verifyRevoke,
+  type Delegation,
+  type Invitation,
+} from '../../src/trust/index.js';
+
+const NOW = 1_764_000_000;
+const seed = (n: number) => new Uint8Array(32).fill(n);
+const founder = seedSigner(seed(1));
+const alice = seedSigner(seed(2));
+const bob = seedSigner(seed(3));
+const hex = (s: { publicKey: Uint8Array }) => toHex(s.publicKey);
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof TrustError, `expected a TrustError, got ${String(e)}`);
+    return e.code;
+  }
+  assert.fail('expected a TrustError');
+}
+
+test('keys: generate, derive, sign and verify; hex and ed25519: forms parse', () => {
+  const kp = generateKeyPair();
+  assert.equal(kp.seed.length, 32);
+  assert.deepEqual(publicKeyFromSeed(kp.seed), kp.publicKey);
+  const msg = new TextEncoder().encode('hello');
+  const sig = signRaw(kp.seed, msg);
+  assert.equal(verifyRaw(kp.publicKey, msg, sig), true);
+  assert.equal(verifyRaw(kp.publicKey, new TextEncoder().encode('hellO'), sig), false);
+  const h = toHex(kp.publicKey);
+  assert.deepEqual(parsePublicKey(h), kp.publicKey);
+  assert.deepEqual(parsePublicKey(`ed25519:${h}`), kp.publicKey);
+  assert.deepEqual(parsePublicKey(h.toUpperCase()), kp.publicKey);
+  assert.equal(formatPublicKey(kp.publicKey), `ed25519:${h}`);
+  assert.equal(code(() => parsePublicKey('ed25519:abc')), 'E_BAD_PUBKEY');
+  assert.equal(code(() => parsePublicKey(`ed448:${h}`)), 'E_BAD_PUBKEY');
+  assert.equal(code(() => fromHex('abc')), 'E_MALFORMED');
+});
+
+test('handles, names and --expires follow the page rules', () => {
+  for (const ok of ['vigo-web', 'a', 'A_b.c-1', 'x'.repeat(64)]) validateHandle(ok);
+  for (const bad of ['', '.hidden', 'x'.repeat(65), 'a/b', 'über', 'a b', 'ab'.repeat(32)]) {
+    assert.equal(code(() => validateHandle(bad)), 'E_BAD_HANDLE', bad);
+  }
+  assert.equal(parseExpires('30d'), 30 * 86400);
+  assert.equal(parseExpires('30'), 30 * 86400);
+  for (const bad of ['0', '30h', '-1', '1.5', '', 'd', '36501']) assert.equal(code(() => parseExpires(bad)), 'E_BAD_EXPIRES', bad);
+  assert.equal(projectId(founder.publicKey, 'vigo-web'), sha256Hex(Buffer.concat([founder.publicKey, Buffer.from('vigo-web')])));
+});
+
+test('canonicalize is RFC 8785 and refuses what JSON cannot carry', () => {
+  assert.equal(canonicalize({ b: [1, 2.5, 1e21, -0], a: 'é\n', c: null }), '{"a":"é\\n","b":[1,2.5,1e+21,0],"c":null}');
+  assert.equal(code(() => canonicalize({ a: undefined })), 'E_MALFORMED');
+  assert.equal(code(() => canonicalize(NaN)), 'E_MALFORMED');
+  assert.equal(code(() => canonicalize('\ud800')), 'E_MALFORMED');
+  assert.equal(code(() => canonicalize(new Date(0))), 'E_MALFORMED');
+  const msg = signingMessage('token', { z: 1, sig: 'ignored', a: 2 });
+  assert.equal(Buffer.from(msg).toString('utf8'), 'vigo/token/v1\u0000{"a":2,"z":1}');
+});
+
+test('parseStrictJson rejects duplicate keys, bad UTF-8, deep and large input', () => {
+  assert.deepEqual(parseStrictJson('{"a":[1,{"b":null}]}'), { a: [1, { b: null }] });
+  assert.equal(code(() => parseStrictJson('{"a":1,"a":2}')), 'E_MALFORMED');
+  assert.equal(code(() => parseStrictJson(new Uint8Array([0x22, 0xff, 0x22]))), 'E_MALFORMED');
+  assert.equal(code(() => parseStrictJson('['.repeat(40) + ']'.repeat(40))), 'E_OVERSIZE');
+  assert.equal(code(() => parseStrictJson('"' + 'x'.repeat(100) + '"', { maxBytes: 50 })), 'E_OVERSIZE');
+  const proto = parseStrictJson('{"__proto__":{"x":1}}') as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+  assert.deepEqual(Object.keys(proto), ['__proto__']);
+});
+
+test('a founder, an admin and a member: the chain verifies with the right role for each', async () => {
+  const root = await mintBootstrapToken(founder, 'vigo-web', NOW);
+  const pid = root.project_id;
+  assert.equal(pid, projectId(founder.publicKey, 'vigo-web'));
+  const a = await mintChildToken(founder, [root], alice.publicKey, 'admin', NOW + 1, null);
+  const m = await mintChildToken(alice, [root, a], hex(bob), 'member', NOW + 2, NOW + 30 * 86400);
+  assert.equal(m.parent, tokenId(a));
+  const base = { projectId: pid, delegations: [], revoked: new Map<string, string | null>(), now: NOW + 10 };
+  const r0 = verifyChain({ ...base, chain: [root], presenter: founder.publicKey });
+  assert.deepEqual(r0.ok && [r0.role, r0.depth, r0.founder], ['admin', 1, hex(founder)]);
+  const r2 = verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob) });
+  assert.deepEqual(r2.ok && [r2.role, r2.depth, r2.leaf.subject], ['member', 3, hex(bob)]);
+  const wrong = verifyChain({ ...base, chain: [root, a, m], presenter: alice.publicKey });
+  assert.equal(!wrong.ok && wrong.code, 'E_PRESENTER_MISMATCH');
+  const revoked = verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), revoked: new Map([[tokenId(a), 'left the team']]) });
+  assert.equal(!revoked.ok && revoked.code, 'E_REVOKED');
+  assert.match(!revoked.ok ? revoked.message : '', /left the team/);
+  const expired = verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), now: NOW + 31 * 86400 });
+  assert.equal(!expired.ok && expired.code, 'E_EXPIRED');
+  await assert.rejects(mintChildToken(bob, [root, a, m], hex(alice), 'member', NOW + 3, null), { code: 'E_NOT_ADMIN_MINT' });
+  await assert.rejects(mintChildToken(bob, [root, a], hex(alice), 'member', NOW + 3, null), { code: 'E_ISSUER_NOT_PARENT_SUBJECT' });
+  const cache = new VerifyCache();
+  for (let i = 0; i < 2; i++) assert.equal(verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache }).ok, true);
+  assert.equal(cache.size, 3);
+  const forged = { ...m, role: 'admin' as const };
+  assert.equal(verifyChain({ ...base, chain: [root, a, forged], presenter: hex(bob), cache }).ok, false);
+});
+
+test('founder rekey: delegations carry authority; the retired key cannot mint new roots', async () => {
+  const root = await mintBootstrapToken(founder, 'team', NOW);
+  const pid = root.project_id;
+  const d1 = await mintDelegation(founder, pid, [], alice.publicKey, NOW + 100);
+  const bridge = await mintChildToken(founder, [root], alice.publicKey, 'admin', NOW + 100, null);
+  assert.equal(currentFounder(hex(founder), [d1]), hex(alice));
+  const base = { projectId: pid, delegations: [d1], revoked: new Map<string, string | null>(), now: NOW + 200 };
+  const r = verifyChain({ ...base, chain: [root, bridge], presenter: alice.publicKey });
+  assert.deepEqual(r.ok && [r.role, r.founder], ['admin', hex(alice)]);
+  const newRoot = await mintBootstrapToken(alice, 'team', NOW + 150);
+  // alice's own bootstrap carries alice's project id; under the genesis project it is a new-founder root
+  const rootForGenesis = verifyChain({ ...base, chain: [newRoot], presenter: alice.publicKey });
+  assert.equal(!rootForGenesis.ok && rootForGenesis.code, 'E_WRONG_PROJECT');
+  const late = await mintBootstrapToken(founder, 'team', NOW + 150);
+  const deposed = verifyChain({ ...base, chain: [late], presenter: founder.publicKey });
+  assert.equal(!deposed.ok && deposed.code, 'E_DELEGATION_WINDOW');
+  let list: Delegation[] = [d1];
+  const keys = [alice, bob, seedSigner(seed(4)), seedSigner(seed(5)), seedSigner(seed(6))];
+  for (let i = 1; i < DELEGATION_MAX_LEN; i++) list = [...list, await mintDelegation(keys[i - 1]!, pid, list, keys[i]!.publicKey, NOW + 100 + i)];
+  await assert.rejects(mintDelegation(keys[4]!, pid, list, seed(7).fill(9), NOW + 200), { code: 'E_DELEGATION_CAP' });
+});
+
+test('revoke, leave and name claims sign and verify; tampering is caught', async () => {
+  const root = await mintBootstrapToken(founder, 'proj', NOW);
+  const pid = root.project_id;
+  const a = await mintChildToken(founder, [root], alice.publicKey, 'admin', NOW, null);
+  const m = await mintChildToken(alice, [root, a], bob.publicKey, 'member', NOW, null);
+  const rv = await mintRevoke(alice, [root, a], [], tokenId(m), 'lost laptop', NOW + 5);
+  assert.equal(verifyRevoke(rv, pid, NOW + 10).token_id, tokenId(m));
+  const { sig: _sig, ...unsigned } = rv;
+  assert.equal(envelopeId(rv), sha256Hex(canonicalize(unsigned)));
+  assert.equal(code(() => verifyRevoke({ ...rv, reason: 'other' }, pid, NOW + 10)), 'E_BAD_SIGNATURE');
+  assert.equal(code(() => verifyRevoke(rv, 'ab'.repeat(32), NOW + 10)), 'E_WRONG_PROJECT');
+  const lv = await mintLeave(bob, pid, tokenId(m), NOW + 6);
+  assert.equal(verifyLeave(lv, pid).subject, hex(bob));
+  assert.equal(code(() => verifyLeave({ ...lv, subject: hex(alice) }, pid)), 'E_BAD_SIGNATURE');
+  const nc = await mintNameClaim(alice, 'alice', NOW);
+  assert.equal(verifyNameClaim(nc).pubkey, hex(alice));
+  assert.equal(code(() => verifyNameClaim({ ...nc, name: 'mallory' })), 'E_BAD_SIGNATURE');
+});
+
+test('invitations and X-Vigo-Chain round-trip; a bare chain from an older sender still decodes', async () => {
+  const root = await mintBootstrapToken(founder, 'vigo-web', NOW);
+  const m = await mintChildToken(founder, [root], bob.publicKey, 'member', NOW, null);
+  const inv: Invitation = {
+    version: 1,
+    project: { project_id: root.project_id, handle: 'vigo-web', founder: hex(founder), scope: 'swarm-wide' },
+    chain: [root, m],
+    delegations: [],
+  };
+  const text = formatInvitation(inv);
+  assert.deepEqual(parseInvitation(text), inv);
+  const r = verifyInvitation(parseInvitation(text), { presenter: bob.publicKey, now: NOW, revoked: new Map() });
+  assert.equal(r.ok && r.role, 'member');
+  assert.equal(code(() => parseInvitation(text.replace('"version": 1', '"version": 1, "version": 1'))), 'E_MALFORMED');
+  const header = encodePushChainHeader([root, m], []);
+  assert.match(header, /^[A-Za-z0-9_-]+$/);
+  assert.deepEqual(decodePushChainHeader(header), { v: 1, kind: 'push-chain', chain: [root, m], delegations: [] });
+  assert.deepEqual(decodePushChainHeader(canonicalize([root, m])).chain, [root, m]);
+  assert.deepEqual(decodePushChainHeader(Buffer.from(JSON.stringify([root, m])).toString('base64url')).chain, [root, m]);
+  const reordered = Buffer.from(JSON.stringify({ v: 1, kind: 'push-chain', chain: [root, m], delegations: [] })).toString('base64url');
+  assert.equal(code(() => decodePushChainHeader(reordered)), 'E_NON_CANONICAL');
+  assert.deepEqual(checkToken(JSON.parse(JSON.stringify(m))), m);
+});

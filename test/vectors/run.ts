@@ -1,0 +1,134 @@
+// Runs one conformance fixture through the public trust API and reduces the outcome to
+// what the vector files freeze: on success a small summary, on failure the error code.
+import {
+  decodePushChainHeader,
+  envelopeId,
+  fromHex,
+  parseInvitation,
+  parseSignedJson,
+  parseStrictJson,
+  tokenId,
+  TrustError,
+  verifyChain,
+  verifyLeave,
+  verifyNameClaim,
+  verifyPushChainHeader,
+  verifyRaw,
+  verifyRevoke,
+  type Delegation,
+  type Token,
+  type VerifyResult,
+} from '../../src/trust/index.js';
+
+export type Op =
+  | 'verifyChain'
+  | 'verifyPushChainHeader'
+  | 'decodePushChainHeader'
+  | 'verifyRevoke'
+  | 'verifyLeave'
+  | 'verifyNameClaim'
+  | 'parseInvitation'
+  | 'parseSignedJson'
+  | 'parseStrictJson'
+  | 'verifyRaw';
+
+export interface ChainInput {
+  project_id: string;
+  chain: unknown;
+  delegations: unknown;
+  revoked: [string, string | null][];
+  now: number;
+  presenter: string;
+  tombstoned?: boolean;
+}
+
+export interface Fixture {
+  name: string;
+  op: Op;
+  /** What the fixture shows; for failures, the rule it breaks. */
+  description: string;
+  input: Record<string, unknown>;
+  expect: Record<string, unknown>;
+}
+
+export type Outcome = Record<string, unknown>;
+
+function chainOutcome(r: VerifyResult): Outcome {
+  return r.ok ? { ok: true, role: r.role, depth: r.depth, founder: r.founder, leaf_id: tokenId(r.leaf) } : { ok: false, code: r.code };
+}
+
+/** Large inputs are stored as `{ prefix, repeat, times, suffix }` to keep the vector files small. */
+export interface Repeated {
+  prefix: string;
+  repeat: string;
+  times: number;
+  suffix: string;
+}
+
+function expand(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const r = v as Repeated;
+  return r.prefix + r.repeat.repeat(r.times) + r.suffix;
+}
+
+function text(input: Record<string, unknown>): string | Uint8Array {
+  return typeof input.bytes_hex === 'string' ? fromHex(input.bytes_hex) : expand(input.text);
+}
+
+function run(f: Fixture): Outcome {
+  const i = f.input;
+  switch (f.op) {
+    case 'verifyChain': {
+      const c = i as unknown as ChainInput;
+      return chainOutcome(
+        verifyChain({
+          projectId: c.project_id,
+          chain: c.chain as Token[],
+          delegations: c.delegations as Delegation[],
+          revoked: new Map(c.revoked),
+          now: c.now,
+          presenter: c.presenter,
+          ...(c.tombstoned === undefined ? {} : { tombstoned: c.tombstoned }),
+        }),
+      );
+    }
+    case 'verifyPushChainHeader': {
+      const c = i as unknown as ChainInput & { header: string };
+      return chainOutcome(
+        verifyPushChainHeader(expand(c.header), { projectId: c.project_id, revoked: new Map(c.revoked), now: c.now, presenter: c.presenter }),
+      );
+    }
+    case 'decodePushChainHeader': {
+      const pc = decodePushChainHeader(expand(i.header));
+      return { ok: true, chain_ids: pc.chain.map(tokenId), delegations: pc.delegations.length };
+    }
+    case 'verifyRevoke':
+      return { ok: true, id: envelopeId(verifyRevoke(i.envelope, i.project_id as string, i.now as number)) };
+    case 'verifyLeave':
+      return { ok: true, id: envelopeId(verifyLeave(i.envelope, i.project_id as string)) };
+    case 'verifyNameClaim':
+      return { ok: true, id: envelopeId(verifyNameClaim(i.claim)) };
+    case 'parseInvitation': {
+      const inv = parseInvitation(expand(i.text));
+      return { ok: true, project_id: inv.project.project_id, chain_ids: inv.chain.map(tokenId), delegations: inv.delegations.length };
+    }
+    case 'parseSignedJson':
+      parseSignedJson(text(i), 'fixture');
+      return { ok: true };
+    case 'parseStrictJson':
+      parseStrictJson(text(i), { what: 'fixture' });
+      return { ok: true };
+    case 'verifyRaw':
+      return { ok: verifyRaw(fromHex(i.public_key as string), fromHex(i.msg as string), fromHex(i.sig as string)) };
+  }
+}
+
+/** The fixture's outcome; thrown TrustErrors become `{ ok: false, code }`, anything else propagates. */
+export function runFixture(f: Fixture): Outcome {
+  try {
+    return run(f);
+  } catch (e) {
+    if (e instanceof TrustError) return { ok: false, code: e.code };
+    throw e;
+  }
+}
