@@ -5,6 +5,7 @@
  * swap and the version bump is noticed at the next start and bumped then.
  */
 import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { getMeta, setMeta, type Db } from './db.js';
 import { loadStacks, resolveBundle, validateStacks, type Stacks, type StacksProblem } from './publish/stacks-port.js';
 import { swapLive, sweepLive } from './publish/live.js';
@@ -52,7 +53,8 @@ export class PolicyState {
 
   validate(): StacksProblem[] {
     if (!existsSync(this.stacksDir)) return [{ file: this.stacksDir, line: null, message: 'stacks directory does not exist' }];
-    return validateStacks(this.stacksDir);
+    // operators want paths they can open: the stacks module names files relative to the tree
+    return validateStacks(this.stacksDir).map((p) => ({ ...p, file: isAbsolute(p.file) ? p.file : join(this.stacksDir, p.file) }));
   }
 
   /** Validate the stacks, swap `.live/`, reload. Publishes are serialized. */

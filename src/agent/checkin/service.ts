@@ -20,10 +20,10 @@ import type { AgentContext, AgentService } from '../daemon.js';
 import type { AgentConfig } from '../config.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
-import { paths, vigoRoot, type Env } from '../../platform/paths.js';
+import { paths, type Env } from '../../platform/paths.js';
 import { isEnrolled, readIdentity } from './identity.js';
 import { CheckinStream } from './stream.js';
-import { converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
+import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
 
 const section = z
   .object({
@@ -47,9 +47,6 @@ export function parseCheckinSection(config: AgentConfig): CheckinSection {
 export function checkinStateDir(env: Env): string {
   return join(paths.varLib(env), 'checkin');
 }
-
-/** The agent's own paths, which no resource may touch (envoy-absolute). */
-export const PROTECTED_PATHS = ['/etc/vigo-envoy', '/var/lib/vigo', '/var/run/vigo'];
 
 export function stateFingerprint(r: RunReport): string {
   const h = createHash('sha256').update(String(r.policy_version));
@@ -141,7 +138,7 @@ export class CheckinService implements AgentService {
       this.away = true;
     }
     if (this.bundle) {
-      const report = await converge(this.bundle, { fsRoot: vigoRoot(this.ctx.env), protectedPaths: PROTECTED_PATHS, usercratePolicyDir: join(paths.varLib(this.ctx.env), 'usercrate-policy') });
+      const report = await converge(this.bundle, agentConvergeOptions(this.ctx.env));
       this.fingerprint = stateFingerprint(report);
       if (report.status !== 'ok') this.ctx.log(`checkin: run ${report.status}: ${report.counts.changed} changed, ${report.counts.failed} failed (policy ${report.policy_version})`);
       this.spool(report);

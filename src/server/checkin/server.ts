@@ -120,8 +120,18 @@ export class CheckinServer {
       call.write({ seq, ack: { policy_version: current, interval_s: this.o.intervalS } });
       return;
     }
+    let bundleJson: string;
+    try {
+      bundleJson = this.o.policy.bundleJson(rec.hostname, Math.floor(nowMs / 1000));
+    } catch (e) {
+      // the envoy keeps its current bundle; the operator sees why in the log
+      this.o.log(`envoy ${rec.hostname}: cannot resolve its bundle: ${e instanceof Error ? e.message : String(e)}`);
+      this.o.metrics.checkinsRefused.inc();
+      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS } });
+      return;
+    }
     this.o.metrics.checkinsBundle.inc();
-    call.write({ seq, bundle: { version: current, bundle_json: this.o.policy.bundleJson(rec.hostname, Math.floor(nowMs / 1000)) } });
+    call.write({ seq, bundle: { version: current, bundle_json: bundleJson } });
   }
 
   private onRun(call: Stream, rec: EnvoyRecord, seq: number, runId: string, reportJson: string): void {
