@@ -11,7 +11,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import type { Env } from '../platform/paths.js';
 import { createEnvoyCsr } from '../server/pki.js';
-import { api, fetchServerCa } from '../server/client/https.js';
+import { api, fetchServerCa, parseServerUrl } from '../server/client/https.js';
 import { enrollTokenCaPrefix } from '../server/tokens.js';
 import { identityFiles, isEnrolled, type EnvoyIdentity } from './checkin/identity.js';
 
@@ -28,13 +28,7 @@ export async function enrollEnvoy(o: EnrollOptions): Promise<EnvoyIdentity> {
   if (isEnrolled(env) && !o.force) {
     throw new VigoError('E_ALREADY_ENROLLED', `this envoy is already enrolled (${identityFiles(env).identity})`, { hint: 'pass --force to enroll again with a new identity' });
   }
-  let url: URL;
-  try {
-    url = new URL(o.server);
-  } catch {
-    throw new VigoError('E_BAD_URL', `--server: '${o.server}' is not a URL`, { hint: 'e.g. https://vigo.example.com:8443' });
-  }
-  if (url.protocol !== 'https:') throw new VigoError('E_BAD_URL', '--server must be an https:// URL');
+  const url = parseServerUrl(o.server);
   const prefix = enrollTokenCaPrefix(o.token);
   if (!prefix) throw new VigoError('E_ENROLL_TOKEN', 'that is not an enrollment token (expected vget_…)', { hint: 'mint one on the server: vigocli enroll token create' });
   const ca = await fetchServerCa(url.origin);

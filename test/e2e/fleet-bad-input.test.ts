@@ -101,3 +101,26 @@ test('malformed YAML in the stacks is refused with file and line; .live/ keeps t
   assert.equal((await fleet.api<{ version: number }>('GET', '/api/v1/config/version')).version, v1);
   assert.deepEqual(readdirSync(join(fleet.dataDir, '.live.d')).length, 1, 'no half-made version left behind');
 });
+
+test('auth login pins the CA, refuses a wrong fingerprint, and logout forgets', async () => {
+  const viewer = await fleet.api<{ token: string }>('POST', '/api/v1/auth/tokens', { name: 'alice', role: 'viewer' });
+  const home = { HOME: join(fleet.dir, 'alice'), VIGO_ROOT: join(fleet.dir, 'elsewhere') };
+  let r = fleet.cli('vigocli.js', ['auth', 'status'], home);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /not logged in/);
+  r = fleet.cli('vigocli.js', ['auth', 'login', '--server', fleet.restUrl, '--token', viewer.token, '--ca-fingerprint', 'ab'.repeat(32)], home);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /not the expected/);
+  r = fleet.cli('vigocli.js', ['auth', 'login', '--server', fleet.restUrl, '--token', viewer.token], home);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /trusting the server's CA on first use: sha256 [0-9a-f]{64}/);
+  assert.match(r.stdout, /as alice \(viewer\)/);
+  r = fleet.cli('vigocli.js', ['auth', 'status', '--json'], home);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { server: fleet.restUrl, source: 'login', name: 'alice', role: 'viewer', expires_at: null });
+  r = fleet.cli('vigocli.js', ['auth', 'login', '--server', fleet.restUrl, '--token', 'vgot_nope', '--ca', join(fleet.dataDir, 'tls', 'ca.crt')], { HOME: join(fleet.dir, 'bob') });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /unknown API token/);
+  assert.match(fleet.cli('vigocli.js', ['auth', 'logout'], home).stdout, /Logged out/);
+  assert.notEqual(fleet.cli('vigocli.js', ['auth', 'status'], home).status, 0);
+});

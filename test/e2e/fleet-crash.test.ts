@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Fleet, enrollSimulated, sampleRunReport } from '../server/harness.js';
+import { Fleet, enrollSimulated, sampleRunReport, waitFor } from '../server/harness.js';
 import { CheckinStream } from '../../src/agent/checkin/stream.js';
 
 const fleet = new Fleet();
@@ -78,26 +78,28 @@ test('kill -9 during a burst of check-ins loses no acknowledged run', async () =
   const sims = [];
   for (let i = 0; i < 12; i++) sims.push(await enrollSimulated(fleet.admin, `burst-${i}`));
   const acked = new Set<string>();
+  const ackedBy = new Set<number>();
   let stop = false;
   const streams = sims.map((s) => new CheckinStream(`127.0.0.1:${fleet.grpcPort}`, s.tls));
-  const loops = streams.map(async (st) => {
+  const loops = streams.map(async (st, i) => {
     while (!stop) {
       try {
         await st.checkin(0, 'f', 2000);
         const id = randomUUID();
         await st.sendRun(id, sampleRunReport(1), 2000);
         acked.add(id);
+        ackedBy.add(i);
       } catch {
         return;
       }
     }
   });
-  await new Promise((r) => setTimeout(r, 700));
+  // kill in the middle of the burst: once every envoy has had runs acknowledged
+  await waitFor('a burst under way', () => acked.size >= 60 && ackedBy.size === sims.length, 30_000, 5);
   await fleet.stopServer('SIGKILL');
   stop = true;
   await Promise.all(loops);
   for (const st of streams) st.close();
-  assert.ok(acked.size > 50, `only ${acked.size} runs were acknowledged before the kill`);
   await fleet.startServer();
   const stored = await fleet.api<{ runs: { run_id: string }[] }>('GET', '/api/v1/runs?limit=10000');
   const have = new Set(stored.runs.map((r) => r.run_id));

@@ -107,6 +107,20 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
   assert.equal(st.status, 0, st.stderr);
   assert.equal((JSON.parse(st.stdout) as { compliance_pct: number }).compliance_pct, c.compliance_pct);
 
+  // While the server is away the envoys keep converging from their cached bundle, and the
+  // runs they made meanwhile are delivered when it is back.
+  await fleet.stopServer();
+  const downAt = new Date().toISOString();
+  const motd2 = join(fleet.envoyRoot('web-02'), 'etc', 'motd');
+  writeFileSync(motd2, 'edited while the server is down\n');
+  await waitFor('web-02 puts the file back without its server', () => readFileSync(motd2, 'utf8') === 'hello web-02\n', 10_000);
+  await fleet.startServer('checkin:\n  interval_s: 2\ndatabase:\n  flush_interval_ms: 200\n');
+  const upAt = new Date().toISOString();
+  await waitFor('the runs made offline arrive', async () => {
+    const runs = (await fleet.api<{ runs: RunJson[] }>('GET', '/api/v1/runs?envoy=web-02&limit=50')).runs;
+    return runs.some((r) => r.started_at > downAt && r.started_at < upAt && r.status === 'changed');
+  });
+
   // A revoked envoy's check-ins are refused: no run of its is stored after the revocation.
   const rv = fleet.cli('vigocli.js', ['envoys', 'revoke', 'web-02']);
   assert.equal(rv.status, 0, rv.stderr);

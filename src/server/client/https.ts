@@ -9,6 +9,18 @@ import { connect, checkServerIdentity, type PeerCertificate, type DetailedPeerCe
 import { X509Certificate } from 'node:crypto';
 import { VigoError } from '../../platform/errors.js';
 
+/** A `--server` flag: an https:// URL, or a clear refusal. */
+export function parseServerUrl(s: string, flag = '--server'): URL {
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw new VigoError('E_BAD_URL', `${flag}: '${s}' is not a URL`, { hint: 'e.g. https://vigo.example.com:8443' });
+  }
+  if (url.protocol !== 'https:') throw new VigoError('E_BAD_URL', `${flag} must be an https:// URL`);
+  return url;
+}
+
 export interface ApiTarget {
   server: string; // https://host:port
   ca: string; // PEM

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { api, fetchServerCa } from '../../../server/client/https.js';
+import { api, fetchServerCa, parseServerUrl } from '../../../server/client/https.js';
 import { VigoError } from '../../../platform/errors.js';
 import { saveLogin, loginFile } from '../session.js';
 
@@ -15,13 +15,7 @@ export function registerLogin(auth: Command): void {
     .option('--ca <file>', "the server's CA certificate (srv/vigo/tls/ca.crt on the server)")
     .option('--ca-fingerprint <hex>', 'expected SHA-256 of the CA the server presents (first contact without --ca)')
     .action(async (o: { server: string; token: string; ca?: string; caFingerprint?: string }) => {
-      let url: URL;
-      try {
-        url = new URL(o.server);
-      } catch {
-        throw new VigoError('E_BAD_URL', `--server: '${o.server}' is not a URL`, { hint: 'e.g. https://vigo.example.com:8443' });
-      }
-      if (url.protocol !== 'https:') throw new VigoError('E_BAD_URL', '--server must be an https:// URL');
+      const url = parseServerUrl(o.server);
       let ca: string;
       let fp: string;
       if (o.ca) {

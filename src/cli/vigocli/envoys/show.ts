@@ -2,18 +2,8 @@
 import type { Command } from 'commander';
 import { call } from '../session.js';
 import { ago, printJson, printTable } from '../output.js';
-import type { EnvoyView } from './types.js';
+import type { EnvoyView, RunRow } from './types.js';
 
-interface RunRow {
-  run_id: string;
-  policy_version: number;
-  started_at: string;
-  duration_ms: number;
-  status: string;
-  ok: number;
-  changed: number;
-  failed: number;
-}
 
 export function registerShow(envoys: Command): void {
   envoys

@@ -2,20 +2,8 @@
 import type { Command } from 'commander';
 import { call } from '../session.js';
 import { printJson, printTable } from '../output.js';
+import type { RunRow as Run } from '../envoys/types.js';
 
-interface Run {
-  run_id: string;
-  envoy_id: string;
-  hostname: string;
-  policy_version: number;
-  started_at: string;
-  duration_ms: number;
-  status: string;
-  ok: number;
-  changed: number;
-  failed: number;
-  configcrates: number;
-}
 
 export function registerList(runs: Command): void {
   runs
