@@ -66,6 +66,14 @@ test('an expired admin token and a viewer writing are refused', async () => {
   assert.match(r.stderr, /role 'viewer' may not POST \/api\/v1\/config\/publish \(needs admin\)/);
   const raw = await fleet.apiRaw<{ message: string }>('POST', '/api/v1/enroll/tokens', {}, { ...fleet.admin, token: viewer.token });
   assert.equal(raw.status, 403);
+  const comp = await fleet.api<{ token: string }>('POST', '/api/v1/auth/tokens', { name: 'auditor', role: 'compliance' });
+  const asComp = { ...fleet.admin, token: comp.token };
+  assert.equal((await fleet.apiRaw('GET', '/api/v1/compliance', undefined, asComp)).status, 200);
+  assert.equal((await fleet.apiRaw('GET', '/metrics', undefined, asComp)).status, 403);
+  const metrics = await fleet.apiRaw<string>('GET', '/metrics');
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.body, /^vigosrv_envoys\{status="no-data"\} \d+$/m);
+  assert.match(metrics.body, /^vigosrv_checkins_nochange_total \d+$/m);
   const anon = await fleet.apiRaw<{ message: string }>('GET', '/api/v1/status', undefined, { ...fleet.admin, token: '' });
   assert.equal(anon.status, 401);
   assert.match(anon.body.message, /authentication required/);

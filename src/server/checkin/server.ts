@@ -104,9 +104,16 @@ export class CheckinServer {
       call.end();
     });
     call.on('data', (m: AgentMessage) => {
-      if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
-      else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
-      else metrics.checkinsRefused.inc();
+      try {
+        if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
+        else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
+        else metrics.checkinsRefused.inc();
+      } catch (e) {
+        // e.g. the database refusing a write: this envoy's request fails, the server stays up,
+        // and the envoy keeps its run spooled until a later attempt is acknowledged
+        this.o.log(`envoy ${rec.hostname}: ${e instanceof Error ? e.message : String(e)}`);
+        this.refuse(call, grpc.status.UNAVAILABLE, 'the server could not process this message; retry later');
+      }
     });
   }
 
