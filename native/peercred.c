@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <node_api.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -52,10 +55,30 @@ static napi_value get_peer_cred(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/*
+ * setNotDumpable() -> true: prctl(PR_SET_DUMPABLE, 0). The puddle session helper holds an
+ * unwrapped key: this keeps it out of core dumps and stops other processes of the same
+ * uid from ptrace-attaching or reading /proc/<pid>/mem (they may ask it to sign, over the
+ * socket, but never take the key). Returns false where the call does not exist.
+ */
+static napi_value set_not_dumpable(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+#ifdef __linux__
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_DUMPABLE)", errno);
+  napi_get_boolean(env, 1, &out);
+#else
+  napi_get_boolean(env, 0, &out);
+#endif
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn);
   napi_set_named_property(env, exports, "getPeerCred", fn);
+  napi_create_function(env, "setNotDumpable", NAPI_AUTO_LENGTH, set_not_dumpable, NULL, &fn);
+  napi_set_named_property(env, exports, "setNotDumpable", fn);
   return exports;
 }
 

@@ -17,6 +17,8 @@ export interface PeerCred {
 
 interface NativeAddon {
   getPeerCred(fd: number): PeerCred;
+  /** added by the puddle branch; absent in an addon built before it */
+  setNotDumpable?(): boolean;
 }
 
 let addon: NativeAddon | undefined;
@@ -56,4 +58,14 @@ export function peerCred(sock: Socket): PeerCred {
     throw new VigoError('E_PEERCRED', 'socket has no file descriptor to ask the kernel about');
   }
   return peerCredOfFd(fd);
+}
+
+/**
+ * prctl(PR_SET_DUMPABLE, 0) for a process that holds a secret (the puddle session helper):
+ * no core dumps, no ptrace or /proc/<pid>/mem by other processes of the same uid.
+ * False when the built addon predates this call (rebuild with `npx node-gyp rebuild`).
+ */
+export function setNotDumpable(): boolean {
+  const a = load();
+  return typeof a.setNotDumpable === 'function' ? a.setNotDumpable() : false;
 }

@@ -40,7 +40,7 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
   const before = await fleet.api<{ envoys: EnvoyJson[] }>('GET', '/api/v1/envoys');
   assert.deepEqual(before.envoys.map((e) => [e.hostname, e.status]), names.map((n) => [n, 'no-data']));
 
-  fleet.startAgent('web-01');
+  const web01 = fleet.startAgent('web-01');
   fleet.startAgent('web-02');
   // web-03 checks in on its own only once an hour: any quick check-in is the push's doing.
   const web03 = fleet.startAgent('web-03', 'checkin:\n  interval_s: 3600\n  timeout_s: 2\n');
@@ -92,7 +92,9 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
   await fleet.stopProc(web03, 'SIGKILL');
   await waitFor('web-03 offline', async () => (await envoy('web-03')).status === 'offline', 10_000);
 
-  // Compliance on the REST API matches what the envoys are.
+  // Compliance on the REST API matches what the envoys are. web-01 is stopped first so its
+  // status holds still between the two reads (it is not offline for another 4 s).
+  await fleet.stopProc(web01);
   const list = (await fleet.api<{ envoys: EnvoyJson[] }>('GET', '/api/v1/envoys')).envoys;
   const converged = list.filter((e) => e.status === 'converged').length;
   const c = await fleet.api<{ active: number; compliance_pct: number; counts: Record<string, number> }>('GET', '/api/v1/compliance');

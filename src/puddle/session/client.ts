@@ -1,0 +1,106 @@
+/** Talking to the session helper: one request per connection, one answer line back. */
+import { connect } from 'node:net';
+import { existsSync, unlinkSync, readFileSync } from 'node:fs';
+import { VigoError } from '../../platform/errors.js';
+import { puddlePath } from '../layout.js';
+import type { Answer, Request, StatusAnswer } from './protocol.js';
+
+export const UNLOCK_HINT = 'run `vigo swarm puddle unlock`';
+
+export class NoSession extends Error {}
+
+/** Sends one request. Rejects with NoSession when nobody listens on the socket. */
+export function request(sockPath: string, req: Request, timeoutMs = 5000): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(sockPath);
+    let buf = '';
+    let done = false;
+    const finish = (err: Error | null, a?: Answer) => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(a as Answer);
+    };
+    const t = setTimeout(() => finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} did not answer in ${timeoutMs} ms`)), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
+    sock.on('data', (c: string) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        finish(null, JSON.parse(buf.slice(0, nl)) as Answer);
+      } catch {
+        finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} sent a malformed answer`));
+      }
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return finish(new NoSession(e.code));
+      if (e.code === 'EACCES' || e.code === 'EPERM') {
+        return finish(new VigoError('E_PUDDLE_SOCKET_DENIED', `permission denied on ${sockPath}`, { hint: 'a puddle session serves only the user who owns it' }));
+      }
+      finish(new VigoError('E_PUDDLE_SESSION', `cannot reach the session helper at ${sockPath}: ${e.message}`));
+    });
+    sock.on('end', () => finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} closed the connection without answering`)));
+  });
+}
+
+/** STATUS of the running helper, or null when none answers (locked). */
+export async function sessionStatus(dir: string, timeoutMs = 5000): Promise<StatusAnswer | null> {
+  try {
+    const a = await request(puddlePath(dir, 'socket'), { op: 'STATUS' }, timeoutMs);
+    if (a.ok && 'unlocked' in a) return a;
+    if (!a.ok) throw new VigoError(a.code, `session helper: ${a.message}`);
+    return null;
+  } catch (e) {
+    if (e instanceof NoSession) return null;
+    throw e;
+  }
+}
+
+/** Removes session files a dead helper left behind (kill -9, reboot). */
+export function removeStaleSessionFiles(dir: string): boolean {
+  let removed = false;
+  for (const f of ['socket', 'unlocked'] as const) {
+    const p = puddlePath(dir, f);
+    if (existsSync(p)) {
+      try {
+        unlinkSync(p);
+        removed = true;
+      } catch {
+        /* raced with someone else */
+      }
+    }
+  }
+  return removed;
+}
+
+export function readUnlockedPid(dir: string): number | null {
+  try {
+    const f = JSON.parse(readFileSync(puddlePath(dir, 'unlocked'), 'utf8')) as { pid?: unknown };
+    return typeof f.pid === 'number' ? f.pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Asks the helper to lock and waits until it is gone. False when none was running. */
+export async function lockSession(dir: string, waitMs = 5000): Promise<boolean> {
+  const sockPath = puddlePath(dir, 'socket');
+  let a: Answer;
+  try {
+    a = await request(sockPath, { op: 'LOCK' });
+  } catch (e) {
+    if (e instanceof NoSession) {
+      removeStaleSessionFiles(dir);
+      return false;
+    }
+    throw e;
+  }
+  if (!a.ok) throw new VigoError(a.code, `session helper refused to lock: ${a.message}`);
+  const deadline = Date.now() + waitMs;
+  while (existsSync(sockPath) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return true;
+}

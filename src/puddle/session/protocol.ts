@@ -1,0 +1,51 @@
+/**
+ * The session helper's wire protocol on ~/.vigo-puddle/session.sock: one JSON object per
+ * line each way. Requests: {"op":"STATUS"}, {"op":"SIGN","msg":"<base64>"}, {"op":"LOCK"}.
+ * Answers: {"ok":true,…} or {"ok":false,"code":…,"message":…}. Nothing in a request says
+ * who the caller is: the helper asks the kernel (SO_PEERCRED).
+ */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+export type Request = { op: 'STATUS' } | { op: 'SIGN'; msg: string } | { op: 'LOCK' };
+
+export interface StatusAnswer {
+  ok: true;
+  unlocked: true;
+  pubkey: string;
+  pid: number;
+  idle_timeout_s: number;
+  idle_left_s: number;
+  watch_pid: number | null;
+  unlocked_at: number;
+}
+
+export interface SignAnswer {
+  ok: true;
+  sig: string;
+}
+
+export interface ErrorAnswer {
+  ok: false;
+  code: string;
+  message: string;
+}
+
+export type Answer = StatusAnswer | SignAnswer | { ok: true; locking: true } | ErrorAnswer;
+
+export function parseRequest(line: string): Request | ErrorAnswer {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { ok: false, code: 'E_BAD_REQUEST', message: 'request is not JSON' };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, code: 'E_BAD_REQUEST', message: 'request must be an object' };
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort().join(',');
+  if (o.op === 'STATUS' && keys === 'op') return { op: 'STATUS' };
+  if (o.op === 'LOCK' && keys === 'op') return { op: 'LOCK' };
+  if (o.op === 'SIGN' && keys === 'msg,op' && typeof o.msg === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(o.msg)) {
+    return { op: 'SIGN', msg: o.msg };
+  }
+  return { ok: false, code: 'E_BAD_REQUEST', message: 'unknown request (expected STATUS, SIGN with msg, or LOCK)' };
+}
