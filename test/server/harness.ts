@@ -55,7 +55,7 @@ function startProc(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Proc {
 }
 
 export class Fleet {
-  readonly dir = mkdtempSync(join(tmpdir(), 'vigo-fleet-'));
+  readonly dir = mkdtempSync(join(tmpdir(), 'vigo-e2e-'));
   private readonly procs = new Set<Proc>();
   srvRoot = join(this.dir, 'server');
   srv: Proc | undefined;
