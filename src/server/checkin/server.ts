@@ -36,7 +36,13 @@ export interface CheckinServerOptions {
 }
 
 export class CheckinServer {
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1 });
+  // keepalive pings find envoys that vanished without closing (power loss, a cut link)
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+  });
   private readonly streams = new Map<string, Stream>();
   private readonly now: () => number;
 
