@@ -18,8 +18,15 @@ resources:
     content: "{{ .Vars.greeting }} {{ .Envoy.hostname }}\\n"
     mode: "0644"
 `;
+const PEOPLE = `name: people
+resources:
+  - type: user
+    name: dan
+    puddle: true
+    gitback: true
+`;
 const ENVOYS = `- match: "web-*"
-  configcrates: [motd]
+  configcrates: [motd, people]
 `;
 
 const fleet = new Fleet();
@@ -34,7 +41,7 @@ async function lastRun(name: string): Promise<RunJson | undefined> {
 
 test('three envoys enroll, converge, drift, get pushed, go offline; compliance matches', async () => {
   await fleet.startServer('checkin:\n  interval_s: 2\ndatabase:\n  flush_interval_ms: 200\n');
-  fleet.writeStacks({ motd: MOTD }, ENVOYS);
+  fleet.writeStacks({ motd: MOTD, people: PEOPLE }, ENVOYS);
   const names = ['web-01', 'web-02', 'web-03'];
   for (const n of names) await fleet.enroll(n);
   const before = await fleet.api<{ envoys: EnvoyJson[] }>('GET', '/api/v1/envoys');
@@ -60,6 +67,9 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
       return x.policy_version === 1 && x.last_run_status !== null && x;
     });
     assert.equal(e.status, 'converged');
+    // the gate the gitback verbs read, written from the user resource under the envoy's root
+    const policy = JSON.parse(readFileSync(join(fleet.envoyRoot(n), 'var', 'lib', 'vigo', 'usercrate-policy', 'dan.json'), 'utf8')) as { gitback: boolean; puddle: boolean };
+    assert.deepEqual([policy.puddle, policy.gitback], [true, true]);
   }
 
   // A forced check-in through the stream arrives within a second.
