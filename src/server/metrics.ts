@@ -6,6 +6,7 @@ import type { PolicyState } from './policy.js';
 export interface Metrics {
   registry: Registry;
   checkinsNoChange: Counter;
+  checkinsStateChanged: Counter;
   checkinsBundle: Counter;
   checkinsRefused: Counter;
   runs: Counter<'status'>;
@@ -17,7 +18,8 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'vigosrv_' });
   return {
     registry,
-    checkinsNoChange: new Counter({ name: 'vigosrv_checkins_nochange_total', help: 'check-ins answered from memory (no change)', registers: [registry] }),
+    checkinsNoChange: new Counter({ name: 'vigosrv_checkins_nochange_total', help: 'check-ins whose policy version and state fingerprint the server already held', registers: [registry] }),
+    checkinsStateChanged: new Counter({ name: 'vigosrv_checkins_state_changed_total', help: 'check-ins at the current policy version with a new state fingerprint', registers: [registry] }),
     checkinsBundle: new Counter({ name: 'vigosrv_checkins_bundle_total', help: 'check-ins answered with a new policy bundle', registers: [registry] }),
     checkinsRefused: new Counter({ name: 'vigosrv_checkins_refused_total', help: 'check-in streams or messages refused', registers: [registry] }),
     runs: new Counter({ name: 'vigosrv_runs_total', help: 'run reports stored, by status', labelNames: ['status'], registers: [registry] }),

@@ -127,9 +127,12 @@ export class CheckinServer {
     if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${rec.id} is revoked`);
     const nowMs = this.now();
     const current = this.o.policy.version;
-    this.o.index.seen(rec, nowMs, ip, version, fingerprint.slice(0, 128));
+    const fp = fingerprint.slice(0, 128);
+    const sameState = fp === rec.fingerprint;
+    this.o.index.seen(rec, nowMs, ip, version, fp);
     if (version === current) {
-      this.o.metrics.checkinsNoChange.inc();
+      // the envoy's state changed (its run report follows on the stream) or nothing did
+      (sameState ? this.o.metrics.checkinsNoChange : this.o.metrics.checkinsStateChanged).inc();
       call.write({ seq, ack: { policy_version: current, interval_s: this.o.intervalS } });
       return;
     }
