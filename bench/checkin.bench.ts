@@ -113,6 +113,29 @@ async function closedLoop(streams: CheckinStream[], pid: number, seconds: number
   return { rate: count / wall, perCore: count / Math.max(cpu, 0.01), cpuPerCheckinUs: (cpu / count) * 1e6 };
 }
 
+/** Closed loop of run reports: each is acknowledged only after its SQLite commit. */
+async function runLoop(streams: CheckinStream[], pid: number, seconds: number): Promise<{ rate: number; p99: number; cpuPerRunUs: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  const report = JSON.stringify({ policy_version: 0, started_at: new Date().toISOString(), duration_ms: 3, status: 'ok', counts: { ok: 3, changed: 0, failed: 0 }, configcrates: 1, resources: [1, 2, 3].map((i) => ({ id: `motd:file:/etc/f${i}`, type: 'file', status: 'ok', message: '' })) });
+  const end = Date.now() + seconds * 1000;
+  const cpu0 = cpuSeconds(pid);
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: Math.min(INFLIGHT, streams.length) }, async () => {
+      while (Date.now() < end) {
+        const s = streams[next++ % streams.length] as CheckinStream;
+        const start = process.hrtime.bigint();
+        await s.sendRun(randomUUID(), report, 30_000);
+        lat.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+    }),
+  );
+  const cpu = cpuSeconds(pid) - cpu0;
+  lat.sort((a, b) => a - b);
+  return { rate: lat.length / ((Date.now() - t0) / 1000), p99: pct(lat, 99), cpuPerRunUs: (cpu / lat.length) * 1e6 };
+}
+
 /** Fixed cadence: RATE check-ins/s spread over the streams, latency of each. */
 async function cadence(streams: CheckinStream[], seconds: number, rate: number): Promise<{ p50: number; p99: number; achieved: number; errors: number }> {
   const lat: number[] = [];
@@ -215,6 +238,9 @@ async function main(): Promise<void> {
     log(`  fixed cadence ${RATE}/s against vigosrv…`);
     const cad = await cadence(streams, SECONDS, RATE);
 
+    log('  run reports (durable, group-committed) against vigosrv…');
+    const runs = await runLoop(streams, pid, SECONDS);
+
     log(`  echo baseline (${ECHO_STREAMS} streams)…`);
     const echo = await spawnNode([fileURLToPath(import.meta.url), '--echo-server', join(tls, 'ca.crt'), join(tls, 'server.crt'), join(tls, 'server.key')], {}, /echo ready (\d+)/);
     children.push(echo.child);
@@ -236,6 +262,7 @@ async function main(): Promise<void> {
     row('server CPU per no-change check-in', `${f(loop.cpuPerCheckinUs, 1)} µs`);
     row(`latency at ${RATE}/s cadence, p50`, `${f(cad.p50, 2)} ms (achieved ${f(cad.achieved)}/s)`);
     row(`latency at ${RATE}/s cadence, p99`, `${f(cad.p99, 2)} ms`, `goal <50 ms: ${cad.p99 < 50 ? 'met' : 'MISSED'}${cad.errors ? ` (${cad.errors} errors)` : ''}`);
+    row('run reports stored/s (closed loop, group commit)', `${f(runs.rate)} (p99 ${f(runs.p99, 1)} ms)`, `${f(runs.cpuPerRunUs)} µs server CPU each`);
     row('server RSS before / after connecting', `${f(rss0 / 1024)} / ${f(rss1 / 1024)} MiB`);
     row('server RSS per connected envoy', `${f(perEnvoyKb, 1)} KB`, `goal ≤100 KB: ${perEnvoyKb <= 100 ? 'met' : 'MISSED'}`);
     row(`baseline: bare gRPC echo, ${ECHO_STREAMS} streams`, `${f(echoLoop.perCore)} /s/core, ${f(echoLoop.cpuPerCheckinUs, 1)} µs`);

@@ -74,6 +74,9 @@ export class EnvoyIndex {
   readonly connected = new Set<string>();
   private readonly flushStmt;
   private readonly flushTx;
+  private readonly insertRun;
+  private readonly updateRunFields;
+  private readonly pruneRuns;
 
   constructor(
     private readonly db: Db,
@@ -83,6 +86,12 @@ export class EnvoyIndex {
     this.flushTx = db.transaction((recs: EnvoyRecord[]) => {
       for (const r of recs) this.flushStmt.run(r.lastSeenMs, r.ip, r.policyVersion, r.fingerprint, r.id);
     });
+    this.insertRun = db.prepare(
+      `INSERT OR IGNORE INTO runs (run_id, envoy_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates, report, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.updateRunFields = db.prepare('UPDATE envoys SET last_run_status = ?, last_run_at = ?, change_streak = ? WHERE id = ?');
+    this.pruneRuns = db.prepare('DELETE FROM runs WHERE envoy_id = ? AND seq <= (SELECT seq FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)');
     for (const row of db.prepare('SELECT * FROM envoys').all() as Row[]) this.byId.set(row.id, fromRow(row));
   }
 
@@ -142,34 +151,36 @@ export class EnvoyIndex {
   }
 
   /**
-   * Record a run durably (idempotent on run_id: a re-sent run is acknowledged again but
-   * stored once). Returns false when the run was already known.
+   * Record runs durably in one transaction (group commit: the check-in endpoint batches
+   * the runs that arrive in one event-loop turn). Idempotent on run_id: a re-sent run is
+   * acknowledged again but stored once. The in-memory records change only after the
+   * commit. Returns, per run, whether it was new.
    */
-  recordRun(rec: EnvoyRecord, run: RunInput, nowMs: number, keepPerEnvoy: number): boolean {
-    const tx = this.db.transaction(() => {
-      const ins = this.db
-        .prepare(
-          `INSERT OR IGNORE INTO runs (run_id, envoy_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates, report, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(run.run_id, rec.id, run.policy_version, run.started_at, run.duration_ms, run.status, run.counts.ok, run.counts.changed, run.counts.failed, run.configcrates, run.report, nowMs);
-      if (ins.changes === 0) return false;
-      const streak = nextStreak(rec.changeStreak, run.status);
-      this.db.prepare('UPDATE envoys SET last_run_status = ?, last_run_at = ?, change_streak = ? WHERE id = ?').run(run.status, nowMs, streak, rec.id);
-      this.db
-        .prepare('DELETE FROM runs WHERE envoy_id = ? AND seq <= (SELECT seq FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)')
-        .run(rec.id, rec.id, keepPerEnvoy);
+  recordRuns(items: { rec: EnvoyRecord; run: RunInput }[], nowMs: number, keepPerEnvoy: number): boolean[] {
+    const staged = new Map<EnvoyRecord, { streak: number; status: string; version: number | null }>();
+    const fresh = this.db.transaction(() =>
+      items.map(({ rec, run }) => {
+        const ins = this.insertRun.run(run.run_id, rec.id, run.policy_version, run.started_at, run.duration_ms, run.status, run.counts.ok, run.counts.changed, run.counts.failed, run.configcrates, run.report, nowMs);
+        if (ins.changes === 0) return false;
+        const prev = staged.get(rec) ?? { streak: rec.changeStreak, status: rec.lastRunStatus ?? '', version: rec.policyVersion };
+        const next = { streak: nextStreak(prev.streak, run.status), status: run.status, version: prev.version === null || run.policy_version > prev.version ? run.policy_version : prev.version };
+        staged.set(rec, next);
+        this.updateRunFields.run(run.status, nowMs, next.streak, rec.id);
+        this.pruneRuns.run(rec.id, rec.id, keepPerEnvoy);
+        return true;
+      }),
+    )();
+    for (const [rec, st] of staged) {
       // the run tells which policy the envoy holds, even if its next check-in is far off
-      if (rec.policyVersion === null || run.policy_version > rec.policyVersion) {
-        rec.policyVersion = run.policy_version;
+      if (st.version !== rec.policyVersion) {
+        rec.policyVersion = st.version;
         this.dirty.add(rec);
       }
-      rec.lastRunStatus = run.status;
+      rec.lastRunStatus = st.status;
       rec.lastRunAt = nowMs;
-      rec.changeStreak = streak;
-      return true;
-    });
-    return tx();
+      rec.changeStreak = st.streak;
+    }
+    return fresh;
   }
 
   status(rec: EnvoyRecord, nowMs: number): EnvoyStatus | 'revoked' {

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { checkinService, type AgentMessage, type ServerMessage } from './proto.js';
 import { certCommonName } from '../pki.js';
-import type { EnvoyIndex, EnvoyRecord } from '../envoys.js';
+import type { EnvoyIndex, EnvoyRecord, RunInput } from '../envoys.js';
 import type { PolicyState } from '../policy.js';
 import type { Metrics } from '../metrics.js';
 
@@ -44,6 +44,8 @@ export class CheckinServer {
     'grpc.keepalive_timeout_ms': 20_000,
   });
   private readonly streams = new Map<string, Stream>();
+  private runQueue: { call: Stream; seq: number; rec: EnvoyRecord; run: RunInput }[] = [];
+  private runFlushScheduled = false;
   private readonly now: () => number;
 
   constructor(private readonly o: CheckinServerOptions) {
@@ -160,18 +162,43 @@ export class CheckinServer {
       this.o.log(`envoy ${rec.id}: malformed run report refused: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
       return this.refuse(call, grpc.status.INVALID_ARGUMENT, 'malformed run report');
     }
-    const nowMs = this.now();
-    const fresh = this.o.index.recordRun(
+    this.runQueue.push({
+      call,
+      seq,
       rec,
-      { run_id: runId, policy_version: parsed.policy_version, started_at: parsed.started_at, duration_ms: Math.round(parsed.duration_ms), status: parsed.status, counts: parsed.counts, configcrates: parsed.configcrates, report: reportJson },
-      nowMs,
-      this.o.runsKeptPerEnvoy,
-    );
-    if (fresh) this.o.metrics.runs.inc({ status: parsed.status });
-    call.write({ seq, run_ack: { run_id: runId } });
+      run: { run_id: runId, policy_version: parsed.policy_version, started_at: parsed.started_at, duration_ms: Math.round(parsed.duration_ms), status: parsed.status, counts: parsed.counts, configcrates: parsed.configcrates, report: reportJson },
+    });
+    if (!this.runFlushScheduled) {
+      this.runFlushScheduled = true;
+      setImmediate(() => this.flushRuns());
+    }
+  }
+
+  /**
+   * Group commit: every run that arrived in this event-loop turn goes into one
+   * transaction; each is acknowledged only after that commit.
+   */
+  private flushRuns(): void {
+    this.runFlushScheduled = false;
+    const batch = this.runQueue.splice(0);
+    if (batch.length === 0) return;
+    let fresh: boolean[];
+    try {
+      fresh = this.o.index.recordRuns(batch, this.now(), this.o.runsKeptPerEnvoy);
+    } catch (e) {
+      this.o.log(`storing ${batch.length} run report(s) failed: ${e instanceof Error ? e.message : String(e)}`);
+      for (const b of batch) this.refuse(b.call, grpc.status.UNAVAILABLE, 'the server could not store the run; retry later');
+      return;
+    }
+    batch.forEach((b, i) => {
+      if (fresh[i]) this.o.metrics.runs.inc({ status: b.run.status });
+      if (b.call.writableEnded || b.call.destroyed) return; // stored; a resend is acknowledged then
+      b.call.write({ seq: b.seq, run_ack: { run_id: b.run.run_id } });
+    });
   }
 
   stop(): Promise<void> {
+    this.flushRuns();
     for (const s of this.streams.values()) s.end();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
