@@ -253,7 +253,7 @@ async function main(): Promise<void> {
 
     const perEnvoyKb = (rss1 - rss0) / N;
     const f = (x: number, d = 0) => x.toFixed(d);
-    const row = (k: string, v: string, goal = '') => process.stdout.write(`${k.padEnd(46)} ${v.padEnd(22)} ${goal}\n`);
+    const row = (k: string, v: string, goal = '') => process.stdout.write(`${k.padEnd(50)} ${v.padEnd(26)} ${goal}\n`);
     process.stdout.write('\n');
     row('connected envoys (mTLS gRPC streams)', `${streams.length}`, `goal 10,000: ${streams.length >= 10_000 ? 'met' : 'MISSED'}`);
     row('time to connect them', `${f(connectS, 1)} s`);

@@ -61,11 +61,8 @@ export function enrollTokenCaPrefix(token: string): string | null {
   return m?.[1] ?? null;
 }
 
-/**
- * Consume an enrollment token inside the caller's transaction. Refuses unknown, used or
- * expired tokens with a message the envoy operator can act on.
- */
-export function consumeEnrollToken(db: Db, token: string, nowS: number, envoyId: string): void {
+/** Refuse an unknown, used or expired enrollment token with a message the envoy operator can act on. */
+export function checkEnrollToken(db: Db, token: string, nowS: number): void {
   const row = db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(tokenHash(token)) as
     | { expires_at: number; used_at: number | null }
     | undefined;
@@ -73,5 +70,10 @@ export function consumeEnrollToken(db: Db, token: string, nowS: number, envoyId:
   if (!row) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token not recognized by this server', { hint });
   if (row.used_at !== null) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token already used (tokens are single-use)', { hint });
   if (row.expires_at <= nowS) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token expired', { hint });
+}
+
+/** Consume an enrollment token inside the caller's transaction (checking it again there). */
+export function consumeEnrollToken(db: Db, token: string, nowS: number, envoyId: string): void {
+  checkEnrollToken(db, token, nowS);
   db.prepare('UPDATE enroll_tokens SET used_at = ?, envoy_id = ? WHERE hash = ?').run(nowS, envoyId, tokenHash(token));
 }

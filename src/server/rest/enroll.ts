@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { consumeEnrollToken, mintEnrollToken, tokenHash } from '../tokens.js';
+import { checkEnrollToken, consumeEnrollToken, mintEnrollToken } from '../tokens.js';
 import { signEnvoyCsr } from '../pki.js';
 import { splitHostPort } from '../config.js';
 import { VigoError } from '../../platform/errors.js';
@@ -47,14 +47,11 @@ export async function enrollPlugin(app: FastifyInstance, ctx: ServerContext): Pr
     async (req, reply) => {
       const { token, hostname, csr } = req.body;
       const nowS = Math.floor(ctx.now() / 1000);
-      // Cheap refusal before any signing work; re-checked inside the transaction.
-      const row = ctx.db.prepare('SELECT used_at, expires_at FROM enroll_tokens WHERE hash = ?').get(tokenHash(token)) as { used_at: number | null; expires_at: number } | undefined;
-      if (!row || row.used_at !== null || row.expires_at <= nowS) {
-        try {
-          consumeEnrollToken(ctx.db, token, nowS, '');
-        } catch (e) {
-          return reply.code(401).send({ message: e instanceof VigoError ? `${e.message}; ${e.hint ?? ''}`.trim() : 'enrollment refused' });
-        }
+      // Cheap refusal before any signing work; checked again inside the transaction.
+      try {
+        checkEnrollToken(ctx.db, token, nowS);
+      } catch (e) {
+        return reply.code(401).send({ message: e instanceof VigoError ? `${e.message}; ${e.hint ?? ''}`.trim() : 'enrollment refused' });
       }
       const id = randomUUID();
       let signed;
