@@ -48,7 +48,7 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
   assert.deepEqual(before.envoys.map((e) => [e.hostname, e.status]), names.map((n) => [n, 'no-data']));
 
   const web01 = fleet.startAgent('web-01');
-  fleet.startAgent('web-02');
+  const web02 = fleet.startAgent('web-02');
   // web-03 checks in on its own only once an hour: any quick check-in is the push's doing.
   const web03 = fleet.startAgent('web-03', 'checkin:\n  interval_s: 3600\n  timeout_s: 2\n');
   await waitFor('three connected envoys', async () => (await fleet.api<{ envoys: EnvoyJson[] }>('GET', '/api/v1/envoys')).envoys.every((e) => e.connected));
@@ -140,6 +140,7 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
   await new Promise((r) => setTimeout(r, 2500));
   const runs = (await fleet.api<{ runs: RunJson[] }>('GET', '/api/v1/runs?envoy=web-02&limit=5')).runs;
   assert.ok(runs.every((r) => r.started_at < revokedAt), 'a revoked envoy reported a run');
+  await waitFor('web-02 logs the refusal', () => /the server refuses this envoy \(envoy [0-9a-f-]+ is revoked\)/.test(web02.out()));
   const e2 = await envoy('web-02');
   assert.equal(e2.status, 'revoked');
   assert.equal(e2.connected, false);

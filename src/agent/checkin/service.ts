@@ -134,7 +134,14 @@ export class CheckinService implements AgentService {
         this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
       }
     } catch (e) {
-      if (!this.away) this.ctx.log(`checkin: server unreachable (${e instanceof Error ? e.message : String(e)}); converging from the cached bundle${this.bundle ? ` (version ${this.bundle.version})` : ' (none yet)'}`);
+      const cached = this.bundle ? ` (version ${this.bundle.version})` : ' (none yet)';
+      if (!this.away) {
+        if (e instanceof VigoError && e.code === 'E_CHECKIN_REFUSED') {
+          this.ctx.log(`checkin: the server refuses this envoy (${e.message}); enroll again with \`vigo agent enroll --force\`; converging from the cached bundle${cached}`);
+        } else {
+          this.ctx.log(`checkin: server unreachable (${e instanceof Error ? e.message : String(e)}); converging from the cached bundle${cached}`);
+        }
+      }
       this.away = true;
     }
     if (this.bundle) {

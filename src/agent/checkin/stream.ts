@@ -64,7 +64,10 @@ export class CheckinStream {
       }
       this.onClosed(e);
     };
-    call.on('error', (e: grpc.ServiceError) => fail(new VigoError('E_CHECKIN', e.details || e.message)));
+    call.on('error', (e: grpc.ServiceError) => {
+      const refused = e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED;
+      fail(new VigoError(refused ? 'E_CHECKIN_REFUSED' : 'E_CHECKIN', e.details || e.message));
+    });
     call.on('end', () => fail(new VigoError('E_CHECKIN', 'server closed the check-in stream')));
   }
 
