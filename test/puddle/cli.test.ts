@@ -65,6 +65,9 @@ test('name set needs an unlocked puddle and a valid name; show and clear; a tamp
   const tampered = vigo(h, ['name', 'show']);
   assert.equal(tampered.status, 1);
   assert.match(tampered.stderr, /name-claim\.json: .*signature.*\nhint: set the name again/);
+  const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { name: string | null; name_error?: string };
+  assert.equal(st.name, null, 'status still works and does not show a forged name');
+  assert.match(st.name_error ?? '', /signature/);
   assert.match(ok(vigo(h, ['name', 'clear'])).stdout, /Name claim removed/);
   assert.equal(ok(vigo(h, ['name', 'show'])).stdout, '(no name claimed)\n');
   ok(vigo(h, ['lock']));

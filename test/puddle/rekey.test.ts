@@ -62,7 +62,14 @@ test('rekey-pair: hooks, session refresh, name claim, retired key kept', async (
   assert.equal(hex(call.ctx.newSigner.publicKey), newHex);
   assert.equal(call.ctx.forceOrphanProjects, true);
   assert.equal(call.ctx.home, h);
-  assert.ok(existsSync(join(dir, 'retired', `${oldHex}.wrapped`)));
+  const mode = (p: string) => statSync(join(dir, p)).mode & 0o777;
+  assert.equal(mode('retired'), 0o700);
+  assert.equal(mode(`retired/${oldHex}.wrapped`), 0o600);
+  assert.equal(mode(`retired/${oldHex}.salt`), 0o600);
+  assert.equal(mode('identity.wrapped'), 0o600);
+  assert.equal(mode('identity.salt'), 0o600);
+  assert.equal(mode('identity.pub'), 0o644);
+  assert.equal(mode('name-claim.json'), 0o644);
   assert.equal(existsSync(join(dir, 'rekey.pending.json')), false);
 
   // the session now holds the new key, with the same idle timeout

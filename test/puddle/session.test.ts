@@ -194,3 +194,28 @@ test('--watch-pid names another process to watch', async () => {
   await waitFor(() => !alive(pid), 10_000, 'the watchdog lock');
   assert.equal(existsSync(join(dir, 'session.sock')), false);
 });
+
+test('a helper killed with SIGKILL leaves stale files that count as locked and are cleaned up', async () => {
+  const h = home();
+  const dir = join(h, '.vigo-puddle');
+  ok(vigo(h, ['init'], withPass()));
+  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
+  const pid = helperPid(h);
+  assert.ok(pid !== null);
+  pids.push(pid);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => !alive(pid), 5000, 'the helper to die');
+  assert.ok(existsSync(join(dir, 'session.unlocked')), 'left behind by the kill');
+  assert.equal(isUnlocked(dir), false, 'present but nobody answers: locked');
+  await assert.rejects(sessionSigner(dir), (e: Error & { code?: string }) => e.code === 'E_PUDDLE_LOCKED');
+  const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { unlocked: boolean };
+  assert.equal(st.unlocked, false);
+  assert.equal(existsSync(join(dir, 'session.unlocked')), false, 'status removed the stale files');
+  assert.equal(existsSync(join(dir, 'session.sock')), false);
+  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
+  const pid2 = helperPid(h);
+  assert.ok(pid2 !== null && pid2 !== pid);
+  pids.push(pid2);
+  assert.equal(isUnlocked(dir), true);
+  ok(vigo(h, ['lock']));
+});

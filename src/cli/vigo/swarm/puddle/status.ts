@@ -11,6 +11,8 @@ export interface PuddleStatus {
   initialized: boolean;
   pubkey: string | null;
   name: string | null;
+  /** why name-claim.json does not count (tampered, another key's, malformed) */
+  name_error?: string;
   unlocked: boolean;
   session: { pid: number; idle_timeout_s: number; idle_left_s: number; watch_pid: number | null; unlocked_at: number } | null;
   rekey_pending: boolean;
@@ -22,7 +24,11 @@ export async function puddleStatus(dir: string): Promise<PuddleStatus> {
   if (!initialized) return out;
   const pk = readPublicKey(dir);
   out.pubkey = formatPublicKey(pk);
-  out.name = readNameClaim(dir)?.name ?? null;
+  try {
+    out.name = readNameClaim(dir)?.name ?? null;
+  } catch (e) {
+    out.name_error = (e as Error).message;
+  }
   out.rekey_pending = readPendingRekey(dir) !== null;
   const st = await currentSession(dir, toHex(pk));
   if (st) {
@@ -47,7 +53,8 @@ export function registerStatus(puddle: Command): void {
       if (!s.initialized) {
         lines.push('hint: run `vigo swarm puddle init`');
       } else {
-        lines.push(`Pubkey:      ${s.pubkey}`, `Name:        ${s.name ?? '(none; `vigo swarm puddle name set <name>`)'}`);
+        const name = s.name_error !== undefined ? `(invalid claim: ${s.name_error})` : (s.name ?? '(none; `vigo swarm puddle name set <name>`)');
+        lines.push(`Pubkey:      ${s.pubkey}`, `Name:        ${name}`);
         if (s.session) {
           const w = s.session.watch_pid === null ? '' : `, or when pid ${s.session.watch_pid} exits`;
           lines.push(`Unlocked:    yes (session pid ${s.session.pid}; locks after ${formatDuration(s.session.idle_left_s)} more idle${w})`);
