@@ -74,7 +74,8 @@ export function sha256Hex(b: Uint8Array | string): Hex {
 }
 
 /** The object without its `sig` member (a shallow copy; the input is not modified). */
-export function withoutSig(body: object): Record<string, unknown> {
+export function withoutSig(body: object): unknown {
+  if (Array.isArray(body) || !Object.prototype.hasOwnProperty.call(body, 'sig')) return body;
   const { sig: _sig, ...rest } = body as Record<string, unknown>;
   return rest;
 }

@@ -11,10 +11,17 @@ export type Kind = 'token' | 'delegation' | 'revoke' | 'leave' | 'name-claim' | 
 
 const KIND = /^[a-z][a-z0-9-]{0,31}$/;
 
+const tags = new Map<string, string>();
+
 /** `vigo/<kind>/v1` followed by a NUL byte, as a string (ASCII). */
 export function domainTag(kind: Kind): string {
-  if (typeof kind !== 'string' || !KIND.test(kind)) throw new TrustError('E_MALFORMED', `not a signed-object kind: ${JSON.stringify(kind)}`);
-  return `vigo/${kind}/v1\u0000`;
+  let tag = tags.get(kind);
+  if (tag === undefined) {
+    if (typeof kind !== 'string' || !KIND.test(kind)) throw new TrustError('E_MALFORMED', `not a signed-object kind: ${JSON.stringify(kind)}`);
+    tag = `vigo/${kind}/v1\u0000`;
+    if (tags.size < 64) tags.set(kind, tag);
+  }
+  return tag;
 }
 
 /** The exact bytes an Ed25519 signature of this body covers. */

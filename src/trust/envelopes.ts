@@ -4,8 +4,9 @@
  * carries the signer's own chain and delegations so any receiver can check, with no
  * other state, that the signer is an admin of the project.
  */
+import { createHash } from 'node:crypto';
 import { TrustError } from './errors.js';
-import { toHex, type Hex } from './hex.js';
+import { preview, toHex, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex, type Signer } from './keys.js';
 import { canonicalize, hasLoneSurrogate, sha256Hex, withoutSig } from './canonical.js';
 import { signingMessage } from './domain.js';
@@ -14,8 +15,6 @@ import { array, exactObject, hex64, hex64OrNull, literal, malformed, sigHex, uin
 import { checkToken, tokenCanonical, type TokenChain } from './token.js';
 import { checkDelegation, type Delegation } from './delegation.js';
 import { CLOCK_SKEW_S, verifyChain } from './verify.js';
-import { preview } from './hex.js';
-import { createHash } from 'node:crypto';
 
 /** Longest revoke reason, in UTF-16 code units. */
 export const MAX_REASON_LEN = 1024;
@@ -170,9 +169,10 @@ export async function mintLeave(subject: Signer, projectIdHex: Hex, tokenIdHex: 
  * own chain proves it an admin at the envelope's issued_at (so a revoke stays valid after
  * the signer's token later expires). The signer may not revoke a token above itself in
  * its own chain (E_REVOKE_ANCESTOR) — that would cut off every branch below, the root
- * first of all. Revocations of the signer's chain are the caller's to apply.
+ * first of all. Revocations of the signer's chain are the caller's to apply. Pass the
+ * receiver's own delegations as `knownDelegations` (see VerifyInput).
  */
-export function verifyRevoke(env: unknown, projectIdHex: Hex, now: number): RevokeEnvelope {
+export function verifyRevoke(env: unknown, projectIdHex: Hex, now: number, opts: { knownDelegations?: Delegation[] } = {}): RevokeEnvelope {
   const r = checkRevoke(env);
   if (r.project_id !== projectIdHex) fail('E_WRONG_PROJECT', `revoke belongs to project ${r.project_id}, not ${projectIdHex}`);
   if (r.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `revoke is dated ${r.issued_at}, in the future (now ${now})`);
@@ -183,6 +183,7 @@ export function verifyRevoke(env: unknown, projectIdHex: Hex, now: number): Revo
     revoked: new Map(),
     now: r.issued_at,
     presenter: r.signer,
+    ...(opts.knownDelegations === undefined ? {} : { knownDelegations: opts.knownDelegations }),
   });
   if (!res.ok) throw new TrustError(res.code, `revoke.signer_chain: ${res.message}`);
   if (res.role !== 'admin') fail('E_NOT_ADMIN', `revoke is signed by ${r.signer}, a member; only admins revoke`);

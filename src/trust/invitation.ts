@@ -5,7 +5,7 @@
  * be in canonical form and keys may not repeat. The header is the canonical JSON, exactly.
  */
 import { TrustError } from './errors.js';
-import type { Hex } from './hex.js';
+import { preview, type Hex } from './hex.js';
 import { canonicalize } from './canonical.js';
 import { parseCanonicalJson, parseStrictJson } from './json.js';
 import { projectId as computeProjectId, isValidHandle } from './names.js';
@@ -13,7 +13,6 @@ import { array, exactObject, hex64, literal, malformed } from './schema.js';
 import { checkToken, MAX_CHAIN_LEN, type TokenChain } from './token.js';
 import { checkDelegation, DELEGATION_MAX_LEN, type Delegation } from './delegation.js';
 import { verifyChain, type VerifyInput, type VerifyResult } from './verify.js';
-import { preview } from './hex.js';
 
 export type Scope = 'swarm-wide' | 'members-only';
 

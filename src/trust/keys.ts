@@ -81,18 +81,17 @@ function scalarIsCanonical(sig: Uint8Array): boolean {
 const KEY_CACHE_MAX = 4096;
 const keyCache = new Map<string, KeyObject | null>();
 
-/** The KeyObject for a raw public key, or null when OpenSSL refuses the encoding. */
-function publicKeyObject(pk: Uint8Array, hex?: Hex): KeyObject | null {
-  const k = hex ?? toHex(pk);
-  let ko = keyCache.get(k);
+/** The KeyObject for a raw public key (given as lowercase hex), or null when OpenSSL refuses the encoding. */
+function publicKeyObject(hex: Hex): KeyObject | null {
+  let ko = keyCache.get(hex);
   if (ko === undefined) {
     try {
-      ko = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pk]), format: 'der', type: 'spki' });
+      ko = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki' });
     } catch {
       ko = null;
     }
     if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
-    keyCache.set(k, ko);
+    keyCache.set(hex, ko);
   }
   return ko;
 }
@@ -106,7 +105,7 @@ export function verifyRaw(pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boo
   if (!(sig instanceof Uint8Array) || sig.length !== 64) return false;
   if (!(msg instanceof Uint8Array)) return false;
   if (!scalarIsCanonical(sig)) return false;
-  const ko = publicKeyObject(pk);
+  const ko = publicKeyObject(toHex(pk));
   if (ko === null) return false;
   try {
     return verify(null, msg, ko, sig);
@@ -120,7 +119,7 @@ export function verifyHex(pkHex: Hex, msg: Uint8Array, sigHex: string): boolean 
   if (sigHex.length !== 128) return false;
   const sig = Buffer.from(sigHex, 'hex');
   if (sig.length !== 64 || !scalarIsCanonical(sig)) return false;
-  const ko = publicKeyObject(Buffer.from(pkHex, 'hex'), pkHex);
+  const ko = publicKeyObject(pkHex);
   if (ko === null) return false;
   try {
     return verify(null, msg, ko, sig);

@@ -18,16 +18,20 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** The value must be a plain object with exactly these keys. */
 export function exactObject(v: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
   if (!isPlainObject(v)) malformed(path, `expected an object, got ${preview(v)}`);
-  let n = 0;
-  for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    n++;
-    if (!keys.includes(k)) malformed(`${path}.${k}`, 'unknown field');
-  }
-  if (n !== keys.length) {
+  // Same count and every expected key present means no unknown key either.
+  let ok = ownKeyCount(v) === keys.length;
+  for (let i = 0; ok && i < keys.length; i++) ok = Object.prototype.hasOwnProperty.call(v, keys[i]!);
+  if (!ok) {
+    for (const k of Object.keys(v)) if (!keys.includes(k)) malformed(`${path}.${k}`, 'unknown field');
     for (const k of keys) if (!Object.prototype.hasOwnProperty.call(v, k)) malformed(`${path}.${k}`, 'missing field');
   }
   return v;
+}
+
+export function ownKeyCount(v: object): number {
+  let n = 0;
+  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k)) n++;
+  return n;
 }
 
 export function hex64(v: unknown, path: string): string {

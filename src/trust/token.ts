@@ -3,15 +3,13 @@
  * `vigo/token/v1` ‖ 0x00 ‖ JCS(token without sig); its id is sha256 of that JCS text.
  * A chain runs from the founder's bootstrap token (root) to the presenter's token (leaf).
  */
-import { randomBytes } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { TrustError } from './errors.js';
-import { toHex, type Hex } from './hex.js';
+import { preview, toHex, type Hex } from './hex.js';
 import { pubkeyHex, type Signer } from './keys.js';
 import { projectId, isValidHandle } from './names.js';
 import { messageFromCanonical } from './domain.js';
 import { exactObject, hex64, hex64OrNull, literal, malformed, NONCE_HEX, sigHex, uint, uintOrNull } from './schema.js';
-import { preview } from './hex.js';
 
 export type Role = 'admin' | 'member';
 

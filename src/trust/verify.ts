@@ -10,7 +10,7 @@ import { preview, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex } from './keys.js';
 import { projectId as computeProjectId } from './names.js';
 import { messageFromCanonical } from './domain.js';
-import { array, hex64, isPlainObject, malformed, uint } from './schema.js';
+import { array, hex64, isPlainObject, malformed, ownKeyCount, uint } from './schema.js';
 import { checkToken, MAX_CHAIN_LEN, tokenCanonical, type Role, type Token, type TokenChain } from './token.js';
 import { checkDelegation, delegationCanonical, DELEGATION_MAX_LEN, type Delegation } from './delegation.js';
 
@@ -26,6 +26,13 @@ export interface VerifyInput {
   presenter: Hex | Uint8Array;
   tombstoned?: boolean;
   cache?: VerifyCache;
+  /**
+   * The delegations this verifier already holds for the project (its delegations.json).
+   * Pass them whenever there are any: the presented list may extend them (a rekey not yet
+   * seen here) or be shorter (the presenter's state is older), but may not contradict
+   * them — and a retired founder cannot dodge its window by presenting no delegations.
+   */
+  knownDelegations?: Delegation[];
 }
 
 export type VerifyResult =
@@ -56,39 +63,45 @@ export class VerifyCache {
     this.delegations.clear();
   }
 
-  /** @internal the id of an identical token whose signature was verified before. */
-  tokenHit(t: Token): Hex | undefined {
-    const e = this.tokens.get(t.sig);
+  /**
+   * @internal A verified token identical to `raw`: same signature, exactly the token's
+   * keys, and every field equal to the checked copy — so `raw` needs no further checks.
+   */
+  tokenHit(raw: unknown): { t: Token; id: Hex } | undefined {
+    if (!isPlainObject(raw) || typeof raw.sig !== 'string') return undefined;
+    const e = this.tokens.get(raw.sig);
     if (e === undefined) return undefined;
     const c = e.t;
-    return c.project_id === t.project_id && c.handle === t.handle && c.parent === t.parent && c.issuer === t.issuer &&
-      c.subject === t.subject && c.role === t.role && c.issued_at === t.issued_at && c.expires_at === t.expires_at &&
-      c.nonce === t.nonce
-      ? e.id
+    return raw.v === 1 && raw.kind === 'token' && raw.project_id === c.project_id && raw.handle === c.handle &&
+      raw.parent === c.parent && raw.issuer === c.issuer && raw.subject === c.subject && raw.role === c.role &&
+      raw.issued_at === c.issued_at && raw.expires_at === c.expires_at && raw.nonce === c.nonce && ownKeyCount(raw) === 12
+      ? e
       : undefined;
   }
 
   /** @internal */
   addToken(t: Token, id: Hex): void {
     this.evict(this.tokens);
-    this.tokens.set(t.sig, { t, id });
+    this.tokens.set(t.sig, { t: Object.freeze(t), id });
   }
 
   /** @internal */
-  delegationHit(d: Delegation): Hex | undefined {
-    const e = this.delegations.get(d.sig);
+  delegationHit(raw: unknown): { d: Delegation; id: Hex } | undefined {
+    if (!isPlainObject(raw) || typeof raw.sig !== 'string') return undefined;
+    const e = this.delegations.get(raw.sig);
     if (e === undefined) return undefined;
     const c = e.d;
-    return c.project_id === d.project_id && c.seq === d.seq && c.prev_founder === d.prev_founder &&
-      c.new_founder === d.new_founder && c.issued_at === d.issued_at
-      ? e.id
+    return raw.v === 1 && raw.kind === 'delegation' && raw.project_id === c.project_id && raw.seq === c.seq &&
+      raw.prev_founder === c.prev_founder && raw.new_founder === c.new_founder && raw.issued_at === c.issued_at &&
+      ownKeyCount(raw) === 8
+      ? e
       : undefined;
   }
 
   /** @internal */
   addDelegation(d: Delegation, id: Hex): void {
     this.evict(this.delegations);
-    this.delegations.set(d.sig, { d, id });
+    this.delegations.set(d.sig, { d: Object.freeze(d), id });
   }
 
   private evict(m: Map<string, unknown>): void {
@@ -98,6 +111,19 @@ export class VerifyCache {
       else this.clear();
     }
   }
+}
+
+// sha256(founder ‖ handle) is pure and the same few projects are checked over and over.
+const projectIdMemo = new Map<string, Hex>();
+function genesisProjectId(founder: Hex, handle: string): Hex {
+  const k = `${founder}/${handle}`;
+  let pid = projectIdMemo.get(k);
+  if (pid === undefined) {
+    if (projectIdMemo.size >= 1024) projectIdMemo.clear();
+    pid = computeProjectId(Buffer.from(founder, 'hex'), handle);
+    projectIdMemo.set(k, pid);
+  }
+  return pid;
 }
 
 function fail(code: TrustVerifyCode, message: string): never {
@@ -142,7 +168,8 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
   if (raw.length > DELEGATION_MAX_LEN) {
     fail('E_DELEGATION_CAP', `${raw.length} delegations exceed the cap of ${DELEGATION_MAX_LEN}; the founder must re-found the project`);
   }
-  const list = raw.map((d, i) => checkDelegation(d, `delegations[${i}]`));
+  const hits = raw.map((d) => cache?.delegationHit(d));
+  const list = raw.map((d, i) => hits[i]?.d ?? checkDelegation(d, `delegations[${i}]`));
   const windows: FounderWindow[] = [];
   const seen = new Set<Hex>();
   for (let i = 0; i < list.length; i++) {
@@ -160,8 +187,7 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
     seen.add(d.new_founder);
     if (d.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `${at} is dated ${d.issued_at}, in the future (now ${now})`);
     windows.push({ key: d.prev_founder, start: prev === undefined ? 0 : prev.issued_at, end: d.issued_at });
-    const hit = cache?.delegationHit(d);
-    if (hit === undefined) {
+    if (hits[i] === undefined) {
       pending.push({
         kind: 'delegation',
         pk: d.prev_founder,
@@ -174,6 +200,27 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
   const last = list[list.length - 1];
   if (last !== undefined) windows.push({ key: last.new_founder, start: last.issued_at, end: Infinity });
   return { list, windows };
+}
+
+function sameDelegation(a: Delegation, b: Delegation): boolean {
+  return a.sig === b.sig && a.project_id === b.project_id && a.seq === b.seq && a.prev_founder === b.prev_founder &&
+    a.new_founder === b.new_founder && a.issued_at === b.issued_at;
+}
+
+/** The longer of the presented and the known list, when one extends the other. */
+function reconcileDelegations(presented: unknown[], known: unknown[]): unknown[] {
+  if (known.length === 0) return presented;
+  if (presented.length > DELEGATION_MAX_LEN || known.length > DELEGATION_MAX_LEN) {
+    fail('E_DELEGATION_CAP', `more than ${DELEGATION_MAX_LEN} delegations`);
+  }
+  const p = presented.map((d, i) => checkDelegation(d, `delegations[${i}]`));
+  const k = known.map((d, i) => checkDelegation(d, `knownDelegations[${i}]`));
+  for (let i = 0; i < Math.min(p.length, k.length); i++) {
+    if (!sameDelegation(p[i]!, k[i]!)) {
+      fail('E_DELEGATION_ORDER', `delegations[${i}] differs from the delegation this verifier holds at that position (a forked founder history)`);
+    }
+  }
+  return p.length >= k.length ? presented : known;
 }
 
 function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
@@ -189,19 +236,23 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   const rawChain = array(input.chain, 'chain');
   if (rawChain.length === 0) fail('E_EMPTY_CHAIN', 'the token chain is empty');
   if (rawChain.length > MAX_CHAIN_LEN) fail('E_CHAIN_TOO_LONG', `the token chain has ${rawChain.length} tokens (at most ${MAX_CHAIN_LEN})`);
-  const rawDelegations = array(input.delegations, 'delegations');
+  let rawDelegations = array(input.delegations, 'delegations');
+  if (input.knownDelegations !== undefined) rawDelegations = reconcileDelegations(rawDelegations, array(input.knownDelegations, 'knownDelegations'));
   const cache = input.cache;
   const pending: Pending[] = [];
 
   const { list: delegations, windows } = checkDelegations(rawDelegations, pid, now, cache, pending);
-  const chain = rawChain.map((t, i) => checkToken(t, `chain[${i}]`));
+  const chain: Token[] = [];
   const ids: Hex[] = [];
-  for (const t of chain) {
-    const hit = cache?.tokenHit(t);
+  for (let i = 0; i < rawChain.length; i++) {
+    const hit = cache?.tokenHit(rawChain[i]);
     if (hit !== undefined) {
-      ids.push(hit);
+      chain.push(hit.t);
+      ids.push(hit.id);
       continue;
     }
+    const t = checkToken(rawChain[i], `chain[${i}]`);
+    chain.push(t);
     const canonical = tokenCanonical(t);
     const id = sha256(canonical);
     ids.push(id);
@@ -221,7 +272,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     fail('E_ROOT_NOT_BOOTSTRAP', 'chain[0] is not a bootstrap token (parent null, issuer = subject, role admin)');
   }
   const genesis = delegations[0]?.prev_founder ?? root.issuer;
-  if (computeProjectId(Buffer.from(genesis, 'hex'), root.handle) !== pid) {
+  if (genesisProjectId(genesis, root.handle) !== pid) {
     fail('E_ROOT_NOT_FOUNDER', `sha256(${genesis} ‖ ${JSON.stringify(root.handle)}) is not project ${pid}`);
   }
   if (windows.length === 0) windows.push({ key: genesis, start: 0, end: Infinity });
@@ -258,7 +309,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     if (t.expires_at !== null && now >= t.expires_at) fail('E_EXPIRED', `chain[${i}] expired at ${t.expires_at} (now ${now})`);
     if (revoked.has(ids[i]!)) {
       const reason = revoked.get(ids[i]!);
-      fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? `: ${reason}` : ''}`);
+      fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? ` (reason: ${JSON.stringify(reason)})` : ''}`);
     }
   }
 
@@ -279,7 +330,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     p.onOk();
   }
   const founder = windows[windows.length - 1]!.key;
-  return { ok: true, role: leaf.role, leaf, depth: chain.length, founder };
+  return { ok: true, role: leaf.role, leaf: { ...leaf }, depth: chain.length, founder };
 }
 
 /** Verifies a token chain for a presenter. Never throws: every refusal is a code and a message. */

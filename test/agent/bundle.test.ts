@@ -47,6 +47,12 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['bad user name', withResource(4, { name: '../../etc/passwd' }), /resources\[4\]\.name: must be a Unix user name/],
   ['flag not bool', withResource(4, { gitback: 'yes' }), /resources\[4\]\.gitback: must be true or false/],
   ['duplicate id', withResource(1, { id: 'motd:file:/etc/motd' }), /resources\[1\]\.id: duplicate id "motd:file:\/etc\/motd" \(also resources\[0\]\)/],
+  ['two resources on one path', withResource(1, { path: '/etc/motd' }), /resources\[1\]\.path: \/etc\/motd is also managed by resources\[0\]/],
+  ['two resources for one user', (() => {
+    const b = structuredClone(good) as { resources: Array<Record<string, unknown>> };
+    b.resources.push({ id: 'other:user:dan', configcrate: 'other', type: 'user', name: 'dan' });
+    return b;
+  })(), /resources\[5\]\.name: dan is also managed by resources\[4\]/],
   ['unknown require', withResource(1, { require: ['nope'] }), /resources\[1\]\.require\[0\]: no resource has id "nope"/],
   ['require cycle', (() => {
     const b = withResource(0, { require: ['motd:directory:/opt/app'] }) as { resources: Array<Record<string, unknown>> };
@@ -64,3 +70,28 @@ for (const [name, input, re] of cases) {
     });
   });
 }
+
+test('property: parseBundle accepts or refuses with E_BAD_BUNDLE, never anything else', async () => {
+  const fc = (await import('fast-check')).default;
+  const field = fc.constantFrom('id', 'configcrate', 'type', 'path', 'content', 'mode', 'require', 'state', 'name', 'command', 'constructor', '__proto__', 'toString');
+  const res = fc.dictionary(field, fc.oneof(fc.constantFrom('file', 'directory', 'user', 'exec', '/a', 'x', '0644', 'dan'), fc.jsonValue({ maxDepth: 1 })), { maxKeys: 6 });
+  fc.assert(
+    fc.property(fc.oneof(fc.anything(), fc.record({ version: fc.nat(), envoy: fc.constant('e'), generated_at: fc.nat(), resources: fc.array(res, { maxLength: 4 }) })), (input) => {
+      try {
+        const b = parseBundle(input);
+        for (const r of b.resources) for (const k of Object.keys(r)) assert.ok(!['constructor', '__proto__', 'toString'].includes(k), k);
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, 'E_BAD_BUNDLE', String(e));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('prototype-ish field names are unknown fields, not loopholes', () => {
+  for (const k of ['constructor', 'toString', 'hasOwnProperty']) {
+    assert.throws(() => parseBundle(withResource(1, { [k]: 'x' })), new RegExp(`resources\\[1\\]\\.${k}: unknown field`));
+  }
+  const proto = JSON.parse('{"version":1,"envoy":"e","generated_at":0,"resources":[{"id":"a","configcrate":"c","type":"directory","path":"/a","__proto__":{"x":1}}]}') as unknown;
+  assert.throws(() => parseBundle(proto), /resources\[0\]\.__proto__: unknown field/);
+});

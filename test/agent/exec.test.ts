@@ -75,3 +75,16 @@ test('commands get a small environment: PATH and VIGO_FSROOT, not the agent\'s s
   assert.match(env, new RegExp(`^VIGO_FSROOT=${root}$`, 'm'));
   assert.doesNotMatch(env, /hunter2/);
 });
+
+test('a command that reports on stdout has that in its failure; a creates that never appears is called out', async (t) => {
+  const { opts } = envoyRoot(t);
+  const r = await converge(
+    bundle([
+      { type: 'exec', name: 'stdout-err', command: 'echo "E: unable to locate package nginx"; exit 100' },
+      { type: 'exec', name: 'forgetful', command: 'true', creates: '/never' },
+    ]),
+    opts,
+  );
+  assert.equal(statusOf(r, 'test:exec:stdout-err').message, 'command exited 100: E: unable to locate package nginx');
+  assert.deepEqual(statusOf(r, 'test:exec:forgetful'), { status: 'changed', message: 'ran (exit 0), but /never still does not exist, so it will run again' });
+});

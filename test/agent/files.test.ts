@@ -187,3 +187,41 @@ test('the run report has the contract shape: counts, status, started_at, duratio
   assert.deepEqual(r.counts, { ok: 0, changed: 2, failed: 1 });
   assert.deepEqual(Object.keys(r.resources[0]!).sort(), ['id', 'message', 'status', 'type']);
 });
+
+test('an I/O failure is reported with envoy paths, and the rest of the run goes on', async (t) => {
+  const { root, opts } = envoyRoot(t);
+  mkdirSync(join(root, 'etc'));
+  writeFileSync(join(root, 'etc/motd'), 'a file, not a directory');
+  const r = await converge(bundle([{ type: 'file', path: '/etc/motd/inner', content: 'x' }, { type: 'directory', path: '/opt/x' }]), opts);
+  assert.deepEqual(r.counts, { ok: 0, changed: 1, failed: 1 });
+  const msg = r.resources[0]!.message;
+  assert.match(msg, /ENOTDIR/);
+  assert.equal(msg.includes(root), false, msg);
+});
+
+test('symlink force replaces a directory; a directory resource refuses a symlink; dry-run absents change nothing', async (t) => {
+  const { root, opts } = envoyRoot(t);
+  mkdirSync(join(root, 'opt/old/sub'), { recursive: true });
+  writeFileSync(join(root, 'opt/old/sub/f'), 'x');
+  const forced = await converge(bundle([{ type: 'symlink', path: '/opt/old', target: 'new', force: true }]), opts);
+  assert.equal(forced.resources[0]!.message, 'directory replaced by a symlink → new');
+  assert.equal(readlinkSync(join(root, 'opt/old')), 'new');
+
+  const refused = await converge(bundle([{ type: 'directory', path: '/opt/old' }]), opts);
+  assert.match(refused.resources[0]!.message, /^\/opt\/old is a symlink; refusing to replace it with a directory$/);
+
+  writeFileSync(join(root, 'opt/f'), 'x');
+  mkdirSync(join(root, 'opt/d/e'), { recursive: true });
+  const dry = await converge(
+    bundle([
+      { type: 'file', path: '/opt/f', state: 'absent' },
+      { type: 'directory', path: '/opt/d', state: 'absent', recurse: true },
+      { type: 'symlink', path: '/opt/old', state: 'absent' },
+    ]),
+    { ...opts, dryRun: true },
+  );
+  assert.deepEqual(dry.resources.map((r) => r.message), ['(dry run) removed', '(dry run) removed with 1 entry', '(dry run) removed']);
+  assert.equal(existsSync(join(root, 'opt/f')), true);
+  assert.equal(existsSync(join(root, 'opt/d/e')), true);
+  assert.equal(lstatSync(join(root, 'opt/old')).isSymbolicLink(), true);
+});

@@ -40,3 +40,18 @@ test('a resolved example bundle converges on an envoy root', async (t) => {
   assert.match(readFileSync(join(root, 'etc/motd'), 'utf8'), /^Welcome to web envoy web-02\n/);
   assert.equal((await converge(bundle, opts)).status, 'ok');
 });
+
+test('loaded stacks expose configcrates by name and match blocks in order, with their lines', () => {
+  const stacks = loadStacks(EXAMPLE_STACKS);
+  assert.deepEqual([...stacks.configcrates.keys()], ['motd']);
+  const motd = stacks.configcrates.get('motd');
+  assert.equal(motd?.file, 'configcrates/motd.vgo');
+  assert.deepEqual(motd?.vars, { greeting: 'Welcome to', team: 'the vigo fleet' });
+  assert.deepEqual(
+    stacks.envoys.map((b) => [b.match, b.configcrates, b.vars, `${b.file}:${b.line}`]),
+    [
+      ['web-*', ['motd'], { greeting: 'Welcome to web envoy' }, 'envoys.vgo:2'],
+      ['*', ['motd'], {}, 'envoys.vgo:6'],
+    ],
+  );
+});

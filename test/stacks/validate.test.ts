@@ -186,3 +186,11 @@ test('an empty envoys.vgo is valid (no envoy matches yet); dotfiles in configcra
   assert.deepEqual(validateStacks(dir), []);
   assert.equal(loadStacks(dir).envoys.length, 0);
 });
+
+test('__proto__ and constructor in .vgo files are plain names: unknown keys, or ordinary vars', (t) => {
+  const crate = 'name: app\nvars:\n  __proto__: polluted\nresources:\n  - type: file\n    path: /a\n    constructor: x\n    content: "{{ .Vars.__proto__ }}"\n';
+  assert.deepEqual(problems(t, { 'configcrates/app.vgo': crate, 'envoys.vgo': ENVOYS_OK }), [
+    'configcrates/app.vgo:7: resources[0].constructor: unknown field for a file resource (known: type, require, path, content, mode, owner, group, state)',
+  ]);
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+});

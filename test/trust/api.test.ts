@@ -136,7 +136,14 @@ test('a founder, an admin and a member: the chain verifies with the right role f
   for (let i = 0; i < 2; i++) assert.equal(verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache }).ok, true);
   assert.equal(cache.size, 3);
   const forged = { ...m, role: 'admin' as const };
-  assert.equal(verifyChain({ ...base, chain: [root, a, forged], presenter: hex(bob), cache }).ok, false);
+  const viaCache = verifyChain({ ...base, chain: [root, a, forged], presenter: hex(bob), cache });
+  assert.equal(!viaCache.ok && viaCache.code, 'E_BAD_SIGNATURE');
+  const padded = verifyChain({ ...base, chain: [root, a, { ...m, admin: true } as unknown as typeof m], presenter: hex(bob), cache });
+  assert.equal(!padded.ok && padded.code, 'E_MALFORMED');
+  const ok = verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache });
+  assert.ok(ok.ok);
+  ok.leaf.role = 'admin'; // the result is the caller's copy; the cache is unaffected
+  assert.deepEqual(verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache }).ok && 'member', 'member');
 });
 
 test('founder rekey: delegations carry authority; the retired key cannot mint new roots', async () => {
@@ -191,6 +198,8 @@ test('invitations and X-Vigo-Chain round-trip; a bare chain from an older sender
   };
   const text = formatInvitation(inv);
   assert.deepEqual(parseInvitation(text), inv);
+  const shuffled = JSON.stringify({ delegations: [], chain: inv.chain, project: { ...inv.project }, version: 1 });
+  assert.deepEqual(parseInvitation(shuffled), inv, 'key order and whitespace are free in an invitation');
   const r = verifyInvitation(parseInvitation(text), { presenter: bob.publicKey, now: NOW, revoked: new Map() });
   assert.equal(r.ok && r.role, 'member');
   assert.equal(code(() => parseInvitation(text.replace('"version": 1', '"version": 1, "version": 1'))), 'E_MALFORMED');
@@ -202,4 +211,37 @@ test('invitations and X-Vigo-Chain round-trip; a bare chain from an older sender
   const reordered = Buffer.from(JSON.stringify({ v: 1, kind: 'push-chain', chain: [root, m], delegations: [] })).toString('base64url');
   assert.equal(code(() => decodePushChainHeader(reordered)), 'E_NON_CANONICAL');
   assert.deepEqual(checkToken(JSON.parse(JSON.stringify(m))), m);
+});
+
+test('parseStrictJson: the JSON grammar, exactly', () => {
+  const accepted: [string, unknown][] = [
+    [' {"a" : [ true , false , null ] } ', { a: [true, false, null] }],
+    ['-0.5e-3', -0.0005],
+    ['"\\u00e9\\ud83d\\ude02\\/"', 'é😂/'],
+    ['0', 0],
+    ['[]', []],
+  ];
+  for (const [text, value] of accepted) assert.deepEqual(parseStrictJson(text), value, text);
+  const refused = ['', ' ', '01', '1.', '.5', '+1', '1e', '0x10', 'NaN', 'Infinity', '1e400', '[1,]', '{"a":1,}', "{'a':1}", '{a:1}',
+    '"\t"', '"\\x41"', '"\\ud800"', '"\\udc00x"', 'tru', 'nul', '[1 2]', '{"a" 1}', '"abc', '1 2', '\ufeff{}', '[', '{"a":1'];
+  for (const text of refused) assert.equal(code(() => parseStrictJson(text, { what: 'sample.json' })), 'E_MALFORMED', JSON.stringify(text));
+  assert.throws(() => parseStrictJson('{"a":1,"a":1}', { what: 'tokens.json' }), (e: unknown) => e instanceof TrustError && /tokens\.json: duplicate key "a"/.test(e.message));
+  assert.equal(code(() => parseStrictJson('1.0', { canonicalLiterals: true })), 'E_NON_CANONICAL');
+  assert.equal(code(() => parseStrictJson('"\\u001F"', { canonicalLiterals: true })), 'E_NON_CANONICAL');
+  assert.equal(parseStrictJson('"\\u001f"', { canonicalLiterals: true }), '\u001f');
+});
+
+test('TrustError is a VigoError with a code, a message and, where there is something to do, a hint', async () => {
+  const root = await mintBootstrapToken(founder, 'proj', NOW);
+  const child = await mintChildToken(founder, [root], bob.publicKey, 'member', NOW, NOW + 86400);
+  const r = verifyChain({ projectId: root.project_id, chain: [root, child], delegations: [], revoked: new Map(), now: NOW + 86400, presenter: bob.publicKey });
+  assert.equal(!r.ok && r.code, 'E_EXPIRED');
+  try {
+    parseExpires('soon');
+    assert.fail('parseExpires accepted "soon"');
+  } catch (e) {
+    assert.ok(e instanceof TrustError);
+    assert.equal(e.code, 'E_BAD_EXPIRES');
+    assert.match(e.hint ?? '', /--expires 30d/);
+  }
 });

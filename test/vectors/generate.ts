@@ -185,6 +185,8 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
   ok('rekey-bridge', 'after a rekey: the old founder’s bridge token for the new founder, minted in the same second as the delegation', base([root, bridge], 'founder2', { delegations: [d1] }));
   ok('rekey-new-root', 'after a rekey: a root minted by the new founder under the genesis project id', base([root2, tC], 'carol', { delegations: [d1] }));
   ok('old-chain-after-two-rekeys', 'tokens issued before two rekeys stay valid (anchor-preserving)', base([root, tA, tB], 'bob', { delegations: [d1, d2] }));
+  ok('presenter-knows-newer-delegation', 'the presenter carries delegations 1 and 2; the verifier has only seen 1', base([root, tA, tB], 'bob', { delegations: [d1, d2], known_delegations: [d1] }));
+  ok('verifier-knows-newer-delegation', 'an older presenter carries no delegations; the verifier’s own list applies', base([root, tA, tB], 'bob', { known_delegations: [d1, d2] }));
   ok('at-delegation-cap', 'five delegations (the cap) are accepted', base([root, tA], 'alice', { delegations: fullDelegations }));
   ok('header-push-chain', 'X-Vigo-Chain: base64url canonical PushChain', { ...base(null, 'bob'), header, chain: undefined, delegations: undefined }, 'verifyPushChainHeader');
   ok('header-bare-chain', 'X-Vigo-Chain from an older sender: a bare token-chain JSON array', { ...base(null, 'bob'), header: canonicalize([root, tA, tB]), chain: undefined, delegations: undefined }, 'verifyPushChainHeader');
@@ -314,6 +316,9 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
   bad('E_DELEGATION_WINDOW', 'deposed-founder-child', 'the retired genesis founder mints an admin token for mallory after its window', base([root, forge('founder', { ...unsigned(tA), subject: pk('mallory'), issued_at: T0 + 4000 })], 'mallory', { delegations: [d1] }));
   bad('E_DELEGATION_WINDOW', 'new-founder-root-before-window', 'founder2 mints a root dated before its delegation', base([forge('founder2', { ...unsigned(root2), issued_at: T0 + 100 })], 'founder2', { delegations: [d1] }));
   bad('E_DELEGATION_WINDOW', 'retired-founder-presents', 'the retired genesis founder presents its own bootstrap token after the rekey', base([root], 'founder', { delegations: [d1] }));
+  bad('E_DELEGATION_WINDOW', 'retired-founder-hides-delegations', 'the retired founder presents its bootstrap token and no delegations; the verifier holds delegation 1', base([root], 'founder', { known_delegations: [d1] }));
+  bad('E_DELEGATION_WINDOW', 'retired-founder-revokes-hiding-delegations', 'the retired founder signs a revoke after its window, embedding no delegations; the receiver holds delegation 1', { envelope: await mintRevoke(k('founder'), [root], [], tokenId(tA), null, T0 + 4000), project_id: pid, now: NOW, known_delegations: [d1] }, 'verifyRevoke');
+  bad('E_DELEGATION_ORDER', 'delegations-fork', 'the presented delegation contradicts the one the verifier holds (the retired founder delegated to mallory instead)', base([root, tA], 'alice', { delegations: [forgeDelegation('founder', { ...unsigned(d1), new_founder: pk('mallory') })], known_delegations: [d1] }));
   bad('E_DELEGATION_CAP', 'sixth-delegation', 'six properly signed delegations (cap 5)', base([root, tA], 'alice', { delegations: [...fullDelegations, sixth] }));
   bad('E_DELEGATION_CAP', 'seventh-delegation', 'seven properly signed delegations', base([root, tA], 'alice', { delegations: [...fullDelegations, sixth, seventh] }));
   bad('E_DELEGATION_CAP', 'invitation-over-cap', 'an invitation carrying six delegations', { text: invitation.replace('"delegations": []', `"delegations": ${JSON.stringify([...fullDelegations, sixth])}`) }, 'parseInvitation');

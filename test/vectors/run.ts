@@ -18,6 +18,7 @@ import {
   type Delegation,
   type Token,
   type VerifyResult,
+  VerifyCache,
 } from '../../src/trust/index.js';
 
 export type Op =
@@ -40,6 +41,7 @@ export interface ChainInput {
   now: number;
   presenter: string;
   tombstoned?: boolean;
+  known_delegations?: unknown;
 }
 
 export interface Fixture {
@@ -75,7 +77,7 @@ function text(input: Record<string, unknown>): string | Uint8Array {
   return typeof input.bytes_hex === 'string' ? fromHex(input.bytes_hex) : expand(input.text);
 }
 
-function run(f: Fixture): Outcome {
+function run(f: Fixture, cache: VerifyCache | undefined): Outcome {
   const i = f.input;
   switch (f.op) {
     case 'verifyChain': {
@@ -89,21 +91,31 @@ function run(f: Fixture): Outcome {
           now: c.now,
           presenter: c.presenter,
           ...(c.tombstoned === undefined ? {} : { tombstoned: c.tombstoned }),
+          ...(c.known_delegations === undefined ? {} : { knownDelegations: c.known_delegations as Delegation[] }),
+          ...(cache === undefined ? {} : { cache }),
         }),
       );
     }
     case 'verifyPushChainHeader': {
       const c = i as unknown as ChainInput & { header: string };
       return chainOutcome(
-        verifyPushChainHeader(expand(c.header), { projectId: c.project_id, revoked: new Map(c.revoked), now: c.now, presenter: c.presenter }),
+        verifyPushChainHeader(expand(c.header), {
+          projectId: c.project_id,
+          revoked: new Map(c.revoked),
+          now: c.now,
+          presenter: c.presenter,
+          ...(cache === undefined ? {} : { cache }),
+        }),
       );
     }
     case 'decodePushChainHeader': {
       const pc = decodePushChainHeader(expand(i.header));
       return { ok: true, chain_ids: pc.chain.map(tokenId), delegations: pc.delegations.length };
     }
-    case 'verifyRevoke':
-      return { ok: true, id: envelopeId(verifyRevoke(i.envelope, i.project_id as string, i.now as number)) };
+    case 'verifyRevoke': {
+      const known = i.known_delegations === undefined ? {} : { knownDelegations: i.known_delegations as Delegation[] };
+      return { ok: true, id: envelopeId(verifyRevoke(i.envelope, i.project_id as string, i.now as number, known)) };
+    }
     case 'verifyLeave':
       return { ok: true, id: envelopeId(verifyLeave(i.envelope, i.project_id as string)) };
     case 'verifyNameClaim':
@@ -124,9 +136,9 @@ function run(f: Fixture): Outcome {
 }
 
 /** The fixture's outcome; thrown TrustErrors become `{ ok: false, code }`, anything else propagates. */
-export function runFixture(f: Fixture): Outcome {
+export function runFixture(f: Fixture, cache?: VerifyCache): Outcome {
   try {
-    return run(f);
+    return run(f, cache);
   } catch (e) {
     if (e instanceof TrustError) return { ok: false, code: e.code };
     throw e;

@@ -24,6 +24,7 @@ import {
   tokenId,
   TRUST_ERROR_CODES,
   verifyRaw,
+  VerifyCache,
   type Delegation,
   type LeaveEnvelope,
   type RevokeEnvelope,
@@ -112,6 +113,15 @@ for (const f of invalid) {
     assert.deepEqual(runFixture(f), f.expect);
   });
 }
+
+test('a shared VerifyCache changes no outcome: every fixture, run twice after all valid ones warmed it', () => {
+  const cache = new VerifyCache();
+  for (const f of valid) assert.deepEqual(runFixture(f, cache), f.expect, f.name);
+  for (const round of [1, 2]) {
+    for (const f of [...invalid, ...valid]) assert.deepEqual(runFixture(f, cache), f.expect, `${f.name} (round ${round})`);
+  }
+  assert.ok(cache.size > 10);
+});
 
 test('every verifier error code is reached by at least one fixture, and no fixture uses another code', () => {
   const reached = new Set(invalid.map((f) => f.expect.code as string));

@@ -32,6 +32,8 @@ export function parseBundle(json: unknown): PolicyBundle {
   if (!Array.isArray(list)) bad('resources', 'must be a list');
 
   const ids = new Map<string, number>();
+  /** one resource per path and per user name: two would undo each other on every run */
+  const managed = new Map<string, number>();
   const resources: Resource[] = [];
   list.forEach((raw: unknown, i) => {
     const at = `resources[${i}]`;
@@ -39,9 +41,9 @@ export function parseBundle(json: unknown): PolicyBundle {
     const type = raw['type'];
     if (!isResourceType(type)) bad(`${at}.type`, `unknown resource type ${JSON.stringify(type)} (known: ${RESOURCE_TYPES.join(', ')})`);
     const fields = { ...COMMON_FIELDS, ...TYPE_FIELDS[type] };
-    for (const k of Object.keys(raw)) if (!(k in fields)) bad(`${at}.${k}`, `unknown field for a ${type} resource`);
+    for (const k of Object.keys(raw)) if (!Object.hasOwn(fields, k)) bad(`${at}.${k}`, `unknown field for a ${type} resource`);
     for (const [k, spec] of Object.entries(fields)) {
-      if (!(k in raw) || raw[k] === undefined) {
+      if (!Object.hasOwn(raw, k) || raw[k] === undefined) {
         if (spec.required === true) bad(`${at}.${k}`, 'is required');
         continue;
       }
@@ -55,6 +57,13 @@ export function parseBundle(json: unknown): PolicyBundle {
     const prev = ids.get(id);
     if (prev !== undefined) bad(`${at}.id`, `duplicate id "${id}" (also resources[${prev}])`);
     ids.set(id, i);
+    const field = type === 'user' ? 'name' : type === 'exec' ? null : 'path';
+    if (field !== null) {
+      const key = `${field}\0${String(raw[field])}`;
+      const other = managed.get(key);
+      if (other !== undefined) bad(`${at}.${field}`, `${String(raw[field])} is also managed by resources[${other}]`);
+      managed.set(key, i);
+    }
     resources.push({ ...raw } as unknown as Resource);
   });
 

@@ -30,9 +30,10 @@ async function apply(r: Resource, ctx: ApplyContext): Promise<Outcome> {
   }
 }
 
-function errorMessage(e: unknown): string {
-  if (isVigoError(e) || e instanceof Error) return e.message;
-  return String(e);
+/** The error's message, with host paths under fsRoot shown as envoy paths. */
+function errorMessage(e: unknown, root = '/'): string {
+  const msg = isVigoError(e) || e instanceof Error ? e.message : String(e);
+  return root === '/' ? msg : msg.split(root + '/').join('/');
 }
 
 export async function converge(bundle: PolicyBundle, opts: ConvergeOptions): Promise<RunReport> {
@@ -58,7 +59,7 @@ export async function converge(bundle: PolicyBundle, opts: ConvergeOptions): Pro
         const o = await apply(r, ctx);
         rep = { id: r.id, type: r.type, status: o.status, message: o.message };
       } catch (e) {
-        rep = { id: r.id, type: r.type, status: 'failed', message: errorMessage(e) };
+        rep = { id: r.id, type: r.type, status: 'failed', message: errorMessage(e, ctx.sandbox.root) };
       }
     }
     if (rep.status === 'failed') failed.add(r.id);

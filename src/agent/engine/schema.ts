@@ -76,9 +76,12 @@ export function checkKind(value: unknown, spec: FieldSpec): string | null {
 }
 
 const MODE_RE = /^0?[0-7]{3,4}$/;
-/** POSIX portable user/group names (useradd's default rule), or a numeric id. */
-const ACCOUNT_RE = /^(?:[a-z_][a-z0-9_-]{0,31}\$?|[0-9]{1,10})$/;
-const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+/**
+ * User and group names: POSIX portable characters plus the dots and capitals that
+ * directory services (LDAP, sssd) use, starting with a letter or _; or a numeric id.
+ */
+const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const ACCOUNT_RE = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})$/;
 
 export function parseMode(s: string): number | null {
   return MODE_RE.test(s) ? parseInt(s, 8) : null;
@@ -131,7 +134,7 @@ export function checkResourceValues(type: ResourceType, r: Readonly<Record<strin
   }
   if (type === 'user') {
     const n = str('name');
-    if (n !== null && !isValidUserName(n)) out.push(['name', `must be a Unix user name ([a-z_][a-z0-9_-]*, at most 32) (got "${n}")`]);
+    if (n !== null && !isValidUserName(n)) out.push(['name', `must be a Unix user name (a letter or _, then letters, digits, _ . -; at most 32) (got "${n}")`]);
   }
   return out;
 }

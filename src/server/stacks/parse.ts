@@ -10,7 +10,7 @@ import { TYPE_FIELDS, checkKind, isResourceType, RESOURCE_TYPES } from '../../ag
 import { compileGlob } from './glob.js';
 import { parseTemplate } from './template.js';
 import type { Configcrate, FieldValue, MatchBlock, StackResource, StacksProblem } from './types.js';
-import { AliasError, entries, plain, readYaml, type YamlFile } from './yamlfile.js';
+import { AliasError, defineOwn, entries, plain, readYaml, type YamlFile } from './yamlfile.js';
 
 export const ENVOYS_FILE = 'envoys.vgo';
 export const CRATES_DIR = 'configcrates';
@@ -59,7 +59,7 @@ function parseVars(y: YamlFile, node: Node | null, where: string, problems: Stac
       continue;
     }
     const val = isScalar(v) ? v.value : undefined;
-    if (typeof val === 'string' || typeof val === 'boolean' || (typeof val === 'number' && Number.isFinite(val))) vars[k] = String(val);
+    if (typeof val === 'string' || typeof val === 'boolean' || (typeof val === 'number' && Number.isFinite(val))) defineOwn(vars, k, String(val));
     else say(`${where}.${k}: must be a string, number or boolean (lists, maps and null are not supported)`);
   }
   return vars;
@@ -115,7 +115,7 @@ function parseResource(y: YamlFile, node: Node | null, index: number, problems: 
       say('is filled in by the server when it resolves the bundle; remove it');
       continue;
     }
-    const fs = spec[k];
+    const fs = Object.hasOwn(spec, k) ? spec[k] : undefined;
     if (fs === undefined) {
       say(`unknown field for a ${type} resource (known: type, require, ${Object.keys(spec).join(', ')})`);
       continue;

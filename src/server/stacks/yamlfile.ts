@@ -41,6 +41,11 @@ export function readYaml(path: string, file: string, problems: StacksProblem[]):
 
 export class AliasError extends Error {}
 
+/** Set an own property even for a key like `__proto__` (input names never touch prototypes). */
+export function defineOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** A node as plain JS (scalars, lists, maps); aliases are refused. */
 export function plain(node: unknown): unknown {
   if (node === null || node === undefined) return null;
@@ -49,7 +54,7 @@ export function plain(node: unknown): unknown {
   if (isSeq(node)) return node.items.map(plain);
   if (isMap(node)) {
     const o: Record<string, unknown> = {};
-    for (const p of node.items) o[String(plain(p.key))] = plain(p.value);
+    for (const p of node.items) defineOwn(o, String(plain(p.key)), plain(p.value));
     return o;
   }
   return null;

@@ -18,7 +18,7 @@ export function applyDirectory(r: DirectoryResource, ctx: ApplyContext): Outcome
       if (entries > 0) rmSync(host, { recursive: true });
       else rmdirSync(host);
     }
-    return outcome([entries > 0 ? `removed with ${entries} entries` : 'removed'], ctx.dryRun, '');
+    return outcome([entries > 0 ? `removed with ${entries} ${entries === 1 ? 'entry' : 'entries'}` : 'removed'], ctx.dryRun, '');
   }
   if (st !== null && !st.isDirectory()) {
     throw new Error(`${r.path} is a ${nodeKind(st)}; refusing to replace it with a directory`);

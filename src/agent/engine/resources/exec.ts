@@ -8,23 +8,27 @@ export interface ShellResult {
   signal: NodeJS.Signals | null;
   timedOut: boolean;
   stderrTail: string;
+  stdoutTail: string;
 }
 
 const TAIL_BYTES = 4096;
 
 /**
  * `/bin/sh -c command` in its own process group, so a timeout kills the whole tree
- * (a shell's children included), with stdin closed and the last few KB of stderr kept.
+ * (a shell's children included), with stdin closed and the last few KB of output kept.
  */
 export function runShell(command: string, opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ShellResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-    let tail = Buffer.alloc(0);
+    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (tail: Buffer, b: Buffer): Buffer => {
+      const all = Buffer.concat([tail, b]);
+      return all.length > TAIL_BYTES ? all.subarray(all.length - TAIL_BYTES) : all;
+    };
+    let tail: Buffer = Buffer.alloc(0);
+    let out: Buffer = Buffer.alloc(0);
     let timedOut = false;
-    child.stderr.on('data', (b: Buffer) => {
-      tail = Buffer.concat([tail, b]);
-      if (tail.length > TAIL_BYTES) tail = tail.subarray(tail.length - TAIL_BYTES);
-    });
+    child.stderr.on('data', (b: Buffer) => (tail = keep(tail, b)));
+    child.stdout.on('data', (b: Buffer) => (out = keep(out, b)));
     const timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -39,7 +43,7 @@ export function runShell(command: string, opts: { cwd: string; env: NodeJS.Proce
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, timedOut, stderrTail: tail.toString('utf8') });
+      resolve({ code, signal, timedOut, stderrTail: tail.toString('utf8'), stdoutTail: out.toString('utf8') });
     });
   });
 }
@@ -53,7 +57,8 @@ export function stderrSummary(s: string): string {
 function failure(what: string, r: ShellResult, timeoutS: number): string {
   if (r.timedOut) return `${what} timed out after ${timeoutS}s and was killed`;
   const how = r.code !== null ? `exited ${r.code}` : `was killed by ${r.signal ?? 'a signal'}`;
-  const err = stderrSummary(r.stderrTail);
+  // many tools report errors on stdout: use it when stderr is empty
+  const err = stderrSummary(r.stderrTail.trim() !== '' ? r.stderrTail : r.stdoutTail);
   return err === '' ? `${what} ${how}` : `${what} ${how}: ${err}`;
 }
 
@@ -88,5 +93,9 @@ export async function applyExec(r: ExecResource, ctx: ApplyContext): Promise<Out
   if (ctx.dryRun) return { status: 'changed', message: '(dry run) would run the command' };
   const res = await runShell(r.command, run);
   if (res.timedOut || res.code !== 0) throw new Error(failure('command', res, timeoutS));
+  if (r.creates !== undefined && r.creates !== null && lstatOrNull(ctx.sandbox.resolveForRead(r.creates, 'creates')) === null) {
+    // not a failure, but the next run will run it again: say so
+    return { status: 'changed', message: `ran (exit 0), but ${r.creates} still does not exist, so it will run again` };
+  }
   return { status: 'changed', message: 'ran (exit 0)' };
 }

@@ -1,5 +1,5 @@
 import { readFileSync, unlinkSync } from 'node:fs';
-import { writeFileAtomic } from '../../../platform/atomic.js';
+import { writeWithMeta } from '../write.js';
 import { ensureParent, lstatOrNull, nodeKind, outcome, type ApplyContext, type Outcome } from '../context.js';
 import { applyMeta, planMeta } from '../meta.js';
 import type { FileResource } from '../types.js';
@@ -34,12 +34,12 @@ export function applyFile(r: FileResource, ctx: ApplyContext): Outcome {
   if (data !== null) changes.unshift(...ensureParent(host, ctx.dryRun));
   if (ctx.dryRun || changes.length === 0) return outcome(changes, ctx.dryRun, 'up to date');
   if (data !== null) {
-    writeFileAtomic(host, data, { mode: 0o600 });
-    // the new inode starts as root 0600: give it the wanted metadata, or the old file's
-    plan.mode ??= regular !== null ? regular.mode & 0o7777 : 0o644;
-    plan.uid ??= regular?.uid ?? null;
-    plan.gid ??= regular?.gid ?? null;
+    // the new inode gets the wanted metadata, or the old file's, before it is renamed in
+    const mode = plan.mode ?? (regular !== null ? regular.mode & 0o7777 : 0o644);
+    writeWithMeta(host, data, mode, plan.uid ?? regular?.uid ?? null, plan.gid ?? regular?.gid ?? null);
+    return outcome(changes, false, '');
   }
   applyMeta(host, plan);
   return outcome(changes, false, '');
 }
+

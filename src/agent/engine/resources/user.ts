@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../../platform/atomic.js';
+import { writeWithMeta } from '../write.js';
 import { VigoError } from '../../../platform/errors.js';
 import { lstatOrNull, outcome, type ApplyContext, type Outcome } from '../context.js';
 import { isValidUserName } from '../schema.js';
@@ -53,8 +53,9 @@ export function applyUser(r: UserResource, ctx: ApplyContext): Outcome {
   const same = st !== null && st.isFile() && (st.mode & 0o7777) === POLICY_FILE_MODE && st.uid === (process.getuid?.() ?? 0) && readFileSync(file, 'utf8') === text;
   if (!same) {
     if (!ctx.dryRun) {
-      writeFileAtomic(file, text, { mode: POLICY_FILE_MODE, mkdirMode: POLICY_DIR_MODE });
-      chmodSync(file, POLICY_FILE_MODE); // not left to the umask
+      // readable by every user (the gitback CLI runs as them), whatever the agent's umask
+      if (mkdirSync(ctx.usercratePolicyDir, { recursive: true }) !== undefined) chmodSync(ctx.usercratePolicyDir, POLICY_DIR_MODE);
+      writeWithMeta(file, text, POLICY_FILE_MODE, null, null);
     }
     changes.push(`usercrate policy written (puddle: ${policy.puddle}, gitback: ${policy.gitback})`);
   }
