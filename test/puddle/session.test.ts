@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -217,5 +218,37 @@ test('a helper killed with SIGKILL leaves stale files that count as locked and a
   assert.ok(pid2 !== null && pid2 !== pid);
   pids.push(pid2);
   assert.equal(isUnlocked(dir), true);
+  ok(vigo(h, ['lock']));
+});
+
+test('garbage, oversized requests and peers that hang up do not bring the helper down', async () => {
+  const h = home();
+  const dir = join(h, '.vigo-puddle');
+  ok(vigo(h, ['init'], withPass()));
+  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
+  const pid = helperPid(h);
+  assert.ok(pid !== null);
+  pids.push(pid);
+  const sock = join(dir, 'session.sock');
+  const raw = (data: string | Buffer) =>
+    new Promise<string>((resolve) => {
+      const c = connect(sock);
+      let out = '';
+      c.on('data', (d) => (out += d.toString()));
+      c.on('close', () => resolve(out));
+      c.on('error', () => resolve(out));
+      c.on('connect', () => {
+        c.write(data);
+        setTimeout(() => c.destroy(), 300);
+      });
+    });
+  for (let i = 0; i < 20; i++) connect(sock).on('connect', function (this: import('node:net').Socket) { this.destroy(); }).on('error', () => undefined);
+  assert.match(await raw('not json\n'), /"code":"E_BAD_REQUEST"/);
+  assert.match(await raw('{"op":"SIGN","msg":"aGk=","uid":0}\n'), /"code":"E_BAD_REQUEST"/, 'no field may claim an identity');
+  assert.match(await raw(Buffer.alloc(5 * 1024 * 1024, 0x61)), /"code":"E_OVERSIZE"/);
+  assert.ok(alive(pid));
+  const msg = new TextEncoder().encode('still here');
+  const sig = await (await sessionSigner(dir)).sign(msg);
+  assert.ok(verifyWithPubFile(join(dir, 'identity.pub'), msg, sig));
   ok(vigo(h, ['lock']));
 });
