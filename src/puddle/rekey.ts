@@ -162,12 +162,19 @@ export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyR
           mode: PRIVATE_MODE,
         },
       ];
-      const claim = readNameClaimFile(dir);
+      const remove: string[] = [];
+      let claim = null;
+      try {
+        claim = readNameClaimFile(dir);
+      } catch (e) {
+        progress(`warning: dropping the unusable name claim (${(e as Error).message}); set it again with \`vigo swarm puddle name set\``);
+        remove.push(FILES.nameClaim);
+      }
       if (claim) {
         const renewed = await signNameClaim(seedSigner(newSeed), claim.name, now());
         put.push({ path: FILES.nameClaim, data: nameClaimText(renewed), mode: PUBLIC_MODE });
       }
-      commitChange(dir, { op: 'rekey', put }, env);
+      commitChange(dir, { op: 'rekey', put, remove }, env);
     }
     const oldSigner = seedSigner(oldSeed);
     const newSigner = seedSigner(newSeed);
