@@ -22,6 +22,17 @@ function home(): string {
   return h;
 }
 
+/** A fresh HOME with an initialized puddle, unlocked with these options. */
+function unlockedHome(unlockArgs: string[]): { h: string; dir: string; pid: number } {
+  const h = home();
+  ok(vigo(h, ['init'], withPass()));
+  ok(vigo(h, ['unlock', ...unlockArgs], withPass()));
+  const pid = helperPid(h);
+  assert.ok(pid !== null, 'a helper is running');
+  pids.push(pid);
+  return { h, dir: join(h, '.vigo-puddle'), pid };
+}
+
 function mode(p: string): number {
   return lstatSync(p).mode & 0o777;
 }
@@ -144,13 +155,7 @@ test('a wrong passphrase is a clear error and changes nothing', () => {
 });
 
 test('the helper locks itself after the idle timeout', async () => {
-  const h = home();
-  const dir = join(h, '.vigo-puddle');
-  ok(vigo(h, ['init'], withPass()));
-  ok(vigo(h, ['unlock', '--idle-timeout', '2s', '--watch-pid', '0'], withPass()));
-  const pid = helperPid(h);
-  assert.ok(pid !== null);
-  pids.push(pid);
+  const { dir, pid } = unlockedHome(['--idle-timeout', '2s', '--watch-pid', '0']);
   assert.equal(isUnlocked(dir), true);
   await waitFor(() => !existsSync(join(dir, 'session.unlocked')), 10_000, 'the idle lock');
   await waitFor(() => !alive(pid), 5000, 'the helper to exit');
@@ -197,13 +202,7 @@ test('--watch-pid names another process to watch', async () => {
 });
 
 test('a helper killed with SIGKILL leaves stale files that count as locked and are cleaned up', async () => {
-  const h = home();
-  const dir = join(h, '.vigo-puddle');
-  ok(vigo(h, ['init'], withPass()));
-  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
-  const pid = helperPid(h);
-  assert.ok(pid !== null);
-  pids.push(pid);
+  const { h, dir, pid } = unlockedHome(['--watch-pid', '0']);
   process.kill(pid, 'SIGKILL');
   await waitFor(() => !alive(pid), 5000, 'the helper to die');
   assert.ok(existsSync(join(dir, 'session.unlocked')), 'left behind by the kill');
@@ -222,13 +221,7 @@ test('a helper killed with SIGKILL leaves stale files that count as locked and a
 });
 
 test('garbage, oversized requests and peers that hang up do not bring the helper down', async () => {
-  const h = home();
-  const dir = join(h, '.vigo-puddle');
-  ok(vigo(h, ['init'], withPass()));
-  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
-  const pid = helperPid(h);
-  assert.ok(pid !== null);
-  pids.push(pid);
+  const { h, dir, pid } = unlockedHome(['--watch-pid', '0']);
   const sock = join(dir, 'session.sock');
   const raw = (data: string | Buffer) =>
     new Promise<string>((resolve) => {
