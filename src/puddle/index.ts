@@ -3,7 +3,7 @@
  * while unlocked, by a per-user session helper. This is the surface other subsystems use
  * (CONTRACTS.md §2); the rest of src/puddle is private by convention.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../platform/paths.js';
@@ -14,9 +14,12 @@ import { withDirLockSync } from './lock.js';
 import { hasIdentity, lockPath, readPubFile } from './store.js';
 import { readNameClaimFile, type NameClaim } from './name.js';
 import { UNLOCK_HINT, request, sessionStatus } from './session/client.js';
+import type { SessionUnlockedFile } from './session/helper.js';
 import { toHex, verifyRaw, type Signer } from '../trust/index.js';
 
 export type { NameClaim } from './name.js';
+export type { SessionUnlockedFile } from './session/helper.js';
+export { puddleStatus, type PuddleStatus } from './status.js';
 export { registerRekeyHook, type RekeyHook, type RekeyContext, type RekeyPreflightContext } from './rekey.js';
 
 export function puddleDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -95,4 +98,24 @@ export function readNameClaim(dir: string = puddleDir()): NameClaim | null {
   settle(dir);
   const pub = hasIdentity(dir) ? toHex(readPubFile(dir)) : undefined;
   return readNameClaimFile(dir, pub);
+}
+
+/**
+ * For root-run collectors: ~/.vigo-puddle/session.unlocked as the helper wrote it, or null
+ * when there is none (locked) or it is not one of ours. Never contacts the helper (root is
+ * refused there anyway). A helper killed with SIGKILL can leave the file behind; callers
+ * that care check that `pid` is alive.
+ */
+export function readSessionUnlocked(dir: string = puddleDir()): SessionUnlockedFile | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(puddlePath(dir, 'unlocked'), 'utf8'));
+  } catch {
+    return null;
+  }
+  const o = v as Partial<SessionUnlockedFile>;
+  const int = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (typeof v !== 'object' || v === null || o.v !== 1 || !int(o.pid) || typeof o.pubkey !== 'string' || !/^[0-9a-f]{64}$/.test(o.pubkey)) return null;
+  if (!int(o.unlocked_at) || !int(o.idle_timeout_s) || !(o.watch_pid === null || int(o.watch_pid))) return null;
+  return { v: 1, pid: o.pid as number, pubkey: o.pubkey, unlocked_at: o.unlocked_at as number, idle_timeout_s: o.idle_timeout_s as number, watch_pid: o.watch_pid ?? null };
 }

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isInitialized, isUnlocked, readPublicKey, sessionSigner } from '../../src/puddle/index.js';
+import { isInitialized, isUnlocked, readPublicKey, readSessionUnlocked, sessionSigner } from '../../src/puddle/index.js';
 import { PASS, VIGO, alive, cleanupHome, helperPid, ok, tempHome, vigo, waitFor, withPass } from './harness.js';
 
 const homes: string[] = [];
@@ -101,6 +101,10 @@ test('unlock, a signature through the helper that verifies with identity.pub, th
   assert.ok(lstatSync(join(dir, 'session.sock')).isSocket());
   assert.equal(mode(join(dir, 'session.unlocked')), 0o600);
   assert.equal(isUnlocked(dir), true);
+  const marker = readSessionUnlocked(dir);
+  assert.equal(marker?.pid, pid);
+  assert.equal(marker?.pubkey, readFileSync(join(dir, 'identity.pub'), 'utf8').trim());
+  assert.equal(marker?.idle_timeout_s, 600);
 
   const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { unlocked: boolean; session: { idle_timeout_s: number; idle_left_s: number; pid: number } };
   assert.equal(st.unlocked, true);
@@ -125,6 +129,7 @@ test('unlock, a signature through the helper that verifies with identity.pub, th
   assert.equal(existsSync(join(dir, 'session.unlocked')), false);
   assert.equal(existsSync(join(dir, 'session.sock')), false);
   assert.equal(isUnlocked(dir), false);
+  assert.equal(readSessionUnlocked(dir), null);
   await assert.rejects(signer.sign(msg), (e: Error & { code?: string }) => e.code === 'E_PUDDLE_LOCKED');
   await assert.rejects(sessionSigner(dir), (e: Error & { code?: string; hint?: string }) => e.code === 'E_PUDDLE_LOCKED' && /unlock/.test(e.hint ?? ''));
   assert.match(ok(vigo(h, ['lock'])).stdout, /not unlocked/);
