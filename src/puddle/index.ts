@@ -7,33 +7,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../platform/paths.js';
-import { VigoError } from '../platform/errors.js';
 import { puddlePath } from './layout.js';
-import { journalPending, recoverJournal } from './journal.js';
-import { withDirLockSync } from './lock.js';
-import { hasIdentity, lockPath, readPubFile } from './store.js';
+import { hasIdentity, readPubFile, readPublicKeySettled, settle } from './store.js';
 import { readNameClaimFile, type NameClaim } from './name.js';
-import { UNLOCK_HINT, request, sessionStatus } from './session/client.js';
 import type { SessionUnlockedFile } from './session/helper.js';
-import { toHex, verifyRaw, type Signer } from '../trust/index.js';
+import { toHex } from '../trust/index.js';
 
 export type { NameClaim } from './name.js';
+export { sessionSigner } from './session/signer.js';
 export type { SessionUnlockedFile } from './session/helper.js';
 export { puddleStatus, type PuddleStatus } from './status.js';
+export { registerUnlockHook, type UnlockHook, type UnlockContext } from './hooks.js';
 export { registerRekeyHook, type RekeyHook, type RekeyContext, type RekeyPreflightContext } from './rekey.js';
 
 export function puddleDir(env: NodeJS.ProcessEnv = process.env): string {
   return paths.puddleDir(env);
-}
-
-/** Finishes an interrupted change first (when we may), so readers never see half of one. */
-function settle(dir: string): void {
-  try {
-    if (!existsSync(dir) || !journalPending(dir)) return;
-    withDirLockSync(lockPath(dir), () => recoverJournal(dir));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
-  }
 }
 
 export function isInitialized(dir: string = puddleDir()): boolean {
@@ -42,8 +30,7 @@ export function isInitialized(dir: string = puddleDir()): boolean {
 }
 
 export function readPublicKey(dir: string = puddleDir()): Uint8Array {
-  settle(dir);
-  return readPubFile(dir);
+  return readPublicKeySettled(dir);
 }
 
 /** session.unlocked present AND the helper answers STATUS for this identity. */
@@ -58,39 +45,6 @@ export function isUnlocked(dir: string = puddleDir()): boolean {
   const probe = fileURLToPath(new URL('./session/probe-main.js', import.meta.url));
   const r = spawnSync(process.execPath, [probe, dir, pubHex], { stdio: 'ignore', timeout: 5000 });
   return r.status === 0;
-}
-
-function locked(dir: string): VigoError {
-  return new VigoError('E_PUDDLE_LOCKED', `the puddle in ${dir} is locked`, { hint: UNLOCK_HINT });
-}
-
-/** A Signer whose key stays in the session helper; every sign() is one SIGN request. */
-export async function sessionSigner(dir: string = puddleDir()): Promise<Signer> {
-  const publicKey = readPublicKey(dir);
-  const pubHex = toHex(publicKey);
-  const st = await sessionStatus(dir);
-  if (st === null) throw locked(dir);
-  if (st.pubkey !== pubHex) {
-    throw new VigoError('E_PUDDLE_LOCKED', `the running session holds ${st.pubkey}, not this puddle's key ${pubHex}`, { hint: UNLOCK_HINT });
-  }
-  const sockPath = puddlePath(dir, 'socket');
-  return {
-    publicKey,
-    async sign(msg: Uint8Array): Promise<Uint8Array> {
-      let a;
-      try {
-        a = await request(sockPath, { op: 'SIGN', msg: Buffer.from(msg).toString('base64') });
-      } catch (e) {
-        if (e instanceof VigoError) throw e;
-        throw locked(dir);
-      }
-      if (!a.ok) throw a.code === 'E_PUDDLE_LOCKED' ? locked(dir) : new VigoError(a.code, `session helper: ${a.message}`);
-      if (!('sig' in a)) throw new VigoError('E_PUDDLE_SESSION', 'session helper answered SIGN without a signature');
-      const sig = new Uint8Array(Buffer.from(a.sig, 'hex'));
-      if (!verifyRaw(publicKey, msg, sig)) throw new VigoError('E_PUDDLE_SESSION', 'the session helper returned a signature that does not verify');
-      return sig;
-    },
-  };
 }
 
 /** ~/.vigo-puddle/name-claim.json, verified (shape, name rules, signature, and that it is this puddle's). */

@@ -4,6 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { MAX_LINE_BYTES } from '../../src/puddle/session/protocol.js';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -228,22 +229,29 @@ test('a helper killed with SIGKILL leaves stale files that count as locked and a
 test('garbage, oversized requests and peers that hang up do not bring the helper down', async () => {
   const { h, dir, pid } = unlockedHome(['--watch-pid', '0']);
   const sock = join(dir, 'session.sock');
+  // sends raw bytes, resolves with the first answer line (or whatever came before close)
   const raw = (data: string | Buffer) =>
     new Promise<string>((resolve) => {
       const c = connect(sock);
       let out = '';
-      c.on('data', (d) => (out += d.toString()));
-      c.on('close', () => resolve(out));
-      c.on('error', () => resolve(out));
-      c.on('connect', () => {
-        c.write(data);
-        setTimeout(() => c.destroy(), 300);
+      const done = () => {
+        clearTimeout(t);
+        c.destroy();
+        resolve(out);
+      };
+      const t = setTimeout(done, 15_000);
+      c.on('data', (d) => {
+        out += d.toString();
+        if (out.includes('\n')) done();
       });
+      c.on('close', done);
+      c.on('error', done);
+      c.on('connect', () => c.write(data));
     });
   for (let i = 0; i < 20; i++) connect(sock).on('connect', function (this: import('node:net').Socket) { this.destroy(); }).on('error', () => undefined);
   assert.match(await raw('not json\n'), /"code":"E_BAD_REQUEST"/);
   assert.match(await raw('{"op":"SIGN","msg":"aGk=","uid":0}\n'), /"code":"E_BAD_REQUEST"/, 'no field may claim an identity');
-  assert.match(await raw(Buffer.alloc(5 * 1024 * 1024, 0x61)), /"code":"E_OVERSIZE"/);
+  assert.match(await raw(Buffer.alloc(MAX_LINE_BYTES + 1024, 0x61)), /"code":"E_OVERSIZE"/);
   assert.ok(alive(pid));
   const msg = new TextEncoder().encode('still here');
   const sig = await (await sessionSigner(dir)).sign(msg);
