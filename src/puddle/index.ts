@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../platform/paths.js';
 import { puddlePath } from './layout.js';
+import { processAlive } from './lock.js';
 import { hasIdentity, readPubFile, readPublicKeySettled, settle } from './store.js';
 import { readNameClaimFile, type NameClaim } from './name.js';
 import type { SessionUnlockedFile } from './session/helper.js';
@@ -35,7 +36,9 @@ export function readPublicKey(dir: string = puddleDir()): Uint8Array {
 
 /** session.unlocked present AND the helper answers STATUS for this identity. */
 export function isUnlocked(dir: string = puddleDir()): boolean {
-  if (!existsSync(puddlePath(dir, 'unlocked')) || !existsSync(puddlePath(dir, 'socket'))) return false;
+  if (!existsSync(puddlePath(dir, 'socket'))) return false;
+  const marker = readSessionUnlocked(dir);
+  if (marker === null || !processAlive(marker.pid, null)) return false; // cheap answer for a dead helper's leftovers
   let pubHex: string;
   try {
     pubHex = toHex(readPublicKey(dir));
