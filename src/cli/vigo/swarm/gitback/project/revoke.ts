@@ -1,0 +1,12 @@
+/** `vigo swarm gitback project revoke <project_id> --token-id <hex> [--reason <text>]` */
+import type { Command } from 'commander';
+import { projectRevoke } from '../../../../../gitback/project/membership.js';
+import { cliContext } from '../context.js';
+
+export function registerRevoke(p: Command): void {
+  p.command('revoke <project_id>')
+    .description('Admin only: queue a revocation for a previously-issued token')
+    .requiredOption('--token-id <hex>', '64-hex token id')
+    .option('--reason <text>', 'human-readable reason captured in the envelope')
+    .action(async (pid: string, o: { tokenId: string; reason?: string }) => projectRevoke(cliContext(), pid, o));
+}

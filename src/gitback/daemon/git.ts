@@ -1,0 +1,114 @@
+/**
+ * The daemon's git edge: bare repos (created 0700 on first push), ref snapshots, and the
+ * upload-pack / receive-pack processes it proxies to.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { VigoError } from '../../platform/errors.js';
+
+export type RefSnapshot = Map<string, string>; // refname → object id
+
+/** A clean environment for git processes the daemon runs (nothing from the client). */
+export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/',
+    LANG: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    ...extra,
+  };
+}
+
+export function git(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync('git', args, { cwd: opts.cwd, env: opts.env ?? gitEnv(), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) {
+    throw new VigoError('E_GIT', `git ${args[0] ?? ''} failed: ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`);
+  }
+  return r.stdout;
+}
+
+const FOR_EACH_REF = ['for-each-ref', '--format=%(objectname) %(refname)'];
+
+function parseRefs(text: string): RefSnapshot {
+  const out: RefSnapshot = new Map();
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp > 0) out.set(line.slice(sp + 1), line.slice(0, sp));
+  }
+  return out;
+}
+
+export function snapshotRefs(repo: string): RefSnapshot {
+  return existsSync(repo) ? parseRefs(git(['--git-dir', repo, ...FOR_EACH_REF])) : new Map();
+}
+
+/** snapshotRefs without blocking the daemon's event loop. */
+export async function snapshotRefsAsync(repo: string): Promise<RefSnapshot> {
+  return existsSync(repo) ? parseRefs(await gitAsync(['--git-dir', repo, ...FOR_EACH_REF])) : new Map();
+}
+
+export interface RefChange {
+  ref: string;
+  before: string | null;
+  after: string | null;
+}
+
+export function diffRefs(before: RefSnapshot, after: RefSnapshot): RefChange[] {
+  const changes: RefChange[] = [];
+  for (const [ref, oid] of after) if (before.get(ref) !== oid) changes.push({ ref, before: before.get(ref) ?? null, after: oid });
+  for (const [ref, oid] of before) if (!after.has(ref)) changes.push({ ref, before: oid, after: null });
+  return changes.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+}
+
+/** Creates <pid>.git as a bare repo (0700), atomically: init aside, then rename. */
+export function ensureBareRepo(repo: string): boolean {
+  if (existsSync(repo)) return false;
+  const parent = dirname(repo);
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const tmp = join(parent, `.${basename(repo)}.init-${randomBytes(4).toString('hex')}`);
+  try {
+    git(['init', '--bare', '--quiet', tmp]);
+    chmodSync(tmp, 0o700);
+    renameSync(tmp, repo);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(repo)) return false; // a concurrent first push won
+    throw e;
+  }
+  return true;
+}
+
+/**
+ * After a receive: if HEAD names a branch that does not exist, point it at a pushed one
+ * (main, then master, then the first), so clones check out what was pushed.
+ */
+export async function fixHead(repo: string, after: RefSnapshot): Promise<void> {
+  const head = (await gitAsync(['--git-dir', repo, 'symbolic-ref', '-q', 'HEAD']).catch(() => '')).trim();
+  if (head !== '' && after.has(head)) return;
+  const branches = [...after.keys()].filter((k) => k.startsWith('refs/heads/')).sort();
+  const pick = ['refs/heads/main', 'refs/heads/master'].find((b) => after.has(b)) ?? branches[0];
+  if (pick) await gitAsync(['--git-dir', repo, 'symbolic-ref', 'HEAD', pick]);
+}
+
+export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', repo: string, gitProtocol: string | null): ChildProcess {
+  const sub = service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack';
+  return spawn('git', [sub, repo], {
+    env: gitEnv(gitProtocol ? { GIT_PROTOCOL: gitProtocol } : {}),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** git without blocking the daemon's event loop; resolves to its stdout. */
+export function gitAsync(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('git', args, { env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    c.once('error', reject);
+    c.once('close', (code) => (code === 0 ? resolve(out) : reject(new VigoError('E_GIT', `git ${args.join(' ')} failed: ${err.trim()}`))));
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * The helper daemon's socket protocol (see docs/gitback.md). The client sends ONE request
+ * line (JSON, ≤ 64 KiB, '\n'-terminated); the daemon answers ONE response line. For
+ * `connect`, an ok answer turns the socket into a raw byte pipe to git upload-pack /
+ * receive-pack. Nothing in a request says who the caller is: the daemon asks the kernel.
+ * Pure: parsing and encoding only.
+ */
+import { VigoError } from '../../platform/errors.js';
+
+export const MAX_REQUEST_BYTES = 64 * 1024;
+export const GIT_SERVICES = ['git-upload-pack', 'git-receive-pack'] as const;
+export type GitService = (typeof GIT_SERVICES)[number];
+
+export type DaemonRequest =
+  | { v: 1; op: 'connect'; service: GitService; project_id: string; handle: string; git_protocol: string | null }
+  | { v: 1; op: 'status' }
+  | { v: 1; op: 'migrate'; from: string; to: string };
+
+export type DaemonResponse =
+  | { ok: true; status?: unknown }
+  | { ok: false; code: string; message: string; hint?: string };
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const GIT_PROTOCOL = /^[A-Za-z0-9=:.,_-]{0,100}$/;
+
+function bad(msg: string): VigoError {
+  return new VigoError('E_BAD_REQUEST', `bad request: ${msg}`);
+}
+
+export function parseRequest(line: string): DaemonRequest {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('not an object');
+  const o = v as Record<string, unknown>;
+  if (o.v !== 1) throw bad('field v must be 1');
+  if (o.op === 'status') {
+    if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in status request');
+    return { v: 1, op: 'status' };
+  }
+  if (o.op === 'migrate') {
+    if (Object.keys(o).some((k) => !['v', 'op', 'from', 'to'].includes(k))) throw bad('unknown field in migrate request');
+    if (typeof o.from !== 'string' || !HEX64.test(o.from)) throw bad('field from must be 64 lowercase hex');
+    if (typeof o.to !== 'string' || !HEX64.test(o.to) || o.to === o.from) throw bad('field to must be 64 lowercase hex, not from');
+    return { v: 1, op: 'migrate', from: o.from, to: o.to };
+  }
+  if (o.op !== 'connect') throw bad(`unknown op ${JSON.stringify(o.op)}`);
+  for (const k of Object.keys(o)) {
+    if (!['v', 'op', 'service', 'project_id', 'handle', 'git_protocol'].includes(k)) throw bad(`unknown field '${k}'`);
+  }
+  if (!(GIT_SERVICES as readonly unknown[]).includes(o.service)) throw bad(`field service must be one of ${GIT_SERVICES.join(', ')}`);
+  if (typeof o.project_id !== 'string' || !HEX64.test(o.project_id)) throw bad('field project_id must be 64 lowercase hex');
+  if (typeof o.handle !== 'string' || o.handle.length === 0 || o.handle.length > 64) throw bad('field handle must be a string of 1-64 chars');
+  const gp = o.git_protocol ?? null;
+  if (gp !== null && (typeof gp !== 'string' || !GIT_PROTOCOL.test(gp))) throw bad('field git_protocol is not a valid GIT_PROTOCOL value');
+  return { v: 1, op: 'connect', service: o.service as GitService, project_id: o.project_id, handle: o.handle, git_protocol: gp };
+}
+
+export function encodeLine(v: DaemonRequest | DaemonResponse): string {
+  return JSON.stringify(v) + '\n';
+}
+
+export function parseResponse(line: string): DaemonResponse {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new VigoError('E_DAEMON_PROTOCOL', 'the gitback helper daemon sent a response that is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || typeof (v as { ok?: unknown }).ok !== 'boolean') {
+    throw new VigoError('E_DAEMON_PROTOCOL', 'the gitback helper daemon sent a malformed response');
+  }
+  const o = v as Record<string, unknown>;
+  if (o.ok === true) return { ok: true, status: o.status };
+  return {
+    ok: false,
+    code: typeof o.code === 'string' ? o.code : 'E_REFUSED',
+    message: typeof o.message === 'string' ? o.message : 'refused',
+    ...(typeof o.hint === 'string' ? { hint: o.hint } : {}),
+  };
+}
+
+/**
+ * Reads exactly one '\n'-terminated line from a stream, returning it and any bytes that
+ * arrived after it (they belong to the raw pipe that follows).
+ */
+export function readLine(
+  stream: NodeJS.ReadableStream,
+  maxBytes: number = MAX_REQUEST_BYTES,
+): Promise<{ line: string; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf: Buffer = Buffer.alloc(0);
+    const cleanup = () => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+      const nl = buf.indexOf(10);
+      if (nl >= 0) {
+        cleanup();
+        stream.pause();
+        resolve({ line: buf.subarray(0, nl).toString('utf8'), rest: buf.subarray(nl + 1) });
+      } else if (buf.length > maxBytes) {
+        cleanup();
+        reject(new VigoError('E_OVERSIZE', `request line longer than ${maxBytes} bytes`));
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new VigoError('E_DAEMON_PROTOCOL', 'connection closed before a complete line arrived'));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.resume();
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * The usercrate gate: unless root, a user may use gitback only when the agent's resolved
+ * policy file $VIGO_ROOT/var/lib/vigo/usercrate-policy/<user>.json grants `gitback: true`.
+ * The CLI checks it before every verb; the helper daemon checks it again per connection
+ * (so plain `git` cannot bypass it).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { paths, type Env } from '../platform/paths.js';
+import { VigoError } from '../platform/errors.js';
+
+export function checkUsercrateGate(uid: number, user: string, env: Env): void {
+  if (uid === 0) return;
+  const file = paths.usercratePolicy(user, env);
+  const hint = `the agent writes ${file} from your usercrate; ask the operator to set \`gitback: true\` on your user resource`;
+  if (!existsSync(file)) throw new VigoError('E_USERCRATE_DENIED', `gitback is not enabled for user ${user}: ${file} does not exist`, { hint });
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new VigoError('E_USERCRATE_DENIED', `gitback is not enabled for user ${user}: ${file} is not valid JSON`, { hint });
+  }
+  if (typeof v !== 'object' || v === null || (v as { gitback?: unknown }).gitback !== true) {
+    throw new VigoError('E_USERCRATE_DENIED', `gitback is not enabled for user ${user}: ${file} does not grant gitback: true`, { hint });
+  }
+}

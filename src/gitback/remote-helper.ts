@@ -1,0 +1,184 @@
+/**
+ * git-remote-gitback: git's remote helper for gitback:// URLs (gitremote-helpers(7)).
+ * It offers only the `connect` capability: git asks to connect to git-upload-pack or
+ * git-receive-pack, we open the helper daemon's Unix socket, send one request line naming
+ * the service and project, and on an ok answer become a transparent byte pipe between git
+ * and the daemon's upload-pack/receive-pack — so git's own negotiation, thin packs and
+ * atomic pushes work unchanged. A refusal is printed as a git fatal error carrying the
+ * daemon's reason, and the helper exits non-zero.
+ */
+import { spawnSync } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
+import { VigoError, isVigoError } from '../platform/errors.js';
+import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
+import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
+
+export interface RemoteHelperIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  socketPath: string;
+  names: NameSources;
+}
+
+/** Line reader over git's command stream that can hand back the unread bytes. */
+class CommandReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private ended = false;
+  private waiter: (() => void) | null = null;
+  private readonly onData = (c: Buffer | string) => {
+    this.buf = Buffer.concat([this.buf, typeof c === 'string' ? Buffer.from(c) : c]);
+    this.wake();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.wake();
+  };
+
+  constructor(private readonly stream: NodeJS.ReadableStream) {
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  async nextLine(): Promise<string | null> {
+    for (;;) {
+      const nl = this.buf.indexOf(10);
+      if (nl >= 0) {
+        const line = this.buf.subarray(0, nl).toString('utf8');
+        this.buf = this.buf.subarray(nl + 1);
+        return line;
+      }
+      if (this.ended) return null;
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+
+  /** Stop reading lines; returns what was buffered beyond the last line. */
+  detach(): { rest: Buffer; ended: boolean } {
+    this.stream.removeListener('data', this.onData);
+    this.stream.removeListener('end', this.onEnd);
+    this.stream.pause();
+    return { rest: this.buf, ended: this.ended };
+  }
+}
+
+export function connectSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ path, allowHalfOpen: true });
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+        reject(
+          new VigoError('E_DAEMON_DOWN', `the gitback helper daemon is not running (no socket at ${path})`, {
+            hint: 'start the envoy agent (`vigo agent run`, as root)',
+          }),
+        );
+      } else if (e.code === 'EACCES') {
+        reject(new VigoError('E_DAEMON_DOWN', `cannot open the gitback helper daemon socket ${path}: permission denied`));
+      } else reject(e);
+    });
+  });
+}
+
+/** One request/response exchange with the daemon; the socket stays open after it. */
+export async function daemonRequest(
+  socketPath: string,
+  req: Parameters<typeof encodeLine>[0],
+): Promise<{ sock: Socket; resp: DaemonResponse; rest: Buffer }> {
+  const sock = await connectSocket(socketPath);
+  sock.write(encodeLine(req));
+  try {
+    const { line, rest } = await readLine(sock, 16 * 1024 * 1024);
+    return { sock, resp: parseResponse(line), rest };
+  } catch (e) {
+    sock.destroy();
+    throw e;
+  }
+}
+
+async function connectService(io: RemoteHelperIo, service: GitService, projectId: string, handle: string, reader: CommandReader): Promise<number> {
+  const gp = io.env.GIT_PROTOCOL ?? (service === 'git-upload-pack' ? wantedProtocol(io.env) : undefined);
+  const { sock, resp, rest } = await daemonRequest(io.socketPath, {
+    v: 1,
+    op: 'connect',
+    service,
+    project_id: projectId,
+    handle,
+    git_protocol: gp !== undefined && gp !== '' ? gp : null,
+  });
+  if (!resp.ok) {
+    sock.destroy();
+    throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
+  }
+  // Connection established: an empty line tells git to start speaking the pack protocol.
+  io.stdout.write('\n');
+  const { rest: pending, ended } = reader.detach();
+  if (pending.length > 0) sock.write(pending);
+  if (ended) sock.end();
+  else {
+    io.stdin.pipe(sock);
+    io.stdin.resume();
+  }
+  if (rest.length > 0) io.stdout.write(rest);
+  sock.pipe(io.stdout, { end: false });
+  return await new Promise<number>((resolve) => {
+    sock.once('error', (e) => {
+      io.stderr.write(`fatal: gitback: connection to the helper daemon failed: ${e.message}\n`);
+      resolve(128);
+    });
+    sock.once('close', () => resolve(0));
+  });
+}
+
+/**
+ * git does not hand GIT_PROTOCOL to a `connect` helper, but it speaks whatever version
+ * the server announces. Like ssh, we ask upload-pack for protocol v2 unless the user's
+ * git config pins protocol.version to something else (v2 is git's default since 2.26).
+ * receive-pack speaks v0 either way.
+ */
+function wantedProtocol(env: NodeJS.ProcessEnv): string | undefined {
+  const r = spawnSync('git', ['config', '--get', 'protocol.version'], { env, encoding: 'utf8' });
+  const v = r.status === 0 ? r.stdout.trim() : '';
+  return v === '' || v === '2' ? 'version=2' : undefined;
+}
+
+/** Runs the helper protocol; returns the exit code. */
+export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promise<number> {
+  // git invokes: git-remote-gitback <remote-name-or-url> [<url>]
+  const url = argv[1] ?? argv[0];
+  const reader = new CommandReader(io.stdin);
+  try {
+    if (url === undefined) throw new VigoError('E_USAGE', 'usage: git-remote-gitback <remote> [<url>] (git runs this for gitback:// URLs)');
+    const parsed = parseGitbackUrl(url);
+    let projectId: string | null = null;
+    for (;;) {
+      const line = await reader.nextLine();
+      if (line === null || line === '') return 0;
+      if (line === 'capabilities') {
+        io.stdout.write('connect\n\n');
+        continue;
+      }
+      const m = /^connect (git-upload-pack|git-receive-pack)$/.exec(line);
+      if (m) {
+        projectId ??= await resolveProjectId(parsed, io.names);
+        return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
+      }
+      throw new VigoError('E_HELPER_PROTOCOL', `unsupported remote-helper command '${line.split(' ')[0]}'`);
+    }
+  } catch (e) {
+    const msg = isVigoError(e) || e instanceof Error ? e.message : String(e);
+    io.stderr.write(`fatal: gitback: ${msg}\n`);
+    if (isVigoError(e) && e.hint) io.stderr.write(`hint: ${e.hint}\n`);
+    return 128;
+  }
+}

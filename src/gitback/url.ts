@@ -1,0 +1,80 @@
+/**
+ * gitback:// URLs. Two forms: gitback://<project_id>/<handle> (the proof: the id is
+ * sha256(founder pubkey ‖ handle)) and gitback://<name>/<handle> (a convenience: the name
+ * resolves to a puddle pubkey through the fleet name map, else the caller's own name claim).
+ * Pure: resolution sources are passed in.
+ */
+import { createHash } from 'node:crypto';
+import { VigoError } from '../platform/errors.js';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HANDLE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+
+export interface ParsedGitbackUrl {
+  /** what stood before the handle: a 64-hex project id or a friendly name */
+  host: string;
+  handle: string;
+  /** set when host is a 64-hex project id */
+  projectId: string | null;
+}
+
+export function isHexId(s: string): boolean {
+  return HEX64.test(s);
+}
+
+export function parseGitbackUrl(url: string): ParsedGitbackUrl {
+  const m = /^gitback:\/\/([^/]+)\/([^/]+?)\/?$/.exec(url);
+  if (!m) {
+    throw new VigoError('E_BAD_URL', `not a gitback URL: '${url}'`, {
+      hint: 'use gitback://<project_id>/<handle> or gitback://<name>/<handle>',
+    });
+  }
+  const host = m[1] as string;
+  let handle = m[2] as string;
+  if (handle.endsWith('.git')) handle = handle.slice(0, -4);
+  if (!HANDLE.test(handle) || HEX64.test(handle)) {
+    throw new VigoError('E_BAD_URL', `${url}: '${handle}' is not a valid project handle`, {
+      hint: 'a handle is 1-64 of [A-Za-z0-9._-] with no leading dot',
+    });
+  }
+  const lower = host.toLowerCase();
+  if (HEX64.test(lower)) return { host: lower, handle, projectId: lower };
+  if (!HANDLE.test(host)) throw new VigoError('E_BAD_URL', `${url}: '${host}' is neither a 64-hex project id nor a puddle name`);
+  return { host, handle, projectId: null };
+}
+
+/** sha256(raw 32-byte pubkey ‖ UTF-8 handle), lowercase hex. */
+export function computeProjectId(pubkey: Uint8Array, handle: string): string {
+  return createHash('sha256').update(pubkey).update(Buffer.from(handle, 'utf8')).digest('hex');
+}
+
+export interface NameSources {
+  /** the fleet name map: name → pubkey hex, or null when the name is ambiguous */
+  fleetMap(): Map<string, string | null> | null;
+  /** the caller's own verified claim (loaded lazily: the puddle is only needed on a map miss) */
+  ownClaim(): Promise<{ name: string; pubkey: string } | null>;
+}
+
+/** The project id a URL addresses, resolving a friendly name if needed. */
+export async function resolveProjectId(u: ParsedGitbackUrl, names: NameSources): Promise<string> {
+  if (u.projectId) return u.projectId;
+  const map = names.fleetMap();
+  if (map?.has(u.host)) {
+    const pk = map.get(u.host);
+    if (pk === null || pk === undefined) {
+      throw new VigoError('E_NAME_AMBIGUOUS', `the puddle name '${u.host}' is claimed by more than one puddle and does not resolve`, {
+        hint: `use the hex form gitback://<project_id>/${u.handle}`,
+      });
+    }
+    return computeProjectId(Buffer.from(pk, 'hex'), u.handle);
+  }
+  const own = await names.ownClaim();
+  if (own && own.name === u.host) return computeProjectId(Buffer.from(own.pubkey, 'hex'), u.handle);
+  throw new VigoError('E_NAME_UNKNOWN', `cannot resolve the puddle name '${u.host}': not in the fleet name map nor your own name claim`, {
+    hint: `use the hex form gitback://<project_id>/${u.handle} (vigo swarm gitback project status ${u.handle} prints it)`,
+  });
+}
+
+export function canonicalUrl(projectId: string, handle: string): string {
+  return `gitback://${projectId}/${handle}`;
+}

@@ -1,0 +1,101 @@
+// Pure pieces: gitback:// URL parsing and name resolution, the daemon's request parser,
+// project-argument resolution, envelope reaping and the sweep's refusal of bad sentinels.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, mintBootstrapToken, mintLeave, projectId, seedSigner, toHex } from '../../src/trust/index.js';
+import { computeProjectId, parseGitbackUrl, resolveProjectId } from '../../src/gitback/url.js';
+import { parseRequest } from '../../src/gitback/daemon/protocol.js';
+import { resolveProject, saveProject, saveConfig, type ProjectConfig } from '../../src/gitback/state.js';
+import { reapEnvelopes, storeLeave } from '../../src/gitback/envelopes.js';
+import { sweepOnce } from '../../src/gitback/reactor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vgt-units-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const PID = 'ab'.repeat(32);
+
+test('gitback:// URLs: hex and friendly forms; bad ones are refused with the reason', async () => {
+  assert.deepEqual(parseGitbackUrl(`gitback://${PID.toUpperCase()}/demo.git`), { host: PID, handle: 'demo', projectId: PID });
+  assert.equal(parseGitbackUrl('gitback://dan/vigo-web').projectId, null);
+  for (const bad of ['https://x/y', 'gitback://x', `gitback://${PID}/.hidden`, `gitback://${PID}/a/b`, 'gitback://a b/c']) {
+    assert.throws(() => parseGitbackUrl(bad), /gitback URL|handle|neither/);
+  }
+  const kp = generateKeyPair();
+  const pkHex = toHex(kp.publicKey);
+  assert.equal(computeProjectId(kp.publicKey, 'vigo-web'), projectId(kp.publicKey, 'vigo-web'));
+  const u = parseGitbackUrl('gitback://dan/vigo-web');
+  // the fleet map wins; a miss falls back to the caller's own claim; ambiguity never resolves
+  assert.equal(await resolveProjectId(u, { fleetMap: () => new Map([['dan', pkHex]]), ownClaim: () => Promise.resolve(null) }), projectId(kp.publicKey, 'vigo-web'));
+  assert.equal(await resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'dan', pubkey: pkHex }) }), projectId(kp.publicKey, 'vigo-web'));
+  await assert.rejects(resolveProjectId(u, { fleetMap: () => new Map([['dan', null]]), ownClaim: () => Promise.resolve(null) }), /more than one puddle/);
+  await assert.rejects(resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'eve', pubkey: pkHex }) }), /cannot resolve the puddle name 'dan'/);
+});
+
+test('the daemon request parser accepts exactly its three requests', () => {
+  assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'status' })).op, 'status');
+  const c = parseRequest(JSON.stringify({ v: 1, op: 'connect', service: 'git-receive-pack', project_id: PID, handle: 'demo', git_protocol: 'version=2' }));
+  assert.equal(c.op === 'connect' && c.git_protocol, 'version=2');
+  for (const bad of [
+    'not json',
+    JSON.stringify({ v: 2, op: 'status' }),
+    JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-archive', project_id: PID, handle: 'd' }),
+    JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: 'ABC', handle: 'd' }),
+    JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: PID, handle: 'd', uid: 0 }),
+    JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: PID, handle: 'd', git_protocol: 'a b;rm' }),
+    JSON.stringify({ v: 1, op: 'migrate', from: PID, to: PID }),
+  ]) {
+    assert.throws(() => parseRequest(bad), /bad request/);
+  }
+});
+
+test('a <project_id> argument: full id, handle, unique handle prefix, hex prefix; live beats tombstoned', async () => {
+  const base = join(dir, 'state');
+  const mk = async (handle: string): Promise<ProjectConfig> => {
+    const s = seedSigner(generateKeyPair().seed);
+    const root = await mintBootstrapToken(s, handle, 1000);
+    const config: ProjectConfig = {
+      version: 1, project_id: root.project_id, handle, founder: root.issuer, scope: 'swarm-wide', members: [root.issuer],
+      role: 'admin', created_at: 1000, cross_subnet_members: [], tombstoned_at: null, successor: null,
+    };
+    saveProject(base, { config, chain: [root], delegations: [] });
+    return config;
+  };
+  const web = await mk('vigo-web');
+  const notes = await mk('team-notes');
+  assert.equal(resolveProject(base, web.project_id).config.handle, 'vigo-web');
+  assert.equal(resolveProject(base, 'team').config.project_id, notes.project_id);
+  assert.equal(resolveProject(base, notes.project_id.slice(0, 8)).config.handle, 'team-notes');
+  const web2 = await mk('vigo-web');
+  assert.throws(() => resolveProject(base, 'vigo'), /matches 2 projects/);
+  saveConfig(base, { ...web, tombstoned_at: 2000, successor: web2.project_id });
+  assert.equal(resolveProject(base, 'vigo').config.project_id, web2.project_id);
+  assert.throws(() => resolveProject(base, 'nothing'), /no local project matches/);
+  writeFileSync(join(base, notes.project_id, 'project.json'), '{"version": 1, "version": 1}');
+  assert.throws(() => resolveProject(base, 'team'), /project\.json/);
+});
+
+test('reaping removes envelopes stored longer than the retention; a forged sentinel is rejected, not stored', async () => {
+  const vroot = join(dir, 'root');
+  const store = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes');
+  const s = seedSigner(generateKeyPair().seed);
+  const leave = await mintLeave(s, PID, null, 1000);
+  const f = storeLeave(store, leave);
+  assert.deepEqual(reapEnvelopes(store, Date.now(), 90 * 86400), []);
+  utimesSync(f, new Date(Date.now() - 91 * 86400_000), new Date(Date.now() - 91 * 86400_000));
+  assert.deepEqual(reapEnvelopes(store, Date.now(), 90 * 86400), [f]);
+
+  const home = join(dir, 'home-sweep');
+  const pdir = join(home, '.vigo-gitback', PID);
+  mkdirSync(pdir, { recursive: true });
+  writeFileSync(join(pdir, 'leave.pending'), JSON.stringify({ ...leave, issued_at: 1001 }));
+  const uid = process.getuid?.() ?? 0;
+  writeFileSync(join(dir, 'passwd'), `u:x:${uid}:${uid}::${home}:/bin/sh\n`);
+  const logs: string[] = [];
+  const r = sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: join(dir, 'passwd'), now: () => 2000, log: (m) => logs.push(m) });
+  assert.equal(r.rejected, 1);
+  assert.ok(existsSync(join(pdir, 'leave.pending.rejected')));
+  assert.equal(existsSync(join(store, PID, 'leaves')) && r.leaves > 0, false);
+  assert.match(logs.join('\n'), /rejected .*leave\.pending/);
+});
