@@ -42,8 +42,8 @@ async function nextStdinLine(what: string): Promise<string> {
 function readHidden(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
+    stdin.setRawMode(true); // before the prompt: whatever is typed once it shows is never echoed
     process.stderr.write(prompt);
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.setEncoding('utf8');
     let s = '';

@@ -16,6 +16,7 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { fsyncDir } from '../platform/atomic.js';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { crashPoint } from './crash.js';
+import { HookRegistry } from './hooks.js';
 import { commitChange } from './journal.js';
 import { FILES, PRIVATE_MODE, PUBLIC_MODE, puddlePath, retiredPaths } from './layout.js';
 import { nameClaimText, readNameClaimFile, signNameClaim } from './name.js';
@@ -51,16 +52,10 @@ export interface RekeyHook {
   run(ctx: RekeyContext): Promise<string[]>;
 }
 
-const hooks: RekeyHook[] = [];
+const rekeyHooks = new HookRegistry<RekeyHook>();
 
 export function registerRekeyHook(h: RekeyHook): void {
-  const i = hooks.findIndex((x) => x.name === h.name);
-  if (i >= 0) hooks[i] = h;
-  else hooks.push(h);
-}
-
-export function registeredRekeyHooks(): readonly RekeyHook[] {
-  return hooks;
+  rekeyHooks.register(h);
 }
 
 interface PendingRekey {
@@ -148,7 +143,7 @@ export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyR
         forceOrphanProjects: opts.forceOrphanProjects,
         home: opts.home,
       };
-      for (const h of hooks) if (h.preflight) await h.preflight(pre);
+      for (const h of rekeyHooks.all()) if (h.preflight) await h.preflight(pre);
       progress('wrapping the new key');
       const sealed = await seal(newSeed, fresh.publicKey, passphrase);
       const oldFiles = readIdentityFiles(dir);
@@ -162,12 +157,19 @@ export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyR
           mode: PRIVATE_MODE,
         },
       ];
-      const claim = readNameClaimFile(dir);
+      const remove: string[] = [];
+      let claim = null;
+      try {
+        claim = readNameClaimFile(dir);
+      } catch (e) {
+        progress(`warning: dropping the unusable name claim (${(e as Error).message}); set it again with \`vigo swarm puddle name set\``);
+        remove.push(FILES.nameClaim);
+      }
       if (claim) {
         const renewed = await signNameClaim(seedSigner(newSeed), claim.name, now());
         put.push({ path: FILES.nameClaim, data: nameClaimText(renewed), mode: PUBLIC_MODE });
       }
-      commitChange(dir, { op: 'rekey', put }, env);
+      commitChange(dir, { op: 'rekey', put, remove }, env);
     }
     const oldSigner = seedSigner(oldSeed);
     const newSigner = seedSigner(newSeed);
@@ -182,7 +184,7 @@ export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyR
         newSigner,
       };
       const lines: string[] = [];
-      for (const h of hooks) {
+      for (const h of rekeyHooks.all()) {
         progress(`running rekey hook ${h.name}`);
         try {
           lines.push(...(await h.run(ctx)));

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { VigoError } from '../platform/errors.js';
 import { commitChange, ensureDir, recoverJournal, journalPending } from './journal.js';
-import { withDirLock } from './lock.js';
+import { withDirLock, withDirLockSync } from './lock.js';
 import { generateKeyPair, publicKeyFromSeed, toHex } from '../trust/index.js';
 import { FILES, PRIVATE_MODE, PUBLIC_MODE, puddlePath } from './layout.js';
 import { DEFAULT_KDF, NONCE_LEN, SALT_LEN, parseWrapped, serializeWrapped, unwrapSeed, wrapSeed, type KdfParams, type WrappedKey } from './wrap.js';
@@ -29,6 +29,22 @@ export function parsePubFile(text: string, what: string): Uint8Array {
     });
   }
   return new Uint8Array(Buffer.from(m[1] as string, 'hex'));
+}
+
+/** Finishes an interrupted change first (when we may), so readers never see half of one. */
+export function settle(dir: string): void {
+  try {
+    if (!existsSync(dir) || !journalPending(dir)) return;
+    withDirLockSync(lockPath(dir), () => recoverJournal(dir));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+  }
+}
+
+/** identity.pub after settling any interrupted change. */
+export function readPublicKeySettled(dir: string): Uint8Array {
+  settle(dir);
+  return readPubFile(dir);
 }
 
 /** Reads identity.pub (one file, written atomically: no lock needed). */

@@ -1,5 +1,8 @@
 /** Unlocking: unwrap the identity and hand the key to a fresh session helper. */
 import { VigoError } from '../platform/errors.js';
+import { homeDir } from '../platform/paths.js';
+import { runUnlockHooks } from './hooks.js';
+import { sessionSigner } from './session/signer.js';
 import { launchSession } from './session/launch.js';
 import { lockSession, removeStaleSessionFiles, sessionStatus } from './session/client.js';
 import type { StatusAnswer } from './session/protocol.js';
@@ -26,9 +29,12 @@ export interface UnlockOptions {
   idleTimeoutS: number;
   watchPid: number | null;
   env?: NodeJS.ProcessEnv;
+  /** for unlock hooks */
+  home?: string;
+  now?: () => number;
 }
 
-export type UnlockResult = { already: true; status: StatusAnswer } | { already: false; pid: number; publicKey: Uint8Array };
+export type UnlockResult = { already: true; status: StatusAnswer } | { already: false; pid: number; publicKey: Uint8Array; lines: string[] };
 
 /** Status of a helper serving THIS identity; a helper serving another key is locked. */
 export async function currentSession(dir: string, pubHex: string): Promise<StatusAnswer | null> {
@@ -53,5 +59,10 @@ export async function unlockPuddle(dir: string, getPassphrase: () => Promise<str
   const passphrase = await getPassphrase();
   const { seed, publicKey } = await unwrapIdentity(dir, passphrase);
   const pid = await launchSession(dir, seed, opts); // zeroes seed
-  return { already: false, pid, publicKey };
+  const lines = await runUnlockHooks({
+    signer: await sessionSigner(dir),
+    home: opts.home ?? homeDir(opts.env),
+    now: (opts.now ?? (() => Math.floor(Date.now() / 1000)))(),
+  });
+  return { already: false, pid, publicKey, lines };
 }

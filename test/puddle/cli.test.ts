@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNameClaim } from '../../src/puddle/index.js';
+import { initIdentity } from '../../src/puddle/store.js';
+import { DEFAULT_KDF, MIN_KDF } from '../../src/puddle/wrap.js';
 import { PASS, cleanupHome, ok, tempHome, vigo, withPass } from './harness.js';
 
 const homes: string[] = [];
@@ -65,6 +67,9 @@ test('name set needs an unlocked puddle and a valid name; show and clear; a tamp
   const tampered = vigo(h, ['name', 'show']);
   assert.equal(tampered.status, 1);
   assert.match(tampered.stderr, /name-claim\.json: .*signature.*\nhint: set the name again/);
+  const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { name: string | null; name_error?: string };
+  assert.equal(st.name, null, 'status still works and does not show a forged name');
+  assert.match(st.name_error ?? '', /signature/);
   assert.match(ok(vigo(h, ['name', 'clear'])).stdout, /Name claim removed/);
   assert.equal(ok(vigo(h, ['name', 'show'])).stdout, '(no name claimed)\n');
   ok(vigo(h, ['lock']));
@@ -77,4 +82,19 @@ test('a bad --idle-timeout or --watch-pid is a usage error with a hint', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--idle-timeout: "15 minutes" is not a duration.*\nhint: write it as seconds \(900\), or with a unit/);
   assert.match(vigo(h, ['unlock', '--watch-pid', 'me'], withPass()).stderr, /--watch-pid: "me" is not a process id/);
+});
+
+test('raising the KDF parameters later: an older, weaker wrapping still opens, status flags it, rotate-passphrase re-wraps with the defaults', async () => {
+  const h = home();
+  const dir = join(h, '.vigo-puddle');
+  await initIdentity(dir, PASS, { kdf: { alg: 'argon2id', ...MIN_KDF } }); // as an older vigo would have written it
+  const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { kdf: { m_kib: number; below_defaults: boolean } };
+  assert.equal(st.kdf.m_kib, MIN_KDF.m_kib);
+  assert.equal(st.kdf.below_defaults, true);
+  assert.match(ok(vigo(h, ['status'])).stdout, /Wrapping:    argon2id m=19456 KiB t=2 p=1 \+ xchacha20-poly1305 — below the current defaults/);
+  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
+  ok(vigo(h, ['lock']));
+  ok(vigo(h, ['rotate-passphrase'], { env: { VIGO_PUDDLE_PASSPHRASE: PASS, VIGO_PUDDLE_NEW_PASSPHRASE: PASS } }));
+  const after = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { kdf: { m_kib: number; t: number; p: number; below_defaults: boolean } };
+  assert.deepEqual(after.kdf, { alg: 'argon2id', m_kib: DEFAULT_KDF.m_kib, t: DEFAULT_KDF.t, p: DEFAULT_KDF.p, below_defaults: false });
 });

@@ -3,7 +3,7 @@
 // re-signed; a failing hook leaves a resumable rekey; a preflight refusal changes nothing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, verify } from 'node:crypto';
 import { readNameClaim, readPublicKey, registerRekeyHook, sessionSigner, type RekeyContext } from '../../src/puddle/index.js';
@@ -62,7 +62,14 @@ test('rekey-pair: hooks, session refresh, name claim, retired key kept', async (
   assert.equal(hex(call.ctx.newSigner.publicKey), newHex);
   assert.equal(call.ctx.forceOrphanProjects, true);
   assert.equal(call.ctx.home, h);
-  assert.ok(existsSync(join(dir, 'retired', `${oldHex}.wrapped`)));
+  const mode = (p: string) => statSync(join(dir, p)).mode & 0o777;
+  assert.equal(mode('retired'), 0o700);
+  assert.equal(mode(`retired/${oldHex}.wrapped`), 0o600);
+  assert.equal(mode(`retired/${oldHex}.salt`), 0o600);
+  assert.equal(mode('identity.wrapped'), 0o600);
+  assert.equal(mode('identity.salt'), 0o600);
+  assert.equal(mode('identity.pub'), 0o644);
+  assert.equal(mode('name-claim.json'), 0o644);
   assert.equal(existsSync(join(dir, 'rekey.pending.json')), false);
 
   // the session now holds the new key, with the same idle timeout
@@ -116,4 +123,13 @@ test('a hook preflight refusal (the delegation cap) changes nothing; the flag le
   const r = await rekeyPair(dir, opts(true));
   assert.notEqual(hex(r.newPublicKey), before);
   mode = 'ok';
+});
+
+test('a tampered name claim does not block a rekey: it is dropped with a warning', async () => {
+  const claimPath = join(dir, 'name-claim.json');
+  writeFileSync(claimPath, JSON.stringify({ v: 1, kind: 'name-claim', name: 'forged', pubkey: hex(readPublicKey(dir)), issued_at: 1, sig: '00'.repeat(64) }));
+  const notes: string[] = [];
+  await rekeyPair(dir, { ...opts(), progress: (l) => notes.push(l) });
+  assert.equal(existsSync(claimPath), false);
+  assert.ok(notes.some((l) => /dropping the unusable name claim/.test(l)), notes.join('\n'));
 });

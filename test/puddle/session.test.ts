@@ -3,10 +3,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { MAX_LINE_BYTES } from '../../src/puddle/session/protocol.js';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isInitialized, isUnlocked, readPublicKey, sessionSigner } from '../../src/puddle/index.js';
+import { isInitialized, isUnlocked, readPublicKey, readSessionUnlocked, sessionSigner } from '../../src/puddle/index.js';
 import { PASS, VIGO, alive, cleanupHome, helperPid, ok, tempHome, vigo, waitFor, withPass } from './harness.js';
 
 const homes: string[] = [];
@@ -19,6 +21,17 @@ function home(): string {
   const h = tempHome();
   homes.push(h);
   return h;
+}
+
+/** A fresh HOME with an initialized puddle, unlocked with these options. */
+function unlockedHome(unlockArgs: string[]): { h: string; dir: string; pid: number } {
+  const h = home();
+  ok(vigo(h, ['init'], withPass()));
+  ok(vigo(h, ['unlock', ...unlockArgs], withPass()));
+  const pid = helperPid(h);
+  assert.ok(pid !== null, 'a helper is running');
+  pids.push(pid);
+  return { h, dir: join(h, '.vigo-puddle'), pid };
 }
 
 function mode(p: string): number {
@@ -89,13 +102,17 @@ test('unlock, a signature through the helper that verifies with identity.pub, th
   assert.ok(lstatSync(join(dir, 'session.sock')).isSocket());
   assert.equal(mode(join(dir, 'session.unlocked')), 0o600);
   assert.equal(isUnlocked(dir), true);
+  const marker = readSessionUnlocked(dir);
+  assert.equal(marker?.pid, pid);
+  assert.equal(marker?.pubkey, readFileSync(join(dir, 'identity.pub'), 'utf8').trim());
+  assert.equal(marker?.idle_timeout_s, 600);
 
   const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { unlocked: boolean; session: { idle_timeout_s: number; idle_left_s: number; pid: number } };
   assert.equal(st.unlocked, true);
   assert.equal(st.session.idle_timeout_s, 600);
   assert.ok(st.session.idle_left_s > 590 && st.session.idle_left_s <= 600);
   assert.equal(st.session.pid, pid);
-  assert.match(ok(vigo(h, ['status'])).stdout, /Unlocked:    yes \(session pid \d+; locks after 9m \d+s more idle|Unlocked:    yes \(session pid \d+; locks after 10m more idle/);
+  assert.match(ok(vigo(h, ['status'])).stdout, /Unlocked:    yes \(session pid \d+; locks after (9m( \d+s)?|10m) more idle, or when pid \d+ exits\)/);
 
   const signer = await sessionSigner(dir);
   const msg = new TextEncoder().encode('vigo test message');
@@ -113,6 +130,7 @@ test('unlock, a signature through the helper that verifies with identity.pub, th
   assert.equal(existsSync(join(dir, 'session.unlocked')), false);
   assert.equal(existsSync(join(dir, 'session.sock')), false);
   assert.equal(isUnlocked(dir), false);
+  assert.equal(readSessionUnlocked(dir), null);
   await assert.rejects(signer.sign(msg), (e: Error & { code?: string }) => e.code === 'E_PUDDLE_LOCKED');
   await assert.rejects(sessionSigner(dir), (e: Error & { code?: string; hint?: string }) => e.code === 'E_PUDDLE_LOCKED' && /unlock/.test(e.hint ?? ''));
   assert.match(ok(vigo(h, ['lock'])).stdout, /not unlocked/);
@@ -143,13 +161,7 @@ test('a wrong passphrase is a clear error and changes nothing', () => {
 });
 
 test('the helper locks itself after the idle timeout', async () => {
-  const h = home();
-  const dir = join(h, '.vigo-puddle');
-  ok(vigo(h, ['init'], withPass()));
-  ok(vigo(h, ['unlock', '--idle-timeout', '2s', '--watch-pid', '0'], withPass()));
-  const pid = helperPid(h);
-  assert.ok(pid !== null);
-  pids.push(pid);
+  const { dir, pid } = unlockedHome(['--idle-timeout', '2s', '--watch-pid', '0']);
   assert.equal(isUnlocked(dir), true);
   await waitFor(() => !existsSync(join(dir, 'session.unlocked')), 10_000, 'the idle lock');
   await waitFor(() => !alive(pid), 5000, 'the helper to exit');
@@ -193,4 +205,56 @@ test('--watch-pid names another process to watch', async () => {
   sleeper.kill('SIGKILL');
   await waitFor(() => !alive(pid), 10_000, 'the watchdog lock');
   assert.equal(existsSync(join(dir, 'session.sock')), false);
+});
+
+test('a helper killed with SIGKILL leaves stale files that count as locked and are cleaned up', async () => {
+  const { h, dir, pid } = unlockedHome(['--watch-pid', '0']);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => !alive(pid), 5000, 'the helper to die');
+  assert.ok(existsSync(join(dir, 'session.unlocked')), 'left behind by the kill');
+  assert.equal(isUnlocked(dir), false, 'present but nobody answers: locked');
+  await assert.rejects(sessionSigner(dir), (e: Error & { code?: string }) => e.code === 'E_PUDDLE_LOCKED');
+  const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { unlocked: boolean };
+  assert.equal(st.unlocked, false);
+  assert.equal(existsSync(join(dir, 'session.unlocked')), false, 'status removed the stale files');
+  assert.equal(existsSync(join(dir, 'session.sock')), false);
+  ok(vigo(h, ['unlock', '--watch-pid', '0'], withPass()));
+  const pid2 = helperPid(h);
+  assert.ok(pid2 !== null && pid2 !== pid);
+  pids.push(pid2);
+  assert.equal(isUnlocked(dir), true);
+  ok(vigo(h, ['lock']));
+});
+
+test('garbage, oversized requests and peers that hang up do not bring the helper down', async () => {
+  const { h, dir, pid } = unlockedHome(['--watch-pid', '0']);
+  const sock = join(dir, 'session.sock');
+  // sends raw bytes, resolves with the first answer line (or whatever came before close)
+  const raw = (data: string | Buffer) =>
+    new Promise<string>((resolve) => {
+      const c = connect(sock);
+      let out = '';
+      const done = () => {
+        clearTimeout(t);
+        c.destroy();
+        resolve(out);
+      };
+      const t = setTimeout(done, 15_000);
+      c.on('data', (d) => {
+        out += d.toString();
+        if (out.includes('\n')) done();
+      });
+      c.on('close', done);
+      c.on('error', done);
+      c.on('connect', () => c.write(data));
+    });
+  for (let i = 0; i < 20; i++) connect(sock).on('connect', function (this: import('node:net').Socket) { this.destroy(); }).on('error', () => undefined);
+  assert.match(await raw('not json\n'), /"code":"E_BAD_REQUEST"/);
+  assert.match(await raw('{"op":"SIGN","msg":"aGk=","uid":0}\n'), /"code":"E_BAD_REQUEST"/, 'no field may claim an identity');
+  assert.match(await raw(Buffer.alloc(MAX_LINE_BYTES + 1024, 0x61)), /"code":"E_OVERSIZE"/);
+  assert.ok(alive(pid));
+  const msg = new TextEncoder().encode('still here');
+  const sig = await (await sessionSigner(dir)).sign(msg);
+  assert.ok(verifyWithPubFile(join(dir, 'identity.pub'), msg, sig));
+  ok(vigo(h, ['lock']));
 });

@@ -1,6 +1,19 @@
 /** Registers vigocli's command groups (auth, secrets, enroll, envoys, runs, config, server, spanner). */
 import type { Command } from 'commander';
+import { registerAuth } from './auth/index.js';
+import { registerSecrets } from './secrets/index.js';
+import { registerEnroll } from './enroll/index.js';
+import { registerEnvoys } from './envoys/index.js';
+import { registerRuns } from './runs/index.js';
+import { registerConfig } from './config/index.js';
+import { registerServer } from './server/index.js';
 
-export function registerVigocli(_program: Command): void {
-  // groups are added here as they are built
+export function registerVigocli(program: Command): void {
+  registerAuth(program);
+  registerSecrets(program);
+  registerEnroll(program);
+  registerEnvoys(program);
+  registerRuns(program);
+  registerConfig(program);
+  registerServer(program);
 }

@@ -1,6 +1,9 @@
 /** Registers vigosrv's verbs. */
 import type { Command } from 'commander';
+import { registerRun } from './run.js';
+import { registerCheckConfig } from './check-config.js';
 
-export function registerVigosrv(_program: Command): void {
-  // verbs are added here as they are built
+export function registerVigosrv(program: Command): void {
+  registerRun(program);
+  registerCheckConfig(program);
 }

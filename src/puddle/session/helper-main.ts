@@ -50,10 +50,6 @@ async function main(): Promise<void> {
     log(`expected a 32-byte key on stdin, got ${seed.length} bytes; exiting`);
     process.exit(2);
   }
-  process.on('uncaughtException', (e) => {
-    log(`fatal: ${e.message}`);
-    process.exit(1);
-  });
   runHelper(seed, {
     dir,
     idleTimeoutS: idle,
@@ -69,4 +65,7 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+main().catch((e: unknown) => {
+  log(`fatal: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

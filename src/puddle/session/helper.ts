@@ -90,6 +90,7 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
   };
 
   const serve = (sock: Socket) => {
+    sock.on('error', () => sock.destroy()); // a peer that hangs up early is no reason to fall over
     let cred;
     try {
       cred = peerCred(sock);
@@ -121,7 +122,6 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
         void handle(sock, line, peer);
       }
     });
-    sock.on('error', () => sock.destroy());
   };
 
   const handle = async (sock: Socket, line: string, peer: string) => {
@@ -149,6 +149,11 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
     lock('socket error');
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => lock(`signal ${sig}`));
+  process.on('uncaughtException', (e) => {
+    opts.log(`fatal: ${e.message}`);
+    if (locking) process.exit(1);
+    lock('fatal error');
+  });
   process.on('SIGPIPE', () => undefined);
 
   const oldUmask = process.umask(0o077);

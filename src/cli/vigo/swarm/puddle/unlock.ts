@@ -41,7 +41,8 @@ export function registerUnlock(puddle: Command): void {
       process.stdout.write(
         `Puddle unlocked\n  Pubkey:  ${formatPublicKey(r.publicKey)}\n  Session: pid ${r.pid}; locks after ${formatDuration(idleTimeoutS)} idle` +
           (watchPid === null ? '' : ` or when pid ${watchPid}${watchedName(watchPid)} exits`) +
-          '\n',
+          '\n' +
+          r.lines.map((l) => `${l}\n`).join(''),
       );
       await bindGitback();
     });

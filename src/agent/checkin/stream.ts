@@ -1,0 +1,110 @@
+/**
+ * The envoy end of the check-in stream: one bidirectional gRPC stream over mTLS, opened
+ * lazily and reopened after a failure. Requests are matched to answers by `seq`; a
+ * CheckInNow from the server calls `onPush`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { checkinService, clientChannelOptions, type AgentMessage, type ServerMessage } from '../../server/checkin/proto.js';
+import { splitHostPort } from '../../server/config.js';
+import { VigoError } from '../../platform/errors.js';
+
+type Call = grpc.ClientDuplexStream<AgentMessage, ServerMessage>;
+interface Waiter {
+  resolve: (m: ServerMessage) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+let ClientCtor: grpc.ServiceClientConstructor | undefined;
+
+export interface StreamTls {
+  ca: string | Buffer;
+  key: string | Buffer;
+  cert: string | Buffer;
+}
+
+export class CheckinStream {
+  private readonly client: grpc.Client & { Stream(): Call };
+  private call: Call | undefined;
+  private seq = 0;
+  private readonly waiters = new Map<number, Waiter>();
+  onPush: (reason: string) => void = () => undefined;
+  onClosed: (err: Error) => void = () => undefined;
+
+  constructor(addr: string, tls: StreamTls, extraOptions: grpc.ChannelOptions = {}) {
+    ClientCtor ??= grpc.makeGenericClientConstructor(checkinService(), 'Checkin');
+    const creds = grpc.credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key), Buffer.from(tls.cert));
+    this.client = new ClientCtor(addr, creds, { ...clientChannelOptions(splitHostPort(addr).host), ...extraOptions }) as unknown as grpc.Client & { Stream(): Call };
+  }
+
+  get open(): boolean {
+    return this.call !== undefined;
+  }
+
+  /** Open the stream if it is not open (the server can push only while it is). */
+  connect(): void {
+    if (this.call) return;
+    const call = this.client.Stream();
+    this.call = call;
+    call.on('data', (m: ServerMessage) => {
+      if (m.checkin_now) return this.onPush(m.checkin_now.reason);
+      const w = this.waiters.get(m.seq);
+      if (!w) return;
+      this.waiters.delete(m.seq);
+      clearTimeout(w.timer);
+      w.resolve(m);
+    });
+    const fail = (e: Error) => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      for (const [k, w] of this.waiters) {
+        clearTimeout(w.timer);
+        w.reject(e);
+        this.waiters.delete(k);
+      }
+      this.onClosed(e);
+    };
+    call.on('error', (e: grpc.ServiceError) => {
+      const refused = e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED;
+      fail(new VigoError(refused ? 'E_CHECKIN_REFUSED' : 'E_CHECKIN', e.details || e.message));
+    });
+    call.on('end', () => fail(new VigoError('E_CHECKIN', 'server closed the check-in stream')));
+  }
+
+  private send(msg: Omit<AgentMessage, 'seq'>, timeoutMs: number): Promise<ServerMessage> {
+    this.connect();
+    const call = this.call as Call;
+    this.seq = (this.seq % 0xfffffffe) + 1;
+    const seq = this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(seq);
+        reject(new VigoError('E_CHECKIN_TIMEOUT', `no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(seq, { resolve, reject, timer });
+      call.write({ seq, ...msg });
+    });
+  }
+
+  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000): Promise<ServerMessage> {
+    return this.send({ checkin: { policy_version: policyVersion, fingerprint } }, timeoutMs);
+  }
+
+  async sendRun(runId: string, reportJson: string, timeoutMs = 10_000): Promise<void> {
+    const m = await this.send({ run: { run_id: runId, report_json: reportJson } }, timeoutMs);
+    if (m.run_ack?.run_id !== runId) throw new VigoError('E_CHECKIN', `server acknowledged ${m.run_ack?.run_id ?? 'nothing'} instead of run ${runId}`);
+  }
+
+  close(): void {
+    const call = this.call;
+    this.call = undefined;
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(new VigoError('E_CHECKIN', 'stream closed'));
+    }
+    this.waiters.clear();
+    call?.end();
+    call?.cancel();
+    this.client.close();
+  }
+}

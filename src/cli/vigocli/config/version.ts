@@ -1,0 +1,16 @@
+/** `vigocli config version [--json]` */
+import type { Command } from 'commander';
+import { call } from '../session.js';
+import { printJson } from '../output.js';
+
+export function registerVersion(config: Command): void {
+  config
+    .command('version')
+    .description('Show the config version the server serves (rises on every reload)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const r = await call<{ version: number; loaded: boolean }>('GET', '/api/v1/config/version');
+      if (o.json) return printJson(r);
+      process.stdout.write(`${r.version}${r.loaded ? '' : ' (nothing published yet)'}\n`);
+    });
+}

@@ -1,0 +1,27 @@
+/** `vigocli runs list [--envoy E] [--status S] [--limit N] [--json]` */
+import type { Command } from 'commander';
+import { call } from '../session.js';
+import { printJson, printTable } from '../output.js';
+import type { RunRow as Run } from '../envoys/types.js';
+
+
+export function registerList(runs: Command): void {
+  runs
+    .command('list')
+    .description('Recent convergence runs, newest first')
+    .option('--envoy <envoy>', 'only this envoy (id or hostname)')
+    .option('--status <status>', 'ok, changed or failed')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { envoy?: string; status?: string; limit: string; json?: boolean }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.envoy) q.set('envoy', o.envoy);
+      if (o.status) q.set('status', o.status);
+      const r = await call<{ runs: Run[] }>('GET', `/api/v1/runs?${q.toString()}`);
+      if (o.json) return printJson(r);
+      printTable(
+        ['STARTED', 'ENVOY', 'STATUS', 'POLICY', 'CONFIGCRATES', 'CHANGED', 'FAILED', 'MS'],
+        r.runs.map((x) => [x.started_at, x.hostname, x.status, x.policy_version, x.configcrates, x.changed, x.failed, x.duration_ms]),
+      );
+    });
+}

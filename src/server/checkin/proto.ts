@@ -1,0 +1,99 @@
+/**
+ * The check-in wire protocol (gRPC, package vigo.checkin.v1), shared by vigosrv and the
+ * agent. One bidirectional stream per envoy; the envoy's identity is its client
+ * certificate (CN = envoy id), never a field in a message.
+ *
+ *   service Checkin { rpc Stream(stream AgentMessage) returns (stream ServerMessage); }
+ *   AgentMessage  { seq; oneof kind { CheckIn checkin; Run run; } }
+ *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; } }
+ *
+ * A no-change check-in is answered with a bare Ack echoing the policy version.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const descriptor = {
+  nested: {
+    vigo: {
+      nested: {
+        checkin: {
+          nested: {
+            v1: {
+              nested: {
+                Checkin: {
+                  methods: {
+                    Stream: { requestType: 'AgentMessage', requestStream: true, responseType: 'ServerMessage', responseStream: true },
+                  },
+                },
+                AgentMessage: {
+                  oneofs: { kind: { oneof: ['checkin', 'run'] } },
+                  fields: { seq: { type: 'uint32', id: 1 }, checkin: { type: 'CheckIn', id: 2 }, run: { type: 'Run', id: 3 } },
+                },
+                CheckIn: { fields: { policy_version: { type: 'uint32', id: 1 }, fingerprint: { type: 'string', id: 2 } } },
+                Run: { fields: { run_id: { type: 'string', id: 1 }, report_json: { type: 'string', id: 2 } } },
+                ServerMessage: {
+                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now'] } },
+                  fields: {
+                    seq: { type: 'uint32', id: 1 },
+                    ack: { type: 'Ack', id: 2 },
+                    bundle: { type: 'Bundle', id: 3 },
+                    run_ack: { type: 'RunAck', id: 4 },
+                    checkin_now: { type: 'CheckInNow', id: 5 },
+                  },
+                },
+                Ack: { fields: { policy_version: { type: 'uint32', id: 1 }, interval_s: { type: 'uint32', id: 2 } } },
+                Bundle: { fields: { version: { type: 'uint32', id: 1 }, bundle_json: { type: 'string', id: 2 } } },
+                RunAck: { fields: { run_id: { type: 'string', id: 1 } } },
+                CheckInNow: { fields: { reason: { type: 'string', id: 1 } } },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+export interface CheckInMsg {
+  policy_version: number;
+  fingerprint: string;
+}
+export interface RunMsg {
+  run_id: string;
+  report_json: string;
+}
+export interface AgentMessage {
+  seq: number;
+  kind?: 'checkin' | 'run';
+  checkin?: CheckInMsg | null;
+  run?: RunMsg | null;
+}
+export interface ServerMessage {
+  seq: number;
+  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now';
+  ack?: { policy_version: number; interval_s: number } | null;
+  bundle?: { version: number; bundle_json: string } | null;
+  run_ack?: { run_id: string } | null;
+  checkin_now?: { reason: string } | null;
+}
+
+let cached: grpc.ServiceDefinition | undefined;
+
+export function checkinService(): grpc.ServiceDefinition {
+  if (cached) return cached;
+  const def = protoLoader.fromJSON(descriptor as Parameters<typeof protoLoader.fromJSON>[0], { keepCase: true, longs: Number, defaults: true, oneofs: true });
+  cached = def['vigo.checkin.v1.Checkin'] as grpc.ServiceDefinition;
+  return cached;
+}
+
+/** Channel options for a client dialing the server by IP: the cert carries the fixed SAN `vigosrv`. */
+export function clientChannelOptions(host: string): grpc.ChannelOptions {
+  const ipLike = /^[0-9.]+$/.test(host) || host.includes(':');
+  return {
+    ...(ipLike ? { 'grpc.ssl_target_name_override': 'vigosrv', 'grpc.default_authority': 'vigosrv' } : {}),
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The agent gRPC endpoint (mTLS, default :1530). Each envoy keeps one bidirectional stream;
+ * the client certificate's CN names the envoy. The no-change path — policy version and
+ * state fingerprint as the server already knows them — touches only memory and answers a
+ * few bytes. Runs are committed to SQLite before they are acknowledged. `push` tells
+ * connected envoys to check in now through their stream.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { z } from 'zod';
+import { checkinService, type AgentMessage, type ServerMessage } from './proto.js';
+import { certCommonName } from '../pki.js';
+import type { EnvoyIndex, EnvoyRecord, RunInput } from '../envoys.js';
+import type { PolicyState } from '../policy.js';
+import type { Metrics } from '../metrics.js';
+
+type Stream = grpc.ServerDuplexStream<AgentMessage, ServerMessage>;
+
+const runReport = z.object({
+  policy_version: z.number().int().nonnegative(),
+  started_at: z.string().min(1).max(64),
+  duration_ms: z.number().nonnegative(),
+  status: z.enum(['ok', 'changed', 'failed']),
+  counts: z.object({ ok: z.number().int().nonnegative(), changed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
+  configcrates: z.number().int().nonnegative(),
+  resources: z.array(z.object({ id: z.string(), type: z.string(), status: z.string(), message: z.string().optional() }).passthrough()).max(100_000),
+});
+
+export interface CheckinServerOptions {
+  index: EnvoyIndex;
+  policy: PolicyState;
+  intervalS: number;
+  runsKeptPerEnvoy: number;
+  metrics: Metrics;
+  log: (msg: string) => void;
+  now?: () => number;
+}
+
+export class CheckinServer {
+  // keepalive pings find envoys that vanished without closing (power loss, a cut link)
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+  });
+  private readonly streams = new Map<string, Stream>();
+  private runQueue: { call: Stream; seq: number; rec: EnvoyRecord; run: RunInput }[] = [];
+  private runFlushScheduled = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: CheckinServerOptions) {
+    this.now = o.now ?? Date.now;
+    this.server.addService(checkinService(), { Stream: (call: Stream) => this.onStream(call) });
+  }
+
+  listen(addr: string, tls: { ca: string; cert: string; key: string }): Promise<number> {
+    const creds = grpc.ServerCredentials.createSsl(Buffer.from(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], true);
+    return new Promise((resolve, reject) => this.server.bindAsync(addr, creds, (e, port) => (e ? reject(e) : resolve(port))));
+  }
+
+  get connectedCount(): number {
+    return this.streams.size;
+  }
+
+  /** Tell envoys to check in now (all connected ones, or the given ids). Returns how many were told. */
+  push(ids: string[] | null, reason: string): number {
+    let n = 0;
+    const targets = ids ?? [...this.streams.keys()];
+    for (const id of targets) {
+      const s = this.streams.get(id);
+      if (!s) continue;
+      s.write({ seq: 0, checkin_now: { reason } });
+      n++;
+    }
+    return n;
+  }
+
+  /** Cut a revoked envoy's stream. */
+  disconnect(id: string, message: string): void {
+    const s = this.streams.get(id);
+    if (s) s.emit('error', { code: grpc.status.PERMISSION_DENIED, details: message });
+  }
+
+  private refuse(call: Stream, code: grpc.status, details: string): void {
+    this.o.metrics.checkinsRefused.inc();
+    call.emit('error', { code, details });
+  }
+
+  private onStream(call: Stream): void {
+    const { index, metrics } = this.o;
+    const peerCert = call.getAuthContext().sslPeerCertificate;
+    const id = peerCert ? certCommonName(peerCert.raw) : null;
+    const rec = id ? index.get(id) : undefined;
+    if (!id || !rec) return this.refuse(call, grpc.status.UNAUTHENTICATED, 'unknown envoy certificate; enroll again with `vigo agent enroll`');
+    if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${id} is revoked`);
+    const peer = call.getPeer();
+    const ip = peer.startsWith('[') ? peer.slice(1, peer.indexOf(']')) : peer.slice(0, peer.lastIndexOf(':'));
+    const prev = this.streams.get(id);
+    if (prev && prev !== call) prev.end();
+    this.streams.set(id, call);
+    index.connected.add(id);
+    const gone = () => {
+      if (this.streams.get(id) === call) {
+        this.streams.delete(id);
+        index.connected.delete(id);
+      }
+    };
+    call.on('error', gone);
+    call.on('close', gone);
+    call.on('end', () => {
+      gone();
+      call.end();
+    });
+    call.on('data', (m: AgentMessage) => {
+      try {
+        if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
+        else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
+        else metrics.checkinsRefused.inc();
+      } catch (e) {
+        // e.g. the database refusing a write: this envoy's request fails, the server stays up,
+        // and the envoy keeps its run spooled until a later attempt is acknowledged
+        this.o.log(`envoy ${rec.hostname}: ${e instanceof Error ? e.message : String(e)}`);
+        this.refuse(call, grpc.status.UNAVAILABLE, 'the server could not process this message; retry later');
+      }
+    });
+  }
+
+  private onCheckin(call: Stream, rec: EnvoyRecord, ip: string, seq: number, version: number, fingerprint: string): void {
+    if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${rec.id} is revoked`);
+    const nowMs = this.now();
+    const current = this.o.policy.version;
+    const fp = fingerprint.slice(0, 128);
+    const sameState = fp === rec.fingerprint;
+    this.o.index.seen(rec, nowMs, ip, version, fp);
+    if (version === current) {
+      // the envoy's state changed (its run report follows on the stream) or nothing did
+      (sameState ? this.o.metrics.checkinsNoChange : this.o.metrics.checkinsStateChanged).inc();
+      call.write({ seq, ack: { policy_version: current, interval_s: this.o.intervalS } });
+      return;
+    }
+    let bundleJson: string;
+    try {
+      bundleJson = this.o.policy.bundleJson(rec.hostname, Math.floor(nowMs / 1000));
+    } catch (e) {
+      // the envoy keeps its current bundle; the operator sees why in the log
+      this.o.log(`envoy ${rec.hostname}: cannot resolve its bundle: ${e instanceof Error ? e.message : String(e)}`);
+      this.o.metrics.checkinsRefused.inc();
+      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS } });
+      return;
+    }
+    this.o.metrics.checkinsBundle.inc();
+    call.write({ seq, bundle: { version: current, bundle_json: bundleJson } });
+  }
+
+  private onRun(call: Stream, rec: EnvoyRecord, seq: number, runId: string, reportJson: string): void {
+    if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${rec.id} is revoked`);
+    let parsed: z.infer<typeof runReport>;
+    try {
+      if (!/^[A-Za-z0-9-]{8,64}$/.test(runId)) throw new Error('bad run_id');
+      parsed = runReport.parse(JSON.parse(reportJson));
+    } catch (e) {
+      this.o.log(`envoy ${rec.id}: malformed run report refused: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
+      return this.refuse(call, grpc.status.INVALID_ARGUMENT, 'malformed run report');
+    }
+    this.runQueue.push({
+      call,
+      seq,
+      rec,
+      run: { run_id: runId, policy_version: parsed.policy_version, started_at: parsed.started_at, duration_ms: Math.round(parsed.duration_ms), status: parsed.status, counts: parsed.counts, configcrates: parsed.configcrates, report: reportJson },
+    });
+    if (!this.runFlushScheduled) {
+      this.runFlushScheduled = true;
+      setImmediate(() => this.flushRuns());
+    }
+  }
+
+  /**
+   * Group commit: every run that arrived in this event-loop turn goes into one
+   * transaction; each is acknowledged only after that commit.
+   */
+  private flushRuns(): void {
+    this.runFlushScheduled = false;
+    const batch = this.runQueue.splice(0);
+    if (batch.length === 0) return;
+    let fresh: boolean[];
+    try {
+      fresh = this.o.index.recordRuns(batch, this.now(), this.o.runsKeptPerEnvoy);
+    } catch (e) {
+      this.o.log(`storing ${batch.length} run report(s) failed: ${e instanceof Error ? e.message : String(e)}`);
+      for (const b of batch) this.refuse(b.call, grpc.status.UNAVAILABLE, 'the server could not store the run; retry later');
+      return;
+    }
+    batch.forEach((b, i) => {
+      if (fresh[i]) this.o.metrics.runs.inc({ status: b.run.status });
+      if (b.call.writableEnded || b.call.destroyed) return; // stored; a resend is acknowledged then
+      b.call.write({ seq: b.seq, run_ack: { run_id: b.run.run_id } });
+    });
+  }
+
+  stop(): Promise<void> {
+    this.flushRuns();
+    for (const s of this.streams.values()) s.end();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 2000);
+      this.server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,23 @@
+/** What every REST plugin and the check-in endpoint share inside one running vigosrv. */
+import type { ServerConfig } from './config.js';
+import type { Db } from './db.js';
+import type { EnvoyIndex } from './envoys.js';
+import type { PolicyState } from './policy.js';
+import type { CheckinServer } from './checkin/server.js';
+import type { Metrics } from './metrics.js';
+import type { PemPair } from './pki.js';
+
+export interface ServerContext {
+  config: ServerConfig;
+  db: Db;
+  index: EnvoyIndex;
+  policy: PolicyState;
+  checkin: CheckinServer;
+  metrics: Metrics;
+  ca: PemPair;
+  caFingerprint: string;
+  grpcPort: number;
+  startedAt: number;
+  log: (msg: string) => void;
+  now: () => number;
+}

@@ -1,0 +1,51 @@
+/**
+ * The server's SQLite database (better-sqlite3, WAL). Everything durable lives here:
+ * API tokens and enrollment tokens (SHA-256 only), envoys, runs, and the config version.
+ * Run reports are committed before they are acknowledged; check-in bookkeeping (last
+ * seen, fingerprint) is flushed in batches by the envoy index.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('admin','viewer','compliance')),
+  created_at INTEGER NOT NULL, expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS enroll_tokens (
+  hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  used_at INTEGER, envoy_id TEXT);
+CREATE TABLE IF NOT EXISTS envoys (
+  id TEXT PRIMARY KEY, hostname TEXT NOT NULL, pubkey_sha256 TEXT NOT NULL, cert_serial TEXT NOT NULL,
+  enrolled_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER,
+  last_seen INTEGER, ip TEXT, policy_version INTEGER, fingerprint TEXT,
+  last_run_status TEXT, last_run_at INTEGER, change_streak INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS runs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL UNIQUE, envoy_id TEXT NOT NULL,
+  policy_version INTEGER NOT NULL, started_at TEXT NOT NULL, duration_ms INTEGER NOT NULL,
+  status TEXT NOT NULL, ok INTEGER NOT NULL, changed INTEGER NOT NULL, failed INTEGER NOT NULL,
+  configcrates INTEGER NOT NULL, report TEXT NOT NULL, received_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_envoy ON runs (envoy_id, seq);
+`;
+
+export function openDb(path: string): Db {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export function getMeta(db: Db, k: string): string | null {
+  const row = db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined;
+  return row?.v ?? null;
+}
+
+export function setMeta(db: Db, k: string, v: string): void {
+  db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v').run(k, v);
+}

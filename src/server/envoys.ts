@@ -1,0 +1,238 @@
+/**
+ * The in-memory envoy index: the hot path of a check-in reads and writes only this.
+ * Check-in bookkeeping (last seen, address, policy version, fingerprint) marks the envoy
+ * dirty and is flushed to SQLite in batches; enrollment, revocation and runs are written
+ * through at once (runs before they are acknowledged). A restarted server rebuilds the
+ * index from the database.
+ */
+import type { Db } from './db.js';
+import { envoyStatus, nextStreak, compliance, type EnvoyStatus, type Compliance } from './status.js';
+
+export interface EnvoyRecord {
+  id: string;
+  hostname: string;
+  pubkeySha256: string;
+  certSerial: string;
+  enrolledAt: number; // unix s
+  revoked: boolean;
+  lastSeenMs: number | null;
+  ip: string | null;
+  policyVersion: number | null;
+  fingerprint: string | null;
+  lastRunStatus: string | null;
+  lastRunAt: number | null;
+  changeStreak: number;
+}
+
+export interface EnvoyView {
+  id: string;
+  hostname: string;
+  ip: string | null;
+  status: EnvoyStatus | 'revoked';
+  revoked: boolean;
+  enrolled_at: string;
+  last_seen: string | null;
+  policy_version: number | null;
+  last_run_status: string | null;
+  last_run_at: string | null;
+  change_streak: number;
+  connected: boolean;
+}
+
+export interface RunInput {
+  run_id: string;
+  policy_version: number;
+  started_at: string;
+  duration_ms: number;
+  status: 'ok' | 'changed' | 'failed';
+  counts: { ok: number; changed: number; failed: number };
+  configcrates: number;
+  report: string;
+}
+
+interface Row {
+  id: string;
+  hostname: string;
+  pubkey_sha256: string;
+  cert_serial: string;
+  enrolled_at: number;
+  revoked: number;
+  last_seen: number | null;
+  ip: string | null;
+  policy_version: number | null;
+  fingerprint: string | null;
+  last_run_status: string | null;
+  last_run_at: number | null;
+  change_streak: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export class EnvoyIndex {
+  private readonly byId = new Map<string, EnvoyRecord>();
+  private readonly dirty = new Set<EnvoyRecord>();
+  readonly connected = new Set<string>();
+  private readonly flushStmt;
+  private readonly flushTx;
+  private readonly insertRun;
+  private readonly updateRunFields;
+  private readonly pruneRuns;
+
+  constructor(
+    private readonly db: Db,
+    private readonly intervalMs: number,
+  ) {
+    this.flushStmt = db.prepare('UPDATE envoys SET last_seen = ?, ip = ?, policy_version = ?, fingerprint = ? WHERE id = ?');
+    this.flushTx = db.transaction((recs: EnvoyRecord[]) => {
+      for (const r of recs) this.flushStmt.run(r.lastSeenMs, r.ip, r.policyVersion, r.fingerprint, r.id);
+    });
+    this.insertRun = db.prepare(
+      `INSERT OR IGNORE INTO runs (run_id, envoy_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates, report, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.updateRunFields = db.prepare('UPDATE envoys SET last_run_status = ?, last_run_at = ?, change_streak = ? WHERE id = ?');
+    this.pruneRuns = db.prepare('DELETE FROM runs WHERE envoy_id = ? AND seq <= (SELECT seq FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)');
+    for (const row of db.prepare('SELECT * FROM envoys').all() as Row[]) this.byId.set(row.id, fromRow(row));
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): EnvoyRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): EnvoyRecord[] {
+    return [...this.byId.values()];
+  }
+
+  add(rec: Omit<EnvoyRecord, 'revoked' | 'lastSeenMs' | 'ip' | 'policyVersion' | 'fingerprint' | 'lastRunStatus' | 'lastRunAt' | 'changeStreak'>): EnvoyRecord {
+    this.db
+      .prepare('INSERT INTO envoys (id, hostname, pubkey_sha256, cert_serial, enrolled_at) VALUES (?, ?, ?, ?, ?)')
+      .run(rec.id, rec.hostname, rec.pubkeySha256, rec.certSerial, rec.enrolledAt);
+    const full: EnvoyRecord = { ...rec, revoked: false, lastSeenMs: null, ip: null, policyVersion: null, fingerprint: null, lastRunStatus: null, lastRunAt: null, changeStreak: 0 };
+    this.byId.set(rec.id, full);
+    return full;
+  }
+
+  revoke(id: string, nowS: number): EnvoyRecord | undefined {
+    const rec = this.byId.get(id);
+    if (!rec) return undefined;
+    this.db.prepare('UPDATE envoys SET revoked = 1, revoked_at = ? WHERE id = ?').run(nowS, id);
+    rec.revoked = true;
+    return rec;
+  }
+
+  /** The hot path: a check-in was seen. No I/O. */
+  seen(rec: EnvoyRecord, nowMs: number, ip: string | null, policyVersion: number, fingerprint: string): void {
+    rec.lastSeenMs = nowMs;
+    if (ip !== rec.ip) rec.ip = ip;
+    rec.policyVersion = policyVersion;
+    rec.fingerprint = fingerprint;
+    this.dirty.add(rec);
+  }
+
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  /** Write up to `max` dirty records in one transaction; returns how many were written. */
+  flush(max = Number.MAX_SAFE_INTEGER): number {
+    if (this.dirty.size === 0) return 0;
+    const batch: EnvoyRecord[] = [];
+    for (const r of this.dirty) {
+      batch.push(r);
+      if (batch.length >= max) break;
+    }
+    this.flushTx(batch);
+    for (const r of batch) this.dirty.delete(r);
+    return batch.length;
+  }
+
+  /**
+   * Record runs durably in one transaction (group commit: the check-in endpoint batches
+   * the runs that arrive in one event-loop turn). Idempotent on run_id: a re-sent run is
+   * acknowledged again but stored once. The in-memory records change only after the
+   * commit. Returns, per run, whether it was new.
+   */
+  recordRuns(items: { rec: EnvoyRecord; run: RunInput }[], nowMs: number, keepPerEnvoy: number): boolean[] {
+    const staged = new Map<EnvoyRecord, { streak: number; status: string; version: number | null }>();
+    const fresh = this.db.transaction(() =>
+      items.map(({ rec, run }) => {
+        const ins = this.insertRun.run(run.run_id, rec.id, run.policy_version, run.started_at, run.duration_ms, run.status, run.counts.ok, run.counts.changed, run.counts.failed, run.configcrates, run.report, nowMs);
+        if (ins.changes === 0) return false;
+        const prev = staged.get(rec) ?? { streak: rec.changeStreak, status: rec.lastRunStatus ?? '', version: rec.policyVersion };
+        const next = { streak: nextStreak(prev.streak, run.status), status: run.status, version: prev.version === null || run.policy_version > prev.version ? run.policy_version : prev.version };
+        staged.set(rec, next);
+        this.updateRunFields.run(run.status, nowMs, next.streak, rec.id);
+        this.pruneRuns.run(rec.id, rec.id, keepPerEnvoy);
+        return true;
+      }),
+    )();
+    for (const [rec, st] of staged) {
+      // the run tells which policy the envoy holds, even if its next check-in is far off
+      if (st.version !== rec.policyVersion) {
+        rec.policyVersion = st.version;
+        this.dirty.add(rec);
+      }
+      rec.lastRunStatus = st.status;
+      rec.lastRunAt = nowMs;
+      rec.changeStreak = st.streak;
+    }
+    return fresh;
+  }
+
+  status(rec: EnvoyRecord, nowMs: number): EnvoyStatus | 'revoked' {
+    return rec.revoked ? 'revoked' : envoyStatus(rec, nowMs, this.intervalMs);
+  }
+
+  view(rec: EnvoyRecord, nowMs: number): EnvoyView {
+    return {
+      id: rec.id,
+      hostname: rec.hostname,
+      ip: rec.ip,
+      status: this.status(rec, nowMs),
+      revoked: rec.revoked,
+      enrolled_at: new Date(rec.enrolledAt * 1000).toISOString(),
+      last_seen: iso(rec.lastSeenMs),
+      policy_version: rec.policyVersion,
+      last_run_status: rec.lastRunStatus,
+      last_run_at: iso(rec.lastRunAt),
+      change_streak: rec.changeStreak,
+      connected: this.connected.has(rec.id),
+    };
+  }
+
+  compliance(nowMs: number): Compliance {
+    return compliance(this.all(), nowMs, this.intervalMs);
+  }
+
+  /** Find by id, or by unique hostname (operators type hostnames). */
+  find(idOrHost: string): EnvoyRecord | undefined {
+    const byId = this.byId.get(idOrHost);
+    if (byId) return byId;
+    const matches = this.all().filter((r) => r.hostname === idOrHost);
+    const live = matches.filter((r) => !r.revoked);
+    if (live.length === 1) return live[0];
+    return live.length === 0 && matches.length === 1 ? matches[0] : undefined;
+  }
+}
+
+function fromRow(r: Row): EnvoyRecord {
+  return {
+    id: r.id,
+    hostname: r.hostname,
+    pubkeySha256: r.pubkey_sha256,
+    certSerial: r.cert_serial,
+    enrolledAt: r.enrolled_at,
+    revoked: r.revoked === 1,
+    lastSeenMs: r.last_seen,
+    ip: r.ip,
+    policyVersion: r.policy_version,
+    fingerprint: r.fingerprint,
+    lastRunStatus: r.last_run_status,
+    lastRunAt: r.last_run_at,
+    changeStreak: r.change_streak,
+  };
+}

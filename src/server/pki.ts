@@ -1,0 +1,150 @@
+/**
+ * The server's certificate authority: a self-signed ECDSA P-256 CA, the server's TLS
+ * certificate (SANs: localhost, the host's addresses, the configured names), and client
+ * certificates for envoys signed from an Ed25519 CSR (CN = the envoy's UUID).
+ * P-256 for the CA and server keeps every TLS stack happy; envoys keep Ed25519 keys.
+ */
+import 'reflect-metadata';
+import { webcrypto, createHash, X509Certificate as NodeX509, randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import * as x509 from '@peculiar/x509';
+import { VigoError } from '../platform/errors.js';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+x509.cryptoProvider.set(webcrypto as never);
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY = 86_400_000;
+
+export interface PemPair {
+  cert: string;
+  key: string;
+}
+
+async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function importEcKey(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(pem)[0];
+  if (!der) throw new VigoError('E_PKI', 'CA key file holds no PEM block');
+  return await webcrypto.subtle.importKey('pkcs8', der, EC, false, ['sign']);
+}
+
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0] ?? 0) & 0x7f; // positive
+  return b.toString('hex');
+}
+
+export async function createCa(commonName: string, now: Date = new Date()): Promise<PemPair> {
+  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${commonName}`,
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + 3650 * DAY),
+    keys,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { cert: cert.toString('pem'), key: await exportKeyPem(keys.privateKey) };
+}
+
+/** Every address of this host plus the configured names, for the server certificate. */
+export function serverSans(hostname: string | undefined, extra: string[]): string[] {
+  const out = new Set<string>(['localhost', 'vigosrv', '127.0.0.1', '::1']);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address.split('%')[0] ?? a.address);
+  if (hostname) out.add(hostname);
+  for (const s of extra) out.add(s);
+  return [...out];
+}
+
+export async function createServerCert(ca: PemPair, sans: string[], now: Date = new Date()): Promise<PemPair> {
+  const caCert = new x509.X509Certificate(ca.cert);
+  const caKey = await importEcKey(ca.key);
+  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${sans.find((s) => isIP(s) === 0 && s !== 'localhost') ?? 'vigosrv'}`,
+    issuer: caCert.subject,
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + 825 * DAY),
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(
+        sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s })),
+      ),
+    ],
+  });
+  return { cert: cert.toString('pem'), key: await exportKeyPem(keys.privateKey) };
+}
+
+/** Envoy side: a fresh Ed25519 key and a CSR for it (proof of possession). */
+export async function createEnvoyCsr(hostname: string): Promise<{ csr: string; key: string }> {
+  const alg = { name: 'Ed25519' } as const;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${hostname.replace(/[,+="<>#;\\]/g, '_')}`,
+    keys,
+    signingAlgorithm: alg,
+  });
+  return { csr: csr.toString('pem'), key: await exportKeyPem(keys.privateKey) };
+}
+
+/** Server side: verify the CSR's self-signature and issue a client certificate (CN = envoy id). */
+export async function signEnvoyCsr(ca: PemPair, csrPem: string, envoyId: string, now: Date = new Date()): Promise<{ cert: string; publicKeySha256: string; serial: string }> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch (e) {
+    throw new VigoError('E_BAD_CSR', `csr: not a PKCS#10 request (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (csr.publicKey.algorithm.name !== 'Ed25519') throw new VigoError('E_BAD_CSR', 'csr: the envoy key must be Ed25519');
+  if (!(await csr.verify())) throw new VigoError('E_BAD_CSR', 'csr: signature does not verify');
+  const caCert = new x509.X509Certificate(ca.cert);
+  const caKey = await importEcKey(ca.key);
+  const sn = serial();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: sn,
+    subject: `CN=${envoyId}`,
+    issuer: caCert.subject,
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + 825 * DAY),
+    publicKey: await csr.publicKey.export(),
+    signingKey: caKey,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ],
+  });
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  return { cert: cert.toString('pem'), publicKeySha256: createHash('sha256').update(spki).digest('hex'), serial: sn };
+}
+
+/** SHA-256 of a certificate's DER, lowercase hex (the CA fingerprint operators compare). */
+export function certFingerprint(pem: string): string {
+  return new NodeX509(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+}
+
+/** The CN of a certificate's subject (the envoy id on client certs). */
+export function certCommonName(der: Buffer): string | null {
+  const subject = new NodeX509(der).subject;
+  const m = /(?:^|\n)CN=([^\n]+)/.exec(subject);
+  return m?.[1] ?? null;
+}

@@ -1,0 +1,104 @@
+/**
+ * What the server serves: the stacks loaded from `.live/`, the config version, and a
+ * per-hostname cache of rendered bundles (JSON text, built once per version). The version
+ * is stored with the fingerprint of the stacks it names, so a crash between the `.live`
+ * swap and the version bump is noticed at the next start and bumped then.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { getMeta, setMeta, type Db } from './db.js';
+import { loadStacks, resolveBundle, validateStacks, type Stacks, type StacksProblem } from './publish/stacks-port.js';
+import { swapLive, sweepLive } from './publish/live.js';
+import { VigoError } from '../platform/errors.js';
+
+export class PolicyState {
+  private stacks: Stacks | null = null;
+  private cache = new Map<string, string>();
+  private _version: number;
+  private publishing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly dataDir: string,
+    private readonly liveDir: string,
+    private readonly stacksDir: string,
+  ) {
+    this._version = Number(getMeta(db, 'config_version') ?? '0');
+  }
+
+  get version(): number {
+    return this._version;
+  }
+
+  get loaded(): boolean {
+    return this.stacks !== null;
+  }
+
+  /** Load `.live/` at boot; bumps the version only if `.live` differs from what the DB names. */
+  boot(): void {
+    sweepLive(this.dataDir);
+    if (!existsSync(this.liveDir)) return;
+    const stacks = loadStacks(this.liveDir);
+    if (getMeta(this.db, 'config_fingerprint') !== stacks.fingerprint) this.bump(stacks.fingerprint);
+    this.install(stacks);
+  }
+
+  /** Re-read `.live/` (POST /config/reload, and the last step of a publish). */
+  reload(): number {
+    const stacks = loadStacks(this.liveDir);
+    this.bump(stacks.fingerprint);
+    this.install(stacks);
+    return this._version;
+  }
+
+  validate(): StacksProblem[] {
+    if (!existsSync(this.stacksDir)) return [{ file: this.stacksDir, line: null, message: 'stacks directory does not exist' }];
+    // operators want paths they can open: the stacks module names files relative to the tree
+    return validateStacks(this.stacksDir).map((p) => ({ ...p, file: isAbsolute(p.file) ? p.file : join(this.stacksDir, p.file) }));
+  }
+
+  /** Validate the stacks, swap `.live/`, reload. Publishes are serialized. */
+  publish(): Promise<{ version: number; files: number }> {
+    const run = this.publishing.then(() => {
+      const problems = this.validate();
+      if (problems.length > 0) {
+        throw new VigoError('E_STACKS_INVALID', `stacks are invalid; nothing was published:\n${problems.map((p) => `  ${p.file}:${p.line ?? '?'}: ${p.message}`).join('\n')}`);
+      }
+      const { files } = swapLive(this.stacksDir, this.dataDir);
+      const version = this.reload();
+      sweepLive(this.dataDir);
+      return { version, files };
+    });
+    this.publishing = run.catch(() => undefined);
+    return run;
+  }
+
+  private bump(fingerprint: string): void {
+    const next = this._version + 1;
+    this.db.transaction(() => {
+      setMeta(this.db, 'config_version', String(next));
+      setMeta(this.db, 'config_fingerprint', fingerprint);
+    })();
+    this._version = next;
+  }
+
+  private install(stacks: Stacks): void {
+    this.stacks = stacks;
+    this.cache = new Map();
+  }
+
+  /** The bundle JSON for a hostname at the current version (an empty bundle when nothing matches). */
+  bundleJson(hostname: string, nowS: number): string {
+    const hit = this.cache.get(hostname);
+    if (hit !== undefined) return hit;
+    const bundle = (this.stacks && resolveBundle(this.stacks, hostname, this._version, nowS)) ?? {
+      version: this._version,
+      envoy: hostname,
+      generated_at: nowS,
+      resources: [],
+    };
+    const json = JSON.stringify(bundle);
+    this.cache.set(hostname, json);
+    return json;
+  }
+}

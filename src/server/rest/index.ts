@@ -1,0 +1,35 @@
+/** The REST API over TLS: one plugin per area; every error is `{"message": …}`. */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { authPlugin } from './auth.js';
+import { enrollPlugin } from './enroll.js';
+import { envoysPlugin } from './envoys.js';
+import { runsPlugin } from './runs.js';
+import { configPlugin } from './config.js';
+import { statusPlugin } from './status.js';
+
+export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
+  const app = Fastify({
+    https: { key: tls.key, cert: tls.cert },
+    bodyLimit: ctx.config.server.body_limit_bytes,
+    logger: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string; validation?: unknown }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status === 500) ctx.log(`REST error: ${err.message}`);
+    let message = err.message;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body too large (limit ${ctx.config.server.body_limit_bytes} bytes, server.body_limit_bytes)`;
+    else if (err.validation) message = `invalid request: ${err.message}`;
+    else if (status === 500) message = 'internal error (see the vigosrv log)';
+    return reply.code(status).send({ message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
+  await app.register(authPlugin, ctx);
+  await app.register(enrollPlugin, ctx);
+  await app.register(envoysPlugin, ctx);
+  await app.register(runsPlugin, ctx);
+  await app.register(configPlugin, ctx);
+  await app.register(statusPlugin, ctx);
+  return app;
+}

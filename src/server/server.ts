@@ -1,0 +1,116 @@
+/**
+ * One running vigosrv: first-start material (CA, server certificate, secrets master key,
+ * database), the in-memory envoy index rebuilt from the database, the stacks from
+ * `.live/`, the gRPC check-in endpoint, the REST API, and the root-only local-admin token.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
+import { splitHostPort, type ServerConfig } from './config.js';
+import { openDb } from './db.js';
+import { EnvoyIndex } from './envoys.js';
+import { PolicyState } from './policy.js';
+import { CheckinServer } from './checkin/server.js';
+import { createMetrics, registerStateGauges } from './metrics.js';
+import { certFingerprint, createCa, createServerCert, serverSans, type PemPair } from './pki.js';
+import { ensureMasterKey, secretsPaths } from './secrets.js';
+import { mintLocalAdminToken } from './tokens.js';
+import { buildRest } from './rest/index.js';
+import type { ServerContext } from './context.js';
+
+export interface RunningServer {
+  restUrl: string;
+  restPort: number;
+  grpcPort: number;
+  ctx: ServerContext;
+  stop(): Promise<void>;
+}
+
+export function localAdminFile(dataDir: string): string {
+  return join(dataDir, 'local-admin.json');
+}
+
+async function ensureTls(config: ServerConfig, log: (m: string) => void): Promise<{ ca: PemPair; server: PemPair }> {
+  const dir = config.tlsDir;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caCrt = join(dir, 'ca.crt');
+  const caKey = join(dir, 'ca.key');
+  let ca: PemPair;
+  if (existsSync(caCrt) && existsSync(caKey)) ca = { cert: readFileSync(caCrt, 'utf8'), key: readFileSync(caKey, 'utf8') };
+  else {
+    ca = await createCa(`vigo CA ${config.server.hostname ?? ''}`.trim());
+    writeFileAtomic(caKey, ca.key, { mode: 0o600 });
+    writeFileAtomic(caCrt, ca.cert, { mode: 0o644 });
+    log(`created CA ${caCrt} (sha256 ${certFingerprint(ca.cert)})`);
+  }
+  const sans = serverSans(config.server.hostname, config.server.tls_sans).sort();
+  const srvCrt = join(dir, 'server.crt');
+  const srvKey = join(dir, 'server.key');
+  const sansFile = join(dir, 'server.sans.json');
+  const same = existsSync(sansFile) && existsSync(srvCrt) && existsSync(srvKey) && readFileSync(sansFile, 'utf8') === JSON.stringify(sans);
+  let server: PemPair;
+  if (same) server = { cert: readFileSync(srvCrt, 'utf8'), key: readFileSync(srvKey, 'utf8') };
+  else {
+    server = await createServerCert(ca, sans);
+    writeFileAtomic(srvKey, server.key, { mode: 0o600 });
+    writeFileAtomic(srvCrt, server.cert, { mode: 0o644 });
+    writeFileAtomic(sansFile, JSON.stringify(sans), { mode: 0o644 });
+    log(`issued server certificate for ${sans.join(', ')}`);
+  }
+  return { ca, server };
+}
+
+export async function startServer(config: ServerConfig, opts: { log?: (m: string) => void; now?: () => number } = {}): Promise<RunningServer> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} vigosrv: ${m}\n`));
+  const now = opts.now ?? Date.now;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
+  mkdirSync(config.stacksDir, { recursive: true, mode: 0o755 });
+  const { ca, server: srvTls } = await ensureTls(config, log);
+  if (ensureMasterKey(secretsPaths(config.secretsDir, config.dataDir))) log(`created secrets master key in ${config.secretsDir}`);
+
+  const db = openDb(config.dbPath);
+  const intervalMs = config.checkin.interval_s * 1000;
+  const index = new EnvoyIndex(db, intervalMs);
+  const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
+  policy.boot();
+  const metrics = createMetrics();
+  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now });
+  const grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });
+  registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
+
+  const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
+  // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
+  const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
+  const rest = splitHostPort(config.server.rest_listen);
+  await app.listen({ host: rest.host, port: rest.port });
+  const addr = app.server.address();
+  const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
+  const localHost = rest.host === '0.0.0.0' || rest.host === '::' ? '127.0.0.1' : rest.host;
+  const restUrl = `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${restPort}`;
+
+  const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
+  writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
+
+  const flushEvery = setInterval(() => {
+    try {
+      while (index.dirtyCount > 0) index.flush(config.database.flush_batch);
+    } catch (e) {
+      log(`flush failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }, config.database.flush_interval_ms);
+  flushEvery.unref();
+
+  return {
+    restUrl,
+    restPort,
+    grpcPort,
+    ctx,
+    async stop() {
+      clearInterval(flushEvery);
+      await app.close();
+      await checkin.stop();
+      index.flush();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * API tokens (`vgot_…`, roles admin / viewer / compliance) and one-time enrollment tokens
+ * (`vget_…`). Only SHA-256 of a token is stored. An enrollment token also carries the first
+ * 128 bits of the CA fingerprint after a dot, so a new envoy can check it is talking to
+ * the right server before it trusts that server's CA (the token authenticates the envoy,
+ * the fingerprint authenticates the server).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from './db.js';
+import { VigoError } from '../platform/errors.js';
+
+export type Role = 'admin' | 'viewer' | 'compliance';
+export const ROLES: readonly Role[] = ['admin', 'viewer', 'compliance'];
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export interface ApiTokenRow {
+  hash: string;
+  name: string;
+  role: Role;
+  created_at: number;
+  expires_at: number | null;
+  revoked: number;
+}
+
+export function mintApiToken(db: Db, name: string, role: Role, nowS: number, expiresAt: number | null): string {
+  const token = `vgot_${randomBytes(32).toString('base64url')}`;
+  db.prepare('INSERT INTO api_tokens (hash, name, role, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash(token), name, role, nowS, expiresAt);
+  return token;
+}
+
+/** The boot-time local-admin token replaces the previous one (a restart invalidates it). */
+export function mintLocalAdminToken(db: Db, nowS: number): string {
+  db.prepare("DELETE FROM api_tokens WHERE name = 'local-admin'").run();
+  return mintApiToken(db, 'local-admin', 'admin', nowS, null);
+}
+
+export type AuthResult = { ok: true; row: ApiTokenRow } | { ok: false; message: string };
+
+export function checkApiToken(db: Db, token: string, nowS: number): AuthResult {
+  if (!token.startsWith('vgot_')) return { ok: false, message: 'not a vigo API token (expected vgot_…)' };
+  const row = db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(tokenHash(token)) as ApiTokenRow | undefined;
+  if (!row) return { ok: false, message: 'unknown API token' };
+  if (row.revoked) return { ok: false, message: 'API token revoked' };
+  if (row.expires_at !== null && row.expires_at <= nowS) return { ok: false, message: `API token expired at ${new Date(row.expires_at * 1000).toISOString()}` };
+  return { ok: true, row };
+}
+
+export function mintEnrollToken(db: Db, caFingerprint: string, nowS: number, ttlS: number): { token: string; expires_at: number } {
+  const token = `vget_${randomBytes(24).toString('base64url')}.${caFingerprint.slice(0, 32)}`;
+  const expires_at = nowS + ttlS;
+  db.prepare('INSERT INTO enroll_tokens (hash, created_at, expires_at) VALUES (?, ?, ?)').run(tokenHash(token), nowS, expires_at);
+  return { token, expires_at };
+}
+
+/** The CA fingerprint prefix an enrollment token carries (null if malformed). */
+export function enrollTokenCaPrefix(token: string): string | null {
+  const m = /^vget_[A-Za-z0-9_-]{32}\.([0-9a-f]{32})$/.exec(token);
+  return m?.[1] ?? null;
+}
+
+/** Refuse an unknown, used or expired enrollment token with a message the envoy operator can act on. */
+export function checkEnrollToken(db: Db, token: string, nowS: number): void {
+  const row = db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(tokenHash(token)) as
+    | { expires_at: number; used_at: number | null }
+    | undefined;
+  const hint = 'ask an operator for a fresh one: vigocli enroll token create';
+  if (!row) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token not recognized by this server', { hint });
+  if (row.used_at !== null) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token already used (tokens are single-use)', { hint });
+  if (row.expires_at <= nowS) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token expired', { hint });
+}
+
+/** Consume an enrollment token inside the caller's transaction (checking it again there). */
+export function consumeEnrollToken(db: Db, token: string, nowS: number, envoyId: string): void {
+  checkEnrollToken(db, token, nowS);
+  db.prepare('UPDATE enroll_tokens SET used_at = ?, envoy_id = ? WHERE hash = ?').run(nowS, envoyId, tokenHash(token));
+}

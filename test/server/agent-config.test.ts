@@ -1,0 +1,23 @@
+// The check-in section of agent.yaml is validated, naming the file and the field.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCheckinSection, stateFingerprint } from '../../src/agent/checkin/service.js';
+
+test('checkin section: defaults, and refusals naming the field', () => {
+  assert.deepEqual(parseCheckinSection({ file: '/e/agent.yaml', sections: {} }), { timeout_s: 10, spool_max: 1000 });
+  assert.equal(parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { interval_s: 5, grpc_addr: '127.0.0.1:1530' } } }).interval_s, 5);
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { interval_s: 0 } } }), /\/e\/agent\.yaml: checkin\.interval_s: /);
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { grpc_addr: 'nohost' } } }), /checkin\.grpc_addr: must be HOST:PORT/);
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { intervl: 3 } } }), /checkin\.: .*intervl|Unrecognized key/);
+});
+
+test('the state fingerprint follows policy version and resource outcomes', () => {
+  const r = (v: number, st: 'ok' | 'changed') => ({
+    policy_version: v, started_at: '', duration_ms: 0, status: st, counts: { ok: 0, changed: 0, failed: 0 }, configcrates: 1,
+    resources: [{ id: 'a:file:/x', type: 'file' as const, status: st, message: '' }],
+  });
+  assert.equal(stateFingerprint(r(1, 'ok')), stateFingerprint(r(1, 'ok')));
+  assert.notEqual(stateFingerprint(r(1, 'ok')), stateFingerprint(r(2, 'ok')));
+  assert.notEqual(stateFingerprint(r(1, 'ok')), stateFingerprint(r(1, 'changed')));
+  assert.match(stateFingerprint(r(1, 'ok')), /^[0-9a-f]{32}$/);
+});
