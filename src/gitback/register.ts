@@ -1,9 +1,27 @@
-/** Registers gitback's rekey hook with the puddle, so `puddle rekey-pair` runs it. */
-import { registerRekeyHook } from '../puddle/index.js';
-import { rekeyPreflight, runRekeyHook } from './rekey-hook.js';
-import { bindToEnvoy, boundLine } from './bind-client.js';
-import { paths } from '../platform/paths.js';
+/**
+ * Registers gitback's puddle hooks, so `puddle rekey-pair` runs the rekey hook and
+ * `puddle unlock` binds this uid to the key on this envoy (when its daemon is up).
+ */
 import { existsSync } from 'node:fs';
+import { registerRekeyHook, registerUnlockHook } from '../puddle/index.js';
+import { paths } from '../platform/paths.js';
+import { toHex, type Signer } from '../trust/index.js';
+import { rekeyPreflight, runRekeyHook } from './rekey-hook.js';
+import { bindToEnvoy, boundLine, type BindResult } from './bind-client.js';
+import { bindingState } from './binding.js';
+
+/** One bind with a signer the puddle just handed us; null when there is no daemon or nothing to do. */
+async function bindWith(signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
+  const env = process.env;
+  const sock = paths.gitbackSocket(env);
+  if (!existsSync(sock)) return null;
+  if (!force && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
+  try {
+    return { ok: true, result: await bindToEnvoy(sock, signer, now) };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
 
 export function registerGitbackRekeyHook(): void {
   registerRekeyHook({
@@ -13,15 +31,20 @@ export function registerGitbackRekeyHook(): void {
       const lines = await runRekeyHook(ctx);
       // the envoy's uid binding moves to the new key with a fresh proof by it (best effort:
       // the next git operation or unlock binds otherwise)
-      const sock = paths.gitbackSocket(process.env);
-      if (existsSync(sock)) {
-        try {
-          lines.push(boundLine(await bindToEnvoy(sock, ctx.newSigner, ctx.now)).trimEnd());
-        } catch (e) {
-          lines.push(`warning: could not re-bind your uid on this envoy to the new key: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
+      const b = await bindWith(ctx.newSigner, ctx.now, true);
+      if (b?.ok === true) lines.push(boundLine(b.result).trimEnd());
+      else if (b?.ok === false) lines.push(`warning: could not re-bind your uid on this envoy to the new key: ${b.reason}`);
       return lines;
+    },
+  });
+  // Best effort, silent without a daemon: a failed bind is one line, never the unlock's failure.
+  registerUnlockHook({
+    name: 'gitback',
+    run: async (ctx) => {
+      const b = await bindWith(ctx.signer, ctx.now, false);
+      if (b?.ok === true) return [`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`];
+      if (b?.ok === false) return [`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`];
+      return [];
     },
   });
 }

@@ -35,7 +35,6 @@ export function registerUnlock(puddle: Command): void {
         process.stdout.write(
           `Puddle already unlocked (session pid ${r.status.pid}, locks after ${formatDuration(r.status.idle_left_s)} more idle)\n`,
         );
-        await bindGitback();
         return;
       }
       process.stdout.write(
@@ -44,19 +43,5 @@ export function registerUnlock(puddle: Command): void {
           '\n' +
           r.lines.map((l) => `${l}\n`).join(''),
       );
-      await bindGitback();
     });
-}
-
-/**
- * Best effort: when this envoy's gitback helper daemon is up, bind this uid to the
- * unlocked key (so git over gitback:// works without a separate step). Silent when there
- * is no daemon or nothing to do; a failure is one line, never the unlock's failure.
- * Loaded lazily, so envoys without gitback pay nothing.
- */
-async function bindGitback(): Promise<void> {
-  const { bindFromSession } = await import('../../../../gitback/bind-client.js');
-  const b = await bindFromSession(process.env);
-  if (b?.ok === true) process.stdout.write(`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}\n`);
-  else if (b?.ok === false) process.stdout.write(`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries\n`);
 }
