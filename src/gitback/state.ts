@@ -40,6 +40,8 @@ export interface ProjectConfig {
   scope: Scope;
   /** puddle pubkeys (hex) known to hold the project; the founder first */
   members: string[];
+  /** the role each member was invited with (this user's invitations); re-invite-all re-grants it */
+  member_roles?: Record<string, Role>;
   /** this user's role, from the leaf of tokens.json */
   role: Role;
   created_at: number;
@@ -52,7 +54,7 @@ export interface ProjectConfig {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const PROJECT_KEYS = ['version', 'project_id', 'handle', 'founder', 'scope', 'members', 'role', 'created_at', 'cross_subnet_members', 'tombstoned_at', 'successor'];
+const PROJECT_KEYS = ['version', 'project_id', 'handle', 'founder', 'scope', 'members', 'member_roles', 'role', 'created_at', 'cross_subnet_members', 'tombstoned_at', 'successor'];
 
 function malformed(file: string, msg: string): never {
   throw new VigoError('E_STATE_MALFORMED', `${file}: ${msg}`, { hint: 'restore the file, or leave and re-join the project' });
@@ -81,6 +83,11 @@ export function checkProjectConfig(v: unknown, file: string): ProjectConfig {
   if (typeof o.handle !== 'string' || o.handle === '') malformed(file, 'field handle must be a string');
   if (o.scope !== 'swarm-wide' && o.scope !== 'members-only') malformed(file, "field scope must be 'swarm-wide' or 'members-only'");
   if (o.role !== 'admin' && o.role !== 'member') malformed(file, "field role must be 'admin' or 'member'");
+  const roles = o.member_roles ?? {};
+  if (typeof roles !== 'object' || roles === null || Array.isArray(roles)) malformed(file, 'field member_roles must be an object of hex key → role');
+  for (const [k, r] of Object.entries(roles as Record<string, unknown>)) {
+    if (!HEX64.test(k) || (r !== 'admin' && r !== 'member')) malformed(file, `field member_roles.${k.slice(0, 16)} must map a 64-hex key to 'admin' or 'member'`);
+  }
   const created = numOrNull('created_at');
   const successor = o.successor ?? null;
   if (successor !== null && (typeof successor !== 'string' || !HEX64.test(successor))) malformed(file, 'field successor must be 64 hex or null');
@@ -91,6 +98,7 @@ export function checkProjectConfig(v: unknown, file: string): ProjectConfig {
     founder: hex('founder'),
     scope: o.scope,
     members: strList('members', HEX64),
+    ...(Object.keys(roles).length > 0 ? { member_roles: roles as Record<string, Role> } : {}),
     role: o.role,
     created_at: created ?? 0,
     cross_subnet_members: strList('cross_subnet_members'),

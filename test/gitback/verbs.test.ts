@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { generateKeyPair, seedSigner, toHex, tokenId, type Token } from '../../src/trust/index.js';
 import { projectInit, projectReanchor, projectRefound } from '../../src/gitback/project/found.js';
 import { projectPush } from '../../src/gitback/project/publish.js';
-import { projectInvite, projectJoin, projectLeave, projectRevoke } from '../../src/gitback/project/membership.js';
+import { projectInvite, projectJoin, projectLeave, projectReinviteAll, projectRevoke } from '../../src/gitback/project/membership.js';
 import { projectList, projectStatus } from '../../src/gitback/project/show.js';
 import { gitbackGcOrphans, gitbackPurge, gitbackStatus } from '../../src/gitback/project/envoy.js';
 import { rekeyPreflight, runRekeyHook } from '../../src/gitback/rekey-hook.js';
@@ -159,6 +159,10 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   assert.match(b.stdout.join(''), /Migrated 2 ref\(s\)/);
   assert.ok(existsSync(join(vroot, 'var/lib/vigo/swarm/gitback/projects', `${forkPid}.git`)));
 
+  // an admin invitee keeps its role when re-invite-all re-grants access after a rekey
+  const adminInvitee = toHex(generateKeyPair().publicKey);
+  await projectInvite(a, 'demo', { puddle: adminInvitee, role: 'admin' });
+
   // five founder rekeys: pushing keeps working, status warns then shows AT CAP
   for (let i = 1; i <= 5; i++) {
     const old = await a.signer();
@@ -175,6 +179,18 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
     await git(['commit', '-qam', `after rekey ${i}`], work, a.env);
     const p = await git(['push', '-q', 'swarm', 'main'], work, a.env);
     assert.equal(p.status, 0, p.stderr);
+    if (i === 1) {
+      a.stdout.length = 0;
+      await projectReinviteAll(a, 'demo');
+      const granted = new Map(
+        a.stdout.map((text) => {
+          const leaf = (JSON.parse(text) as { chain: Token[] }).chain.at(-1) as Token;
+          return [leaf.subject, leaf.role] as const;
+        }),
+      );
+      assert.equal(granted.get(adminInvitee), 'admin');
+      assert.equal(granted.get(toHex(b.publicKey())), 'member');
+    }
   }
   const chain = JSON.parse(readFileSync(tokensFile, 'utf8')) as Token[];
   assert.equal(chain.length, 2);

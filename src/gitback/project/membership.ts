@@ -54,7 +54,8 @@ export async function projectInvite(ctx: GitbackContext, arg: string, opts: Invi
   const role = parseRole(opts.role);
   const expiresAt = opts.expires === undefined ? null : ctx.now() + parseExpires(opts.expires);
   const { inv, id } = await mintInvitation(ctx, s, subject, role, expiresAt);
-  if (!s.config.members.includes(subject)) saveConfig(userBase(ctx), { ...s.config, members: [...s.config.members, subject] });
+  const members = s.config.members.includes(subject) ? s.config.members : [...s.config.members, subject];
+  saveConfig(userBase(ctx), { ...s.config, members, member_roles: { ...s.config.member_roles, [subject]: role } });
   ctx.out(formatInvitation(inv));
   ctx.err(
     `✓ Invitation for ${fmtKey(subject)} as ${role} on ${s.config.handle} (expires ${iso(expiresAt)})\n` +
@@ -190,8 +191,10 @@ export async function projectReinviteAll(ctx: GitbackContext, arg: string | unde
       continue;
     }
     for (const m of others) {
-      const { inv } = await mintInvitation(ctx, s, m, 'member', null);
-      ctx.err(`─── re-invite for project '${s.config.handle}' → ${fmtKey(m).slice(0, 20)}… ───\n`);
+      // re-grant the role this founder invited the member with (member when unknown, e.g. older state)
+      const role = s.config.member_roles?.[m] ?? 'member';
+      const { inv } = await mintInvitation(ctx, s, m, role, null);
+      ctx.err(`─── re-invite for project '${s.config.handle}' → ${fmtKey(m).slice(0, 20)}… (${role}) ───\n`);
       ctx.out(formatInvitation(inv));
       printed++;
     }
