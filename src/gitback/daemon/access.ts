@@ -68,8 +68,8 @@ export function boundPresenter(env: Env, user: { uid: number; name: string; home
   if (b.pubkey !== own) {
     throw new VigoError('E_BINDING_MISMATCH', `your identity.pub (${own.slice(0, 16)}…) is not the key this envoy bound to uid ${user.uid} (${b.pubkey.slice(0, 16)}…)`, {
       hint:
-        'if you rekeyed (or restored another identity), run `vigo swarm puddle unlock` so this envoy can bind the new key, then retry; ' +
-        'if you did not, ~/.vigo-puddle/identity.pub was changed behind the puddle\'s back: restore the original file',
+        'run `vigo swarm puddle unlock` (then retry) if you rekeyed or restored another identity, so this envoy binds the new key; ' +
+        "if you did not, ~/.vigo-puddle/identity.pub was changed behind the puddle's back: restore the original file",
     });
   }
   return b.pubkey;
