@@ -115,7 +115,10 @@ export function formatBytes(n: number, iec = false): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-export function formatStatus(s: EnvoyStatus, socketPath: string, socketPresent: boolean): string {
+/** `present`: the daemon answered; `silent`: the socket file exists but nothing answers; `absent`: no socket. */
+export type SocketState = 'present' | 'silent' | 'absent';
+
+export function formatStatus(s: EnvoyStatus, socketPath: string, socket: SocketState): string {
   const lines = ['gitback status', `  base:                ${s.base}`];
   const withBare = s.projects.filter((p) => p.bare !== null).length;
   lines.push(`  projects:            ${s.projects.length === 0 ? 'none' : `${s.projects.length} (${withBare} with a local bare repo)`}`);
@@ -127,7 +130,8 @@ export function formatStatus(s: EnvoyStatus, socketPath: string, socketPresent: 
     const bare = p.bare ? `${p.bare.refs} ref(s), ${formatBytes(p.bare.bytes)}` : 'no bare repo yet (awaiting first push or DR catch-up)';
     lines.push(`    ${name} ${scope} ${bare}${p.tombstoned ? '  [tombstoned]' : ''}`);
   }
-  lines.push(`  helper daemon:       ${socketPresent ? `socket present (${socketPath})` : `socket absent (${socketPath})`}`);
+  const socketLine = { present: 'socket present', silent: 'socket present but not answering (stale socket? restart the agent)', absent: 'socket absent' }[socket];
+  lines.push(`  helper daemon:       ${socketLine} (${socketPath})`);
   if (s.partial) {
     lines.push('  partial data: the helper daemon is not reachable; the counts above come from a local scan of what this user can see and may be incomplete (run as root, or restart the agent, for the full picture)');
   }

@@ -200,6 +200,9 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   assert.match(a.stdout.join(''), /AT CAP/);
   assert.throws(() => rekeyPreflight({ oldPublicKey: a.publicKey(), forceOrphanProjects: false, home: homeA }), /--force-orphan-projects/);
 
+  // the founder, even after rekeys, cannot reanchor its own project (that is re-found's job)
+  await assert.rejects(projectReanchor(a, 'demo'), /current founder of demo/);
+
   // re-found: new id, every ref migrated, old tombstoned and refused by the daemon
   a.input.push('wrong');
   await assert.rejects(projectRefound(a, 'demo', {}), /not confirmed/);
@@ -208,6 +211,19 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   await projectRefound(a, 'demo', {});
   const newPid = /Project ID:\s+([0-9a-f]{64})/.exec(a.stdout.join(''))?.[1] as string;
   assert.ok(newPid && newPid !== pid);
+  // the members carry over, so the follow-up re-invite-all the verb prints re-invites them with their roles
+  a.stdout.length = 0;
+  await projectReinviteAll(a, newPid);
+  const regranted = new Map(
+    a.stdout.map((text) => {
+      const inv = JSON.parse(text) as { project: { project_id: string }; chain: Token[] };
+      assert.equal(inv.project.project_id, newPid);
+      const leaf = inv.chain.at(-1) as Token;
+      return [leaf.subject, leaf.role] as const;
+    }),
+  );
+  assert.equal(regranted.get(adminInvitee), 'admin');
+  assert.equal(regranted.get(toHex(b.publicKey())), 'member');
   const newBare = join(vroot, 'var/lib/vigo/swarm/gitback/projects', `${newPid}.git`);
   const oldHeads = (await git(['--git-dir', bare, 'for-each-ref'], dir, a.env)).stdout;
   assert.equal((await git(['--git-dir', newBare, 'for-each-ref'], dir, a.env)).stdout, oldHeads);

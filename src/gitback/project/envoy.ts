@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { paths } from '../../platform/paths.js';
 import { gate, requireRoot, socketPath, type GitbackContext } from '../context.js';
 import { daemonRequest } from '../remote-helper.js';
-import { collectStatus, dirBytes, formatBytes, formatStatus, type EnvoyStatus } from '../status.js';
+import { collectStatus, dirBytes, formatBytes, formatStatus, type EnvoyStatus, type SocketState } from '../status.js';
 import { plainReader, listProjectIds, FILES } from '../state.js';
 import { readPasswd } from '../passwd.js';
 
@@ -12,18 +12,18 @@ export async function gitbackStatus(ctx: GitbackContext): Promise<void> {
   gate(ctx);
   const sock = socketPath(ctx);
   let status: EnvoyStatus | null = null;
-  let present = existsSync(sock);
-  if (present) {
+  let socket: SocketState = existsSync(sock) ? 'present' : 'absent';
+  if (socket === 'present') {
     try {
       const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' });
       s.destroy();
       if (resp.ok) status = resp.status as EnvoyStatus;
     } catch {
-      present = false;
+      socket = 'silent';
     }
   }
   status ??= collectStatus(ctx.env, [{ home: paths.gitbackUserDir(ctx.env).replace(/\/\.vigo-gitback$/, ''), read: plainReader }], true);
-  ctx.out(formatStatus(status, sock, present));
+  ctx.out(formatStatus(status, sock, socket));
 }
 
 function pendingSentinels(base: string): string[] {

@@ -104,7 +104,7 @@ export async function projectInit(ctx: GitbackContext, handle: string, opts: Ini
   if (warn) ctx.err(warn + '\n');
   ctx.out(ensureSwarmRemote(ctx, top, pid, handle) + '\n');
   pushAll(ctx, top);
-  ctx.out(`\nPublished. Verify replication with \`vigocli swarm gitback show ${handle}\`.\n`);
+  ctx.out(`\nPublished. Check it with \`vigo swarm gitback project status ${handle}\` and \`vigo swarm gitback status\`.\n`);
 }
 
 /** Copies the old bare repo's refs into the new project's; returns a line to print. */
@@ -134,15 +134,25 @@ async function migrateBytes(ctx: GitbackContext, from: string, to: string): Prom
   }
 }
 
-async function forkProject(ctx: GitbackContext, signer: Signer, old: ProjectState, newPid: string): Promise<{ dir: string; line: string }> {
+/**
+ * Mints the new project. `carryMembers` (re-found) keeps the old members and the roles this
+ * founder granted them, so `re-invite-all <new id>` can re-invite them; a reanchor starts
+ * from [this fleet] and members are re-invited one by one with `project invite`.
+ */
+async function forkProject(ctx: GitbackContext, signer: Signer, old: ProjectState, newPid: string, carryMembers: boolean): Promise<{ dir: string; line: string }> {
   const now = ctx.now();
   const me = toHex(signer.publicKey);
   const root = await mintBootstrapToken(signer, old.config.handle, now);
+  const retired = new Set([old.config.founder, ...old.delegations.map((d) => d.prev_founder)]);
+  const others = carryMembers ? old.config.members.filter((m) => m !== me && !retired.has(m)) : [];
+  const roles = Object.fromEntries(Object.entries(old.config.member_roles ?? {}).filter(([k]) => others.includes(k)));
+  const { member_roles: _dropped, ...base } = old.config;
   const config: ProjectConfig = {
-    ...old.config,
+    ...base,
+    ...(Object.keys(roles).length > 0 ? { member_roles: roles } : {}),
     project_id: newPid,
     founder: me,
-    members: [me],
+    members: [me, ...others],
     role: 'admin',
     created_at: now,
     tombstoned_at: null,
@@ -164,6 +174,11 @@ export async function projectReanchor(ctx: GitbackContext, arg: string): Promise
       hint: 'to reset your own chain use `project re-found`',
     });
   }
+  if (founderNow(old) === toHex(me)) {
+    throw new VigoError('E_ALREADY_FOUNDER', `you are the current founder of ${handle} (after a rekey): reanchor is for members whose founder is gone`, {
+      hint: 'to reset your own chain use `project re-found`',
+    });
+  }
   if (hasProject(userBase(ctx), newPid)) throw new VigoError('E_EXISTS', `a project already exists locally under the new id ${newPid}`);
   checkOwnChain(ctx, old);
   const signer = await boundSigner(ctx); // before the prompt: a locked puddle fails first
@@ -173,7 +188,7 @@ export async function projectReanchor(ctx: GitbackContext, arg: string): Promise
     `  - the new URL is ${canonicalUrl(newPid, handle)}; members must re-add the remote`,
     '  - tokens are not portable: every surviving member must be re-invited',
   ]);
-  const { dir, line } = await forkProject(ctx, signer, old, newPid);
+  const { dir, line } = await forkProject(ctx, signer, old, newPid, false);
   ctx.out(`✓ Reanchored ${handle} under your puddle\n  New URL:       ${canonicalUrl(newPid, handle)}\n  Project ID:    ${newPid}\n  State:         ${dir}/\n${line}\n`);
   ctx.out(`Re-invite surviving members with \`vigo swarm gitback project invite ${newPid} --puddle <fp> --role <r>\`;\n` +
     `drop the old project with \`vigo swarm gitback project leave ${old.config.project_id}\` once the new one is healthy.\n`);
@@ -211,7 +226,7 @@ export async function projectRefound(ctx: GitbackContext, arg: string, opts: { f
     `  - the new URL ${canonicalUrl(newPid, handle)} must be communicated to every member`,
     `  - members must be re-invited (project re-invite-all ${newPid})`,
   ]);
-  const { dir, line } = await forkProject(ctx, signer, old, newPid);
+  const { dir, line } = await forkProject(ctx, signer, old, newPid, true);
   saveConfig(base, { ...old.config, tombstoned_at: ctx.now(), successor: newPid });
   ctx.out(`✓ Re-founded ${handle}\n  New URL:       ${canonicalUrl(newPid, handle)}\n  Project ID:    ${newPid}\n  State:         ${dir}/\n${line}\n`);
   ctx.out(`  Old project ${old.config.project_id} is tombstoned (kept as an archive; the helper daemon refuses it).\n`);

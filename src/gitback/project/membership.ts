@@ -113,8 +113,9 @@ function configFromInvitation(inv: Invitation, role: Role, me: string, now: numb
     role,
     created_at: prev?.created_at ?? now,
     cross_subnet_members: prev?.cross_subnet_members ?? [],
-    tombstoned_at: null,
-    successor: null,
+    // a (re)join never un-tombstones: an old re-invitation must not revive a re-founded project
+    tombstoned_at: prev?.tombstoned_at ?? null,
+    successor: prev?.successor ?? null,
   };
 }
 
