@@ -194,8 +194,9 @@ export async function projectReinviteAll(ctx: GitbackContext, arg: string | unde
     for (const m of others) {
       // re-grant the role this founder invited the member with (member when unknown, e.g. older state)
       const role = s.config.member_roles?.[m] ?? 'member';
-      const { inv } = await mintInvitation(ctx, s, m, role, null);
-      ctx.err(`─── re-invite for project '${s.config.handle}' → ${fmtKey(m).slice(0, 20)}… (${role}) ───\n`);
+      const { inv, id } = await mintInvitation(ctx, s, m, role, null);
+      // the token id is what `project revoke --token-id` needs later
+      ctx.err(`─── re-invite for project '${s.config.handle}' → ${fmtKey(m).slice(0, 20)}… (${role}, token ${id}) ───\n`);
       ctx.out(formatInvitation(inv));
       printed++;
     }
@@ -220,13 +221,14 @@ export async function projectLeave(ctx: GitbackContext, arg: string, opts: { pur
     pid = arg.toLowerCase();
   }
   const what = s ? `${s.config.handle} (${pid})` : pid;
+  // take the signer before the prompt: a locked puddle fails before the user answers
+  const signer = s ? await boundSigner(ctx) : null;
   if (opts.yes !== true) {
     const a = (await ctx.prompt(`Leave project ${what}${opts.purge ? ' and delete its bare repo on this envoy' : ''}? [y/N] `)).trim().toLowerCase();
     if (a !== 'y' && a !== 'yes') throw new VigoError('E_NOT_CONFIRMED', 'not confirmed; nothing changed', { hint: 'pass --yes to skip the prompt' });
   }
-  if (s) {
+  if (s && signer) {
     const leaf = s.chain[s.chain.length - 1];
-    const signer = await boundSigner(ctx);
     const env = await mintLeave(signer, pid, leaf ? tokenId(leaf) : null, ctx.now());
     writeSentinel(s.dir, FILES.leavePending, env);
     for (const f of [FILES.project, FILES.tokens, FILES.delegations]) rmSync(join(s.dir, f), { force: true });
