@@ -17,7 +17,11 @@ export interface StatusProject {
   scope: string | null;
   holders: number;
   tombstoned: boolean;
-  bare: { refs: number; bytes: number } | null;
+  /**
+   * The local bare repo, or null when there is none. `unsized`: the repo exists but this
+   * scan was over its budget before reaching it and no earlier figure is known.
+   */
+  bare: { refs: number; bytes: number; unsized?: true } | null;
 }
 
 export interface EnvoyStatus {
@@ -28,13 +32,22 @@ export interface EnvoyStatus {
   envelopes: { revokes: number; leaves: number };
   /** true when computed without the daemon (only the caller's state, maybe no bare repos) */
   partial: boolean;
+  /** what this scan could not read, one phrase each (a partial scan by a user: the root-only dirs) */
+  skipped?: string[];
+  /** bare repos whose figures are not from this scan (earlier figures, or `unsized`) */
+  unsized_repos?: number;
 }
 
-export function dirBytes(path: string): number {
+/** A walk over more entries than `left` stops with this (a cost bound, not a fault). */
+export class BudgetExceeded extends Error {}
+
+/** Bytes under path (lstat, no symlink followed); `budget.left` entries at most, else BudgetExceeded. */
+export function dirBytes(path: string, budget: { left: number } = { left: Infinity }): number {
+  if (--budget.left < 0) throw new BudgetExceeded(path);
   let total = 0;
   const st = lstatSync(path);
   if (!st.isDirectory()) return st.size;
-  for (const n of readdirSync(path)) total += dirBytes(join(path, n));
+  for (const n of readdirSync(path)) total += dirBytes(join(path, n), budget);
   return total;
 }
 
@@ -43,8 +56,37 @@ export interface Holder {
   read: Reader;
 }
 
-export function collectStatus(env: Env, holders: Holder[], partial: boolean): EnvoyStatus {
+/** Figures of one bare repo from a scan, kept by the caller between scans. */
+export interface RepoFigures {
+  refs: number;
+  bytes: number;
+  /** ms since the epoch */
+  at: number;
+}
+
+export interface CollectOptions {
+  /** bare repos sized (du + for-each-ref) per call at most; the stalest first */
+  maxRepos?: number;
+  /** directory entries walked per call at most, across all repos */
+  maxEntries?: number;
+  /** figures from earlier calls, by project id: read for repos not sized now, updated for those sized */
+  figures?: Map<string, RepoFigures>;
+  nowMs?: number;
+}
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code ?? (e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * The envoy-wide figures. As root (the daemon) it sees everything; as a user (partial),
+ * exactly what that user can read: unreadable directories are skipped and named in
+ * `skipped`, never fatal.
+ */
+export function collectStatus(env: Env, holders: Holder[], partial: boolean, opts: CollectOptions = {}): EnvoyStatus {
   const byId = new Map<string, StatusProject>();
+  const skipped: string[] = [];
   let pendingRevokes = 0;
   let pendingLeaves = 0;
   for (const h of holders) {
@@ -52,7 +94,8 @@ export function collectStatus(env: Env, holders: Holder[], partial: boolean): En
     let ids: string[] = [];
     try {
       ids = listProjectIds(base);
-    } catch {
+    } catch (e) {
+      if (partial) skipped.push(`${base} (${reason(e)})`);
       continue;
     }
     for (const pid of ids) {
@@ -65,40 +108,67 @@ export function collectStatus(env: Env, holders: Holder[], partial: boolean): En
         e.holders++;
         e.tombstoned ||= s.config.tombstoned_at !== null;
         byId.set(pid, e);
-      } catch {
+      } catch (e) {
         /* unreadable or unsafe state is not counted */
+        if (partial) skipped.push(`project ${pid.slice(0, 12)}… in ${base} (${e instanceof Error ? e.message : String(e)})`);
       }
     }
   }
   const projectsDir = paths.gitbackProjects(env);
-  let bareRepos = 0;
-  let bareBytes = 0;
   let names: string[] = [];
   try {
     names = existsSync(projectsDir) ? readdirSync(projectsDir) : [];
-  } catch {
-    names = []; // not root: the 0700 tree is invisible
+  } catch (e) {
+    skipped.push(`${projectsDir} (bare repos: ${reason(e)}; readable by root only)`);
   }
-  for (const n of names) {
+  const repos = names.flatMap((n) => {
     const m = /^([0-9a-f]{64})\.git$/.exec(n);
-    if (!m) continue;
-    const pid = m[1] as string;
-    const repo = join(projectsDir, n);
-    const bytes = dirBytes(repo);
-    bareRepos++;
-    bareBytes += bytes;
+    return m ? [{ pid: m[1] as string, repo: join(projectsDir, n) }] : [];
+  });
+  // bounded: size the repos never sized, then the stalest, up to maxRepos / maxEntries
+  const figures = opts.figures ?? new Map<string, RepoFigures>();
+  const order = [...repos].sort((a, b) => (figures.get(a.pid)?.at ?? -1) - (figures.get(b.pid)?.at ?? -1));
+  const budget = { left: opts.maxEntries ?? Infinity };
+  let sizedNow = 0;
+  const now = opts.nowMs ?? Date.now();
+  const fresh = new Set<string>();
+  for (const { pid, repo } of order) {
+    if (sizedNow >= (opts.maxRepos ?? Infinity) || budget.left <= 0) break;
+    sizedNow++;
+    try {
+      const bytes = dirBytes(repo, budget);
+      figures.set(pid, { refs: snapshotRefs(repo).size, bytes, at: now });
+      fresh.add(pid);
+    } catch (e) {
+      if (!(e instanceof BudgetExceeded)) skipped.push(`bare repo ${pid.slice(0, 12)}… (${reason(e)})`);
+    }
+  }
+  let bareBytes = 0;
+  for (const { pid } of repos) {
+    const f = figures.get(pid);
+    bareBytes += f?.bytes ?? 0;
     const e = byId.get(pid) ?? { project_id: pid, handle: null, scope: null, holders: 0, tombstoned: false, bare: null };
-    e.bare = { refs: snapshotRefs(repo).size, bytes };
+    e.bare = f ? { refs: f.refs, bytes: f.bytes } : { refs: 0, bytes: 0, unsized: true };
     byId.set(pid, e);
   }
-  const stored = countEnvelopes(paths.gitbackEnvelopes(env));
+  const present = new Set(repos.map((r) => r.pid));
+  for (const pid of figures.keys()) if (!present.has(pid)) figures.delete(pid);
+  const store = paths.gitbackEnvelopes(env);
+  let stored = { revokes: 0, leaves: 0 };
+  try {
+    stored = countEnvelopes(store);
+  } catch (e) {
+    skipped.push(`${store} (envelope store: ${reason(e)}; readable by root only; only your own queued sentinels are counted)`);
+  }
   return {
     base: paths.gitbackBase(env),
     projects: [...byId.values()].sort((a, b) => (a.handle ?? '~').localeCompare(b.handle ?? '~') || a.project_id.localeCompare(b.project_id)),
-    bare_repos: bareRepos,
+    bare_repos: repos.length,
     bare_bytes: bareBytes,
     envelopes: { revokes: stored.revokes + pendingRevokes, leaves: stored.leaves + pendingLeaves },
     partial,
+    ...(skipped.length > 0 ? { skipped } : {}),
+    ...(repos.length - fresh.size > 0 ? { unsized_repos: repos.length - fresh.size } : {}),
   };
 }
 

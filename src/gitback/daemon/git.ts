@@ -62,15 +62,23 @@ export function diffRefs(before: RefSnapshot, after: RefSnapshot): RefChange[] {
   return changes.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }
 
+/** `git init --bare` at path, 0700 (the caller picks a fresh path next to the final one). */
+function initBare(path: string): void {
+  git(['init', '--bare', '--quiet', path]);
+  chmodSync(path, 0o700);
+}
+
+function asidePath(repo: string, what: string): string {
+  return join(dirname(repo), `.${basename(repo)}.${what}-${randomBytes(4).toString('hex')}`);
+}
+
 /** Creates <pid>.git as a bare repo (0700), atomically: init aside, then rename. */
 export function ensureBareRepo(repo: string): boolean {
   if (existsSync(repo)) return false;
-  const parent = dirname(repo);
-  mkdirSync(parent, { recursive: true, mode: 0o700 });
-  const tmp = join(parent, `.${basename(repo)}.init-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dirname(repo), { recursive: true, mode: 0o700 });
+  const tmp = asidePath(repo, 'init');
   try {
-    git(['init', '--bare', '--quiet', tmp]);
-    chmodSync(tmp, 0o700);
+    initBare(tmp);
     renameSync(tmp, repo);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -78,6 +86,22 @@ export function ensureBareRepo(repo: string): boolean {
     throw e;
   }
   return true;
+}
+
+/**
+ * A bare repo beside <pid>.git for a first push to receive into; the caller renames it
+ * into place once refs arrived, or removes it. Dot-named, so status and gc never list it.
+ */
+export function createPendingRepo(repo: string): string {
+  mkdirSync(dirname(repo), { recursive: true, mode: 0o700 });
+  const tmp = asidePath(repo, 'first-push');
+  try {
+    initBare(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return tmp;
 }
 
 /**

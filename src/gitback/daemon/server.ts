@@ -6,22 +6,63 @@
  * one project are serialised, with the refs snapshotted before and after each, so a
  * racing push sees the winner's refs and fails cleanly as a non-fast-forward, and the
  * fan-out hook gets an exact delta.
+ *
+ * Any local user can connect, so every resource a connection can hold is capped (see
+ * DaemonLimits and docs/gitback.md "Daemon limits"): connections (global and per uid),
+ * the time to the first line, git processes (global and per uid), a session's lifetime,
+ * the receive lock's hold time and stalls under it, status requests per uid, and the bare
+ * repos one uid may create. A refusal is one JSON line naming the limit, then the close.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { peerCred as kernelPeerCred, type PeerCred } from '../../platform/peercred.js';
 import { isVigoError, VigoError } from '../../platform/errors.js';
+import { writeFileAtomic } from '../../platform/atomic.js';
 import { encodeLine, parseBindProofLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
-import { diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
-
-/** A proxied git session with no traffic for this long is closed. */
-export const IDLE_TIMEOUT_MS = 300_000;
+import { createPendingRepo, diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
 export type MigrateRequest = Extract<DaemonRequest, { op: 'migrate' }>;
+
+/** What one local user (or all of them) may hold of the daemon. Times in ms. */
+export interface DaemonLimits {
+  maxConnections: number;
+  maxConnectionsPerUid: number;
+  /** from accept to the complete request line (and to a bind proof line) */
+  requestTimeoutMs: number;
+  maxGitProcesses: number;
+  maxGitProcessesPerUid: number;
+  /** a proxied git session with no traffic for this long is ended */
+  idleTimeoutMs: number;
+  /** a git session (waiting for the receive lock included) is ended after this long */
+  sessionMaxMs: number;
+  /** the receive lock is taken from a session that held it this long */
+  receiveLockMaxMs: number;
+  /** …or that moved no byte, either way, for this long while holding it */
+  receiveStallMs: number;
+  /** status requests per uid per minute (the answer itself is cached, see service.ts) */
+  statusPerUidPerMinute: number;
+  /** bare repos one uid may create on this envoy (null: no quota) */
+  maxReposPerUid: number | null;
+}
+
+export const DEFAULT_LIMITS: DaemonLimits = {
+  maxConnections: 512,
+  maxConnectionsPerUid: 32,
+  requestTimeoutMs: 5_000,
+  maxGitProcesses: 64,
+  maxGitProcessesPerUid: 8,
+  idleTimeoutMs: 300_000,
+  sessionMaxMs: 3_600_000,
+  receiveLockMaxMs: 600_000,
+  receiveStallMs: 60_000,
+  statusPerUidPerMinute: 30,
+  maxReposPerUid: 100,
+};
 
 export interface Grant {
   /** absolute path of the bare repo */
@@ -57,15 +98,69 @@ export interface DaemonOptions {
   log(msg: string): void;
   /** defaults to the real SO_PEERCRED lookup */
   peerCred?: (sock: Socket) => PeerCred;
+  /** any subset; the rest are DEFAULT_LIMITS */
+  limits?: Partial<DaemonLimits>;
+  /**
+   * Root-owned directory recording which uid created which bare repo (`<uid>/<pid>`,
+   * holding the repo's path), for the per-uid repo quota. Without it there is no quota.
+   */
+  repoLedgerDir?: string;
+}
+
+/** One open git session (connect op), from authorization to close. */
+interface Session {
+  cred: PeerCred;
+  req: ConnectRequest;
+  sock: Socket;
+  child: ChildProcess | null;
+  /** the ok answer was sent: the socket is now git's pack protocol */
+  piping: boolean;
+  ended: boolean;
+}
+
+/** Counts per uid, dropping zeroes so the map only holds uids with something open. */
+class PerUid {
+  private readonly m = new Map<number, number>();
+  total = 0;
+  get(uid: number): number {
+    return this.m.get(uid) ?? 0;
+  }
+  inc(uid: number): void {
+    this.m.set(uid, this.get(uid) + 1);
+    this.total++;
+  }
+  dec(uid: number): void {
+    const n = this.get(uid) - 1;
+    if (n > 0) this.m.set(uid, n);
+    else this.m.delete(uid);
+    this.total--;
+  }
+}
+
+/** A git pkt-line `ERR` packet: git prints it as "fatal: remote error: <msg>". */
+function errPacket(msg: string): string {
+  const payload = `ERR ${msg.slice(0, 2000)}\n`;
+  return (Buffer.byteLength(payload) + 4).toString(16).padStart(4, '0') + payload;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEvent] }> {
+  readonly limits: DaemonLimits;
   private server: Server | null = null;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly sockets = new Set<Socket>();
+  private readonly conns = new PerUid();
+  private readonly gits = new PerUid();
+  private readonly sessions = new Set<Session>();
+  /** per-uid token buckets for status: tokens left, and when they were last refilled */
+  private readonly statusBuckets = new Map<number, { tokens: number; at: number }>();
 
   constructor(private readonly opts: DaemonOptions) {
     super();
+    this.limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
   }
 
   async listen(): Promise<void> {
@@ -79,6 +174,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       unlinkSync(path);
     }
     const server = createServer({ allowHalfOpen: true }, (sock) => void this.handle(sock));
+    // a backstop under our own refusals: never more sockets than the cap and the refusals in flight
+    server.maxConnections = this.limits.maxConnections + 256;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => {
@@ -103,9 +200,35 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
   }
 
+  /** What is open right now, for logs and tests. */
+  usage(): { connections: number; gitProcesses: number; sessions: number } {
+    return { connections: this.conns.total, gitProcesses: this.gits.total, sessions: this.sessions.size };
+  }
+
+  /**
+   * Re-runs the access decision for every open git session and ends those it now refuses
+   * (a revoked token, a tombstone, a removed user): the client gets the refusal as a git
+   * error. Called after each reactor sweep. Returns how many sessions were ended.
+   */
+  async revalidateSessions(): Promise<number> {
+    let ended = 0;
+    for (const s of [...this.sessions]) {
+      if (s.ended) continue;
+      try {
+        await this.opts.authorize(s.cred, s.req);
+      } catch (e) {
+        if (!isVigoError(e)) {
+          this.opts.log(`uid ${s.cred.uid}: revalidating a session failed: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
+        this.endSession(s, e);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
   private async handle(sock: Socket): Promise<void> {
-    this.sockets.add(sock);
-    sock.once('close', () => this.sockets.delete(sock));
     sock.on('error', () => undefined);
     let cred: PeerCred;
     try {
@@ -115,7 +238,28 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       sock.destroy();
       return;
     }
-    const timer = setTimeout(() => sock.destroy(), 30_000);
+    const L = this.limits;
+    if (this.conns.total >= L.maxConnections || this.conns.get(cred.uid) >= L.maxConnectionsPerUid) {
+      const mine = this.conns.get(cred.uid) >= L.maxConnectionsPerUid;
+      refuseNow(
+        sock,
+        new VigoError(
+          'E_BUSY',
+          mine
+            ? `the gitback helper daemon is at its cap of ${L.maxConnectionsPerUid} open connections for uid ${cred.uid}`
+            : `the gitback helper daemon is at its cap of ${L.maxConnections} open connections`,
+          { hint: mine ? 'close some of your gitback connections (git processes) and retry' : 'retry in a moment; if it persists, ask the operator (gitback.max_connections)' },
+        ),
+      );
+      return;
+    }
+    this.sockets.add(sock);
+    this.conns.inc(cred.uid);
+    sock.once('close', () => {
+      this.sockets.delete(sock);
+      this.conns.dec(cred.uid);
+    });
+    const timer = setTimeout(() => refuseNow(sock, new VigoError('E_TIMEOUT', `no complete request line within ${seconds(L.requestTimeoutMs)}`)), L.requestTimeoutMs);
     let req: DaemonRequest;
     let rest: Buffer;
     try {
@@ -130,6 +274,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
     try {
       if (req.op === 'status') {
+        this.takeStatusToken(cred.uid);
         this.reply(sock, { ok: true, status: await this.opts.status(cred) }, true);
         return;
       }
@@ -144,12 +289,86 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         return;
       }
       const grant = await this.opts.authorize(cred, req);
-      await this.proxy(sock, cred, req, grant, rest);
+      const session: Session = { cred, req, sock, child: null, piping: false, ended: false };
+      this.sessions.add(session);
+      const deadline = setTimeout(
+        () => this.endSession(session, new VigoError('E_SESSION_DEADLINE', `${req.service} session ended: it passed the ${seconds(L.sessionMaxMs)} limit (gitback.session_max_s)`)),
+        L.sessionMaxMs,
+      );
+      sock.once('close', () => {
+        clearTimeout(deadline);
+        this.sessions.delete(session);
+      });
+      await this.proxy(session, grant, rest);
     } catch (e) {
       if (!isVigoError(e)) this.opts.log(`uid ${cred.uid}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       else this.opts.log(`uid ${cred.uid}: refused ${req.op === 'connect' ? `${req.service} ${req.project_id.slice(0, 12)}…` : req.op}: ${e.code} ${e.message}`);
       if (!sock.destroyed) this.reply(sock, errorResponse(e), true);
     }
+  }
+
+  /** Per-uid token bucket: statusPerUidPerMinute requests, refilled continuously. */
+  private takeStatusToken(uid: number): void {
+    const cap = this.limits.statusPerUidPerMinute;
+    const now = Date.now();
+    const b = this.statusBuckets.get(uid) ?? { tokens: cap, at: now };
+    b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 60_000) * cap);
+    b.at = now;
+    if (b.tokens < 1) {
+      this.statusBuckets.set(uid, b);
+      throw new VigoError('E_RATE_LIMITED', `too many status requests from uid ${uid} (limit ${cap} a minute, gitback.status_per_uid_per_min)`, { hint: 'retry in a few seconds' });
+    }
+    b.tokens -= 1;
+    if (b.tokens >= cap - 1 && this.statusBuckets.size > 4096) this.statusBuckets.clear();
+    this.statusBuckets.set(uid, b);
+  }
+
+  /** A git process slot for uid, or E_BUSY; the returned function gives it back (once). */
+  private takeGitSlot(uid: number): () => void {
+    const L = this.limits;
+    if (this.gits.get(uid) >= L.maxGitProcessesPerUid) {
+      throw new VigoError('E_BUSY', `you (uid ${uid}) already run ${L.maxGitProcessesPerUid} git processes through the gitback helper daemon (gitback.max_git_processes_per_uid)`, {
+        hint: 'wait for some of your git operations to finish, then retry',
+      });
+    }
+    if (this.gits.total >= L.maxGitProcesses) {
+      throw new VigoError('E_BUSY', `the gitback helper daemon runs its cap of ${L.maxGitProcesses} git processes (gitback.max_git_processes)`, { hint: 'retry in a moment' });
+    }
+    this.gits.inc(uid);
+    let given = false;
+    return () => {
+      if (!given) this.gits.dec(uid);
+      given = true;
+    };
+  }
+
+  /**
+   * Ends a session with a reason the git client shows: a refusal line while it still
+   * waits for the daemon's answer, else a pkt-line ERR after the git process is stopped
+   * (SIGTERM first, so git removes its ref lock files).
+   */
+  private endSession(s: Session, e: VigoError): void {
+    if (s.ended || s.sock.destroyed) return;
+    s.ended = true;
+    this.opts.log(`uid ${s.cred.uid}: ending ${s.req.service} session on ${s.req.project_id.slice(0, 12)}…: ${e.code} ${e.message}`);
+    if (!s.piping) {
+      refuseNow(s.sock, e);
+      return;
+    }
+    const child = s.child;
+    if (child) {
+      child.stdout?.unpipe(s.sock);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        setTimeout(() => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        }, 5_000).unref();
+      }
+    }
+    const text = `gitback: ${e.message.includes(`(${e.code})`) ? e.message : `${e.message} (${e.code})`}${e.hint ? `; ${e.hint}` : ''}`;
+    s.sock.end(errPacket(text));
+    s.sock.once('finish', () => s.sock.destroy());
+    setTimeout(() => s.sock.destroy(), 2_000).unref();
   }
 
   /**
@@ -161,7 +380,9 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     if (rest.length > 0) throw new VigoError('E_BAD_REQUEST', 'bad request: data after the bind request, before the challenge');
     const challenge = randomBytes(32).toString('hex');
     this.reply(sock, { ok: true, status: { challenge, uid: cred.uid } }, false);
-    const timer = setTimeout(() => sock.destroy(), 30_000);
+    // signing goes through the user's puddle session: a little more time than a request line
+    const ms = Math.max(this.limits.requestTimeoutMs, 15_000);
+    const timer = setTimeout(() => refuseNow(sock, new VigoError('E_TIMEOUT', `no bind proof within ${seconds(ms)}`)), ms);
     let line: string;
     try {
       line = (await readLine(sock)).line;
@@ -174,11 +395,16 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
 
   private reply(sock: Socket, resp: DaemonResponse, end: boolean): void {
     if (sock.destroyed) return;
-    if (end) sock.end(encodeLine(resp));
-    else sock.write(encodeLine(resp));
+    if (!end) {
+      sock.write(encodeLine(resp));
+      return;
+    }
+    // the client may never close its side: the answer is in its receive queue, so close ours
+    sock.end(encodeLine(resp));
+    sock.once('finish', () => setTimeout(() => sock.destroy(), 1_000).unref());
   }
 
-  /** Runs fn while holding the project's receive lock. */
+  /** Runs fn while holding the project's receive lock (FIFO). */
   private async withLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(projectId) ?? Promise.resolve();
     let release!: () => void;
@@ -194,29 +420,88 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
   }
 
-  private async proxy(sock: Socket, cred: PeerCred, req: ConnectRequest, grant: Grant, rest: Buffer): Promise<void> {
-    if (req.service === 'git-upload-pack') {
+  private async proxy(s: Session, grant: Grant, rest: Buffer): Promise<void> {
+    if (s.req.service === 'git-upload-pack') {
       if (!existsSync(grant.repo)) {
-        throw new VigoError('E_NO_BARE_REPO', `project ${req.handle} has no bare repo on this envoy yet (awaiting first push or DR catch-up)`, {
+        throw new VigoError('E_NO_BARE_REPO', `project ${s.req.handle} has no bare repo on this envoy yet (awaiting first push or DR catch-up)`, {
           hint: 'push to it first (vigo swarm gitback project push)',
         });
       }
-      await this.pipe(sock, req, grant, rest);
+      const give = this.takeGitSlot(s.cred.uid);
+      try {
+        await this.pipe(s, grant.repo, rest, false);
+      } finally {
+        give();
+      }
       return;
     }
     await this.withLock(grant.projectId, async () => {
-      if (sock.destroyed) return;
-      if (ensureBareRepo(grant.repo)) this.opts.log(`created bare repo ${grant.repo}`);
-      const before = await snapshotRefsAsync(grant.repo);
-      await this.pipe(sock, req, grant, rest);
-      const after = await snapshotRefsAsync(grant.repo);
-      const changes = diffRefs(before, after);
-      if (changes.length > 0) {
-        await fixHead(grant.repo, after);
-        this.opts.log(`${grant.user} (uid ${cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
-        this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: cred.uid, user: grant.user, before, after, changes });
+      if (s.ended || s.sock.destroyed) return;
+      // A first push receives into a repo set aside; only refs that arrive make it the
+      // project's bare repo (an aborted or empty push leaves nothing behind).
+      const fresh = !existsSync(grant.repo);
+      if (fresh) this.checkRepoQuota(s.cred.uid);
+      const give = this.takeGitSlot(s.cred.uid);
+      const repo = fresh ? createPendingRepo(grant.repo) : grant.repo;
+      try {
+        const before = fresh ? new Map<string, string>() : await snapshotRefsAsync(repo);
+        await this.pipe(s, repo, rest, true);
+        const after = await snapshotRefsAsync(repo);
+        const changes = diffRefs(before, after);
+        if (changes.length === 0) {
+          if (fresh) this.opts.log(`${grant.user} (uid ${s.cred.uid}): first push to ${grant.projectId.slice(0, 12)}… sent no refs; no bare repo created`);
+          return;
+        }
+        await fixHead(repo, after);
+        if (fresh) {
+          renameSync(repo, grant.repo);
+          this.recordRepo(s.cred.uid, grant.projectId, grant.repo);
+          this.opts.log(`created bare repo ${grant.repo} (first push by ${grant.user}, uid ${s.cred.uid})`);
+        }
+        this.opts.log(`${grant.user} (uid ${s.cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
+        this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: s.cred.uid, user: grant.user, before, after, changes });
+      } finally {
+        give();
+        if (fresh && repo !== grant.repo) rmSync(repo, { recursive: true, force: true });
       }
     });
+  }
+
+  /** Repos this uid created that still exist (the ledger names each one's path). */
+  private reposCreatedBy(uid: number): number {
+    if (this.opts.repoLedgerDir === undefined) return 0;
+    const dir = join(this.opts.repoLedgerDir, String(uid));
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    } catch {
+      return 0;
+    }
+    return names.filter((n) => {
+      try {
+        return existsSync(readFileSync(join(dir, n), 'utf8').trim());
+      } catch {
+        return false;
+      }
+    }).length;
+  }
+
+  private checkRepoQuota(uid: number): void {
+    const max = this.limits.maxReposPerUid;
+    if (max === null || this.opts.repoLedgerDir === undefined) return;
+    const n = this.reposCreatedBy(uid);
+    if (n >= max) {
+      throw new VigoError('E_REPO_QUOTA', `you (uid ${uid}) already created ${n} bare repos on this envoy, the quota (gitback.max_repos_per_uid = ${max})`, {
+        hint: 'remove projects you no longer need (as root: vigo swarm gitback gc-orphans), or ask the operator to raise gitback.max_repos_per_uid',
+      });
+    }
+  }
+
+  private recordRepo(uid: number, projectId: string, repo: string): void {
+    if (this.opts.repoLedgerDir === undefined) return;
+    const dir = join(this.opts.repoLedgerDir, String(uid));
+    mkdirSync(this.opts.repoLedgerDir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(join(dir, projectId), repo + '\n', { mode: 0o600, mkdirMode: 0o700 });
   }
 
   /** Copies every ref (and the objects behind them) from one bare repo into another. */
@@ -225,27 +510,68 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       throw new VigoError('E_NO_BARE_REPO', `project ${from.projectId.slice(0, 12)}… has no bare repo on this envoy; nothing to migrate`);
     }
     return this.withLock(to.projectId, async () => {
-      ensureBareRepo(to.repo);
-      const before = await snapshotRefsAsync(to.repo);
-      await gitAsync(['--git-dir', to.repo, 'fetch', '--quiet', from.repo, '+refs/*:refs/*']);
-      const after = await snapshotRefsAsync(to.repo);
-      await fixHead(to.repo, after);
-      const changes = diffRefs(before, after);
-      this.opts.log(`${to.user} (uid ${cred.uid}) migrated ${after.size} ref(s) ${from.projectId.slice(0, 12)}… → ${to.projectId.slice(0, 12)}…`);
-      if (changes.length > 0) this.emit('refs-changed', { projectId: to.projectId, repo: to.repo, uid: cred.uid, user: to.user, before, after, changes });
-      return after.size;
+      if (!existsSync(to.repo)) this.checkRepoQuota(cred.uid);
+      const give = this.takeGitSlot(cred.uid);
+      try {
+        if (ensureBareRepo(to.repo)) this.recordRepo(cred.uid, to.projectId, to.repo);
+        const before = await snapshotRefsAsync(to.repo);
+        await gitAsync(['--git-dir', to.repo, 'fetch', '--quiet', from.repo, '+refs/*:refs/*']);
+        const after = await snapshotRefsAsync(to.repo);
+        await fixHead(to.repo, after);
+        const changes = diffRefs(before, after);
+        this.opts.log(`${to.user} (uid ${cred.uid}) migrated ${after.size} ref(s) ${from.projectId.slice(0, 12)}… → ${to.projectId.slice(0, 12)}…`);
+        if (changes.length > 0) this.emit('refs-changed', { projectId: to.projectId, repo: to.repo, uid: cred.uid, user: to.user, before, after, changes });
+        return after.size;
+      } finally {
+        give();
+      }
     });
   }
 
-  private pipe(sock: Socket, req: ConnectRequest, grant: Grant, rest: Buffer): Promise<void> {
+  /**
+   * The byte pipe between the client and git. Deadlines: idle (no traffic), and while
+   * the session holds the receive lock, an absolute hold time and a stall time (no byte
+   * either way; git's own keepalives count, so a slow server-side step is not a stall).
+   */
+  private pipe(s: Session, repo: string, rest: Buffer, holdsLock: boolean): Promise<void> {
+    const { sock, req } = s;
+    const L = this.limits;
     return new Promise<void>((resolve) => {
-      const child = spawnService(req.service, grant.repo, req.git_protocol);
+      const child = spawnService(req.service, repo, req.git_protocol);
+      s.child = child;
       this.reply(sock, { ok: true }, false);
-      // an idle session must not hold the project's receive lock forever
-      sock.setTimeout(IDLE_TIMEOUT_MS, () => {
-        this.opts.log(`${req.service} for ${grant.user}: idle for ${IDLE_TIMEOUT_MS / 1000} s, closing`);
-        sock.destroy();
-      });
+      s.piping = true;
+      const timers: NodeJS.Timeout[] = [];
+      sock.setTimeout(L.idleTimeoutMs, () =>
+        this.endSession(s, new VigoError('E_IDLE', `${req.service} session ended: no traffic for ${seconds(L.idleTimeoutMs)} (gitback.idle_timeout_s)`)),
+      );
+      if (holdsLock) {
+        let last = Date.now();
+        const moved = () => (last = Date.now());
+        sock.on('data', moved);
+        child.stdout?.on('data', moved);
+        timers.push(
+          setTimeout(
+            () =>
+              this.endSession(
+                s,
+                new VigoError('E_LOCK_DEADLINE', `push ended: it held the project's receive lock for ${seconds(L.receiveLockMaxMs)} (gitback.receive_lock_max_s), so others may push`, {
+                  hint: 'retry; split a very large push into smaller ones',
+                }),
+              ),
+            L.receiveLockMaxMs,
+          ),
+          setInterval(() => {
+            if (Date.now() - last < L.receiveStallMs) return;
+            this.endSession(
+              s,
+              new VigoError('E_STALLED', `push ended: no progress for ${seconds(L.receiveStallMs)} while holding the project's receive lock (gitback.receive_stall_s)`, {
+                hint: 'retry; a slow pre-push hook holds the lock too, so keep it short',
+              }),
+            );
+          }, Math.max(100, Math.min(1_000, L.receiveStallMs / 4))),
+        );
+      }
       let stderr = '';
       child.stderr?.on('data', (c: Buffer) => {
         if (stderr.length < 4096) stderr += c.toString('utf8');
@@ -259,19 +585,36 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       };
       sock.once('close', onSockClose);
+      const done = () => {
+        for (const t of timers) clearTimeout(t);
+        sock.setTimeout(0);
+        resolve();
+      };
       child.once('close', (code, signal) => {
         sock.removeListener('close', onSockClose);
-        if (code !== 0) this.opts.log(`${req.service} for ${grant.user} exited ${code ?? signal}: ${stderr.trim()}`);
-        if (!sock.destroyed) sock.end();
-        resolve();
+        if (code !== 0 && !s.ended) this.opts.log(`${req.service} for uid ${s.cred.uid} exited ${code ?? signal}: ${stderr.trim()}`);
+        if (!sock.destroyed && !s.ended) {
+          sock.end();
+          // a client that never closes its side must not keep the socket (and its slot)
+          setTimeout(() => sock.destroy(), 10_000).unref();
+        }
+        done();
       });
       child.once('error', (e) => {
         this.opts.log(`cannot run ${req.service}: ${e.message}`);
         sock.destroy();
-        resolve();
+        done();
       });
     });
   }
+}
+
+/** One refusal line, then the socket is gone (not left half-open for the client to hold). */
+function refuseNow(sock: Socket, e: VigoError): void {
+  if (sock.destroyed) return;
+  sock.end(encodeLine(errorResponse(e)));
+  sock.once('finish', () => sock.destroy());
+  setTimeout(() => sock.destroy(), 1_000).unref();
 }
 
 function answers(path: string): Promise<boolean> {

@@ -1,49 +1,104 @@
 /**
  * The gitback part of `vigo agent run`: the helper daemon on the socket and the root
- * reactor (sweep every `sweep_interval_s`, reap after `envelope_retention_days`).
- * Configured by agent.yaml's `gitback` section:
+ * reactor (sweep every `sweep_interval_s`, reap after `envelope_retention_days`; after each
+ * sweep the open git sessions are re-checked, so a revocation ends them).
+ * Configured by agent.yaml's `gitback` section (limits: docs/gitback.md "Daemon limits"):
  *   gitback:
  *     socket: /var/run/vigo/gitback.sock      # default under VIGO_ROOT
  *     sweep_interval_s: 60
  *     envelope_retention_days: 90
  *     passwd_file: /etc/passwd
+ *     max_connections: 512
+ *     max_connections_per_uid: 32
+ *     request_timeout_s: 5
+ *     max_git_processes: 64
+ *     max_git_processes_per_uid: 8
+ *     idle_timeout_s: 300
+ *     session_max_s: 3600
+ *     receive_lock_max_s: 600
+ *     receive_stall_s: 60
+ *     status_cache_s: 5
+ *     status_max_repos: 100
+ *     status_timeout_s: 30
+ *     status_per_uid_per_min: 30
+ *     max_repos_per_uid: 100                  # 0: no quota
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bindingsDir, delegationRecordPath } from '../binding.js';
 import type { AgentContext, AgentService } from '../../agent/daemon.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { VigoError } from '../../platform/errors.js';
-import { paths } from '../../platform/paths.js';
+import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
-import { GitbackDaemon } from './server.js';
+import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { authorize, authorizeMigrate, bindUid } from './access.js';
-import { collectStatus } from '../status.js';
-import { readPasswd } from '../passwd.js';
-import { ownedReader } from '../state.js';
+import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce } from '../reactor.js';
 import { EnvelopeCache } from '../envelopes.js';
+
+/** Limits in the config's units (seconds, counts); see DaemonLimits for what each caps. */
+const LIMIT_KEYS = {
+  max_connections: { to: 'maxConnections', scale: 1, int: true },
+  max_connections_per_uid: { to: 'maxConnectionsPerUid', scale: 1, int: true },
+  request_timeout_s: { to: 'requestTimeoutMs', scale: 1000, int: false },
+  max_git_processes: { to: 'maxGitProcesses', scale: 1, int: true },
+  max_git_processes_per_uid: { to: 'maxGitProcessesPerUid', scale: 1, int: true },
+  idle_timeout_s: { to: 'idleTimeoutMs', scale: 1000, int: false },
+  session_max_s: { to: 'sessionMaxMs', scale: 1000, int: false },
+  receive_lock_max_s: { to: 'receiveLockMaxMs', scale: 1000, int: false },
+  receive_stall_s: { to: 'receiveStallMs', scale: 1000, int: false },
+  status_per_uid_per_min: { to: 'statusPerUidPerMinute', scale: 1, int: true },
+} as const satisfies Record<string, { to: keyof DaemonLimits; scale: number; int: boolean }>;
 
 export interface GitbackConfig {
   socket: string | null;
   sweep_interval_s: number;
   envelope_retention_days: number;
   passwd_file: string;
+  limits: DaemonLimits;
+  status_cache_s: number;
+  status_max_repos: number;
+  status_timeout_s: number;
 }
+
+const KNOWN = ['socket', 'sweep_interval_s', 'envelope_retention_days', 'passwd_file', ...Object.keys(LIMIT_KEYS), 'max_repos_per_uid', 'status_cache_s', 'status_max_repos', 'status_timeout_s'];
 
 export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
   const s = config.sections.gitback ?? {};
-  const out: GitbackConfig = { socket: null, sweep_interval_s: 60, envelope_retention_days: 90, passwd_file: '/etc/passwd' };
+  const out: GitbackConfig = {
+    socket: null,
+    sweep_interval_s: 60,
+    envelope_retention_days: 90,
+    passwd_file: '/etc/passwd',
+    limits: { ...DEFAULT_LIMITS },
+    status_cache_s: 5,
+    status_max_repos: 100,
+    status_timeout_s: 30,
+  };
   for (const [k, v] of Object.entries(s)) {
     const where = `${config.file}: gitback.${k}`;
+    const positive = (int: boolean): number => {
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v) || (int && !Number.isInteger(v))) {
+        throw new VigoError('E_CONFIG', `${where} must be a positive ${int ? 'integer' : 'number'}`);
+      }
+      return v;
+    };
     if (k === 'socket' || k === 'passwd_file') {
       if (typeof v !== 'string' || v === '') throw new VigoError('E_CONFIG', `${where} must be a path`);
       out[k] = v;
-    } else if (k === 'sweep_interval_s' || k === 'envelope_retention_days') {
-      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new VigoError('E_CONFIG', `${where} must be a positive number`);
-      out[k] = v;
+    } else if (k === 'sweep_interval_s' || k === 'envelope_retention_days' || k === 'status_cache_s' || k === 'status_timeout_s') {
+      out[k] = positive(false);
+    } else if (k === 'status_max_repos') {
+      out[k] = positive(true);
+    } else if (k in LIMIT_KEYS) {
+      const d = LIMIT_KEYS[k as keyof typeof LIMIT_KEYS];
+      out.limits[d.to] = positive(d.int) * d.scale;
+    } else if (k === 'max_repos_per_uid') {
+      if (v === 0) out.limits.maxReposPerUid = null;
+      else out.limits.maxReposPerUid = positive(true);
     } else {
-      throw new VigoError('E_CONFIG', `${config.file}: unknown field gitback.${k}`, { hint: 'known: socket, sweep_interval_s, envelope_retention_days, passwd_file' });
+      throw new VigoError('E_CONFIG', `${config.file}: unknown field gitback.${k}`, { hint: `known: ${KNOWN.join(', ')}` });
     }
   }
   return out;
@@ -55,9 +110,18 @@ export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
  */
 function prepareDirs(env: NodeJS.ProcessEnv): void {
   for (const d of [paths.varLib(env), paths.varRun(env), join(paths.varLib(env), 'swarm'), paths.gitbackBase(env)]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  for (const d of [paths.gitbackProjects(env), paths.gitbackEnvelopes(env), dirname(delegationRecordPath(env, 'x'))]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [paths.gitbackProjects(env), paths.gitbackEnvelopes(env), dirname(delegationRecordPath(env, 'x')), repoLedgerDir(env)]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  // a first push interrupted by a crash leaves its set-aside repo behind: no push can resume it
+  for (const n of readdirSync(paths.gitbackProjects(env))) {
+    if (/^\.[0-9a-f]{64}\.git\.(first-push|init)-[0-9a-f]{8}$/.test(n)) rmSync(join(paths.gitbackProjects(env), n), { recursive: true, force: true });
+  }
   // bindings are public (uid → public key); clients read their own to skip a needless bind
   mkdirSync(bindingsDir(env), { recursive: true, mode: 0o755 });
+}
+
+/** Who created which bare repo (the per-uid quota): `<uid>/<project id>` files, root's alone. */
+export function repoLedgerDir(env: Env): string {
+  return join(paths.gitbackBase(env), 'repo-creators');
 }
 
 export class GitbackService implements AgentService {
@@ -76,21 +140,29 @@ export class GitbackService implements AgentService {
     const passwdFile = this.cfg.passwd_file;
     const log = (m: string) => ctx.log(`gitback: ${m}`);
     prepareDirs(env);
-    this.daemon = new GitbackDaemon({
+    const statusService = new StatusService({
+      env,
+      passwdFile,
+      cacheMs: this.cfg.status_cache_s * 1000,
+      maxRepos: this.cfg.status_max_repos,
+      maxEntries: 200_000,
+      timeoutMs: this.cfg.status_timeout_s * 1000,
+      log,
+    });
+    const daemon = new GitbackDaemon({
       socketPath,
       log,
+      limits: this.cfg.limits,
+      repoLedgerDir: repoLedgerDir(env),
       authorize: (cred, req) => authorize({ env, passwdFile, now, log, cache, envelopes }, cred, req),
       authorizeMigrate: (cred, req) => authorizeMigrate({ env, passwdFile, now, log, cache, envelopes }, cred, req),
       bind: (cred, challenge, proof) => bindUid({ env, passwdFile, now, log }, cred, challenge, proof),
-      status: (cred) => {
-        // root sees every user's state; anyone else gets the same envoy-wide figures
-        // (counts and sizes only — no user's files are disclosed beyond that)
-        void cred;
-        const holders = readPasswd(passwdFile).map((u) => ({ home: u.home, read: ownedReader(u.uid) }));
-        return Promise.resolve(collectStatus(env, holders, false));
-      },
+      // root sees every user's state; anyone else gets the same envoy-wide figures
+      // (counts and sizes only — no user's files are disclosed beyond that)
+      status: () => statusService.get(),
     });
-    await this.daemon.listen();
+    this.daemon = daemon;
+    await daemon.listen();
     log(`helper daemon listening on ${socketPath}`);
     const tick = () => {
       try {
@@ -100,6 +172,13 @@ export class GitbackService implements AgentService {
       } catch (e) {
         log(`sweep failed: ${e instanceof Error ? e.message : String(e)}`);
       }
+      // a revocation (or tombstone) just swept ends the sessions it refuses, not only new ones
+      daemon.revalidateSessions().then(
+        (n) => {
+          if (n > 0) log(`sweep: ended ${n} open session(s) the access check now refuses`);
+        },
+        (e: unknown) => log(`revalidating sessions failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
     };
     tick();
     this.timer = setInterval(tick, this.cfg.sweep_interval_s * 1000);
