@@ -103,7 +103,7 @@ export interface TwoUserEnvoy {
  * A temp dir, an envoy root, a running agent and two fresh Unix users with their shells;
  * everything is undone by `after` (puddles locked, agent stopped, users and dir removed).
  */
-export async function twoUserEnvoy(tag: string, sweepIntervalS: number): Promise<TwoUserEnvoy> {
+export async function twoUserEnvoy(tag: string, sweepIntervalS: number, gitback: Record<string, unknown> = {}): Promise<TwoUserEnvoy> {
   const dir = mkdtempSync(join(tmpdir(), `vgt-${tag}-`));
   const users: TestUser[] = [];
   const shells: Sh[] = [];
@@ -123,7 +123,7 @@ export async function twoUserEnvoy(tag: string, sweepIntervalS: number): Promise
   // host, and a concurrent test's agent must not sweep (or count) our users' state.
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, [ua, ub].map((u) => `${u.name}:x:${u.uid}:${u.gid}::${u.home}:/bin/sh`).join('\n') + '\n');
-  agent = await startAgent(envoy.root, { sweep_interval_s: sweepIntervalS, passwd_file: passwd });
+  agent = await startAgent(envoy.root, { sweep_interval_s: sweepIntervalS, passwd_file: passwd, ...gitback });
   const A = as(envoy, ua);
   const B = as(envoy, ub);
   shells.push(A, B);

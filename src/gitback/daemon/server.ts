@@ -137,10 +137,19 @@ class PerUid {
   }
 }
 
-/** A git pkt-line `ERR` packet: git prints it as "fatal: remote error: <msg>". */
-function errPacket(msg: string): string {
-  const payload = `ERR ${msg.slice(0, 2000)}\n`;
+function pktLine(payload: string): string {
   return (Buffer.byteLength(payload) + 4).toString(16).padStart(4, '0') + payload;
+}
+
+/**
+ * The last words of a session, in what the git client is reading at that point: a fetch
+ * client reads pkt-lines (an `ERR` packet: "fatal: remote error: <msg>"); a push client,
+ * once it sent its commands, reads side-band (band 3, the fatal-error channel: "remote:
+ * <msg>"). Either way the reason reaches the user instead of a bare hang-up.
+ */
+function lastWords(service: string, msg: string): string {
+  const text = msg.slice(0, 2000);
+  return service === 'git-receive-pack' ? pktLine(`\x03${text}\n`) : pktLine(`ERR ${text}\n`);
 }
 
 function seconds(ms: number): string {
@@ -366,7 +375,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       }
     }
     const text = `gitback: ${e.message.includes(`(${e.code})`) ? e.message : `${e.message} (${e.code})`}${e.hint ? `; ${e.hint}` : ''}`;
-    s.sock.end(errPacket(text));
+    s.sock.end(lastWords(s.req.service, text));
     s.sock.once('finish', () => s.sock.destroy());
     setTimeout(() => s.sock.destroy(), 2_000).unref();
   }

@@ -1,0 +1,101 @@
+// The daemon load test (issue 8 item 3): one hostile local user (A) cannot push another
+// user's (B's) `git ls-remote gitback://…` past 2× its quiet latency. A real agent with the
+// DEFAULT limits, real users, real git. B's latency is measured quiet, then under each
+// attack: an fd flood of idle connections, a status flood over 300 bare repos, an
+// upload-pack flood, and a member trickling bytes under the receive lock. Medians of
+// several runs; the bound asserted is loose (2× the quiet median plus a margin: the
+// machine is shared), and every figure is printed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { userSupport, type TestUser } from '../helpers/users.js';
+import { repoRoot } from '../gitback/harness.js';
+import { grantGitback, ok, setupPuddle, twoUserEnvoy, workTreeWithCommit, type Sh } from '../gitback/users-env.js';
+import { run } from '../gitback/proc.js';
+import type { RawPlan } from '../gitback/raw-client.js';
+
+const why = userSupport();
+const rawClient = join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js');
+const RUNS = 7;
+const MARGIN_MS = 1_500;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Starts A's attack; the returned function stops it and gives its summary. */
+function attack(u: TestUser, plan: Omit<RawPlan, 'holdMs' | 'summary'>): () => Promise<string> {
+  const child = spawn(process.execPath, [rawClient, JSON.stringify({ ...plan, holdMs: 600_000, summary: true })], { uid: u.uid, gid: u.gid, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  return () =>
+    new Promise((resolve) => {
+      child.once('close', () => resolve(out.trim()));
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    });
+}
+
+async function lsRemoteMs(B: Sh, url: string): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = Date.now();
+    const r = await B.gitAsync(['ls-remote', url]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /refs\/heads\/main/);
+    out.push(Date.now() - t);
+  }
+  return out;
+}
+
+function initProject(sh: Sh, u: TestUser, name: string): string {
+  const work = workTreeWithCommit(sh, u, name, `${name} founding commit`);
+  const out = ok(sh.vigo(['swarm', 'gitback', 'project', 'init', name], { cwd: work }), `init ${name}`).stdout;
+  return /gitback:\/\/([0-9a-f]{64})\//.exec(out)?.[1] as string;
+}
+
+test('load: B’s ls-remote stays within 2× quiet under each of A’s attacks (default limits)', { skip: why ?? false, timeout: 900_000 }, async () => {
+  const { envoy, ua, ub, A, B } = await twoUserEnvoy('gload', 5);
+  const sock = join(envoy.root, 'var/run/vigo/gitback.sock');
+  grantGitback(envoy, ua);
+  grantGitback(envoy, ub);
+  setupPuddle(A);
+  setupPuddle(B);
+  const attackPid = initProject(A, ua, 'attack');
+  const victimPid = initProject(B, ub, 'victim');
+  const url = `gitback://${victimPid}/victim`;
+  await lsRemoteMs(B, url); // warm caches (verify cache, git's own)
+
+  // 300 bare repos on the envoy (made directly; creating them by pushes is the quota's story)
+  const projects = join(envoy.root, 'var/lib/vigo/swarm/gitback/projects');
+  const src = join(projects, `${attackPid}.git`);
+  for (let i = 0; i < 300; i++) {
+    const r = await run('cp', ['-a', src, join(projects, `${i.toString(16).padStart(64, 'f')}.git`)]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+
+  const figures: { name: string; ms: number[]; attacker: string }[] = [];
+  const quiet = await lsRemoteMs(B, url);
+  figures.push({ name: 'quiet', ms: quiet, attacker: '' });
+  const connect = (service: string, pid: string) => ({ v: 1, op: 'connect', service, project_id: pid, handle: 'attack', git_protocol: service === 'git-upload-pack' ? 'version=2' : null });
+  const attacks: [string, Omit<RawPlan, 'holdMs' | 'summary'>][] = [
+    ['fd flood (idle connections, no newline)', { sock, conns: Array.from({ length: 20_000 }, () => ({ line: null })) }],
+    ['status flood (300 bare repos)', { sock, conns: Array.from({ length: 20_000 }, () => ({ line: { v: 1, op: 'status' } })) }],
+    ['upload-pack flood', { sock, conns: Array.from({ length: 20_000 }, () => ({ line: connect('git-upload-pack', attackPid) })) }],
+    ['trickling receive-lock holder', { sock, conns: [{ line: connect('git-receive-pack', attackPid), trickle: { prefix: 'fff0', everyMs: 1_000 } }] }],
+  ];
+  for (const [name, plan] of attacks) {
+    const stop = attack(ua, plan);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const ms = await lsRemoteMs(B, url);
+    figures.push({ name, ms, attacker: await stop() });
+  }
+  const q = median(quiet);
+  for (const f of figures) console.log(`load: ${f.name.padEnd(42)} median ${String(median(f.ms)).padStart(6)} ms  runs [${f.ms.join(', ')}]${f.attacker ? `  attacker saw ${f.attacker}` : ''}`);
+  for (const f of figures.slice(1)) {
+    assert.ok(median(f.ms) < 2 * q + MARGIN_MS, `${f.name}: median ${median(f.ms)} ms against quiet ${q} ms`);
+  }
+});
