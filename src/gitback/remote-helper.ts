@@ -69,7 +69,23 @@ class CommandReader {
   }
 }
 
-export function connectSocket(path: string): Promise<Socket> {
+/**
+ * EAGAIN on a Unix socket means the daemon's accept queue is full (another local user
+ * flooding it): transient, so retry with a short backoff for up to 10 s, as TCP would.
+ */
+export async function connectSocket(path: string): Promise<Socket> {
+  const until = Date.now() + 10_000;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      return await connectOnce(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+    }
+  }
+}
+
+function connectOnce(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = createConnection({ path, allowHalfOpen: true });
     s.once('connect', () => {

@@ -4,11 +4,10 @@
  * daemon (root) computes it for everyone; without the daemon the CLI computes it from
  * what the caller can see and marks it partial.
  */
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { countEnvelopes } from './envelopes.js';
-import { snapshotRefs } from './daemon/git.js';
 import { FILES, listProjectIds, loadProject, type Reader } from './state.js';
 
 export interface StatusProject {
@@ -49,6 +48,36 @@ export function dirBytes(path: string, budget: { left: number } = { left: Infini
   if (!st.isDirectory()) return st.size;
   for (const n of readdirSync(path)) total += dirBytes(join(path, n), budget);
   return total;
+}
+
+/**
+ * How many refs a bare repo holds, read from the files (loose refs under refs/, plus
+ * packed-refs) instead of running `git for-each-ref`: a scan of a hundred repos must not
+ * start a hundred processes. Walks count against `budget` like dirBytes.
+ */
+export function countRefs(repo: string, budget: { left: number } = { left: Infinity }): number {
+  const names = new Set<string>();
+  const walk = (dir: string, prefix: string) => {
+    for (const n of readdirSync(dir)) {
+      if (--budget.left < 0) throw new BudgetExceeded(dir);
+      const st = lstatSync(join(dir, n));
+      if (st.isDirectory()) walk(join(dir, n), `${prefix}${n}/`);
+      else if (st.isFile() && !n.endsWith('.lock')) names.add(`${prefix}${n}`);
+    }
+  };
+  if (existsSync(join(repo, 'refs'))) walk(join(repo, 'refs'), 'refs/');
+  let packed = '';
+  try {
+    packed = readFileSync(join(repo, 'packed-refs'), 'utf8');
+  } catch {
+    /* no packed refs */
+  }
+  for (const line of packed.split('\n')) {
+    if (line === '' || line.startsWith('#') || line.startsWith('^')) continue;
+    const sp = line.indexOf(' ');
+    if (sp > 0) names.add(line.slice(sp + 1));
+  }
+  return names.size;
 }
 
 export interface Holder {
@@ -137,7 +166,7 @@ export function collectStatus(env: Env, holders: Holder[], partial: boolean, opt
     sizedNow++;
     try {
       const bytes = dirBytes(repo, budget);
-      figures.set(pid, { refs: snapshotRefs(repo).size, bytes, at: now });
+      figures.set(pid, { refs: countRefs(repo, budget), bytes, at: now });
       fresh.add(pid);
     } catch (e) {
       if (!(e instanceof BudgetExceeded)) skipped.push(`bare repo ${pid.slice(0, 12)}… (${reason(e)})`);

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userSupport, type TestUser } from '../helpers/users.js';
 import { repoRoot } from '../gitback/harness.js';
@@ -20,14 +21,21 @@ const rawClient = join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js');
 const RUNS = 7;
 const MARGIN_MS = 1_500;
 
+/** The agent's CPU time so far (user + system), in ms, from /proc. */
+function daemonCpu(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Starts A's attack; the returned function stops it and gives its summary. */
-function attack(u: TestUser, plan: Omit<RawPlan, 'holdMs' | 'summary'>): () => Promise<string> {
-  const child = spawn(process.execPath, [rawClient, JSON.stringify({ ...plan, holdMs: 600_000, summary: true })], { uid: u.uid, gid: u.gid, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts A's attack (a raw-client plan, or a program); the returned function stops it and gives its summary. */
+function attack(u: TestUser, plan: Omit<RawPlan, 'holdMs' | 'summary'> | string[]): () => Promise<string> {
+  const argv = Array.isArray(plan) ? plan : [rawClient, JSON.stringify({ ...plan, holdMs: 600_000, summary: true })];
+  const child = spawn(process.execPath, argv, { uid: u.uid, gid: u.gid, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -58,7 +66,7 @@ function initProject(sh: Sh, u: TestUser, name: string): string {
 }
 
 test('load: B’s ls-remote stays within 2× quiet under each of A’s attacks (default limits)', { skip: why ?? false, timeout: 900_000 }, async () => {
-  const { envoy, ua, ub, A, B } = await twoUserEnvoy('gload', 5);
+  const { envoy, agent, ua, ub, A, B } = await twoUserEnvoy('gload', 5);
   const sock = join(envoy.root, 'var/run/vigo/gitback.sock');
   grantGitback(envoy, ua);
   grantGitback(envoy, ub);
@@ -81,19 +89,35 @@ test('load: B’s ls-remote stays within 2× quiet under each of A’s attacks (
   const quiet = await lsRemoteMs(B, url);
   figures.push({ name: 'quiet', ms: quiet, attacker: '' });
   const connect = (service: string, pid: string) => ({ v: 1, op: 'connect', service, project_id: pid, handle: 'attack', git_protocol: service === 'git-upload-pack' ? 'version=2' : null });
-  const attacks: [string, Omit<RawPlan, 'holdMs' | 'summary'>][] = [
-    ['fd flood (idle connections, no newline)', { sock, conns: Array.from({ length: 20_000 }, () => ({ line: null })) }],
-    ['status flood (300 bare repos)', { sock, conns: Array.from({ length: 20_000 }, () => ({ line: { v: 1, op: 'status' } })) }],
-    ['upload-pack flood', { sock, conns: Array.from({ length: 20_000 }, () => ({ line: connect('git-upload-pack', attackPid) })) }],
+  const attacks: [string, Omit<RawPlan, 'holdMs' | 'summary'> | string[]][] = [
+    // the control: what any process of A's burning a core costs B, with no daemon traffic
+    ['control: a CPU burner, no daemon traffic', ['-e', 'for (;;) {}']],
+    ['fd flood (idle connections, no newline)', { sock, conns: [{ line: null }], repeat: 1_000_000 }],
+    ['status flood (300 bare repos)', { sock, conns: [{ line: { v: 1, op: 'status' } }], repeat: 1_000_000 }],
+    ['upload-pack flood', { sock, conns: [{ line: connect('git-upload-pack', attackPid) }], repeat: 1_000_000 }],
     ['trickling receive-lock holder', { sock, conns: [{ line: connect('git-receive-pack', attackPid), trickle: { prefix: 'fff0', everyMs: 1_000 } }] }],
   ];
+  const show = (f: (typeof figures)[number]) =>
+    console.log(`load: ${f.name.padEnd(42)} median ${String(median(f.ms)).padStart(6)} ms  runs [${f.ms.join(', ')}]${f.attacker ? `  attacker saw ${f.attacker}` : ''}`);
+  show(figures[0] as (typeof figures)[number]);
   for (const [name, plan] of attacks) {
     const stop = attack(ua, plan);
-    await new Promise((r) => setTimeout(r, 2_000));
-    const ms = await lsRemoteMs(B, url);
-    figures.push({ name, ms, attacker: await stop() });
+    let ms: number[];
+    let cpu = '';
+    try {
+      await new Promise((r) => setTimeout(r, 2_000));
+      const c0 = daemonCpu(agent.proc.pid ?? 0);
+      const t0 = Date.now();
+      ms = await lsRemoteMs(B, url);
+      cpu = ` daemon CPU ${Math.round(((daemonCpu(agent.proc.pid ?? 0) - c0) / (Date.now() - t0)) * 100)}%`;
+    } finally {
+      figures.push({ name, ms: [], attacker: (await stop()) + cpu });
+    }
+    (figures[figures.length - 1] as (typeof figures)[number]).ms = ms;
+    show(figures[figures.length - 1] as (typeof figures)[number]);
   }
   const q = median(quiet);
+  console.log('load: summary');
   for (const f of figures) console.log(`load: ${f.name.padEnd(42)} median ${String(median(f.ms)).padStart(6)} ms  runs [${f.ms.join(', ')}]${f.attacker ? `  attacker saw ${f.attacker}` : ''}`);
   for (const f of figures.slice(1)) {
     assert.ok(median(f.ms) < 2 * q + MARGIN_MS, `${f.name}: median ${median(f.ms)} ms against quiet ${q} ms`);

@@ -16,6 +16,8 @@ export interface RawPlan {
   conns: RawConn[];
   /** give up (and report) after this long (or at SIGTERM) */
   holdMs: number;
+  /** open the planned connections this many times over (a flood, without a huge argv) */
+  repeat?: number;
   /** open the next connection when this one closed (default: as soon as it connected) */
   sequential?: boolean;
   /** report only how many answers carried each code (for floods of thousands) */
@@ -49,8 +51,9 @@ function main(plan: RawPlan): void {
   };
   const hold = setTimeout(finish, plan.holdMs);
   process.once('SIGTERM', finish);
+  const total = plan.conns.length * (plan.repeat ?? 1);
   const openNext = (i: number) => {
-    const c = plan.conns[i];
+    const c = i < total ? plan.conns[i % plan.conns.length] : undefined;
     if (c === undefined) return;
     const r: RawResult = { data: '', connectedAt: -1, firstDataAt: null, closedAt: null };
     results.push(r);
@@ -80,7 +83,7 @@ function main(plan: RawPlan): void {
       if (timer) clearInterval(timer);
       r.closedAt = at();
       if (r.connectedAt < 0 || plan.sequential) openNext(i + 1);
-      if (--open === 0 && results.length === plan.conns.length) {
+      if (--open === 0 && results.length === total) {
         clearTimeout(hold);
         finish();
       }

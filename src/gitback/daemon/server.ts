@@ -64,6 +64,8 @@ export const DEFAULT_LIMITS: DaemonLimits = {
   maxReposPerUid: 100,
 };
 
+const LISTEN_BACKLOG = 4096;
+
 export interface Grant {
   /** absolute path of the bare repo */
   repo: string;
@@ -187,7 +189,9 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     server.maxConnections = this.limits.maxConnections + 256;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      // a deep accept queue (the kernel caps it at net.core.somaxconn): a local connect
+      // flood fills it before our per-uid refusals can drain it, and clients then get EAGAIN
+      server.listen({ path, backlog: LISTEN_BACKLOG }, () => {
         server.removeListener('error', reject);
         resolve();
       });
@@ -297,6 +301,9 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         this.reply(sock, { ok: true, status: { refs } }, true);
         return;
       }
+      // refuse a uid at its git cap before the (costly) access decision: a flood of
+      // connects must cost the daemon almost nothing per connection
+      this.checkGitSlot(cred.uid);
       const grant = await this.opts.authorize(cred, req);
       const session: Session = { cred, req, sock, child: null, piping: false, ended: false };
       this.sessions.add(session);
@@ -334,6 +341,17 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
 
   /** A git process slot for uid, or E_BUSY; the returned function gives it back (once). */
   private takeGitSlot(uid: number): () => void {
+    this.checkGitSlot(uid);
+    this.gits.inc(uid);
+    let given = false;
+    return () => {
+      if (!given) this.gits.dec(uid);
+      given = true;
+    };
+  }
+
+  /** E_BUSY when uid (or everyone) is at the git-process cap. */
+  private checkGitSlot(uid: number): void {
     const L = this.limits;
     if (this.gits.get(uid) >= L.maxGitProcessesPerUid) {
       throw new VigoError('E_BUSY', `you (uid ${uid}) already run ${L.maxGitProcessesPerUid} git processes through the gitback helper daemon (gitback.max_git_processes_per_uid)`, {
@@ -343,12 +361,6 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     if (this.gits.total >= L.maxGitProcesses) {
       throw new VigoError('E_BUSY', `the gitback helper daemon runs its cap of ${L.maxGitProcesses} git processes (gitback.max_git_processes)`, { hint: 'retry in a moment' });
     }
-    this.gits.inc(uid);
-    let given = false;
-    return () => {
-      if (!given) this.gits.dec(uid);
-      given = true;
-    };
   }
 
   /**
@@ -618,12 +630,14 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   }
 }
 
-/** One refusal line, then the socket is gone (not left half-open for the client to hold). */
+/**
+ * One refusal line, then the socket is gone (not left half-open for the client to hold).
+ * Kept cheap (no timer): it is the path a connect flood takes. The short line goes
+ * straight into the peer's receive queue, so the write finishes at once.
+ */
 function refuseNow(sock: Socket, e: VigoError): void {
   if (sock.destroyed) return;
-  sock.end(encodeLine(errorResponse(e)));
-  sock.once('finish', () => sock.destroy());
-  setTimeout(() => sock.destroy(), 1_000).unref();
+  sock.end(encodeLine(errorResponse(e)), () => sock.destroy());
 }
 
 function answers(path: string): Promise<boolean> {
