@@ -88,6 +88,9 @@ test('one hostile local user against the helper daemon’s limits', { skip: why 
       assert.ok(c.closedAt !== null && c.closedAt - c.connectedAt < 3_000, `a refused connection is closed at once: ${JSON.stringify(c)}`);
     }
     assert.ok(timedOut.length >= 1 && timedOut.length <= LIMITS.max_connections_per_uid);
+    // the log names the refusal once, then counts (a flood must not flood the agent log)
+    const logged = env.agent.log().split('\n').filter((l) => l.includes(`uid ${ua.uid}: refused: E_BUSY`));
+    assert.equal(logged.length, 1, logged.join('\n'));
     for (const c of timedOut) {
       assert.match(c.data, /no complete request line within 2 s/);
       assert.ok(c.closedAt !== null && c.closedAt - c.connectedAt < 10_000, `an idle connection is dropped at the deadline: ${JSON.stringify(c)}`);

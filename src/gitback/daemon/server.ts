@@ -168,6 +168,9 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   private readonly sessions = new Set<Session>();
   /** per-uid token buckets for status: tokens left, and when they were last refilled */
   private readonly statusBuckets = new Map<number, { tokens: number; at: number }>();
+  /** cap refusals by `uid code`, counted between log lines (a flood must not flood the log) */
+  private readonly refusals = new Map<string, number>();
+  private refusalTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: DaemonOptions) {
     super();
@@ -199,17 +202,42 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     // Anyone may connect; who they are and what they may do is decided per connection.
     chmodSync(path, 0o666);
     this.server = server;
+    this.refusalTimer = setInterval(() => this.flushRefusals(), 60_000);
+    this.refusalTimer.unref();
   }
 
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
+    if (this.refusalTimer) clearInterval(this.refusalTimer);
+    this.flushRefusals();
     for (const sock of this.sockets) sock.destroy();
     if (s) await new Promise<void>((r) => s.close(() => r()));
     try {
       unlinkSync(this.opts.socketPath);
     } catch {
       /* gone already */
+    }
+  }
+
+  /**
+   * Logs the first refusal of a kind (uid + code) at once, then only a count a minute:
+   * a flood of refused connects would otherwise write one log line each.
+   */
+  private noteRefusal(uid: number, e: VigoError): void {
+    const key = `${uid} ${e.code}`;
+    const n = this.refusals.get(key);
+    if (n === undefined) this.opts.log(`uid ${uid}: refused: ${e.code} ${e.message} (more of these are counted once a minute)`);
+    this.refusals.set(key, (n ?? 0) + (n === undefined ? 0 : 1));
+  }
+
+  private flushRefusals(): void {
+    for (const [key, n] of this.refusals) {
+      const [uid, code] = key.split(' ');
+      if (n > 0) {
+        this.opts.log(`uid ${uid}: ${n} more ${code} refusal(s) in the last minute`);
+        this.refusals.set(key, 0);
+      } else this.refusals.delete(key);
     }
   }
 
@@ -254,16 +282,15 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     const L = this.limits;
     if (this.conns.total >= L.maxConnections || this.conns.get(cred.uid) >= L.maxConnectionsPerUid) {
       const mine = this.conns.get(cred.uid) >= L.maxConnectionsPerUid;
-      refuseNow(
-        sock,
-        new VigoError(
-          'E_BUSY',
-          mine
-            ? `the gitback helper daemon is at its cap of ${L.maxConnectionsPerUid} open connections for uid ${cred.uid}`
-            : `the gitback helper daemon is at its cap of ${L.maxConnections} open connections`,
-          { hint: mine ? 'close some of your gitback connections (git processes) and retry' : 'retry in a moment; if it persists, ask the operator (gitback.max_connections)' },
-        ),
+      const e = new VigoError(
+        'E_BUSY',
+        mine
+          ? `the gitback helper daemon is at its cap of ${L.maxConnectionsPerUid} open connections for uid ${cred.uid}`
+          : `the gitback helper daemon is at its cap of ${L.maxConnections} open connections`,
+        { hint: mine ? 'close some of your gitback connections (git processes) and retry' : 'retry in a moment; if it persists, ask the operator (gitback.max_connections)' },
       );
+      this.noteRefusal(cred.uid, e);
+      refuseNow(sock, e);
       return;
     }
     this.sockets.add(sock);
@@ -318,6 +345,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       await this.proxy(session, grant, rest);
     } catch (e) {
       if (!isVigoError(e)) this.opts.log(`uid ${cred.uid}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      else if (e.code === 'E_BUSY' || e.code === 'E_RATE_LIMITED') this.noteRefusal(cred.uid, e);
       else this.opts.log(`uid ${cred.uid}: refused ${req.op === 'connect' ? `${req.service} ${req.project_id.slice(0, 12)}…` : req.op}: ${e.code} ${e.message}`);
       if (!sock.destroyed) this.reply(sock, errorResponse(e), true);
     }
@@ -558,6 +586,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     const { sock, req } = s;
     const L = this.limits;
     return new Promise<void>((resolve) => {
+      // ended (revoked, deadline) while it waited for the lock or a ref snapshot: no git at all
+      if (s.ended || sock.destroyed) return resolve();
       const child = spawnService(req.service, repo, req.git_protocol);
       s.child = child;
       this.reply(sock, { ok: true }, false);
