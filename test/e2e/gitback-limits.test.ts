@@ -5,14 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { userSupport, type TestUser } from '../helpers/users.js';
-import { repoRoot } from '../gitback/harness.js';
+import { userSupport } from '../helpers/users.js';
 import { grantGitback, ok, setupPuddle, twoUserEnvoy, workTreeWithCommit, type Sh, type TwoUserEnvoy } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
-import type { RawConn, RawResult } from '../gitback/raw-client.js';
+import { initProject, raw } from '../gitback/hostile.js';
 
 const why = userSupport();
-const rawClient = join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js');
 
 const LIMITS = {
   max_connections_per_uid: 6,
@@ -25,18 +23,6 @@ const LIMITS = {
   status_max_repos: 4,
   max_repos_per_uid: 3,
 };
-
-async function raw(u: TestUser, sock: string, conns: RawConn[], holdMs: number, sequential = false): Promise<RawResult[]> {
-  const r = await run(process.execPath, [rawClient, JSON.stringify({ sock, conns, holdMs, sequential })], { uid: u.uid, gid: u.gid, env: { PATH: process.env.PATH }, timeoutMs: holdMs + 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as RawResult[];
-}
-
-function initProject(sh: Sh, u: TestUser, name: string): string {
-  const work = workTreeWithCommit(sh, u, name, `${name} founding commit`);
-  const out = ok(sh.vigo(['swarm', 'gitback', 'project', 'init', name], { cwd: work }), `init ${name}`).stdout;
-  return /gitback:\/\/([0-9a-f]{64})\//.exec(out)?.[1] as string;
-}
 
 function projectId(sh: Sh, handle: string): string {
   const list = JSON.parse(ok(sh.vigo(['swarm', 'gitback', 'project', 'list', '--json']), 'list').stdout) as { handle: string; project_id: string }[];

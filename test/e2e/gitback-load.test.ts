@@ -11,13 +11,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userSupport, type TestUser } from '../helpers/users.js';
-import { repoRoot } from '../gitback/harness.js';
-import { grantGitback, ok, setupPuddle, twoUserEnvoy, workTreeWithCommit, type Sh } from '../gitback/users-env.js';
+import { initProject, rawClient } from '../gitback/hostile.js';
+import { grantGitback, setupPuddle, twoUserEnvoy, type Sh } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 import type { RawPlan } from '../gitback/raw-client.js';
 
 const why = userSupport();
-const rawClient = join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js');
 const RUNS = 7;
 const MARGIN_MS = 1_500;
 
@@ -57,12 +56,6 @@ async function lsRemoteMs(B: Sh, url: string): Promise<number[]> {
     out.push(Date.now() - t);
   }
   return out;
-}
-
-function initProject(sh: Sh, u: TestUser, name: string): string {
-  const work = workTreeWithCommit(sh, u, name, `${name} founding commit`);
-  const out = ok(sh.vigo(['swarm', 'gitback', 'project', 'init', name], { cwd: work }), `init ${name}`).stdout;
-  return /gitback:\/\/([0-9a-f]{64})\//.exec(out)?.[1] as string;
 }
 
 test('load: B’s ls-remote stays within 2× quiet under each of A’s attacks (default limits)', { skip: why ?? false, timeout: 900_000 }, async () => {

@@ -5,21 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { userSupport, type TestUser } from '../helpers/users.js';
+import { userSupport } from '../helpers/users.js';
 import { repoRoot } from '../gitback/harness.js';
 import { grantGitback, ok, setupPuddle, twoUserEnvoy, userExtraEnv, workTreeWithCommit } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
-import type { RawConn, RawResult } from '../gitback/raw-client.js';
+import { raw } from '../gitback/hostile.js';
 
 const why = userSupport();
-const rawClient = join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js');
-
-function raw(u: TestUser, sock: string, conns: RawConn[], holdMs: number): Promise<RawResult[]> {
-  return run(process.execPath, [rawClient, JSON.stringify({ sock, conns, holdMs })], { uid: u.uid, gid: u.gid, env: { PATH: process.env.PATH }, timeoutMs: holdMs + 30_000 }).then((r) => {
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as RawResult[];
-  });
-}
 
 test('an operator revokes a member with sessions open, then the agent stops', { skip: why ?? false, timeout: 300_000 }, async (t) => {
   const { envoy, agent, ua, ub, A, B } = await twoUserEnvoy('gr', 0.5);
