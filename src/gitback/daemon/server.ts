@@ -171,6 +171,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   /** cap refusals by `uid code`, counted between log lines (a flood must not flood the log) */
   private readonly refusals = new Map<string, number>();
   private refusalTimer: NodeJS.Timeout | null = null;
+  /** capRefusal's lines, by `uid E_BUSY uid|all` (dropped at each flush) */
+  private readonly capLines = new Map<string, string>();
 
   constructor(private readonly opts: DaemonOptions) {
     super();
@@ -221,6 +223,32 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   }
 
   /**
+   * The refusal line for a connection over the connection cap, built (and logged) once per
+   * uid between log flushes: this is the path a connect flood takes, so it allocates no
+   * error object and formats nothing per connection.
+   */
+  private capRefusal(uid: number, mine: boolean): string {
+    const key = `${uid} E_BUSY ${mine ? 'uid' : 'all'}`;
+    const cached = this.capLines.get(key);
+    if (cached !== undefined) {
+      this.refusals.set(`${uid} E_BUSY`, (this.refusals.get(`${uid} E_BUSY`) ?? 0) + 1);
+      return cached;
+    }
+    const L = this.limits;
+    const e = new VigoError(
+      'E_BUSY',
+      mine
+        ? `the gitback helper daemon is at its cap of ${L.maxConnectionsPerUid} open connections for uid ${uid}`
+        : `the gitback helper daemon is at its cap of ${L.maxConnections} open connections`,
+      { hint: mine ? 'close some of your gitback connections (git processes) and retry' : 'retry in a moment; if it persists, ask the operator (gitback.max_connections)' },
+    );
+    this.noteRefusal(uid, e);
+    const line = encodeLine(errorResponse(e));
+    this.capLines.set(key, line);
+    return line;
+  }
+
+  /**
    * Logs the first refusal of a kind (uid + code) at once, then only a count a minute:
    * a flood of refused connects would otherwise write one log line each.
    */
@@ -232,6 +260,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   }
 
   private flushRefusals(): void {
+    this.capLines.clear();
     for (const [key, n] of this.refusals) {
       const [uid, code] = key.split(' ');
       if (n > 0) {
@@ -281,16 +310,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
     const L = this.limits;
     if (this.conns.total >= L.maxConnections || this.conns.get(cred.uid) >= L.maxConnectionsPerUid) {
-      const mine = this.conns.get(cred.uid) >= L.maxConnectionsPerUid;
-      const e = new VigoError(
-        'E_BUSY',
-        mine
-          ? `the gitback helper daemon is at its cap of ${L.maxConnectionsPerUid} open connections for uid ${cred.uid}`
-          : `the gitback helper daemon is at its cap of ${L.maxConnections} open connections`,
-        { hint: mine ? 'close some of your gitback connections (git processes) and retry' : 'retry in a moment; if it persists, ask the operator (gitback.max_connections)' },
-      );
-      this.noteRefusal(cred.uid, e);
-      refuseNow(sock, e);
+      const line = this.capRefusal(cred.uid, this.conns.get(cred.uid) >= L.maxConnectionsPerUid);
+      sock.end(line, () => sock.destroy());
       return;
     }
     this.sockets.add(sock);
@@ -326,6 +347,12 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         const g = await this.opts.authorizeMigrate(cred, req);
         const refs = await this.migrate(cred, g.from, g.to);
         this.reply(sock, { ok: true, status: { refs } }, true);
+        return;
+      }
+      // A git client waits for our answer with its side open; one that already closed it
+      // is gone (a killed flood leaves thousands queued): no access decision, no git for it
+      if (sock.readableEnded) {
+        sock.destroy();
         return;
       }
       // refuse a uid at its git cap before the (costly) access decision: a flood of
