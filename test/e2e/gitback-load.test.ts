@@ -115,4 +115,9 @@ test('load: B’s ls-remote stays within 2× quiet under each of A’s attacks (
   for (const f of figures.slice(1)) {
     assert.ok(median(f.ms) < 2 * q + MARGIN_MS, `${f.name}: median ${median(f.ms)} ms against quiet ${q} ms`);
   }
+  // what the limits guarantee, whatever the machine's load: A got no more than its caps
+  const served = (name: string) => Number(/"ok":(\d+)/.exec(figures.find((f) => f.name.startsWith(name))?.attacker ?? '')?.[1] ?? 0);
+  assert.ok(served('upload-pack flood') <= 8, 'at most max_git_processes_per_uid upload-packs for A');
+  assert.ok(served('status flood') <= 30 + 10, 'status answers within status_per_uid_per_min (plus the refill while the flood ran)');
+  assert.equal(served('fd flood'), 0);
 });
