@@ -64,11 +64,16 @@ export function boundReport<R extends BoundableReport>(report: R, maxBytes: numb
   }
   const omitted = report.resources.length - kept.length;
   const draft = (t: Truncation) => JSON.stringify({ ...report, resources: kept, truncated: t });
-  const first = draft({ bytes: 0, resources_omitted: 0 });
-  // the note's own digits change the size a little; the reserve above covers them
-  const cut = originalBytes - Buffer.byteLength(first, 'utf8');
-  const truncated: Truncation = { bytes: prior.bytes + Math.max(0, cut), resources_omitted: prior.resources_omitted + omitted };
-  return { json: draft(truncated), truncated };
+  // the note counts the bytes it leaves out, its own digits included: settle on a fixed point
+  let truncated: Truncation = { bytes: 0, resources_omitted: prior.resources_omitted + omitted };
+  let out = draft(truncated);
+  for (let i = 0; i < 4; i++) {
+    const bytes = prior.bytes + Math.max(0, originalBytes - Buffer.byteLength(out, 'utf8'));
+    if (bytes === truncated.bytes) break;
+    truncated = { ...truncated, bytes };
+    out = draft(truncated);
+  }
+  return { json: out, truncated };
 }
 
 /** "truncated: N bytes / M resources omitted", or null when nothing was cut. */
