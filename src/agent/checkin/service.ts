@@ -43,7 +43,7 @@ export type SentReport = RunReport & {
   /** the newest bundle this envoy was offered and could not take */
   policy_error?: { version: number; message: string };
   /** set on the small failed run that replaces a report the server refused */
-  refused?: { bytes: number; reason: string; dead_letter: string };
+  refused?: { bytes: number; reason: string };
 };
 
 const section = z
@@ -245,22 +245,36 @@ export class CheckinService implements AgentService {
    * failed run, and the rest of the spool is not held up behind it.
    */
   private deadLetter(name: string, json: string, reason: string): void {
+    const runId = runIdOf(name);
+    const spooled = join(this.stateDir, 'spool', name);
     const dir = join(this.stateDir, 'dead-letter');
     const target = join(dir, name);
     const bytes = Buffer.byteLength(json, 'utf8');
-    const kept = bytes <= DEAD_LETTER_KEEP_BYTES ? { report: json } : { report_head: Buffer.from(json, 'utf8').subarray(0, DEAD_LETTER_KEEP_BYTES).toString('utf8'), report_truncated: true };
-    writeFileAtomic(target, JSON.stringify({ run_id: runIdOf(name), refused_at: new Date().toISOString(), reason, bytes, ...kept }, null, 1), { mode: 0o600, mkdirMode: 0o700 });
-    const letters = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-    for (const f of letters.slice(0, Math.max(0, letters.length - this.cfg.dead_letter_max))) rmSync(join(dir, f), { force: true });
-    const spooled = join(this.stateDir, 'spool', name);
-    const replacement = refusedRunReport(json, bytes, reason, target, this.bundle?.version ?? 0);
-    if (replacement === null) {
-      this.ctx.log(`checkin: the server refused run ${runIdOf(name)} again, as a refusal notice (${reason}); dropped it, kept in ${target}`);
+    const orig = readReport(json);
+    if (orig.refused !== undefined) {
+      // its dead-letter file already holds the original
+      this.ctx.log(`checkin: the server refused the failed run standing for refused run ${runId} too (${reason}); dropped it`);
       rmSync(spooled, { force: true });
       return;
     }
-    this.ctx.log(`checkin: the server refused run ${runIdOf(name)} (${bytes} bytes): ${reason}; kept it in ${target} and reporting the run as failed instead`);
-    writeFileAtomic(spooled, JSON.stringify(replacement), { mode: 0o600 });
+    let kept = `the original is kept on the envoy in ${target}`;
+    try {
+      const body = bytes <= DEAD_LETTER_KEEP_BYTES ? { report: json } : { report_head: Buffer.from(json, 'utf8').subarray(0, DEAD_LETTER_KEEP_BYTES).toString('utf8'), report_truncated: true };
+      writeFileAtomic(target, JSON.stringify({ run_id: runId, refused_at: new Date().toISOString(), reason, bytes, ...body }, null, 1), { mode: 0o600, mkdirMode: 0o700 });
+      const letters = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+      for (const f of letters.slice(0, Math.max(0, letters.length - this.cfg.dead_letter_max))) rmSync(join(dir, f), { force: true });
+    } catch (e) {
+      // a full disk must not hold the spool up either: the failed run still says why
+      kept = `the original could not be kept in ${target} (${e instanceof Error ? e.message : String(e)})`;
+    }
+    this.ctx.log(`checkin: the server refused run ${runId} (${bytes} bytes): ${reason}; ${kept}; reporting the run as failed instead`);
+    const out = JSON.stringify(refusedRunReport(orig, bytes, reason, kept, this.bundle?.version ?? 0));
+    try {
+      writeFileAtomic(spooled, out, { mode: 0o600 });
+    } catch {
+      rmSync(spooled, { force: true });
+      this.unspooled = { name, json: out };
+    }
   }
 
   async stop(): Promise<void> {
@@ -275,24 +289,26 @@ function runIdOf(spoolName: string): string {
   return spoolName.slice(16, -5);
 }
 
-/**
- * The small failed run that stands for a refused report: what could be read of the
- * original (policy version, start, counts), one failed `vigo:report` entry naming the
- * reason and where the original is kept. Null when the refused report was already one.
- */
-export function refusedRunReport(json: string, bytes: number, reason: string, deadLetter: string, heldVersion: number): SentReport | null {
-  let orig: Record<string, unknown> = {};
+/** The top-level fields of a spooled report, as far as they can be read ({} if not at all). */
+function readReport(json: string): Record<string, unknown> {
   try {
     const v: unknown = JSON.parse(json);
-    if (v && typeof v === 'object' && !Array.isArray(v)) orig = v as Record<string, unknown>;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   } catch {
-    // unreadable: the notice says so through the server's reason
+    return {}; // unreadable: the server's reason says so
   }
-  if (orig.refused !== undefined) return null;
+}
+
+/**
+ * The small failed run that stands for a refused report: what could be read of the
+ * original (policy version, start, counts), and one failed `vigo:report` entry giving the
+ * size, the reason and where the original is kept (`kept`).
+ */
+export function refusedRunReport(orig: Record<string, unknown>, bytes: number, reason: string, kept: string, heldVersion: number): SentReport {
   const int = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
   const c = (orig.counts && typeof orig.counts === 'object' ? orig.counts : {}) as Record<string, unknown>;
   const started = typeof orig.started_at === 'string' && orig.started_at.length > 0 && orig.started_at.length <= 64 ? orig.started_at : new Date().toISOString();
-  const message = `the server refused this run's report (${bytes} bytes): ${reason.slice(0, 500)}; the original is kept on the envoy in ${deadLetter}`;
+  const why = reason.slice(0, 500);
   return {
     policy_version: typeof orig.policy_version === 'number' && Number.isInteger(orig.policy_version) && orig.policy_version >= 0 ? orig.policy_version : heldVersion,
     started_at: started,
@@ -300,7 +316,7 @@ export function refusedRunReport(json: string, bytes: number, reason: string, de
     status: 'failed',
     counts: { ok: int(c.ok), changed: int(c.changed), failed: int(c.failed) + 1 },
     configcrates: int(orig.configcrates),
-    resources: [{ id: 'vigo:report', type: 'report' as RunReport['resources'][number]['type'], status: 'failed', message }],
-    refused: { bytes, reason: reason.slice(0, 500), dead_letter: deadLetter },
+    resources: [{ id: 'vigo:report', type: 'report' as RunReport['resources'][number]['type'], status: 'failed', message: `the server refused this run's report (${bytes} bytes): ${why}; ${kept}` }],
+    refused: { bytes, reason: why },
   };
 }
