@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
+import { MIN_REPORT_CAP_BYTES } from './run-report.js';
 
 const listen = z
   .string()
@@ -38,6 +39,8 @@ const databaseSection = z
     flush_interval_ms: positive.default(1000),
     flush_batch: positive.default(2000),
     runs_kept_per_envoy: positive.default(500),
+    // the stored report of one run; bigger ones keep their summary and the resources that fit
+    run_report_max_bytes: z.number().int().min(MIN_REPORT_CAP_BYTES).max(8 * 1024 * 1024).default(65536),
   })
   .strict();
 

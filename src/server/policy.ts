@@ -14,6 +14,8 @@ import { VigoError } from '../platform/errors.js';
 export class PolicyState {
   private stacks: Stacks | null = null;
   private cache = new Map<string, string>();
+  /** hostnames whose bundle does not resolve at this version, and why (cleared with the cache) */
+  private unresolvable = new Map<string, string>();
   private _version: number;
   private publishing: Promise<unknown> = Promise.resolve();
 
@@ -85,13 +87,24 @@ export class PolicyState {
   private install(stacks: Stacks): void {
     this.stacks = stacks;
     this.cache = new Map();
+    this.unresolvable = new Map();
   }
 
   /** The bundle JSON for a hostname at the current version (an empty bundle when nothing matches). */
   bundleJson(hostname: string, nowS: number): string {
     const hit = this.cache.get(hostname);
     if (hit !== undefined) return hit;
-    const bundle = (this.stacks && resolveBundle(this.stacks, hostname, this._version, nowS)) ?? {
+    const failed = this.unresolvable.get(hostname);
+    // the stacks do not change within a version: a failure is one too until the next publish
+    if (failed !== undefined) throw new VigoError('E_STACKS_RESOLVE', failed);
+    let resolved: ReturnType<typeof resolveBundle> = null;
+    try {
+      resolved = this.stacks && resolveBundle(this.stacks, hostname, this._version, nowS);
+    } catch (e) {
+      this.unresolvable.set(hostname, e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+    const bundle = resolved ?? {
       version: this._version,
       envoy: hostname,
       generated_at: nowS,
@@ -100,5 +113,10 @@ export class PolicyState {
     const json = JSON.stringify(bundle);
     this.cache.set(hostname, json);
     return json;
+  }
+
+  /** Why this hostname's bundle does not resolve at the current version (null: it does, or nobody asked yet). */
+  resolveError(hostname: string): string | null {
+    return this.unresolvable.get(hostname) ?? null;
   }
 }

@@ -74,7 +74,8 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
   const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
   policy.boot();
   const metrics = createMetrics();
-  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now });
+  index.policy = policy; // envoys lagging the published version become stale-policy
+  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now });
   const grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });
   registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
 

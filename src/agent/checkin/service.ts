@@ -4,6 +4,10 @@
  * new bundle if the server has one, converges the host to the bundle it holds, and reports
  * the run. Bundles are cached on disk and runs are spooled until acknowledged, so the
  * envoy keeps converging while the server is away and loses no report when it comes back.
+ * A report is capped before it is spooled; one the server refuses anyway (its shape, or
+ * its size) goes to the dead-letter directory and is replaced by a small failed run saying
+ * so, and the rest of the spool flows on. A bundle the envoy cannot take (unparseable, or
+ * the disk refusing its copy) is named in the next run's `policy_error`.
  *
  * agent.yaml:
  *   checkin:
@@ -11,6 +15,8 @@
  *     grpc_addr: HOST:PORT  # default: what the server said at enrollment
  *     timeout_s: 10
  *     spool_max: 1000
+ *     report_max_bytes: 1048576   # a bigger report is cut before it is spooled
+ *     dead_letter_max: 50         # refused reports kept for the operator
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -24,6 +30,21 @@ import { paths, type Env } from '../../platform/paths.js';
 import { isEnrolled, readIdentity } from './identity.js';
 import { CheckinStream } from './stream.js';
 import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
+import { boundReport, MIN_REPORT_CAP_BYTES } from '../../server/run-report.js';
+
+/** The server's receive limit is 8 MiB; an agent report must leave room under it. */
+const REPORT_CAP_MAX_BYTES = 7 * 1024 * 1024;
+/** How much of a refused report its dead-letter file keeps. */
+const DEAD_LETTER_KEEP_BYTES = 1024 * 1024;
+
+/** A run report as the agent sends it: the engine's, plus what the agent adds. */
+export type SentReport = RunReport & {
+  truncated?: { bytes: number; resources_omitted: number };
+  /** the newest bundle this envoy was offered and could not take */
+  policy_error?: { version: number; message: string };
+  /** set on the small failed run that replaces a report the server refused */
+  refused?: { bytes: number; reason: string };
+};
 
 const section = z
   .object({
@@ -31,6 +52,8 @@ const section = z
     grpc_addr: z.string().regex(/^.+:\d{1,5}$/, 'must be HOST:PORT').optional(),
     timeout_s: z.number().positive().default(10),
     spool_max: z.number().int().positive().default(1000),
+    report_max_bytes: z.number().int().min(MIN_REPORT_CAP_BYTES).max(REPORT_CAP_MAX_BYTES).default(1024 * 1024),
+    dead_letter_max: z.number().int().positive().max(10_000).default(50),
   })
   .strict();
 export type CheckinSection = z.infer<typeof section>;
@@ -67,6 +90,9 @@ export class CheckinService implements AgentService {
   private ctx!: AgentContext;
   private cfg!: CheckinSection;
   private stateDir = '';
+  private policyError: { version: number; message: string } | null = null;
+  /** a report the disk would not take, sent from memory */
+  private unspooled: { name: string; json: string } | null = null;
 
   constructor(private readonly config: AgentConfig) {}
 
@@ -127,12 +153,8 @@ export class CheckinService implements AgentService {
       const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs);
       if (this.away) this.ctx.log('checkin: server reachable again');
       this.away = false;
-      if (m.bundle) {
-        const b = parseBundle(JSON.parse(m.bundle.bundle_json));
-        writeFileAtomic(join(this.stateDir, 'bundle.json'), m.bundle.bundle_json, { mode: 0o600 });
-        this.bundle = b;
-        this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
-      }
+      if (m.bundle) this.take(m.bundle.version, m.bundle.bundle_json);
+      else if (m.ack && m.ack.policy_version === (this.bundle?.version ?? 0)) this.policyError = null;
     } catch (e) {
       const cached = this.bundle ? ` (version ${this.bundle.version})` : ' (none yet)';
       if (!this.away) {
@@ -145,29 +167,113 @@ export class CheckinService implements AgentService {
       this.away = true;
     }
     if (this.bundle) {
-      const report = await converge(this.bundle, agentConvergeOptions(this.ctx.env));
+      const report: SentReport = await converge(this.bundle, agentConvergeOptions(this.ctx.env));
       this.fingerprint = stateFingerprint(report);
       if (report.status !== 'ok') this.ctx.log(`checkin: run ${report.status}: ${report.counts.changed} changed, ${report.counts.failed} failed (policy ${report.policy_version})`);
+      if (this.policyError) report.policy_error = this.policyError;
       this.spool(report);
     }
     if (!this.away) await this.flushSpool(stream, timeoutMs);
   }
 
-  private spool(report: RunReport): void {
+  /** Take a bundle the server sent; one this envoy cannot take is kept for the next report. */
+  private take(version: number, bundleJson: string): void {
+    try {
+      const b = parseBundle(JSON.parse(bundleJson));
+      writeFileAtomic(join(this.stateDir, 'bundle.json'), bundleJson, { mode: 0o600 });
+      this.bundle = b;
+      this.policyError = null;
+      this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
+    } catch (e) {
+      const message = (e instanceof Error ? e.message : String(e)).slice(0, 2000);
+      if (this.policyError?.version !== version || this.policyError.message !== message) {
+        const held = this.bundle ? `version ${this.bundle.version}` : 'no bundle';
+        this.ctx.log(`checkin: cannot take policy version ${version} (${message}); keeping ${held}; the next run report tells the server why`);
+      }
+      this.policyError = { version, message };
+    }
+  }
+
+  private spool(report: SentReport): void {
     const dir = join(this.stateDir, 'spool');
     const name = `${String(Date.now()).padStart(15, '0')}-${randomUUID()}.json`;
-    writeFileAtomic(join(dir, name), JSON.stringify(report), { mode: 0o600 });
+    const { json, truncated } = boundReport(report, this.cfg.report_max_bytes);
+    if (truncated.bytes > 0) this.ctx.log(`checkin: run report cut to checkin.report_max_bytes (${this.cfg.report_max_bytes}): ${truncated.bytes} bytes / ${truncated.resources_omitted} resources omitted`);
+    try {
+      writeFileAtomic(join(dir, name), json, { mode: 0o600 });
+    } catch (e) {
+      // e.g. a full disk: the server still hears of this run, if it is reachable now
+      this.ctx.log(`checkin: cannot spool the run report in ${dir} (${e instanceof Error ? e.message : String(e)}); sending it from memory`);
+      this.unspooled = { name, json };
+      return;
+    }
+    this.unspooled = null;
     const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     for (const f of files.slice(0, Math.max(0, files.length - this.cfg.spool_max))) rmSync(join(dir, f), { force: true });
   }
 
   private async flushSpool(stream: CheckinStream, timeoutMs: number): Promise<void> {
     const dir = join(this.stateDir, 'spool');
+    const pending = this.unspooled;
+    if (pending) {
+      try {
+        await stream.sendRun(runIdOf(pending.name), pending.json, timeoutMs);
+      } catch (e) {
+        if (!(e instanceof VigoError && e.code === 'E_CHECKIN_INVALID')) throw e;
+        this.ctx.log(`checkin: the server refused run ${runIdOf(pending.name)}, which could not be spooled either (${e.message}); dropped it`);
+      }
+      this.unspooled = null;
+    }
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
       if (this.stopped) return;
-      const runId = f.slice(16, -5);
-      await stream.sendRun(runId, readFileSync(join(dir, f), 'utf8'), timeoutMs);
-      rmSync(join(dir, f), { force: true });
+      const file = join(dir, f);
+      const json = readFileSync(file, 'utf8');
+      try {
+        await stream.sendRun(runIdOf(f), json, timeoutMs);
+      } catch (e) {
+        if (!(e instanceof VigoError && e.code === 'E_CHECKIN_INVALID')) throw e;
+        this.deadLetter(f, json, e.message);
+        continue; // the stream is reopened by the next send
+      }
+      rmSync(file, { force: true });
+    }
+  }
+
+  /**
+   * The server refused a spooled report: keep it (bounded) under dead-letter/, and put in
+   * its place a small failed run with the same run id that says so — the operator sees a
+   * failed run, and the rest of the spool is not held up behind it.
+   */
+  private deadLetter(name: string, json: string, reason: string): void {
+    const runId = runIdOf(name);
+    const spooled = join(this.stateDir, 'spool', name);
+    const dir = join(this.stateDir, 'dead-letter');
+    const target = join(dir, name);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    const orig = readReport(json);
+    if (orig.refused !== undefined) {
+      // its dead-letter file already holds the original
+      this.ctx.log(`checkin: the server refused the failed run standing for refused run ${runId} too (${reason}); dropped it`);
+      rmSync(spooled, { force: true });
+      return;
+    }
+    let kept = `the original is kept on the envoy in ${target}`;
+    try {
+      const body = bytes <= DEAD_LETTER_KEEP_BYTES ? { report: json } : { report_head: Buffer.from(json, 'utf8').subarray(0, DEAD_LETTER_KEEP_BYTES).toString('utf8'), report_truncated: true };
+      writeFileAtomic(target, JSON.stringify({ run_id: runId, refused_at: new Date().toISOString(), reason, bytes, ...body }, null, 1), { mode: 0o600, mkdirMode: 0o700 });
+      const letters = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+      for (const f of letters.slice(0, Math.max(0, letters.length - this.cfg.dead_letter_max))) rmSync(join(dir, f), { force: true });
+    } catch (e) {
+      // a full disk must not hold the spool up either: the failed run still says why
+      kept = `the original could not be kept in ${target} (${e instanceof Error ? e.message : String(e)})`;
+    }
+    this.ctx.log(`checkin: the server refused run ${runId} (${bytes} bytes): ${reason}; ${kept}; reporting the run as failed instead`);
+    const out = JSON.stringify(refusedRunReport(orig, bytes, reason, kept, this.bundle?.version ?? 0));
+    try {
+      writeFileAtomic(spooled, out, { mode: 0o600 });
+    } catch {
+      rmSync(spooled, { force: true });
+      this.unspooled = { name, json: out };
     }
   }
 
@@ -177,4 +283,40 @@ export class CheckinService implements AgentService {
     await this.running?.catch(() => undefined);
     this.stream?.close();
   }
+}
+
+function runIdOf(spoolName: string): string {
+  return spoolName.slice(16, -5);
+}
+
+/** The top-level fields of a spooled report, as far as they can be read ({} if not at all). */
+function readReport(json: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {}; // unreadable: the server's reason says so
+  }
+}
+
+/**
+ * The small failed run that stands for a refused report: what could be read of the
+ * original (policy version, start, counts), and one failed `vigo:report` entry giving the
+ * size, the reason and where the original is kept (`kept`).
+ */
+export function refusedRunReport(orig: Record<string, unknown>, bytes: number, reason: string, kept: string, heldVersion: number): SentReport {
+  const int = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
+  const c = (orig.counts && typeof orig.counts === 'object' ? orig.counts : {}) as Record<string, unknown>;
+  const started = typeof orig.started_at === 'string' && orig.started_at.length > 0 && orig.started_at.length <= 64 ? orig.started_at : new Date().toISOString();
+  const why = reason.slice(0, 500);
+  return {
+    policy_version: typeof orig.policy_version === 'number' && Number.isInteger(orig.policy_version) && orig.policy_version >= 0 ? orig.policy_version : heldVersion,
+    started_at: started,
+    duration_ms: int(orig.duration_ms),
+    status: 'failed',
+    counts: { ok: int(c.ok), changed: int(c.changed), failed: int(c.failed) + 1 },
+    configcrates: int(orig.configcrates),
+    resources: [{ id: 'vigo:report', type: 'report' as RunReport['resources'][number]['type'], status: 'failed', message: `the server refused this run's report (${bytes} bytes): ${why}; ${kept}` }],
+    refused: { bytes, reason: why },
+  };
 }

@@ -66,7 +66,9 @@ export class CheckinStream {
     };
     call.on('error', (e: grpc.ServiceError) => {
       const refused = e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED;
-      fail(new VigoError(refused ? 'E_CHECKIN_REFUSED' : 'E_CHECKIN', e.details || e.message));
+      // the server refused the message itself (its shape, or its size): sending it again cannot help
+      const invalid = e.code === grpc.status.INVALID_ARGUMENT || e.code === grpc.status.RESOURCE_EXHAUSTED;
+      fail(new VigoError(refused ? 'E_CHECKIN_REFUSED' : invalid ? 'E_CHECKIN_INVALID' : 'E_CHECKIN', e.details || e.message));
     });
     call.on('end', () => fail(new VigoError('E_CHECKIN', 'server closed the check-in stream')));
   }

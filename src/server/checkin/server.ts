@@ -12,6 +12,7 @@ import { certCommonName } from '../pki.js';
 import type { EnvoyIndex, EnvoyRecord, RunInput } from '../envoys.js';
 import type { PolicyState } from '../policy.js';
 import type { Metrics } from '../metrics.js';
+import { boundReport, summarizeRun } from '../run-report.js';
 
 type Stream = grpc.ServerDuplexStream<AgentMessage, ServerMessage>;
 
@@ -23,13 +24,18 @@ const runReport = z.object({
   counts: z.object({ ok: z.number().int().nonnegative(), changed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
   configcrates: z.number().int().nonnegative(),
   resources: z.array(z.object({ id: z.string(), type: z.string(), status: z.string(), message: z.string().optional() }).passthrough()).max(100_000),
-});
+  // added later, optional (older agents send neither): what the envoy cut, why it could not take a bundle
+  truncated: z.object({ bytes: z.number().int().nonnegative(), resources_omitted: z.number().int().nonnegative() }).optional(),
+  policy_error: z.object({ version: z.number().int().nonnegative(), message: z.string().max(4096) }).optional(),
+}).passthrough();
 
 export interface CheckinServerOptions {
   index: EnvoyIndex;
   policy: PolicyState;
   intervalS: number;
   runsKeptPerEnvoy: number;
+  /** the stored report's cap (database.run_report_max_bytes) */
+  runReportMaxBytes?: number;
   metrics: Metrics;
   log: (msg: string) => void;
   now?: () => number;
@@ -162,11 +168,26 @@ export class CheckinServer {
       this.o.log(`envoy ${rec.id}: malformed run report refused: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
       return this.refuse(call, grpc.status.INVALID_ARGUMENT, 'malformed run report');
     }
+    const stored = boundReport(parsed, this.o.runReportMaxBytes ?? 65536, reportJson);
+    const policyError = parsed.policy_error ? `version ${parsed.policy_version} kept, version ${parsed.policy_error.version} refused: ${parsed.policy_error.message}` : null;
     this.runQueue.push({
       call,
       seq,
       rec,
-      run: { run_id: runId, policy_version: parsed.policy_version, started_at: parsed.started_at, duration_ms: Math.round(parsed.duration_ms), status: parsed.status, counts: parsed.counts, configcrates: parsed.configcrates, report: reportJson },
+      run: {
+        run_id: runId,
+        policy_version: parsed.policy_version,
+        started_at: parsed.started_at,
+        duration_ms: Math.round(parsed.duration_ms),
+        status: parsed.status,
+        counts: parsed.counts,
+        configcrates: parsed.configcrates,
+        report: stored.json,
+        report_bytes: Buffer.byteLength(reportJson, 'utf8'),
+        truncated: stored.truncated,
+        summary: summarizeRun(parsed),
+        policy_error: policyError,
+      },
     });
     if (!this.runFlushScheduled) {
       this.runFlushScheduled = true;
