@@ -66,7 +66,7 @@ function native(): NativeFsAt {
   const a = loadNativeAddon().fsat;
   if (a === undefined) {
     throw new VigoError('E_NATIVE_MISSING', 'the native addon was built before the fd-based file calls (fsat) were added', {
-      hint: 'rebuild it: `npx node-gyp rebuild` (or `npm install`)',
+      hint: 'rebuild it in the checkout: `npm run install` (node-gyp rebuild)',
     });
   }
   for (const [k, v] of Object.entries(O)) {
