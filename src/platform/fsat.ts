@@ -210,8 +210,12 @@ export function withFd<T>(fd: number, fn: (fd: number) => T): T {
 const MAX_FOLLOWS = 40;
 
 export interface OpenDirOptions {
-  /** asked for each symlink met on the way; true follows it (its target is walked the same way) */
-  followSymlink?: (path: string, ownerUid: number) => boolean;
+  /**
+   * Asked for each symlink met on the way; true follows it (its target is walked the same
+   * way). `holder` is the directory the link stands in: who can rename a link into place
+   * matters as much as who owns it.
+   */
+  followSymlink?: (path: string, ownerUid: number, holder: AtStat) => boolean;
   /** create missing directories with this mode (applied with fchmod, not left to the umask) and owner */
   create?: { mode: number; uid?: number; gid?: number };
 }
@@ -253,7 +257,7 @@ export function openDirNoFollow(path: string, opts: OpenDirOptions = {}): number
           } else if (code === 'ELOOP') {
             const st = fstatat(fd, name);
             if (st === null || st.kind !== 'symlink') throw e;
-            if (opts.followSymlink?.(here, st.uid) !== true) {
+            if (opts.followSymlink?.(here, st.uid, fstatFd(fd)) !== true) {
               throw new FsAtError('ELOOP', 40, 'openDirNoFollow', path, `refusing to follow symlink ${here} (owned by uid ${st.uid})`);
             }
             if (++follows > MAX_FOLLOWS) throw new FsAtError('ELOOP', 40, 'openDirNoFollow', path, 'too many levels of symbolic links');

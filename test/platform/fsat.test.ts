@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   O,
+  type AtStat,
   closeFd,
   fchmodFd,
   fchownFd,
@@ -168,19 +169,21 @@ test('openDirNoFollow refuses a symlink component unless asked to follow it', (t
   assert.match(e.message, new RegExp(`refusing to follow symlink ${join(d, 'abs')} \\(owned by uid 0\\)`));
   assert.equal(thrown(() => openDirNoFollow(join(d, 'abs'))).code, 'ELOOP', 'the last component too');
 
-  const asked: Array<[string, number]> = [];
-  const follow = (p: string, uid: number): boolean => {
-    asked.push([p, uid]);
+  const asked: Array<[string, number, number]> = [];
+  const follow = (p: string, uid: number, holder: AtStat): boolean => {
+    asked.push([p, uid, holder.ino]);
     return true;
   };
+  const ino = (p: string): number => lstatSync(p).ino;
   const real = lstatSync(join(d, 'real', 'deeper')).ino;
   for (const p of [join(d, 'abs', 'deeper'), join(d, 'rel', 'deeper'), join(d, 'other', 'up')]) {
     withFd(openDirNoFollow(p, { followSymlink: follow }), (fd) => assert.equal(fstatFd(fd).ino, real, p));
   }
+  // each link named with its owner and the directory it stands in
   assert.deepEqual(asked, [
-    [join(d, 'abs'), 0],
-    [join(d, 'rel'), 0],
-    [join(d, 'other', 'up'), 0],
+    [join(d, 'abs'), 0, ino(d)],
+    [join(d, 'rel'), 0, ino(d)],
+    [join(d, 'other', 'up'), 0, ino(join(d, 'other'))],
   ]);
   // a loop ends with ELOOP, not a hang
   symlinkSync('loop', join(d, 'loop'));
