@@ -165,6 +165,7 @@ export class Sandbox {
     try {
       // what the fd is, not what the path said: the same checks on the kernel's name for it
       const real = fdPath(dirfd);
+      if (!real.startsWith('/')) throw new Error(`cannot tell where the opened parent of ${envoyPath} is (${real}): is /proc mounted?`);
       const name = basename(envoyPath);
       const host = join(real, name);
       if (!isWithin(host, this.root)) {
