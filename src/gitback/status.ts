@@ -130,7 +130,7 @@ export function formatStatus(s: EnvoyStatus, socketPath: string, socket: SocketS
     const bare = p.bare ? `${p.bare.refs} ref(s), ${formatBytes(p.bare.bytes)}` : 'no bare repo yet (awaiting first push or DR catch-up)';
     lines.push(`    ${name} ${scope} ${bare}${p.tombstoned ? '  [tombstoned]' : ''}`);
   }
-  const socketLine = { present: 'socket present', silent: 'socket present but not answering (stale socket? restart the agent)', absent: 'socket absent' }[socket];
+  const socketLine = { present: 'socket present', silent: 'socket present, not answering (the agent is stopped, wedged or gone: check and restart it)', absent: 'socket absent' }[socket];
   lines.push(`  helper daemon:       ${socketLine} (${socketPath})`);
   if (s.partial) {
     lines.push('  partial data: the helper daemon is not reachable; the counts above come from a local scan of what this user can see and may be incomplete (run as root, or restart the agent, for the full picture)');

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '../../platform/paths.js';
 import { gate, requireRoot, socketPath, type GitbackContext } from '../context.js';
-import { daemonRequest } from '../remote-helper.js';
+import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
 import { collectStatus, dirBytes, formatBytes, formatStatus, type EnvoyStatus, type SocketState } from '../status.js';
 import { plainReader, listProjectIds, FILES } from '../state.js';
 import { readPasswd } from '../passwd.js';
@@ -15,7 +15,7 @@ export async function gitbackStatus(ctx: GitbackContext): Promise<void> {
   let socket: SocketState = existsSync(sock) ? 'present' : 'absent';
   if (socket === 'present') {
     try {
-      const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' });
+      const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' }, { timeoutMs: daemonTimeoutMs(ctx.env) });
       s.destroy();
       if (resp.ok) status = resp.status as EnvoyStatus;
     } catch {

@@ -19,7 +19,7 @@ import {
 import { bareRepo, confirmTyped, gate, socketPath, socketPresent, userBase, type GitbackContext } from '../context.js';
 import { hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
-import { daemonRequest } from '../remote-helper.js';
+import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
 import { ensureBareRepo, fixHead, git, snapshotRefs } from '../daemon/git.js';
 import { checkOwnChain, fmtKey, founderNow } from './common.js';
 import { ensureSwarmRemote, handleMismatchWarning, pushAll, swarmRemoteUrl, workTreeTop } from './publish.js';
@@ -124,7 +124,8 @@ async function migrateBytes(ctx: GitbackContext, from: string, to: string): Prom
     return `note: not root and the helper daemon is not running: only the local auth surface was rebuilt; a root member holding the old bare repo can complete the migration`;
   }
   try {
-    const { sock, resp } = await daemonRequest(socketPath(ctx), { v: 1, op: 'migrate', from, to });
+    // the answer comes after the whole fetch: allow a large repo's copy, still bounded
+    const { sock, resp } = await daemonRequest(socketPath(ctx), { v: 1, op: 'migrate', from, to }, { timeoutMs: Math.max(daemonTimeoutMs(ctx.env), 30 * 60_000) });
     sock.destroy();
     if (!resp.ok) return `note: the helper daemon did not migrate the bytes (${resp.message}); only the local auth surface was rebuilt`;
     const refs = (resp.status as { refs?: number } | undefined)?.refs ?? 0;
