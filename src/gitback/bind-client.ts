@@ -80,7 +80,7 @@ export async function bindIfUnlocked(ctx: GitbackContext): Promise<void> {
 export async function bindFromSession(
   env: NodeJS.ProcessEnv,
   opts: { force?: boolean; socketPath?: string } = {},
-): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
+): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string; locked: boolean } | null> {
   const sockPath = opts.socketPath ?? paths.gitbackSocket(env);
   if (!existsSync(sockPath)) return null;
   try {
@@ -89,7 +89,7 @@ export async function bindFromSession(
     if (opts.force !== true && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
     return { ok: true, result: await bindToEnvoy(sockPath, signer, Math.floor(Date.now() / 1000)) };
   } catch (e) {
-    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+    return { ok: false, reason: e instanceof Error ? e.message : String(e), locked: isVigoError(e) && e.code === 'E_PUDDLE_LOCKED' };
   }
 }
 

@@ -12,6 +12,7 @@ import { createConnection, type Socket } from 'node:net';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
 import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
+import { humanizeTimes } from './when.js';
 
 export interface RemoteHelperIo {
   stdin: NodeJS.ReadableStream;
@@ -173,7 +174,8 @@ async function connectService(io: RemoteHelperIo, service: GitService, projectId
   );
   if (!resp.ok) {
     sock.destroy();
-    throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
+    const message = humanizeTimes(resp.message, Math.floor(Date.now() / 1000));
+    throw new VigoError(resp.code, message, resp.hint !== undefined ? { hint: resp.hint } : {});
   }
   // Connection established: an empty line tells git to start speaking the pack protocol.
   io.stdout.write('\n');
@@ -232,7 +234,13 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
           // not bound yet (or rekeyed): one bind through the session helper if it is unlocked, one retry
           if (!isVigoError(e) || (e.code !== 'E_UNBOUND' && e.code !== 'E_BINDING_MISMATCH')) throw e;
           const { bindFromSession } = await import('./bind-client.js');
-          if ((await bindFromSession(io.env, { force: true, socketPath: io.socketPath }))?.ok !== true) throw e;
+          const b = await bindFromSession(io.env, { force: true, socketPath: io.socketPath });
+          if (b?.ok === false && b.locked) {
+            throw new VigoError(e.code, `${e.message}, and your puddle is locked, so it cannot be bound now`, {
+              hint: 'run `vigo swarm puddle unlock` first, then retry (needed once per envoy and puddle key)',
+            });
+          }
+          if (b?.ok !== true) throw e;
           return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
         }
       }
