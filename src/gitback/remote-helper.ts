@@ -236,9 +236,8 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
           const { bindFromSession } = await import('./bind-client.js');
           const b = await bindFromSession(io.env, { force: true, socketPath: io.socketPath });
           if (b?.ok === false && b.locked) {
-            throw new VigoError(e.code, `${e.message}, and your puddle is locked, so it cannot be bound now`, {
-              hint: 'run `vigo swarm puddle unlock` first, then retry (needed once per envoy and puddle key)',
-            });
+            // keep the daemon's hint (it names the command); the message says why it applies
+            throw new VigoError(e.code, `${e.message}; your puddle is locked, so it cannot be bound now: run \`vigo swarm puddle unlock\` first`, e.hint !== undefined ? { hint: e.hint } : {});
           }
           if (b?.ok !== true) throw e;
           return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
