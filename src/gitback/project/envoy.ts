@@ -13,9 +13,10 @@ export async function gitbackStatus(ctx: GitbackContext): Promise<void> {
   const sock = socketPath(ctx);
   let status: EnvoyStatus | null = null;
   let socket: SocketState = existsSync(sock) ? 'present' : 'absent';
+  const timeoutMs = daemonTimeoutMs(ctx.env); // a bad VIGO_GITBACK_TIMEOUT is an error, not a silent daemon
   if (socket === 'present') {
     try {
-      const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' }, { timeoutMs: daemonTimeoutMs(ctx.env) });
+      const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' }, { timeoutMs });
       s.destroy();
       if (resp.ok) status = resp.status as EnvoyStatus;
     } catch {
