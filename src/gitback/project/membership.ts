@@ -24,7 +24,7 @@ import {
   type Invitation,
   type Role,
 } from '../../trust/index.js';
-import { bareRepo, gate, iso, requireRoot, userBase, whenHuman, type GitbackContext } from '../context.js';
+import { bareRepo, gate, requireRoot, userBase, whenHuman, type GitbackContext } from '../context.js';
 import { FILES, loadAll, loadProject, matchBroken, resolveProject, saveConfig, saveProject, scanAll, writeSentinel, type BrokenProject, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { checkOwnChain, fmtKey, founderNow, invitationFor, memberStanding, readInvitationText, requireAdmin, retiredTokens } from './common.js';
@@ -77,7 +77,7 @@ export async function projectInvite(ctx: GitbackContext, arg: string, opts: Invi
   saveConfig(userBase(ctx), { ...s.config, members, member_roles: { ...s.config.member_roles, [subject]: role }, issued });
   ctx.out(formatInvitation(inv));
   ctx.err(
-    `✓ Invitation for ${fmtKey(subject)} as ${role} on ${s.config.handle} (expires ${iso(expiresAt)})\n` +
+    `✓ Invitation for ${fmtKey(subject)} as ${role} on ${s.config.handle} (expires ${expiresAt === null ? 'never' : whenHuman(expiresAt, ctx.now())})\n` +
       `  token id: ${id}\n` +
       `Send the JSON above to the recipient by any side channel; they run:\n` +
       `    vigo swarm gitback project join ${s.config.project_id} --invitation invite.json\n`,
