@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs the built program (package.json, bin/, dist/src/, the native artifacts in
 // build/Release/ and the production packages of node_modules) into a directory, the way
-// an operator's `npm install -g` would lay it out, with every file world-readable and
+// an operator's `npm install -g` would lay it out (commands/ holds vigo, vigocli,
+// vigosrv and git-remote-gitback, linked as npm links them onto PATH), with every file world-readable and
 // every directory world-traversable (hard links where the files already are). scripts/run-tests.mjs installs once per test run so
 // that commands run as other Unix users never depend on where the checkout lives.
 //
@@ -86,6 +87,11 @@ export function installProgram(dest, root = checkout) {
     }
     copyTree(join(modules, rel), dst);
   }
+  // the commands by the names package.json gives them (as npm links them onto PATH)
+  const bins = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin ?? {};
+  mkdirSync(join(dest, 'commands'));
+  chmodSync(join(dest, 'commands'), 0o755);
+  for (const [name, target] of Object.entries(bins)) symlinkSync(join('..', target), join(dest, 'commands', name));
   return dest;
 }
 
