@@ -30,12 +30,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_LINE 65536 /* git's helper commands are short; more is not ours to handle */
 #define MAX_RESPONSE 4096
+/*
+ * The deadline for connecting and for the daemon's answer. Generous: a push's answer
+ * comes only once it holds the project's receive lock, which another push may hold. On
+ * expiry the program takes over (with its own deadlines and message).
+ */
+#define ANSWER_DEADLINE_S 120
 
 static char inbuf[MAX_LINE];
 static size_t inlen = 0; /* bytes of git's stream read but not yet used */
@@ -239,6 +246,10 @@ static int daemon_connect(const char *sockpath, const char *service, const char 
   strcpy(addr.sun_path, sockpath);
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return -1;
+  /* on AF_UNIX, SO_SNDTIMEO bounds connect() too (a full backlog blocks it) */
+  struct timeval deadline = {ANSWER_DEADLINE_S, 0};
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof deadline);
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
   if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0 || write_all(s, req, (size_t)n) != 0) {
     close(s);
     return -1;
@@ -256,6 +267,10 @@ static int daemon_connect(const char *sockpath, const char *service, const char 
       if (linelen != strlen("{\"ok\":true}") || memcmp(resp, "{\"ok\":true}", linelen) != 0) break;
       *restlen = len - linelen - 1;
       memcpy(rest, nl + 1, *restlen);
+      /* the pipe has no deadline of its own: the daemon closes an idle session */
+      struct timeval none = {0, 0};
+      setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+      setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
       return s;
     }
     if (len == sizeof resp) break;
