@@ -120,6 +120,7 @@ static int hand_over(char **argv, const char *replay, size_t len) {
     return 128;
   }
   argv[0] = prog;
+  signal(SIGPIPE, SIG_DFL); /* an ignored signal would be inherited across exec */
   if (!consumed) {
     execv(prog, argv);
     fprintf(stderr, "fatal: gitback: cannot run %s: %s\n", prog, strerror(errno));
@@ -135,6 +136,7 @@ static int hand_over(char **argv, const char *replay, size_t len) {
     fprintf(stderr, "fatal: gitback: cannot run %s: %s\n", prog, strerror(errno));
     _exit(128);
   }
+  signal(SIGPIPE, SIG_IGN);
   close(p[0]);
   /* git must see the program's stdout close when it exits, not ours */
   close(1);
@@ -197,6 +199,7 @@ static const char *wanted_protocol(void) {
     dup2(devnull, 0);
     dup2(p[1], 1);
     dup2(devnull, 2);
+    signal(SIGPIPE, SIG_DFL);
     execlp("git", "git", "config", "--get", "protocol.version", (char *)NULL);
     _exit(127);
   }
