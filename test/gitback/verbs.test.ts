@@ -13,7 +13,8 @@ import { projectInvite, projectJoin, projectLeave, projectReinviteAll, projectRe
 import { projectList, projectStatus } from '../../src/gitback/project/show.js';
 import { gitbackGcOrphans, gitbackPurge, gitbackStatus } from '../../src/gitback/project/envoy.js';
 import { rekeyPreflight, runRekeyHook } from '../../src/gitback/rekey-hook.js';
-import { repoRoot, startAgent, testContext } from './harness.js';
+import { startAgent, testContext } from './harness.js';
+import { pathWithProgram } from '../helpers/program.js';
 import { ensureBound } from '../../src/gitback/bind-client.js';
 import { run } from './proc.js';
 
@@ -26,7 +27,7 @@ for (const d of [vroot, homeA, homeB]) mkdirSync(d, { recursive: true });
 const uid = process.getuid?.() ?? 0;
 const passwd = join(dir, 'passwd');
 writeFileSync(passwd, `tester:x:${uid}:${uid}:tester:${homeA}:/bin/sh\n`);
-const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', PATH: `${join(repoRoot, 'bin')}:${process.env.PATH}` };
+const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', PATH: pathWithProgram() };
 
 function ctxFor(home: string) {
   const c = testContext(home, vroot, { uid, user: 'tester' });
