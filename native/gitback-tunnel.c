@@ -38,11 +38,24 @@
 #define MAX_LINE 65536 /* git's helper commands are short; more is not ours to handle */
 #define MAX_RESPONSE 4096
 /*
- * The deadline for connecting and for the daemon's answer. Generous: a push's answer
- * comes only once it holds the project's receive lock, which another push may hold. On
- * expiry the program takes over (with its own deadlines and message).
+ * The deadline for connecting and for the daemon's answer: VIGO_GITBACK_TIMEOUT seconds
+ * (fractions allowed), else 5, exactly as the program's own (remote-helper.ts
+ * daemonTimeoutMs). The daemon answers a connect as soon as it has authorized it (a push
+ * then waits for the receive lock in the data flow, where no deadline applies), so a
+ * silent daemon is a stopped or wedged one. On expiry, or on a value this does not read,
+ * the program takes over and says what is wrong.
  */
-#define ANSWER_DEADLINE_S 120
+#define ANSWER_DEADLINE_DEFAULT_MS 5000
+
+static long answer_deadline_ms(void) {
+  const char *v = getenv("VIGO_GITBACK_TIMEOUT");
+  if (v == NULL || v[0] == '\0') return ANSWER_DEADLINE_DEFAULT_MS;
+  char *end = NULL;
+  double secs = strtod(v, &end);
+  if (end == v || *end != '\0' || !(secs > 0) || secs > 86400) return -1;
+  long ms = (long)(secs * 1000 + 0.5);
+  return ms > 0 ? ms : 1;
+}
 
 static char inbuf[MAX_LINE];
 static size_t inlen = 0; /* bytes of git's stream read but not yet used */
@@ -250,7 +263,12 @@ static int daemon_connect(const char *sockpath, const char *service, const char 
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return -1;
   /* on AF_UNIX, SO_SNDTIMEO bounds connect() too (a full backlog blocks it) */
-  struct timeval deadline = {ANSWER_DEADLINE_S, 0};
+  long ms = answer_deadline_ms();
+  if (ms < 0) {
+    close(s);
+    return -1; /* a bad VIGO_GITBACK_TIMEOUT: the program names it */
+  }
+  struct timeval deadline = {ms / 1000, (ms % 1000) * 1000};
   setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof deadline);
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
   if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0 || write_all(s, req, (size_t)n) != 0) {
