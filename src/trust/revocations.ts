@@ -45,8 +45,24 @@ export interface RevocationSet {
   readonly leftAt: Map<Hex, number>;
 }
 
-const tokenIdOf = (t: Token): Hex => createHash('sha256').update(tokenCanonical(t), 'utf8').digest('hex');
-const idOf = (e: RevokeEnvelope | LeaveEnvelope): Hex => sha256Hex(canonicalize(withoutSig(e)));
+const tokenIds = new WeakMap<Token, { sig: Hex; id: Hex }>();
+const envelopeIds = new WeakMap<RevokeEnvelope | LeaveEnvelope, { sig: Hex; id: Hex }>();
+// Ids are pure functions of the objects; the same verified objects are resolved again on
+// every connection, so they are remembered per object (verified envelopes are not mutated).
+const tokenIdOf = (t: Token): Hex => {
+  const hit = tokenIds.get(t);
+  if (hit !== undefined && hit.sig === t.sig) return hit.id;
+  const id = createHash('sha256').update(tokenCanonical(t), 'utf8').digest('hex');
+  tokenIds.set(t, { sig: t.sig, id });
+  return id;
+};
+const idOf = (e: RevokeEnvelope | LeaveEnvelope): Hex => {
+  const hit = envelopeIds.get(e);
+  if (hit !== undefined && hit.sig === e.sig) return hit.id;
+  const id = sha256Hex(canonicalize(withoutSig(e)));
+  envelopeIds.set(e, { sig: e.sig, id });
+  return id;
+};
 
 function reasonOf(r: RevokeEnvelope): string {
   return r.reason === null ? 'revoked by an admin' : `revoked by an admin: ${r.reason}`;
