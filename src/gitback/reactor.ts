@@ -10,8 +10,10 @@
  * stays `*.sweeping` and continues next tick: `more` tells the caller to tick again
  * soon), and at most `quotaPerUserProject` envelopes held in the store per uid and project.
  */
-import { existsSync, lstatSync, readdirSync, renameSync, rmdirSync, unlinkSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeFd, fstatat, fstatFd, O, openat, openDirAt, openDirNoFollow, readdirFd, renameat, unlinkat, withFd, type FsAtError } from '../platform/fsat.js';
+import { VigoError } from '../platform/errors.js';
+import { basename, dirname, join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { writeFileAtomic } from '../platform/atomic.js';
 import {
@@ -28,7 +30,7 @@ import {
   type RevokeEnvelope,
 } from '../trust/index.js';
 import { readPasswd, type PasswdEntry } from './passwd.js';
-import { checkOwnedDir, FILES, listProjectIds, loadProject, ownedReader, type Reader } from './state.js';
+import { FILES, loadProject, type Reader } from './state.js';
 import { EnvelopeCache, envelopeFile, heldByUid, loadStore, reapEnvelopes, storeLeave, storeRevoke } from './envelopes.js';
 import { boundPresenter, tombstonesDir } from './daemon/access.js';
 import { readBinding, readDelegationRecord } from './binding.js';
@@ -59,6 +61,8 @@ export interface SweepOptions {
   limits?: Partial<SweepLimits>;
   /** the daemon's cache of verified envelopes (shared with the access decision) */
   envelopes?: EnvelopeCache;
+  /** @internal for tests: runs after a project directory was opened and checked, before anything in it is used */
+  afterCheck?: (dir: string) => void;
 }
 
 export interface SweepResult {
@@ -72,11 +76,122 @@ export interface SweepResult {
   changedProjects: string[];
 }
 
-function takeSentinel(path: string): string | null {
-  const taking = `${path}.sweeping`;
-  if (!existsSync(taking)) {
+/**
+ * A user's directory held open by fd. It was opened with O_NOFOLLOW and fstat-checked
+ * (a real directory owned by the user), and every later call names one component
+ * relative to the fd: a user who swaps the directory for a symlink afterwards changes
+ * nothing the sweep renames, removes or reads (issue 8 item 5).
+ */
+class UserDir {
+  constructor(
+    readonly fd: number,
+    readonly path: string,
+    readonly uid: number,
+  ) {}
+
+  /** A directory below `parentFd`, checked; null when absent; E_STATE_UNSAFE for a symlink, a non-directory or another owner. */
+  static open(parentFd: number, name: string, path: string, uid: number): UserDir | null {
+    let fd: number;
     try {
-      renameSync(path, taking);
+      fd = openDirAt(parentFd, name);
+    } catch (e) {
+      const code = (e as FsAtError).code;
+      if (code === 'ENOENT') return null;
+      if (code === 'ELOOP' || code === 'ENOTDIR') throw new VigoError('E_STATE_UNSAFE', `${path} is not a directory (symlinks are refused)`);
+      throw e;
+    }
+    const st = fstatFd(fd);
+    if (st.uid !== uid) {
+      closeFd(fd);
+      throw new VigoError('E_STATE_UNSAFE', `${path} is owned by uid ${st.uid}, not by the caller (uid ${uid})`);
+    }
+    return new UserDir(fd, path, uid);
+  }
+
+  has(name: string): boolean {
+    return fstatat(this.fd, name) !== null;
+  }
+
+  /** dev:ino:size:mtime of a file here (a user who rewrites it starts it over), or null. */
+  stamp(name: string): string | null {
+    const st = fstatat(this.fd, name);
+    return st === null ? null : `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  }
+
+  /** A regular file here owned by the user (never through a symlink), at most 1 MiB; null when absent. */
+  read(name: string): string | null {
+    let fd: number;
+    try {
+      fd = openat(this.fd, name, O.RDONLY | O.NOFOLLOW | O.NONBLOCK);
+    } catch (e) {
+      const code = (e as FsAtError).code;
+      if (code === 'ENOENT') return null;
+      if (code === 'ELOOP') throw new VigoError('E_STATE_UNSAFE', `${this.path}/${name} is a symlink; refusing to follow it`);
+      throw new VigoError('E_STATE_UNREADABLE', `cannot read ${this.path}/${name}: ${code}`);
+    }
+    return withFd(fd, () => {
+      const st = fstatFd(fd);
+      if (st.kind !== 'file') throw new VigoError('E_STATE_UNSAFE', `${this.path}/${name} is not a regular file`);
+      if (st.uid !== this.uid) throw new VigoError('E_STATE_UNSAFE', `${this.path}/${name} is owned by uid ${st.uid}, not by the caller (uid ${this.uid})`);
+      if (st.size > 1 << 20) throw new VigoError('E_OVERSIZE', `${this.path}/${name} is larger than 1 MiB`);
+      return readFileSync(fd, 'utf8');
+    });
+  }
+
+  rename(from: string, to: string): void {
+    renameat(this.fd, from, this.fd, to);
+  }
+
+  unlink(name: string): void {
+    unlinkat(this.fd, name);
+  }
+
+  names(): string[] {
+    return readdirFd(this.fd);
+  }
+
+  close(): void {
+    closeFd(this.fd);
+  }
+}
+
+/** The home directory, walked from '/' following no symlink but root's own in root-owned directories. */
+function openHome(home: string): number {
+  return openDirNoFollow(home, { followSymlink: (_p, owner, holder) => owner === 0 && holder.uid === 0 });
+}
+
+/**
+ * The Reader loadProject and boundPresenter use: files of the project directory through
+ * its fd; anything else under the home (~/.vigo-puddle/identity.pub) walked down from the
+ * home fd, one checked directory at a time.
+ */
+function fdReader(homeFd: number, home: string, uid: number, project: UserDir): Reader {
+  return (path) => {
+    if (dirname(path) === project.path) return project.read(basename(path));
+    if (!path.startsWith(`${home}/`)) throw new VigoError('E_STATE_UNSAFE', `${path} is outside ${home}`);
+    const parts = path.slice(home.length + 1).split('/');
+    let dir = new UserDir(homeFd, home, uid);
+    const opened: UserDir[] = [];
+    try {
+      for (const part of parts.slice(0, -1)) {
+        const next = UserDir.open(dir.fd, part, `${dir.path}/${part}`, uid);
+        if (next === null) return null;
+        opened.push(next);
+        dir = next;
+      }
+      return dir.read(parts[parts.length - 1]!);
+    } finally {
+      for (const d of opened) d.close();
+    }
+  };
+}
+
+/** Renames the sentinel aside (once); returns the name to read, or null when it is gone. */
+function takeSentinel(dir: UserDir, file: string): string | null {
+  const taking = `${file}.sweeping`;
+  if (!dir.has(taking)) {
+    try {
+      dir.rename(file, taking);
     } catch {
       return null;
     }
@@ -151,31 +266,17 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
     }
     budget.forUser();
     const base = join(user.home, '.vigo-gitback');
+    let homeFd: number;
     try {
-      if (!checkOwnedDir(base, user.uid)) continue;
+      homeFd = openHome(user.home);
     } catch (e) {
-      opts.log(`skipping ${base}: ${e instanceof Error ? e.message : String(e)}`);
+      if ((e as FsAtError).code !== 'ENOENT') opts.log(`skipping ${user.home}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
-    const read = ownedReader(user.uid);
-    for (const pid of listProjectIds(base)) {
-      const dir = join(base, pid);
-      try {
-        if (!checkOwnedDir(dir, user.uid)) continue;
-        const ctx: SweepCtx = { opts, store, cache, now, budget, user, read, dir, pid, limits, res, changed };
-        const sweptHere = sweepLeave(ctx);
-        sweepRevokes(ctx);
-        const state = loadProject(base, pid, read);
-        if (state === null) {
-          // after a leave only the swept sentinel was left: the directory goes with it
-          // (never a directory swept nothing from — it may be a project being written)
-          if (sweptHere && readdirSync(dir).length === 0) rmdirSync(dir);
-          continue;
-        }
-        if (state.config.tombstoned_at !== null && recordTombstone(opts.env, state, now, user)) res.tombstones++;
-      } catch (e) {
-        opts.log(`skipping ${dir}: ${e instanceof Error ? e.message : String(e)}`);
-      }
+    try {
+      sweepUser(opts, { store, cache, now, budget, limits, res, changed }, user, homeFd, base);
+    } finally {
+      closeFd(homeFd);
     }
   }
   if (budget.exhausted) {
@@ -186,6 +287,57 @@ export function sweepOnce(opts: SweepOptions): SweepResult {
   return res;
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** One user's ~/.vigo-gitback, walked by directory fds from the home fd. */
+function sweepUser(
+  opts: SweepOptions,
+  t: Pick<SweepCtx, 'store' | 'cache' | 'now' | 'budget' | 'limits' | 'res' | 'changed'>,
+  user: PasswdEntry,
+  homeFd: number,
+  base: string,
+): void {
+  let baseDir: UserDir | null;
+  try {
+    baseDir = UserDir.open(homeFd, '.vigo-gitback', base, user.uid);
+  } catch (e) {
+    opts.log(`skipping ${base}: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
+  if (baseDir === null) return;
+  try {
+    for (const pid of baseDir.names().filter((n) => HEX64.test(n)).sort()) {
+      const path = join(base, pid);
+      let dir: UserDir | null = null;
+      try {
+        dir = UserDir.open(baseDir.fd, pid, path, user.uid);
+        if (dir === null) continue;
+        opts.afterCheck?.(path);
+        const read = fdReader(homeFd, user.home, user.uid, dir);
+        const c: SweepCtx = { ...t, opts, user, read, dir, pid };
+        const sweptHere = sweepLeave(c);
+        sweepRevokes(c);
+        const state = loadProject(base, pid, read);
+        if (state === null) {
+          // after a leave only the swept sentinel was left: the directory goes with it
+          // (never a directory swept nothing from — it may be a project being written),
+          // and only while the name still holds the directory that was swept
+          const st = fstatat(baseDir.fd, pid);
+          if (sweptHere && dir.names().length === 0 && st !== null && st.ino === fstatFd(dir.fd).ino) unlinkat(baseDir.fd, pid, { dir: true });
+          continue;
+        }
+        if (state.config.tombstoned_at !== null && recordTombstone(opts.env, state, t.now, user)) t.res.tombstones++;
+      } catch (e) {
+        opts.log(`skipping ${path}: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        dir?.close();
+      }
+    }
+  } finally {
+    baseDir.close();
+  }
+}
+
 interface SweepCtx {
   opts: SweepOptions;
   store: string;
@@ -194,7 +346,7 @@ interface SweepCtx {
   budget: Budget;
   user: PasswdEntry;
   read: Reader;
-  dir: string;
+  dir: UserDir;
   pid: string;
   limits: SweepLimits;
   res: SweepResult;
@@ -203,8 +355,8 @@ interface SweepCtx {
 
 function reject(c: SweepCtx, taken: string, file: string, why: string): void {
   c.res.rejected++;
-  renameSync(taken, join(c.dir, `${file}.rejected`));
-  c.opts.log(`rejected ${join(c.dir, file)} (from ${c.user.name}): ${why}`);
+  c.dir.rename(taken, `${file}.rejected`);
+  c.opts.log(`rejected ${join(c.dir.path, file)} (from ${c.user.name}): ${why}`);
 }
 
 /** The key bound to this uid, or null (logged once) while it is not bound yet. */
@@ -216,7 +368,7 @@ function userKey(c: SweepCtx, file: string): string | null {
     if (!noted.has(k)) {
       if (noted.size > 10_000) noted.clear();
       noted.add(k);
-      c.opts.log(`not sweeping ${join(c.dir, file)} yet: ${reasonOf(e)}`);
+      c.opts.log(`not sweeping ${join(c.dir.path, file)} yet: ${reasonOf(e)}`);
     }
     return null;
   }
@@ -240,19 +392,19 @@ function noteChange(c: SweepCtx, before: RevocationSet, after: RevocationSet): v
  */
 function sweepLeave(c: SweepCtx): boolean {
   const file = FILES.leavePending;
-  if (!existsSync(join(c.dir, file)) && !existsSync(join(c.dir, `${file}.sweeping`))) return false;
+  if (!c.dir.has(file) && !c.dir.has(`${file}.sweeping`)) return false;
   if (c.budget.user <= 0 || c.budget.total <= 0) {
     c.budget.exhausted = true;
     return false;
   }
-  const taken = takeSentinel(join(c.dir, file));
+  const taken = takeSentinel(c.dir, file);
   if (taken === null) return false;
   const known = readDelegationRecord(c.opts.env, c.pid);
   let env: LeaveEnvelope;
   try {
-    const text = c.read(taken);
+    const text = c.dir.read(taken);
     if (text === null) return false;
-    const v = parseStrictJson(text, { what: join(c.dir, file) });
+    const v = parseStrictJson(text, { what: join(c.dir.path, file) });
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Rejection('E_MALFORMED', `${file} must hold exactly one LEAVE envelope (an object), not ${Array.isArray(v) ? `an array of ${v.length}` : typeof v}`);
     c.budget.take();
     env = verifyLeave(v, c.pid, c.now, { cache: c.cache.verifyCache, ...(known.length > 0 ? { knownDelegations: known } : {}) });
@@ -274,7 +426,7 @@ function sweepLeave(c: SweepCtx): boolean {
   const before = h.set;
   storeLeave(c.store, env, c.user.uid);
   noteChange(c, before, resolveRevocations(h.revokes, [...h.leaves, env]));
-  unlinkSync(taken);
+  c.dir.unlink(taken);
   c.res.leaves++;
   c.opts.log(`stored leave of token ${env.token_id.slice(0, 12)}… from ${c.pid.slice(0, 12)}… (from ${c.user.name})`);
   return true;
@@ -288,12 +440,12 @@ function sweepLeave(c: SweepCtx): boolean {
  */
 function sweepRevokes(c: SweepCtx): void {
   const file = FILES.revokePending;
-  if (!existsSync(join(c.dir, file)) && !existsSync(join(c.dir, `${file}.sweeping`))) return;
+  if (!c.dir.has(file) && !c.dir.has(`${file}.sweeping`)) return;
   if (c.budget.user <= 0 || c.budget.total <= 0) {
     c.budget.exhausted = true;
     return;
   }
-  const taken = takeSentinel(join(c.dir, file));
+  const taken = takeSentinel(c.dir, file);
   if (taken === null) return;
   const known = readDelegationRecord(c.opts.env, c.pid);
   const vopts = { cache: c.cache.verifyCache, ...(known.length > 0 ? { knownDelegations: known } : {}) };
@@ -301,24 +453,24 @@ function sweepRevokes(c: SweepCtx): void {
   const before = h.set;
   let list: unknown[];
   let start = 0;
-  const stamp = sentinelStamp(taken);
-  const resume = progress.get(taken);
+  const stamp = c.dir.stamp(taken);
+  const resume = progress.get(join(c.dir.path, taken));
   if (resume !== undefined && stamp !== null && resume.stamp === stamp) {
     // a sentinel left half-done by the last tick, unchanged since: continue where it stopped
     list = resume.list;
     start = resume.next;
   } else {
     try {
-      const text = c.read(taken);
+      const text = c.dir.read(taken);
       if (text === null) return;
-      const v = parseStrictJson(text, { what: join(c.dir, file) });
+      const v = parseStrictJson(text, { what: join(c.dir.path, file) });
       list = Array.isArray(v) ? v : [v];
     } catch (e) {
       reject(c, taken, file, reasonOf(e));
       return;
     }
   }
-  progress.delete(taken);
+  progress.delete(join(c.dir.path, taken));
   // the sweeping user must itself hold verified state for this project
   const key = userKey(c, file);
   if (key === null) return;
@@ -394,20 +546,10 @@ function sweepRevokes(c: SweepCtx): void {
   const storedSet = stored === fresh.length ? after : resolveRevocations([...h.revokes, ...fresh.slice(0, stored).map((f) => f.r)], h.leaves);
   noteChange(c, before, storedSet);
   if (failure !== null) reject(c, taken, file, failure);
-  else if (next >= list.length) unlinkSync(taken);
+  else if (next >= list.length) c.dir.unlink(taken);
   else if (stamp !== null) {
     if (progress.size > 10_000) progress.clear();
-    progress.set(taken, { stamp, list, next });
-  }
-}
-
-/** Identity of a sentinel file (a user who rewrites it starts it over). */
-function sentinelStamp(path: string): string | null {
-  try {
-    const st = lstatSync(path);
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-  } catch {
-    return null;
+    progress.set(join(c.dir.path, taken), { stamp, list, next });
   }
 }
 

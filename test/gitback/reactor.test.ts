@@ -4,7 +4,7 @@
 // "user" is this test's uid (root), bound to its key by a real proof of possession.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import { saveProject, type ProjectConfig } from '../../src/gitback/state.js';
 import { bindingMessage, writeBinding, type BindingBody } from '../../src/gitback/binding.js';
 import { heldByUid } from '../../src/gitback/envelopes.js';
 import { sweepOnce, type SweepLimits } from '../../src/gitback/reactor.js';
+import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vgt-reactor-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,7 +66,8 @@ test('3,000 revokes from one user: swept over several bounded ticks, then refuse
   const stored = ticks.reduce((n, t) => n + t.stored, 0);
   const busy = ticks.filter((t) => t.stored > 0);
   console.log(`ticks: ${ticks.length}; storing ticks: ${busy.length}; stored: ${stored}; tick ms: max ${Math.max(...ticks.map((t) => t.ms)).toFixed(1)}, median ${busy.map((t) => t.ms).sort((a, b) => a - b)[Math.floor(busy.length / 2)]!.toFixed(1)}`);
-  assert.ok(busy.length >= 10, 'the backlog took several ticks');
+  // each tick spends one unit on the membership check, so at most perUser - 1 revokes
+  assert.ok(busy.length >= Math.ceil(limits.quotaPerUserProject / (limits.perUser - 1)), `the backlog took several ticks (${busy.length})`);
   // loose: the cap is checked before each unit of work, so a tick overruns it by at most one
   // verification and write — generous for a loaded machine
   assert.ok(Math.max(...ticks.map((t) => t.ms)) < limits.maxTickMs + 3000, 'no tick runs far past its wall-time cap');
@@ -94,4 +96,73 @@ test('the per-tick budget is shared fairly: a capped tick continues with the nex
   for (let i = 0; i < 5 && existsSync(join(u.pdir, 'revoke.pending.sweeping')); i++) total += sweepOnce(opts).revokes;
   assert.equal(total, 30);
   assert.equal(existsSync(join(u.pdir, 'revoke.pending.sweeping')), false);
+});
+
+test('a user swaps its project directory for a symlink to another user’s: nothing outside its own tree is renamed, removed or read', { skip: userSupport() ?? false }, async () => {
+  const users: TestUser[] = [];
+  after(() => users.forEach(removeTestUser));
+  const m = createTestUser('swapm');
+  users.push(m);
+  const v = createTestUser('swapv');
+  users.push(v);
+  const vroot = join(dir, 'swap-root');
+  const pid = 'cd'.repeat(32);
+  const own = (p: string, u: TestUser) => chownSync(p, u.uid, u.gid);
+  const userDir = (u: TestUser) => {
+    const base = join(u.home, '.vigo-gitback');
+    const d = join(base, pid);
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    own(base, u);
+    own(d, u);
+    return d;
+  };
+  // the victim's directory: a pending leave and revoke the victim has not had swept yet
+  const vdir = userDir(v);
+  for (const f of ['leave.pending', 'revoke.pending']) {
+    writeFileSync(join(vdir, f), `{"victim":"${f}"}`, { mode: 0o600 });
+    own(join(vdir, f), v);
+  }
+  const before = readdirSync(vdir).sort();
+  // the attacker's own directory, with a sentinel of its own so the sweep has work there
+  const mdir = userDir(m);
+  writeFileSync(join(mdir, 'leave.pending'), '{"attacker":true}', { mode: 0o600 });
+  own(join(mdir, 'leave.pending'), m);
+  const passwd = join(dir, 'swap.passwd');
+  writeFileSync(passwd, `${m.name}:x:${m.uid}:${m.gid}::${m.home}:/bin/sh\n`); // only the attacker is swept
+  const logs: string[] = [];
+  const swapped: string[] = [];
+  // between the reactor's check of the directory and its use, the attacker swaps it
+  const r = sweepOnce({
+    env: { VIGO_ROOT: vroot },
+    passwdFile: passwd,
+    now: () => Math.floor(Date.now() / 1000),
+    log: (x) => void logs.push(x),
+    afterCheck: (d) => {
+      if (d !== mdir) return;
+      renameSync(mdir, `${mdir}.real`);
+      symlinkSync(vdir, mdir);
+      swapped.push(d);
+    },
+  });
+  assert.deepEqual(swapped, [mdir], 'the swap happened mid-sweep');
+  assert.deepEqual(readdirSync(vdir).sort(), before, 'the victim’s directory is untouched (nothing renamed aside, removed or rejected)');
+  for (const f of ['leave.pending', 'revoke.pending']) assert.equal(readFileSync(join(vdir, f), 'utf8'), `{"victim":"${f}"}`);
+  // what the sweep did, it did in the directory it had checked: the attacker's own
+  assert.equal(r.rejected, 1);
+  assert.ok(existsSync(join(`${mdir}.real`, 'leave.pending.rejected')), 'the attacker’s own sentinel was handled where it was checked');
+  assert.doesNotMatch(logs.join('\n'), /victim/);
+
+  // and at the next sweep the link itself is refused, naming it
+  const logs2: string[] = [];
+  sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: passwd, now: () => Math.floor(Date.now() / 1000), log: (x) => void logs2.push(x) });
+  assert.match(logs2.join('\n'), new RegExp(`skipping ${mdir}: ${mdir} is not a directory \\(symlinks are refused\\)`));
+  assert.deepEqual(readdirSync(vdir).sort(), before);
+  // a swapped ~/.vigo-gitback is refused the same way
+  rmSync(mdir);
+  renameSync(join(m.home, '.vigo-gitback'), join(m.home, 'old-gitback'));
+  symlinkSync(join(v.home, '.vigo-gitback'), join(m.home, '.vigo-gitback'));
+  const logs3: string[] = [];
+  sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: passwd, now: () => Math.floor(Date.now() / 1000), log: (x) => void logs3.push(x) });
+  assert.match(logs3.join('\n'), /\.vigo-gitback is not a directory \(symlinks are refused\)/);
+  assert.deepEqual(readdirSync(vdir).sort(), before);
 });
