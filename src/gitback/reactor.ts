@@ -18,7 +18,6 @@ import { paths, type Env } from '../platform/paths.js';
 import { writeFileAtomic } from '../platform/atomic.js';
 import {
   envelopeId,
-  isTrustError,
   parseStrictJson,
   resolveRevocations,
   verifyChain,
@@ -244,7 +243,12 @@ class Rejection extends Error {
   }
 }
 
-const reasonOf = (e: unknown): string => (e instanceof Error ? `${isTrustError(e) ? `${e.code}: ` : ''}${e.message}` : String(e));
+/** `<CODE>: <message>` for coded errors (trust, state, Rejection), the message otherwise */
+const reasonOf = (e: unknown): string => {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && !e.message.startsWith(code) ? `${code}: ${e.message}` : e.message;
+};
 /** what access depends on: the tokens revoked (and since when) and the tokens left */
 const fingerprint = (s: RevocationSet): string =>
   [...[...s.revokedAt].map(([k, t]) => `${k}@${t}`).sort(), '|', ...[...s.left.keys()].sort()].join(',');

@@ -8,7 +8,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { canonicalize, generateKeyPair, mintBootstrapToken, mintRevoke, seedSigner, toHex, type Signer, type Token } from '../../src/trust/index.js';
+import { canonicalize, generateKeyPair, mintBootstrapToken, mintChildToken, mintLeave, mintRevoke, seedSigner, toHex, type Signer, type Token } from '../../src/trust/index.js';
 import { saveProject, type ProjectConfig } from '../../src/gitback/state.js';
 import { bindingMessage, writeBinding, type BindingBody } from '../../src/gitback/binding.js';
 import { heldByUid } from '../../src/gitback/envelopes.js';
@@ -165,4 +165,25 @@ test('a user swaps its project directory for a symlink to another user’s: noth
   sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: passwd, now: () => Math.floor(Date.now() / 1000), log: (x) => void logs3.push(x) });
   assert.match(logs3.join('\n'), /\.vigo-gitback is not a directory \(symlinks are refused\)/);
   assert.deepEqual(readdirSync(vdir).sort(), before);
+});
+
+test('leave.pending holds exactly one envelope: an array of two valid leaves is rejected, logged, and nothing is swept', async () => {
+  const u = await founder('twoleaves');
+  const now = Math.floor(Date.now() / 1000);
+  // two genuine leaves of the user's own (admin) token under the project
+  const child = await mintChildToken(u.s, [u.root], u.s.publicKey, 'admin', now - 30, null);
+  const leaves = [await mintLeave(u.s, [u.root, child], [], now - 10), await mintLeave(u.s, [u.root, child], [], now - 5)];
+  writeFileSync(join(u.pdir, 'leave.pending'), canonicalize(leaves));
+  const logs: string[] = [];
+  const r = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
+  assert.equal(r.leaves, 0);
+  assert.equal(r.rejected, 1);
+  assert.deepEqual(r.changedProjects, []);
+  assert.match(logs.join('\n'), /rejected .*leave\.pending \(from twoleaves\): E_MALFORMED: leave\.pending must hold exactly one LEAVE envelope \(an object\), not an array of 2/);
+  assert.equal(existsSync(join(u.env.VIGO_ROOT, 'var/lib/vigo/swarm/gitback/envelopes', u.root.project_id, 'leaves')), false);
+  // one of them alone is swept, and the project's revocation set changes
+  writeFileSync(join(u.pdir, 'leave.pending'), canonicalize(leaves[0]));
+  const r2 = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
+  assert.equal(r2.leaves, 1);
+  assert.deepEqual(r2.changedProjects, [u.root.project_id]);
 });
