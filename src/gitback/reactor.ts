@@ -478,18 +478,21 @@ function sweepRevokes(c: SweepCtx): void {
   // the sweeping user must itself hold verified state for this project
   const key = userKey(c, file);
   if (key === null) return;
-  const state = loadProject(join(c.user.home, '.vigo-gitback'), c.pid, c.read);
+  // its chain: from its state, or — an admin who revoked and then left before the sweep —
+  // from its own leave held in the store (a leave carries the leaver's chain)
+  const state = loadProject(join(c.user.home, '.vigo-gitback'), c.pid, c.read) ?? h.leaves.find((l) => l.subject === key) ?? null;
   if (state === null) {
     reject(c, taken, file, `E_NOT_MEMBER: ${c.user.name} holds no state for ${c.pid}; revokes are swept only for members`);
     return;
   }
+  const own = 'chain' in state ? { chain: state.chain, delegations: state.delegations } : { chain: state.subject_chain, delegations: state.subject_delegations };
   // membership, not current standing: a revoke this admin signed before its own revocation
   // still stands, so the revocations are applied per revoke below (resolveRevocations)
   c.budget.take();
   const member = verifyChain({
     projectId: c.pid,
-    chain: state.chain,
-    delegations: state.delegations,
+    chain: own.chain,
+    delegations: own.delegations,
     revoked: new Map(),
     now: c.now,
     presenter: key,

@@ -186,4 +186,9 @@ test('leave.pending holds exactly one envelope: an array of two valid leaves is 
   const r2 = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
   assert.equal(r2.leaves, 1);
   assert.deepEqual(r2.changedProjects, [u.root.project_id]);
+  // a revoke queued before leaving is still swept: the held leave carries the leaver's chain
+  writeFileSync(join(u.pdir, 'revoke.pending'), canonicalize([await mintRevoke(u.s, [u.root, child], [], 'ee'.repeat(32), null, now - 20)]));
+  for (const f of ['project.json', 'tokens.json']) rmSync(join(u.pdir, f));
+  const r3 = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
+  assert.equal(r3.revokes, 1, logs.join('\n'));
 });
