@@ -186,16 +186,6 @@ static napi_value js_fstatat(napi_env env, napi_callback_info info) {
   return stat_object(env, &st);
 }
 
-static napi_value js_fstat(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
-  int32_t fd;
-  if (!arg_int(env, argv[0], &fd, "fstat: fd must be an integer")) return NULL;
-  struct stat st;
-  if (fstat(fd, &st) != 0) return throw_sys(env, "fstat", errno);
-  return stat_object(env, &st);
-}
-
 static napi_value js_symlinkat(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!get_args(env, info, 3, argv)) return NULL;
@@ -271,7 +261,7 @@ void fsat_register(napi_env env, napi_value exports) {
     napi_callback cb;
   } fns[] = {
       {"openat", js_openat},     {"openDir", js_open_dir},       {"mkdirat", js_mkdirat}, {"unlinkat", js_unlinkat},
-      {"renameat", js_renameat}, {"fstatat", js_fstatat},        {"fstat", js_fstat},     {"symlinkat", js_symlinkat},
+      {"renameat", js_renameat}, {"fstatat", js_fstatat},        {"symlinkat", js_symlinkat},
       {"readlinkat", js_readlinkat}, {"readdir", js_readdir},
   };
   napi_value at;

@@ -11,7 +11,7 @@
  * Errors are node-like: an Error with .code ('ENOENT', 'ELOOP', …), .errno, .syscall and
  * .path, whose message names the path. Every fd opened here is O_CLOEXEC.
  */
-import { closeSync, constants, fchmodSync, fchownSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, readlinkSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { loadNativeAddon, type NativeFsAt } from './peercred.js';
 import { VigoError } from './errors.js';
@@ -165,8 +165,12 @@ export function fstatat(dirfd: number, name: string): AtStat | null {
   return sys(() => joinName(dirfd, name), () => native().fstatat(dirfd, name));
 }
 
+/** fstat of an open fd (node's own call; the shape of fstatat's). */
 export function fstatFd(fd: number): AtStat {
-  return sys(() => fdPath(fd), () => native().fstat(fd));
+  const st = fstatSync(fd);
+  const fmt = st.mode & constants.S_IFMT;
+  const kind = fmt === constants.S_IFREG ? 'file' : fmt === constants.S_IFDIR ? 'dir' : fmt === constants.S_IFLNK ? 'symlink' : 'other';
+  return { dev: st.dev, ino: st.ino, mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, nlink: st.nlink, kind };
 }
 
 export function symlinkat(target: string, dirfd: number, name: string): void {

@@ -26,7 +26,6 @@ export interface NativeFsAt {
   unlinkat(dirfd: number, name: string, dir: boolean): void;
   renameat(fromDirfd: number, fromName: string, toDirfd: number, toName: string): void;
   fstatat(dirfd: number, name: string): AtStat | null;
-  fstat(fd: number): AtStat;
   symlinkat(target: string, dirfd: number, name: string): void;
   readlinkat(dirfd: number, name: string): string;
   readdir(dirfd: number): string[];
