@@ -225,8 +225,9 @@ class Budget {
     this.exhausted = true;
     return false;
   }
-  take(): boolean {
-    if (this.user <= 0 || this.total <= 0 || !this.inTime()) {
+  /** one unit of work; `anyway` ignores the wall-time cap (the first revoke of a sentinel in a tick, so slow bookkeeping cannot starve it) */
+  take(anyway = false): boolean {
+    if (this.user <= 0 || this.total <= 0 || (!anyway && !this.inTime())) {
       this.exhausted = true;
       return false;
     }
@@ -521,7 +522,7 @@ function sweepRevokes(c: SweepCtx): void {
       failure = `E_QUOTA: ${c.user.name} (uid ${c.user.uid}) holds ${c.limits.quotaPerUserProject} envelopes for ${c.pid} (the per-user quota); the rest is refused`;
       break;
     }
-    if (!c.budget.take()) break;
+    if (!c.budget.take(fresh.length === 0)) break;
     try {
       fresh.push({ r: verifyRevoke(v, c.pid, c.now, vopts), at: next });
       quota--;

@@ -96,6 +96,15 @@ test('the per-tick budget is shared fairly: a capped tick continues with the nex
   for (let i = 0; i < 5 && existsSync(join(u.pdir, 'revoke.pending.sweeping')); i++) total += sweepOnce(opts).revokes;
   assert.equal(total, 30);
   assert.equal(existsSync(join(u.pdir, 'revoke.pending.sweeping')), false);
+
+  // a machine too slow for the wall-time cap still makes progress: one revoke per tick
+  writeFileSync(join(u.pdir, 'revoke.pending'), canonicalize([await mintRevoke(u.s, [u.root], [], 'aa'.repeat(32), null, now), await mintRevoke(u.s, [u.root], [], 'bb'.repeat(32), null, now)]));
+  const slow = { ...opts, limits: { ...opts.limits, maxTickMs: 0 } };
+  const s1 = sweepOnce(slow);
+  assert.deepEqual([s1.revokes, s1.more], [1, true]);
+  const s2 = sweepOnce(slow);
+  assert.equal(s2.revokes, 1);
+  assert.equal(existsSync(join(u.pdir, 'revoke.pending.sweeping')), false);
 });
 
 test('a user swaps its project directory for a symlink to another user’s: nothing outside its own tree is renamed, removed or read', { skip: userSupport() ?? false }, async () => {
