@@ -112,8 +112,9 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
 
   // the admin revokes the member's token: a sentinel, swept into the envelope store
   await projectRevoke(a, 'demo', { tokenId: memberTokenId, reason: 'left the team' });
-  const stored = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', pid, 'revokes', `${memberTokenId}.json`);
-  await waitFor(() => existsSync(stored));
+  // (stored as revokes/<envelope id>.u<uid>.json)
+  const revokes = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', pid, 'revokes');
+  await waitFor(() => existsSync(revokes) && readdirSync(revokes).some((n) => n.endsWith(`.u${uid}.json`)));
   assert.equal(existsSync(join(homeA, '.vigo-gitback', pid, 'revoke.pending')), false);
 
   // a tampered tokens.json is refused by the verbs and by the daemon
@@ -141,7 +142,8 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
 
   // a second founded project rides along to the cap (for --force-orphan-projects below)
   await projectInit(a, 'capped', { push: false });
-  // leave: the sentinel is swept into leaves/ and the emptied state directory goes
+  // leave by the founder: its chain is only the root, which a leave never retires
+  // (E_LEAVE_ROOT), so no envelope is signed and the emptied state directory goes
   await projectInit(a, 'brief', { push: false });
   const briefPid = (JSON.parse((a.stdout.length = 0, projectList(a, { json: true }), a.stdout.join(''))) as { handle: string; project_id: string }[]).find((p) => p.handle === 'brief')?.project_id as string;
   a.input.push('n');
@@ -149,8 +151,8 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   a.input.push('y');
   await projectLeave(a, 'brief', {});
   await waitFor(() => !existsSync(join(homeA, '.vigo-gitback', briefPid)));
-  const leaves = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', briefPid, 'leaves');
-  assert.equal(readdirSync(leaves).length, 1);
+  assert.match(a.stdout.join(''), /No LEAVE envelope: you are its founder/);
+  assert.equal(existsSync(join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', briefPid, 'leaves')), false);
 
   // reanchor: the founder is refused; a member forks the project under its own key
   await assert.rejects(projectReanchor(a, 'demo'), /already the founder/);

@@ -76,9 +76,14 @@ export async function readInvitationText(ctx: GitbackContext, source: string | u
 }
 
 /** Token id → why it no longer holds (revoked, left), from the envelope store when this user can read it (root). */
+const LEFT_REASON = 'its holder left the project';
+
 export function retiredTokens(ctx: GitbackContext, pid: string): Map<string, string | null> | null {
   try {
-    return loadRevocations(paths.gitbackEnvelopes(ctx.env), pid, ctx.now());
+    const set = loadRevocations(paths.gitbackEnvelopes(ctx.env), pid, ctx.now());
+    const retired = new Map(set.revoked);
+    for (const id of set.left.keys()) if (!retired.has(id)) retired.set(id, LEFT_REASON);
+    return retired;
   } catch {
     return null; // the store is root's (0700): a non-root founder sees only its own revokes
   }
@@ -100,7 +105,7 @@ export function memberStanding(s: ProjectState, m: string, retired: Map<string, 
   const [id, t] = last;
   if (t.revoked_at !== null) return { skip: `revoked (token ${id.slice(0, 16)}…, ${iso(t.revoked_at)})`, role, expiresAt: null };
   const why = retired?.get(id);
-  if (why !== undefined) return { skip: why === 'its holder left the project' ? `left the project (token ${id.slice(0, 16)}…)` : `${why ?? 'revoked'} (token ${id.slice(0, 16)}…)`, role, expiresAt: null };
+  if (why !== undefined) return { skip: why === LEFT_REASON ? `left the project (token ${id.slice(0, 16)}…)` : `${why ?? 'revoked'} (token ${id.slice(0, 16)}…)`, role, expiresAt: null };
   if (t.expires_at !== null && t.expires_at <= now) {
     return { skip: `their invitation expired ${whenHuman(t.expires_at, now)}; re-invite by hand with \`project invite --expires\``, role, expiresAt: null };
   }

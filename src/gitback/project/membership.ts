@@ -273,9 +273,14 @@ export async function projectLeave(ctx: GitbackContext, arg: string, opts: { pur
     const a = (await ctx.prompt(`Leave project ${what}${opts.purge ? ' and delete its bare repo on this envoy' : ''}? [y/N] `)).trim().toLowerCase();
     if (a !== 'y' && a !== 'yes') throw new VigoError('E_NOT_CONFIRMED', 'not confirmed; nothing changed', { hint: 'pass --yes to skip the prompt' });
   }
-  if (s && signer) {
-    const leaf = s.chain[s.chain.length - 1];
-    const env = await mintLeave(signer, pid, leaf ? tokenId(leaf) : null, ctx.now());
+  if (s && signer && s.chain.length === 1) {
+    // a founder's chain is only the root, which a leave never retires (E_LEAVE_ROOT)
+    for (const f of [FILES.project, FILES.tokens, FILES.delegations]) rmSync(join(s.dir, f), { force: true });
+    if (readdirSync(s.dir).length === 0) rmdirSync(s.dir); // (a queued revoke.pending keeps it for the reactor)
+    ctx.out(`✓ Left ${what}\n  No LEAVE envelope: you are its founder, and a leave never retires the project's root (members keep access; re-found the project to end it)\n  Local state removed (project.json, tokens.json, delegations.json)\n`);
+  } else if (s && signer) {
+    // the leave carries the leaver's chain: it proves the token given up is the signer's own
+    const env = await mintLeave(signer, s.chain, s.delegations, ctx.now());
     writeSentinel(s.dir, FILES.leavePending, env);
     for (const f of [FILES.project, FILES.tokens, FILES.delegations]) rmSync(join(s.dir, f), { force: true });
     ctx.out(`✓ Left ${what}\n  LEAVE envelope queued: ${join(s.dir, FILES.leavePending)} (the agent's reactor stores it within its sweep interval)\n  Local state removed (project.json, tokens.json, delegations.json)\n`);
