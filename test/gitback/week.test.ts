@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, seedSigner, toHex, tokenId, type Invitation, type Signer, type Token } from '../../src/trust/index.js';
+import { checkLeave, generateKeyPair, seedSigner, toHex, tokenId, type Invitation, type Signer, type Token } from '../../src/trust/index.js';
 import { projectInit, projectRefound } from '../../src/gitback/project/found.js';
 import { projectPush } from '../../src/gitback/project/publish.js';
 import { projectInvite, projectJoin, projectLeave, projectReinviteAll, projectRejoin, projectRevoke } from '../../src/gitback/project/membership.js';
@@ -24,6 +24,7 @@ import { projectList, projectStatus } from '../../src/gitback/project/show.js';
 import { gitbackStatus } from '../../src/gitback/project/envoy.js';
 import { rekeyPreflight, runRekeyHook } from '../../src/gitback/rekey-hook.js';
 import { resolveProject } from '../../src/gitback/state.js';
+import { storeLeave } from '../../src/gitback/envelopes.js';
 import { repoRoot, startAgent, testContext, type Agent, type TestCtx } from './harness.js';
 import { run } from './proc.js';
 
@@ -186,7 +187,13 @@ test('Tuesday: revoking your own root token is refused; --force says what it doe
 test('Wednesday: a member leaves, the founder rekeys; re-invite-all skips revoked and departed, keeps roles and expiries; the friendly URL still fetches', async () => {
   m.input.push('y');
   await projectLeave(m, pid, {});
-  // the reactor stores the LEAVE (and the revokes) when it sweeps: restart the agent, which sweeps at start
+  // The reactor sweeps a LEAVE only when it is signed by the key bound to the sentinel's
+  // uid. M shares the test's uid (bound to A's key) here, so its leave reaches the store
+  // as it would from M's own envoy: already signed and stored (and verified again at use).
+  const leaveFile = join(homeM, '.vigo-gitback', pid, 'leave.pending');
+  storeLeave(store, checkLeave(JSON.parse(readFileSync(leaveFile, 'utf8'))));
+  rmSync(leaveFile);
+  // the reactor stores the revokes when it sweeps: restart the agent, which sweeps at start
   await agent?.stop();
   agent = await startAgent(vroot, { sweep_interval_s: 3600, passwd_file: passwd }, { ...process.env, ...gitEnv });
   const leaves = join(store, pid, 'leaves');
