@@ -74,7 +74,7 @@ export class CheckinService implements AgentService {
     this.ctx = ctx;
     this.cfg = parseCheckinSection(this.config);
     if (!isEnrolled(ctx.env)) {
-      ctx.log('checkin: this envoy is not enrolled; run `vigo agent enroll --server URL --token T` (other services keep running)');
+      ctx.log('checkin: this envoy is not enrolled; run `vigo agent enroll --server URL --token-file FILE` (other services keep running)');
       return;
     }
     const ident = readIdentity(ctx.env);
