@@ -45,16 +45,19 @@ export class ServerIdentity implements CertificateProvider {
     for (const h of this.hooks) h(pair);
   }
 
+  // First values are delivered on a microtask: grpc-js registers its own watcher only after
+  // it has added these listeners, and would miss a synchronous call (then refuse every
+  // handshake for "unloaded credentials").
   addCaCertificateListener(l: CaListener): void {
     this.caListeners.add(l);
-    l({ caCertificate: Buffer.from(this.caCert) });
+    queueMicrotask(() => this.caListeners.has(l) && l({ caCertificate: Buffer.from(this.caCert) }));
   }
   removeCaCertificateListener(l: CaListener): void {
     this.caListeners.delete(l);
   }
   addIdentityCertificateListener(l: IdentityListener): void {
     this.identityListeners.add(l);
-    l({ certificate: Buffer.from(this.pair.cert), privateKey: Buffer.from(this.pair.key) });
+    queueMicrotask(() => this.identityListeners.has(l) && l({ certificate: Buffer.from(this.pair.cert), privateKey: Buffer.from(this.pair.key) }));
   }
   removeIdentityCertificateListener(l: IdentityListener): void {
     this.identityListeners.delete(l);

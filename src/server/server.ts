@@ -12,6 +12,7 @@ import { openDb } from './db.js';
 import { EnvoyIndex } from './envoys.js';
 import { PolicyState } from './policy.js';
 import { CheckinServer } from './checkin/server.js';
+import { checkBundleSizes } from './checkin/bundle-limit.js';
 import { createMetrics, registerCertGauges, registerStateGauges } from './metrics.js';
 import { certFingerprint, createCa, type PemPair } from './pki.js';
 import { ServerIdentity, ensureServerCert, keepServerCertFresh } from './server-cert.js';
@@ -62,6 +63,8 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
   const index = new EnvoyIndex(db, intervalMs);
   const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
   policy.boot();
+  // a publish whose bundle would not fit in a check-in message is refused, naming the envoys
+  policy.preflight = (stacks, version) => checkBundleSizes(stacks, index.all().filter((e) => !e.revoked).map((e) => e.hostname), version, Math.floor(now() / 1000), log);
   const metrics = createMetrics();
   const identity = new ServerIdentity(ca.cert, srvTls);
   const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s });

@@ -8,7 +8,7 @@
  * expired ones.
  */
 import type { Db } from '../db.js';
-import { renewalDueAt, type CertValidity } from '../pki.js';
+import { certValidity, renewalDueAt, type CertValidity } from '../pki.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS envoy_certs (
   envoy_id TEXT PRIMARY KEY, serial TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL)`;
@@ -79,4 +79,19 @@ export class EnvoyCerts {
       near_expiry: near.slice(0, 20).map(({ at: _at, ...rest }) => rest),
     };
   }
+}
+
+export interface CertificateStatus {
+  server: { serial: string; not_after: string; renew_at: string; expires_in_s: number } | null;
+  envoys: CertSummary;
+}
+
+/** The `certificates` block of `GET /api/v1/status` (and `vigocli server status`). */
+export function certificateStatus(serverCert: string | undefined, certs: EnvoyCerts, active: { id: string; hostname: string }[], nowMs: number): CertificateStatus {
+  let server: CertificateStatus['server'] = null;
+  if (serverCert) {
+    const v = certValidity(serverCert);
+    server = { serial: v.serial, not_after: new Date(v.notAfter).toISOString(), renew_at: new Date(renewalDueAt(v)).toISOString(), expires_in_s: Math.round((v.notAfter - nowMs) / 1000) };
+  }
+  return { server, envoys: certs.summary(active, nowMs) };
 }

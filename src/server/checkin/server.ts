@@ -56,6 +56,7 @@ export class CheckinServer {
   private runFlushScheduled = false;
   private readonly now: () => number;
   readonly certs: EnvoyCerts;
+  private identity: ServerIdentity | undefined;
 
   constructor(private readonly o: CheckinServerOptions) {
     this.now = o.now ?? Date.now;
@@ -65,9 +66,15 @@ export class CheckinServer {
 
   /** Bind with the server's identity; a renewed certificate reaches new handshakes without a rebind. */
   listen(addr: string, identity: ServerIdentity): Promise<number> {
+    this.identity = identity;
     // one provider serves both the CA (client certificates) and the server's own key pair
     const creds = grpc.experimental.createCertificateProviderServerCredentials(identity, identity, true);
     return new Promise((resolve, reject) => this.server.bindAsync(addr, creds, (e, port) => (e ? reject(e) : resolve(port))));
+  }
+
+  /** The server certificate the listener serves now (after any renewal). */
+  get serverCert(): string | undefined {
+    return this.identity?.current.cert;
   }
 
   get connectedCount(): number {
