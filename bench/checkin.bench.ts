@@ -285,7 +285,14 @@ async function reconnectBench(dir: string, root: string, children: ChildProcess[
   children.push(srv.child);
   const readyAt = Date.now();
   const deadline = readyAt + intervalS * 3000 + 30_000;
-  while (back.filter((x) => x !== undefined).length < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  let lastReport = readyAt;
+  for (let n = 0; n < N && Date.now() < deadline; n = back.filter((x) => x !== undefined).length) {
+    if (Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      log(`  +${Math.round((lastReport - readyAt) / 1000)}s after ready: ${n}/${N} back, ${failures} failed check-ins`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   stop = true;
   for (const t of timers) clearTimeout(t);
   const rel = back.filter((x) => x !== undefined).map((t) => t - readyAt).sort((a, b) => a - b);
