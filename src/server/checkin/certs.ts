@@ -32,6 +32,8 @@ export interface CertSummary {
 
 export class EnvoyCerts {
   private readonly byId = new Map<string, CertValidity>();
+  private readonly pending = new Map<string, CertValidity>();
+  private flushScheduled = false;
 
   constructor(private readonly db: Db) {
     db.exec(SCHEMA);
@@ -51,9 +53,25 @@ export class EnvoyCerts {
     // a stream opened with an older certificate than the newest issued says nothing new
     if (known && v.notAfter < known.notAfter) return;
     this.byId.set(id, v);
-    this.db
-      .prepare('INSERT INTO envoy_certs (envoy_id, serial, not_before, not_after) VALUES (?, ?, ?, ?) ON CONFLICT(envoy_id) DO UPDATE SET serial = excluded.serial, not_before = excluded.not_before, not_after = excluded.not_after')
-      .run(id, v.serial, v.notBefore, v.notAfter);
+    // one transaction per event-loop turn: a fleet upgrading to this version writes a row
+    // per envoy at its first connect, and 10,000 separate fsyncs would stall check-ins
+    this.pending.set(id, v);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Write what changed since the last flush (also called at stop). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending];
+    this.pending.clear();
+    const upsert = this.db.prepare('INSERT INTO envoy_certs (envoy_id, serial, not_before, not_after) VALUES (?, ?, ?, ?) ON CONFLICT(envoy_id) DO UPDATE SET serial = excluded.serial, not_before = excluded.not_before, not_after = excluded.not_after');
+    this.db.transaction(() => {
+      for (const [id, v] of rows) upsert.run(id, v.serial, v.notBefore, v.notAfter);
+    })();
   }
 
   summary(active: { id: string; hostname: string }[], nowMs: number): CertSummary {

@@ -57,6 +57,7 @@ export class CheckinServer {
   private readonly now: () => number;
   readonly certs: EnvoyCerts;
   private identity: ServerIdentity | undefined;
+  private readonly lastRenewal = new Map<string, number>();
 
   constructor(private readonly o: CheckinServerOptions) {
     this.now = o.now ?? Date.now;
@@ -195,6 +196,13 @@ export class CheckinServer {
       if (!call.writableEnded && !call.destroyed) call.write({ seq, renewed: { cert, error } });
     };
     if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${rec.id} is revoked`);
+    // one renewal per envoy per minute (a tenth of the lifetime when that is shorter): an
+    // enrolled envoy cannot make the server sign certificates in a loop
+    const nowMs = this.now();
+    const gapMs = Math.min(60_000, (this.o.envoyCertLifetimeS * 1000) / 10);
+    const last = this.lastRenewal.get(rec.id);
+    if (last !== undefined && nowMs - last < gapMs) return answer('', `renewed ${Math.round((nowMs - last) / 1000)}s ago; retry in ${Math.ceil((gapMs - (nowMs - last)) / 1000)}s`);
+    this.lastRenewal.set(rec.id, nowMs);
     try {
       const signed = await signEnvoyCsr(this.o.ca, csr.slice(0, 16384), rec.id, new Date(this.now()), this.o.envoyCertLifetimeS);
       if (signed.publicKeySha256 !== rec.pubkeySha256) {
@@ -261,6 +269,7 @@ export class CheckinServer {
 
   stop(): Promise<void> {
     this.flushRuns();
+    this.certs.flush();
     for (const s of this.streams.values()) s.end();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
