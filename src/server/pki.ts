@@ -161,6 +161,8 @@ export async function signEnvoyCsr(
   envoyId: string,
   now: Date = new Date(),
   lifetimeS: number = DEFAULT_CERT_LIFETIME_S,
+  /** renewal: the CSR must be for this key (SHA-256 of its SPKI), checked before signing */
+  requireKeySha256?: string,
 ): Promise<{ cert: string; publicKeySha256: string; serial: string; notAfter: number }> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
@@ -170,6 +172,9 @@ export async function signEnvoyCsr(
   }
   if (csr.publicKey.algorithm.name !== 'Ed25519') throw new VigoError('E_BAD_CSR', 'csr: the envoy key must be Ed25519');
   if (!(await csr.verify())) throw new VigoError('E_BAD_CSR', 'csr: signature does not verify');
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  const publicKeySha256 = createHash('sha256').update(spki).digest('hex');
+  if (requireKeySha256 !== undefined && publicKeySha256 !== requireKeySha256) throw new VigoError('E_RENEW_KEY', 'csr: not for the key this envoy enrolled with');
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importEcKey(ca.key);
   const sn = serial();
@@ -187,8 +192,7 @@ export async function signEnvoyCsr(
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
     ],
   });
-  const spki = new Uint8Array(csr.publicKey.rawData);
-  return { cert: cert.toString('pem'), publicKeySha256: createHash('sha256').update(spki).digest('hex'), serial: sn, notAfter: cert.notAfter.getTime() };
+  return { cert: cert.toString('pem'), publicKeySha256, serial: sn, notAfter: cert.notAfter.getTime() };
 }
 
 /** SHA-256 of a certificate's DER, lowercase hex (the CA fingerprint operators compare). */

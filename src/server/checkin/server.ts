@@ -12,6 +12,7 @@ import { certCommonName, certValidity, signEnvoyCsr, type PemPair } from '../pki
 import { EnvoyCerts } from './certs.js';
 import type { ServerIdentity } from '../server-cert.js';
 import type { Db } from '../db.js';
+import { VigoError } from '../../platform/errors.js';
 import type { EnvoyIndex, EnvoyRecord, RunInput } from '../envoys.js';
 import type { PolicyState } from '../policy.js';
 import type { Metrics } from '../metrics.js';
@@ -202,13 +203,16 @@ export class CheckinServer {
     const gapMs = Math.min(60_000, (this.o.envoyCertLifetimeS * 1000) / 10);
     const last = this.lastRenewal.get(rec.id);
     if (last !== undefined && nowMs - last < gapMs) return answer('', `renewed ${Math.round((nowMs - last) / 1000)}s ago; retry in ${Math.ceil((gapMs - (nowMs - last)) / 1000)}s`);
-    this.lastRenewal.set(rec.id, nowMs);
     try {
-      const signed = await signEnvoyCsr(this.o.ca, csr.slice(0, 16384), rec.id, new Date(this.now()), this.o.envoyCertLifetimeS);
-      if (signed.publicKeySha256 !== rec.pubkeySha256) {
+      let signed;
+      try {
+        signed = await signEnvoyCsr(this.o.ca, csr.slice(0, 16384), rec.id, new Date(nowMs), this.o.envoyCertLifetimeS, rec.pubkeySha256);
+      } catch (e) {
+        if (!(e instanceof VigoError && e.code === 'E_RENEW_KEY')) throw e;
         this.o.log(`envoy ${rec.hostname}: renewal refused: the CSR is for another key than the one it enrolled with`);
         return answer('', 'the renewal CSR must be for the key this envoy enrolled with; to change keys, enroll again with `vigo agent enroll --force`');
       }
+      this.lastRenewal.set(rec.id, nowMs);
       const v = certValidity(signed.cert);
       this.o.db.prepare('UPDATE envoys SET cert_serial = ? WHERE id = ?').run(signed.serial, rec.id);
       rec.certSerial = signed.serial;
