@@ -52,6 +52,14 @@ const checkinSection = z
   })
   .strict();
 
+/** Certificate lifetimes (seconds). Each is renewed once a third of its life (≤ 30 days) is left. */
+const pkiSection = z
+  .object({
+    server_cert_lifetime_s: z.number().int().min(10).max(3650 * 86400).default(825 * 86400),
+    envoy_cert_lifetime_s: z.number().int().min(10).max(3650 * 86400).default(825 * 86400),
+  })
+  .strict();
+
 const secretsSection = z
   .object({
     dir: z.string().min(1).optional(),
@@ -100,6 +108,7 @@ export const serverYamlSchema = z
     server: serverSection.default(serverSection.parse({})),
     database: databaseSection.default(databaseSection.parse({})),
     checkin: checkinSection.default(checkinSection.parse({})),
+    pki: pkiSection.default(pkiSection.parse({})),
     secrets: secretsSection.default(secretsSection.parse({})),
     swarm: swarmSection.default({}),
     spanner: spannerSection.default(spannerSection.parse({})),

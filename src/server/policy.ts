@@ -18,6 +18,8 @@ export class PolicyState {
   private unresolvable = new Map<string, string>();
   private _version: number;
   private publishing: Promise<unknown> = Promise.resolve();
+  /** Checks the validated candidate stacks before the swap; throws to refuse (set by the server: bundle sizes). */
+  preflight: ((stacks: Stacks, nextVersion: number) => void) | null = null;
 
   constructor(
     private readonly db: Db,
@@ -66,6 +68,7 @@ export class PolicyState {
       if (problems.length > 0) {
         throw new VigoError('E_STACKS_INVALID', `stacks are invalid; nothing was published:\n${problems.map((p) => `  ${p.file}:${p.line ?? '?'}: ${p.message}`).join('\n')}`);
       }
+      this.preflight?.(loadStacks(this.stacksDir), this._version + 1);
       const { files } = swapLive(this.stacksDir, this.dataDir);
       const version = this.reload();
       sweepLive(this.dataDir);

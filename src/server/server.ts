@@ -5,14 +5,17 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
 import { splitHostPort, type ServerConfig } from './config.js';
 import { openDb } from './db.js';
 import { EnvoyIndex } from './envoys.js';
 import { PolicyState } from './policy.js';
 import { CheckinServer } from './checkin/server.js';
-import { createMetrics, registerStateGauges } from './metrics.js';
-import { certFingerprint, createCa, createServerCert, serverSans, type PemPair } from './pki.js';
+import { checkBundleSizes } from './checkin/bundle-limit.js';
+import { createMetrics, registerCertGauges, registerStateGauges } from './metrics.js';
+import { certFingerprint, createCa, type PemPair } from './pki.js';
+import { ServerIdentity, ensureServerCert, keepServerCertFresh } from './server-cert.js';
 import { ensureMasterKey, secretsPaths } from './secrets.js';
 import { mintLocalAdminToken } from './tokens.js';
 import { buildRest } from './rest/index.js';
@@ -43,20 +46,7 @@ async function ensureTls(config: ServerConfig, log: (m: string) => void): Promis
     writeFileAtomic(caCrt, ca.cert, { mode: 0o644 });
     log(`created CA ${caCrt} (sha256 ${certFingerprint(ca.cert)})`);
   }
-  const sans = serverSans(config.server.hostname, config.server.tls_sans).sort();
-  const srvCrt = join(dir, 'server.crt');
-  const srvKey = join(dir, 'server.key');
-  const sansFile = join(dir, 'server.sans.json');
-  const same = existsSync(sansFile) && existsSync(srvCrt) && existsSync(srvKey) && readFileSync(sansFile, 'utf8') === JSON.stringify(sans);
-  let server: PemPair;
-  if (same) server = { cert: readFileSync(srvCrt, 'utf8'), key: readFileSync(srvKey, 'utf8') };
-  else {
-    server = await createServerCert(ca, sans);
-    writeFileAtomic(srvKey, server.key, { mode: 0o600 });
-    writeFileAtomic(srvCrt, server.cert, { mode: 0o644 });
-    writeFileAtomic(sansFile, JSON.stringify(sans), { mode: 0o644 });
-    log(`issued server certificate for ${sans.join(', ')}`);
-  }
+  const server = await ensureServerCert(config, ca, log);
   return { ca, server };
 }
 
@@ -73,10 +63,13 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
   const index = new EnvoyIndex(db, intervalMs);
   const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
   policy.boot();
+  // a publish whose bundle would not fit in a check-in message is refused, naming the envoys
+  policy.preflight = (stacks, version) => checkBundleSizes(stacks, index.all().filter((e) => !e.revoked).map((e) => e.hostname), version, Math.floor(now() / 1000), log);
   const metrics = createMetrics();
   index.policy = policy; // envoys lagging the published version become stale-policy
-  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now });
-  const grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });
+  const identity = new ServerIdentity(ca.cert, srvTls);
+  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s });
+  const grpcPort = await checkin.listen(config.server.grpc_listen, identity);
   registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
 
   const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
@@ -88,6 +81,10 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
   const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
   const localHost = rest.host === '0.0.0.0' || rest.host === '::' ? '127.0.0.1' : rest.host;
   const restUrl = `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${restPort}`;
+  // a renewed server certificate reaches new REST handshakes too (gRPC reads `identity` itself)
+  identity.onChange((p) => (app.server as unknown as TlsServer).setSecureContext({ key: p.key, cert: `${p.cert.trim()}\n${ca.cert.trim()}\n` }));
+  const stopCertRenewal = keepServerCertFresh(config, ca, identity, log, now);
+  registerCertGauges(metrics, index, checkin.certs, identity, now);
 
   const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
   writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
@@ -108,6 +105,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     ctx,
     async stop() {
       clearInterval(flushEvery);
+      stopCertRenewal();
       await app.close();
       await checkin.stop();
       index.flush();

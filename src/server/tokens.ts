@@ -48,10 +48,23 @@ export function checkApiToken(db: Db, token: string, nowS: number): AuthResult {
   return { ok: true, row };
 }
 
-export function mintEnrollToken(db: Db, caFingerprint: string, nowS: number, ttlS: number): { token: string; expires_at: number } {
+/**
+ * Enrollment tokens may be bound to the hostname they were minted for (column added to
+ * databases made before binding existed). Only the token's SHA-256 is stored.
+ */
+const migrated = new WeakSet<Db>();
+function ensureEnrollTokenSchema(db: Db): void {
+  if (migrated.has(db)) return;
+  const cols = db.prepare('PRAGMA table_info(enroll_tokens)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'hostname')) db.exec('ALTER TABLE enroll_tokens ADD COLUMN hostname TEXT');
+  migrated.add(db);
+}
+
+export function mintEnrollToken(db: Db, caFingerprint: string, nowS: number, ttlS: number, hostname: string | null = null): { token: string; expires_at: number } {
+  ensureEnrollTokenSchema(db);
   const token = `vget_${randomBytes(24).toString('base64url')}.${caFingerprint.slice(0, 32)}`;
   const expires_at = nowS + ttlS;
-  db.prepare('INSERT INTO enroll_tokens (hash, created_at, expires_at) VALUES (?, ?, ?)').run(tokenHash(token), nowS, expires_at);
+  db.prepare('INSERT INTO enroll_tokens (hash, created_at, expires_at, hostname) VALUES (?, ?, ?, ?)').run(tokenHash(token), nowS, expires_at, hostname);
   return { token, expires_at };
 }
 
@@ -61,19 +74,29 @@ export function enrollTokenCaPrefix(token: string): string | null {
   return m?.[1] ?? null;
 }
 
-/** Refuse an unknown, used or expired enrollment token with a message the envoy operator can act on. */
-export function checkEnrollToken(db: Db, token: string, nowS: number): void {
+/**
+ * Refuse an unknown, used, expired or (for a bound token) other-hostname enrollment with a
+ * message the envoy operator can act on. A refusal consumes nothing. The bound hostname is
+ * not named in the refusal: whoever holds a leaked token learns nothing from trying.
+ */
+export function checkEnrollToken(db: Db, token: string, nowS: number, hostname: string): void {
+  ensureEnrollTokenSchema(db);
   const row = db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(tokenHash(token)) as
-    | { expires_at: number; used_at: number | null }
+    | { expires_at: number; used_at: number | null; hostname: string | null }
     | undefined;
   const hint = 'ask an operator for a fresh one: vigocli enroll token create';
   if (!row) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token not recognized by this server', { hint });
   if (row.used_at !== null) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token already used (tokens are single-use)', { hint });
   if (row.expires_at <= nowS) throw new VigoError('E_ENROLL_TOKEN', 'enrollment token expired', { hint });
+  if (row.hostname !== null && row.hostname.toLowerCase() !== hostname.toLowerCase()) {
+    throw new VigoError('E_ENROLL_HOSTNAME', `enrollment token is bound to another hostname than '${hostname}'`, {
+      hint: 'enroll with --hostname set to the name the token was minted for (vigocli enroll token create --hostname H); the token was not used up',
+    });
+  }
 }
 
 /** Consume an enrollment token inside the caller's transaction (checking it again there). */
-export function consumeEnrollToken(db: Db, token: string, nowS: number, envoyId: string): void {
-  checkEnrollToken(db, token, nowS);
+export function consumeEnrollToken(db: Db, token: string, nowS: number, hostname: string, envoyId: string): void {
+  checkEnrollToken(db, token, nowS, hostname);
   db.prepare('UPDATE enroll_tokens SET used_at = ?, envoy_id = ? WHERE hash = ?').run(nowS, envoyId, tokenHash(token));
 }

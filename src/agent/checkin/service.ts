@@ -27,8 +27,11 @@ import type { AgentConfig } from '../config.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { isEnrolled, readIdentity } from './identity.js';
+import { identityFiles, isEnrolled, readIdentity } from './identity.js';
 import { CheckinStream } from './stream.js';
+import { CheckinSchedule } from './schedule.js';
+import { renewCert, renewalDue, type HeldCert } from './renew.js';
+import { certValidity } from '../../server/pki.js';
 import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
 import { boundReport, MIN_REPORT_CAP_BYTES } from '../../server/run-report.js';
 
@@ -77,10 +80,30 @@ export function stateFingerprint(r: RunReport): string {
   return h.digest('hex').slice(0, 32);
 }
 
+/** What a local failure was, for the log: never "server unreachable" for a full disk. */
+/** The server refused this run report itself (shape or size): resending cannot help. */
+function refusedForGood(e: unknown): e is VigoError {
+  return e instanceof VigoError && (e.code === 'E_CHECKIN_INVALID' || e.code === 'E_CHECKIN_TOO_LARGE');
+}
+
+export function describeLocalFailure(e: unknown, what: string): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `${what} failed: the disk is full (${msg}); free space there`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `${what} failed: not writable (${msg}); check the directory's owner, mode and mount`;
+  return `${what} failed: ${msg}`;
+}
+
 export class CheckinService implements AgentService {
   readonly name = 'checkin';
   private stream: CheckinStream | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private schedule!: CheckinSchedule;
+  private held: HeldCert | undefined;
+  private addr = '';
+  private renewNotBefore = 0;
+  private lastConvergeMs = 0;
+  private intervalMs = 60_000;
   private bundle: PolicyBundle | null = null;
   private fingerprint = '';
   private running: Promise<void> | null = null;
@@ -94,13 +117,17 @@ export class CheckinService implements AgentService {
   /** a report the disk would not take, sent from memory */
   private unspooled: { name: string; json: string } | null = null;
 
-  constructor(private readonly config: AgentConfig) {}
+  /** `random` makes the check-in jitter reproducible (tests, the bench); default Math.random. */
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly random?: () => number,
+  ) {}
 
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     this.cfg = parseCheckinSection(this.config);
     if (!isEnrolled(ctx.env)) {
-      ctx.log('checkin: this envoy is not enrolled; run `vigo agent enroll --server URL --token T` (other services keep running)');
+      ctx.log('checkin: this envoy is not enrolled; run `vigo agent enroll --server URL --token-file FILE` (other services keep running)');
       return;
     }
     const ident = readIdentity(ctx.env);
@@ -114,19 +141,38 @@ export class CheckinService implements AgentService {
         ctx.log(`checkin: ignoring unreadable cached bundle ${cached}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    const addr = this.cfg.grpc_addr ?? ident.id.grpc_addr;
-    this.stream = new CheckinStream(addr, { ca: ident.ca, key: ident.key, cert: ident.cert });
-    this.stream.onPush = (reason) => {
-      ctx.log(`checkin: server asked for a check-in now (${reason})`);
+    this.addr = this.cfg.grpc_addr ?? ident.id.grpc_addr;
+    this.held = { envoyId: ident.id.envoy_id, hostname: ident.id.hostname, certFile: identityFiles(ctx.env).cert, cert: ident.cert, key: ident.key, ca: ident.ca };
+    this.openStream();
+    const intervalMs = (this.cfg.interval_s ?? ident.id.interval_s ?? 60) * 1000;
+    this.intervalMs = intervalMs;
+    this.schedule = new CheckinSchedule({ intervalMs, ...(this.random ? { random: this.random } : {}) });
+    ctx.log(`checkin: envoy ${ident.id.hostname} (${ident.id.envoy_id}) checking in to ${this.addr} every ${intervalMs / 1000}s (±25%; backoff with jitter while the server is away)`);
+    this.kick();
+  }
+
+  /** A stream with the certificate held now (again after a renewal). */
+  private openStream(): void {
+    const held = this.held as HeldCert;
+    this.stream?.close();
+    const stream = new CheckinStream(this.addr, { ca: held.ca, key: held.key, cert: held.cert });
+    stream.onPush = (reason) => {
+      this.ctx.log(`checkin: server asked for a check-in now (${reason})`);
       this.kick();
     };
-    this.stream.onClosed = (e) => {
-      if (!this.stopped && !this.away) ctx.log(`checkin: stream closed: ${e.message}`);
+    stream.onClosed = (e) => {
+      if (this.stopped || this.stream !== stream) return;
+      if (!this.away) this.ctx.log(`checkin: stream closed: ${e.message}`);
+      // reconnect after a jittered backoff, not all envoys at once (and not before the next tick anyway)
+      if (!this.running) this.scheduleNext(this.schedule.afterFailure());
     };
-    const intervalMs = (this.cfg.interval_s ?? ident.id.interval_s ?? 60) * 1000;
-    ctx.log(`checkin: envoy ${ident.id.hostname} (${ident.id.envoy_id}) checking in to ${addr} every ${intervalMs / 1000}s`);
-    this.kick();
-    this.timer = setInterval(() => this.kick(), intervalMs);
+    this.stream = stream;
+  }
+
+  private scheduleNext(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), delayMs);
   }
 
   /** Run a tick now, or right after the one in progress. */
@@ -137,28 +183,38 @@ export class CheckinService implements AgentService {
       return;
     }
     this.running = (async () => {
+      let ok = false;
       do {
         this.again = false;
-        await this.tick().catch((e: unknown) => this.ctx.log(`checkin: ${e instanceof Error ? e.message : String(e)}`));
+        ok = await this.tick().catch((e: unknown) => {
+          this.ctx.log(`checkin: ${e instanceof Error ? e.message : String(e)}`);
+          return !this.away;
+        });
       } while (this.again && !this.stopped);
       this.running = null;
+      this.scheduleNext(ok ? this.schedule.afterSuccess() : this.schedule.afterFailure());
     })();
   }
 
-  private async tick(): Promise<void> {
+  /** One tick; true when the server answered the check-in. */
+  private async tick(): Promise<boolean> {
     const stream = this.stream;
-    if (!stream) return;
+    if (!stream) return false;
     const timeoutMs = this.cfg.timeout_s * 1000;
+    let fresh = false;
     try {
       const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs);
       if (this.away) this.ctx.log('checkin: server reachable again');
       this.away = false;
-      if (m.bundle) this.take(m.bundle.version, m.bundle.bundle_json);
+      fresh = true;
+      if (m.bundle) this.takeBundle(m.bundle.version, m.bundle.bundle_json);
       else if (m.ack && m.ack.policy_version === (this.bundle?.version ?? 0)) this.policyError = null;
     } catch (e) {
       const cached = this.bundle ? ` (version ${this.bundle.version})` : ' (none yet)';
       if (!this.away) {
-        if (e instanceof VigoError && e.code === 'E_CHECKIN_REFUSED') {
+        if (e instanceof VigoError && e.code === 'E_CHECKIN_TOO_LARGE') {
+          this.ctx.log(`checkin: ${e.message}; converging from the cached bundle${cached}`);
+        } else if (e instanceof VigoError && e.code === 'E_CHECKIN_REFUSED') {
           this.ctx.log(`checkin: the server refuses this envoy (${e.message}); enroll again with \`vigo agent enroll --force\`; converging from the cached bundle${cached}`);
         } else {
           this.ctx.log(`checkin: server unreachable (${e instanceof Error ? e.message : String(e)}); converging from the cached bundle${cached}`);
@@ -166,24 +222,34 @@ export class CheckinService implements AgentService {
       }
       this.away = true;
     }
-    if (this.bundle) {
+    // backoff retries while the server is away do not converge more often than the interval
+    if (this.bundle && (fresh || Date.now() - this.lastConvergeMs >= this.intervalMs)) {
+      this.lastConvergeMs = Date.now();
       const report: SentReport = await converge(this.bundle, agentConvergeOptions(this.ctx.env));
       this.fingerprint = stateFingerprint(report);
       if (report.status !== 'ok') this.ctx.log(`checkin: run ${report.status}: ${report.counts.changed} changed, ${report.counts.failed} failed (policy ${report.policy_version})`);
       if (this.policyError) report.policy_error = this.policyError;
-      this.spool(report);
+      try {
+        this.spool(report);
+      } catch (e) {
+        this.ctx.log(`checkin: ${describeLocalFailure(e, `spooling the run report in ${join(this.stateDir, 'spool')}`)}; the report of this run is not kept`);
+      }
     }
     if (!this.away) await this.flushSpool(stream, timeoutMs);
+    if (!this.away) await this.maybeRenew(stream, timeoutMs);
+    return !this.away;
   }
 
-  /** Take a bundle the server sent; one this envoy cannot take is kept for the next report. */
-  private take(version: number, bundleJson: string): void {
+  /**
+   * Validate and cache a bundle the server sent. One this envoy cannot use is kept as a
+   * policy error for the next run report (the server shows the envoy as stale-policy);
+   * a cache copy the disk refuses is named as a local failure and the bundle applied from
+   * memory (only the copy for the next restart is missing).
+   */
+  private takeBundle(version: number, json: string): void {
+    let b: PolicyBundle;
     try {
-      const b = parseBundle(JSON.parse(bundleJson));
-      writeFileAtomic(join(this.stateDir, 'bundle.json'), bundleJson, { mode: 0o600 });
-      this.bundle = b;
-      this.policyError = null;
-      this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
+      b = parseBundle(JSON.parse(json));
     } catch (e) {
       const message = (e instanceof Error ? e.message : String(e)).slice(0, 2000);
       if (this.policyError?.version !== version || this.policyError.message !== message) {
@@ -191,6 +257,34 @@ export class CheckinService implements AgentService {
         this.ctx.log(`checkin: cannot take policy version ${version} (${message}); keeping ${held}; the next run report tells the server why`);
       }
       this.policyError = { version, message };
+      return;
+    }
+    const file = join(this.stateDir, 'bundle.json');
+    try {
+      writeFileAtomic(file, json, { mode: 0o600 });
+    } catch (e) {
+      this.ctx.log(`checkin: received policy version ${b.version}, but ${describeLocalFailure(e, `caching it at ${file}`)}; applying it from memory`);
+    }
+    this.bundle = b;
+    this.policyError = null;
+    this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
+  }
+
+  /** Renew the client certificate over the stream once it is due; then reconnect with it. */
+  private async maybeRenew(stream: CheckinStream, timeoutMs: number): Promise<void> {
+    const held = this.held;
+    const now = Date.now();
+    if (!held || now < this.renewNotBefore || !renewalDue(held.cert, now)) return;
+    const expires = new Date(certValidity(held.cert).notAfter).toISOString();
+    try {
+      const cert = await renewCert(stream, held, timeoutMs);
+      this.held = { ...held, cert };
+      this.ctx.log(`checkin: renewed the client certificate (it expired ${expires}; the new one is valid until ${new Date(certValidity(cert).notAfter).toISOString()})`);
+      this.openStream();
+    } catch (e) {
+      const left = certValidity(held.cert).notAfter - now;
+      this.renewNotBefore = now + Math.min(3_600_000, Math.max(1000, Math.floor(left / 10)));
+      this.ctx.log(`checkin: ${describeLocalFailure(e, 'renewing the client certificate')}; the current one expires ${expires}; retrying in ${Math.round((this.renewNotBefore - now) / 1000)}s`);
     }
   }
 
@@ -219,7 +313,7 @@ export class CheckinService implements AgentService {
       try {
         await stream.sendRun(runIdOf(pending.name), pending.json, timeoutMs);
       } catch (e) {
-        if (!(e instanceof VigoError && e.code === 'E_CHECKIN_INVALID')) throw e;
+        if (!refusedForGood(e)) throw e;
         this.ctx.log(`checkin: the server refused run ${runIdOf(pending.name)}, which could not be spooled either (${e.message}); dropped it`);
       }
       this.unspooled = null;
@@ -231,7 +325,7 @@ export class CheckinService implements AgentService {
       try {
         await stream.sendRun(runIdOf(f), json, timeoutMs);
       } catch (e) {
-        if (!(e instanceof VigoError && e.code === 'E_CHECKIN_INVALID')) throw e;
+        if (!refusedForGood(e)) throw e;
         this.deadLetter(f, json, e.message);
         continue; // the stream is reopened by the next send
       }
@@ -279,7 +373,7 @@ export class CheckinService implements AgentService {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
     this.stream?.close();
   }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { VERSION } from '../../cli/version.js';
+import { certificateStatus } from '../checkin/certs.js';
 
 export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get('/api/v1/status', { config: { roles: ['compliance'] } }, async () => {
@@ -16,6 +17,7 @@ export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Pr
       checkin_interval_s: ctx.config.checkin.interval_s,
       spanner_mode: ctx.config.spanner.mode,
       grpc_port: ctx.grpcPort,
+      certificates: certificateStatus(ctx.checkin.serverCert, ctx.checkin.certs, ctx.index.all().filter((e) => !e.revoked), now),
     };
   });
 
