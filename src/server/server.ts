@@ -73,6 +73,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
   const index = new EnvoyIndex(db, intervalMs);
   const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
   policy.boot();
+  if (policy.liveError !== null) log(`WARNING: ${policy.liveError}`);
   const metrics = createMetrics();
   const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now });
   const grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });

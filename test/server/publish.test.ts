@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../src/server/db.js';
 import { PolicyState } from '../../src/server/policy.js';
-import { swapLive, currentLiveTarget } from '../../src/server/publish/live.js';
+import { stageLive, installStaged, currentLiveTarget } from '../../src/server/publish/live.js';
 import { isVigoError } from '../../src/platform/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigo-publish-'));
@@ -40,14 +40,14 @@ test('publish, refuse invalid stacks untouched, and recover a swap that was neve
 
   // the process dies right after the swap: .live is new, the version is not bumped yet
   write('two');
-  swapLive(stacks, data);
+  installStaged(await stageLive(stacks, data), data);
   symlinkSync('.live.d/none', join(data, '.live.tmp-left-over'));
   const again = new PolicyState(db, data, live, stacks);
   again.boot();
   assert.equal(again.version, 2, 'the version rises because .live changed');
   assert.match(again.bundleJson('web-01', 0), /"content":"two"/);
   assert.deepEqual(readdirSync(data).filter((n) => n.startsWith('.live.tmp')), []);
-  assert.equal(readdirSync(join(data, '.live.d')).length, 1);
+  assert.equal(readdirSync(join(data, '.live.d')).length, 2, 'the live version and the previous one (the boot fallback)');
   assert.match(readFileSync(join(live, 'configcrates', 'motd.vgo'), 'utf8'), /two/);
 
   // an unchanged .live at the next start does not bump it
