@@ -16,6 +16,7 @@ import { certFingerprint, createCa, createServerCert, serverSans, type PemPair }
 import { ensureMasterKey, secretsPaths } from './secrets.js';
 import { mintLocalAdminToken } from './tokens.js';
 import { buildRest } from './rest/index.js';
+import { VigoError } from '../platform/errors.js';
 import type { ServerContext } from './context.js';
 
 export interface RunningServer {
@@ -60,58 +61,100 @@ async function ensureTls(config: ServerConfig, log: (m: string) => void): Promis
   return { ca, server };
 }
 
+/** A listen failure named by the listener and its address, with what to do next. */
+function listenError(what: string, addr: string, setting: string, e: unknown): VigoError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const inUse = (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE' || /EADDRINUSE|No address added/.test(msg);
+  return new VigoError(inUse ? 'E_ADDR_IN_USE' : 'E_LISTEN', `cannot listen for ${what} on ${addr}: ${inUse ? 'the address is in use' : msg}`, {
+    hint: inUse ? `another process holds ${addr} (see \`ss -ltnp\`); stop it, or change ${setting} in server.yaml` : `check ${setting} in server.yaml`,
+    cause: e,
+  });
+}
+
+/**
+ * Start everything, or — when any step fails — release what was started (listeners,
+ * timers, the database) before rethrowing, so a failed start leaves nothing holding the
+ * process open.
+ */
 export async function startServer(config: ServerConfig, opts: { log?: (m: string) => void; now?: () => number } = {}): Promise<RunningServer> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} vigosrv: ${m}\n`));
   const now = opts.now ?? Date.now;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
-  mkdirSync(config.stacksDir, { recursive: true, mode: 0o755 });
-  const { ca, server: srvTls } = await ensureTls(config, log);
-  if (ensureMasterKey(secretsPaths(config.secretsDir, config.dataDir))) log(`created secrets master key in ${config.secretsDir}`);
-
-  const db = openDb(config.dbPath);
-  const intervalMs = config.checkin.interval_s * 1000;
-  const index = new EnvoyIndex(db, intervalMs);
-  const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
-  policy.boot();
-  if (policy.liveError !== null) log(`WARNING: ${policy.liveError}`);
-  const metrics = createMetrics();
-  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now });
-  const grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });
-  registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
-
-  const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
-  // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
-  const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
-  const rest = splitHostPort(config.server.rest_listen);
-  await app.listen({ host: rest.host, port: rest.port });
-  const addr = app.server.address();
-  const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
-  const localHost = rest.host === '0.0.0.0' || rest.host === '::' ? '127.0.0.1' : rest.host;
-  const restUrl = `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${restPort}`;
-
-  const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
-  writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
-
-  const flushEvery = setInterval(() => {
-    try {
-      while (index.dirtyCount > 0) index.flush(config.database.flush_batch);
-    } catch (e) {
-      log(`flush failed: ${e instanceof Error ? e.message : String(e)}`);
+  const release: (() => unknown)[] = [];
+  const releaseAll = async (): Promise<void> => {
+    for (const r of release.splice(0).reverse()) {
+      try {
+        await r();
+      } catch (e) {
+        log(`while releasing after a failed start: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
-  }, config.database.flush_interval_ms);
-  flushEvery.unref();
-
-  return {
-    restUrl,
-    restPort,
-    grpcPort,
-    ctx,
-    async stop() {
-      clearInterval(flushEvery);
-      await app.close();
-      await checkin.stop();
-      index.flush();
-      db.close();
-    },
   };
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
+    mkdirSync(config.stacksDir, { recursive: true, mode: 0o755 });
+    const { ca, server: srvTls } = await ensureTls(config, log);
+    if (ensureMasterKey(secretsPaths(config.secretsDir, config.dataDir))) log(`created secrets master key in ${config.secretsDir}`);
+
+    const db = openDb(config.dbPath);
+    release.push(() => db.close());
+    const intervalMs = config.checkin.interval_s * 1000;
+    const index = new EnvoyIndex(db, intervalMs);
+    const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
+    policy.boot();
+    if (policy.liveError !== null) log(`WARNING: ${policy.liveError}`);
+    const metrics = createMetrics();
+    const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now });
+    release.push(() => checkin.stop());
+    let grpcPort: number;
+    try {
+      grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });
+    } catch (e) {
+      throw listenError('gRPC check-ins', config.server.grpc_listen, 'server.grpc_listen', e);
+    }
+    registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
+
+    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
+    // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
+    const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
+    release.push(() => app.close());
+    const rest = splitHostPort(config.server.rest_listen);
+    try {
+      await app.listen({ host: rest.host, port: rest.port });
+    } catch (e) {
+      throw listenError('the REST API', config.server.rest_listen, 'server.rest_listen', e);
+    }
+    const addr = app.server.address();
+    const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
+    const localHost = rest.host === '0.0.0.0' || rest.host === '::' ? '127.0.0.1' : rest.host;
+    const restUrl = `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${restPort}`;
+
+    const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
+    writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
+
+    const flushEvery = setInterval(() => {
+      try {
+        while (index.dirtyCount > 0) index.flush(config.database.flush_batch);
+      } catch (e) {
+        log(`flush failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, config.database.flush_interval_ms);
+    flushEvery.unref();
+
+    return {
+      restUrl,
+      restPort,
+      grpcPort,
+      ctx,
+      async stop() {
+        clearInterval(flushEvery);
+        await app.close();
+        await checkin.stop();
+        index.flush();
+        db.close();
+      },
+    };
+  } catch (e) {
+    await releaseAll();
+    throw e;
+  }
 }
