@@ -12,6 +12,9 @@ import { splitHostPort } from '../config.js';
 import { VigoError } from '../../platform/errors.js';
 import type { ServerContext } from '../context.js';
 
+/** The enrollment request's body cap (anyone can post to that route). */
+export const ENROLL_BODY_LIMIT = 32 * 1024;
+
 export async function enrollPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post<{ Body: { expires_in_s?: number } }>(
     '/api/v1/enroll/tokens',
@@ -31,6 +34,8 @@ export async function enrollPlugin(app: FastifyInstance, ctx: ServerContext): Pr
     '/api/v1/enroll',
     {
       config: { auth: 'enroll-token' },
+      // unauthenticated: a token, a hostname and a CSR (≤16 KiB) need no more
+      bodyLimit: ENROLL_BODY_LIMIT,
       schema: {
         body: {
           type: 'object',
