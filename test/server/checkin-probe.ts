@@ -64,6 +64,7 @@ export class CheckinProbe {
   }
 
   close(): void {
+    this.running = false;
     for (const s of this.streams) s.close();
   }
 }

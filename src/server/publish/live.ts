@@ -1,6 +1,6 @@
 /**
  * `.live/` — the only stacks the server reads. A publish copies `stacks/` into a fresh
- * version directory under `.live.d/` (every file fsynced, on the thread pool so check-ins
+ * version directory under `.live.d/` (every file fsynced, on a worker thread so check-ins
  * keep flowing), the caller validates that copy, and only a copy that validated is renamed
  * into place and named by the `.live` symlink (one rename). A crash at any moment leaves
  * `.live` naming one whole version: the old one or the new one, never a mix. Leftovers of
@@ -11,16 +11,15 @@
  * from anywhere on the server into what envoys receive, and validate and publish must read
  * exactly the same bytes. (The configured stacks directory itself may be a symlink.)
  */
-import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { copyFile, mkdir, open, rm } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDir } from '../../platform/atomic.js';
 import { SYMLINK_REFUSED, type StacksProblem } from './stacks-port.js';
 
 const VERSIONS = '.live.d';
-/** Files copied at once: enough to keep the thread pool busy, few enough to leave it room. */
-const COPY_CONCURRENCY = 4;
+const COPY_CHUNK = 1 << 20;
 
 const SPECIAL_REFUSED = 'is not a regular file or directory (fifo, socket or device): remove it from stacks/';
 
@@ -51,13 +50,46 @@ export function listStacksTree(root: string): StacksTree {
   return tree;
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
+/**
+ * Copy one listed file without following a symlink anywhere on its way: the leaf is opened
+ * O_NOFOLLOW, and the path the kernel actually opened (/proc/self/fd) must still be the one
+ * listed under the stacks root — a directory swapped for a link after the listing is
+ * caught here. Returns a problem instead of copying when either fails. Synchronous: it runs
+ * on the publish worker thread (check-thread.ts), never on the event loop.
+ */
+export function copyListed(realRoot: string, srcRoot: string, rel: string, dst: string): StacksProblem | null {
+  let fd: number;
   try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+    fd = openSync(join(srcRoot, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return { file: rel, line: null, message: SYMLINK_REFUSED };
+    throw e;
   }
+  try {
+    let opened: string | null = null;
+    try {
+      opened = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      /* no /proc: the O_NOFOLLOW leaf check stands alone */
+    }
+    if (opened !== null && opened !== join(realRoot, rel)) return { file: rel, line: null, message: `changed while it was copied: it now resolves to ${opened} (${SYMLINK_REFUSED})` };
+    if (!fstatSync(fd).isFile()) return { file: rel, line: null, message: SPECIAL_REFUSED };
+    const out = openSync(dst, 'wx', 0o644);
+    try {
+      const buf = Buffer.allocUnsafe(COPY_CHUNK);
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        for (let off = 0; off < n; ) off += writeSync(out, buf, off, n - off);
+      }
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return null;
 }
 
 /** A copy of the stacks not yet live: validate `dir`, then `installStaged` or `discardStaged`. */
@@ -69,35 +101,40 @@ export interface StagedLive {
   problems: StacksProblem[];
 }
 
-/** Copy `stacksDir` into `.live.d/.tmp-<id>/`, fsyncing every file and directory, off the event loop. */
-export async function stageLive(stacksDir: string, dataDir: string): Promise<StagedLive> {
-  const versions = join(dataDir, VERSIONS);
-  await mkdir(versions, { recursive: true, mode: 0o755 });
+/** A fresh version name (sortable by time) and its staging directory under `.live.d/`. */
+export function newStaging(dataDir: string): { name: string; dir: string } {
   const name = `${Date.now()}-${randomBytes(4).toString('hex')}`;
-  const dir = join(versions, `.tmp-${name}`);
-  const tree = listStacksTree(stacksDir);
-  try {
-    await mkdir(dir, { mode: 0o755 });
-    for (const d of tree.dirs) await mkdir(join(dir, d), { mode: 0o755 });
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < tree.files.length) {
-        const f = tree.files[next++] as string;
-        await copyFile(join(stacksDir, f), join(dir, f));
-        await fsyncPath(join(dir, f));
-      }
-    };
-    await Promise.all(Array.from({ length: COPY_CONCURRENCY }, worker));
-    for (const d of [...tree.dirs].reverse()) await fsyncPath(join(dir, d));
-    await fsyncPath(dir);
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw e;
-  }
-  return { dir, name, files: tree.files.length, problems: tree.problems };
+  return { name, dir: join(dataDir, VERSIONS, `.tmp-${name}`) };
 }
 
-export async function discardStaged(staged: StagedLive): Promise<void> {
+/**
+ * Copy `stacksDir` into the staging directory, fsyncing every file and directory.
+ * Synchronous and slow (an fsync per file): call it on a worker thread (check-thread.ts).
+ */
+export function stageLive(stacksDir: string, dataDir: string, staging = newStaging(dataDir)): StagedLive {
+  const { name, dir } = staging;
+  mkdirSync(join(dataDir, VERSIONS), { recursive: true, mode: 0o755 });
+  const tree = listStacksTree(stacksDir);
+  const realRoot = realpathSync(stacksDir);
+  let copied = 0;
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+    for (const d of tree.dirs) mkdirSync(join(dir, d), { mode: 0o755 });
+    for (const f of tree.files) {
+      const refused = copyListed(realRoot, stacksDir, f, join(dir, f));
+      if (refused !== null) tree.problems.push(refused);
+      else copied++;
+    }
+    for (const d of [...tree.dirs].reverse()) fsyncDir(join(dir, d));
+    fsyncDir(dir);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, name, files: copied, problems: tree.problems };
+}
+
+export async function discardStaged(staged: Pick<StagedLive, 'dir'>): Promise<void> {
   await rm(staged.dir, { recursive: true, force: true });
 }
 

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { VigoError, isVigoError } from '../../platform/errors.js';
 import { loadStacks, type Stacks, type StacksProblem } from './stacks-port.js';
-import { checkStacksOffThread } from './check-thread.js';
-import { currentLiveTarget, discardStaged, earlierGenerations, installStaged, listStacksTree, revertLive, stageLive } from './live.js';
+import { checkStacksOffThread, stageAndCheckOffThread } from './check-thread.js';
+import { currentLiveTarget, discardStaged, earlierGenerations, installStaged, listStacksTree, newStaging, revertLive } from './live.js';
 
 /** E_STACKS_INVALID with the problems attached (absolute file paths an operator can open). */
 export class StacksInvalidError extends VigoError {
@@ -45,12 +45,12 @@ export async function validateStacksDir(stacksDir: string): Promise<StacksProble
 /** Copy, validate the copy, swap `.live` to it. Throws StacksInvalidError having changed nothing. */
 export async function publishLive(stacksDir: string, dataDir: string): Promise<{ stacks: Stacks; files: number; target: string }> {
   if (!existsSync(stacksDir)) throw new StacksInvalidError(missing(stacksDir));
-  const staged = await stageLive(stacksDir, dataDir);
-  let checked: Awaited<ReturnType<typeof checkStacksOffThread>>;
+  const staging = newStaging(dataDir);
+  let staged, checked;
   try {
-    checked = await checkStacksOffThread(staged.dir, true);
+    ({ staged, checked } = await stageAndCheckOffThread(stacksDir, dataDir, staging));
   } catch (e) {
-    await discardStaged(staged);
+    await discardStaged(staging);
     throw e;
   }
   const problems = merged(stacksDir, staged.problems, checked.problems);
