@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { Fleet, waitFor } from './harness.js';
+import { FailureLimiter, sourceKey } from '../../src/server/rest/limits.js';
 
 const fleet = new Fleet();
 after(() => fleet.cleanup());
@@ -84,4 +85,26 @@ test('body size, nesting depth, and failed-request blocking per source address',
 
   // the block lifts after rest_block_s; the good token works again from that address
   await waitFor('the block lifts', async () => (await post('/api/v1/push', '{}', '127.0.2.3', fleet.admin.token)).status === 200, 30_000, 250);
+});
+
+test('failures are counted per IPv4 address and per IPv6 /64, and a block ends', () => {
+  assert.equal(sourceKey('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(sourceKey('2001:db8:0:1::5'), sourceKey('2001:DB8:0000:0001:aaaa:bbbb:cccc:dddd'));
+  assert.notEqual(sourceKey('2001:db8:0:1::5'), sourceKey('2001:db8:0:2::5'));
+  let now = 1_000_000;
+  const lines: string[] = [];
+  const l = new FailureLimiter({ perMinute: 3, blockMs: 10_000, log: (m) => lines.push(m), now: () => now });
+  l.fail('10.0.0.1', 'POST /api/v1/enroll → 401');
+  l.fail('10.0.0.1', 'POST /api/v1/enroll → 401');
+  assert.equal(l.blocked('10.0.0.1'), false);
+  l.fail('10.0.0.1', 'POST /api/v1/enroll → 401');
+  assert.equal(l.blocked('10.0.0.1'), true);
+  assert.equal(l.blocked('10.0.0.2'), false);
+  assert.equal(l.retryAfterS('10.0.0.1'), 10);
+  assert.equal(lines.length, 2, lines.join('\n')); // the first failure and the block; the second only counted
+  now += 70_000;
+  assert.equal(l.blocked('10.0.0.1'), false);
+  l.fail('10.0.0.1', 'GET /api/v1/status → 401');
+  assert.match(lines.join('\n'), /1 more failed request\(s\) from 10\.0\.0\.1 were not logged/);
+  assert.equal(l.blocked('10.0.0.1'), false, 'a new minute starts a new count');
 });

@@ -58,15 +58,30 @@ export class FailureLimiter {
     }
     e.failures++;
     if (e.failures === 1) this.o.log(`REST: failed request from ${addr}: ${what}`);
-    else e.unlogged++;
     if (this.o.perMinute > 0 && e.failures >= this.o.perMinute && e.blockedUntil <= now) {
       e.blockedUntil = now + this.o.blockMs;
       this.o.log(`REST: blocking ${addr} for ${Math.round(this.o.blockMs / 1000)} s after ${e.failures} failed requests within a minute (last: ${what}); set server.rest_failures_per_min to change this`);
-    }
+    } else if (e.failures > 1) e.unlogged++;
   }
 }
 
-const addrOf = (req: FastifyRequest): string => req.socket.remoteAddress ?? 'unknown';
+/**
+ * What the limiter counts by: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6 /64 —
+ * one host usually holds a whole /64, so counting single IPv6 addresses would block nothing.
+ */
+export function sourceKey(addr: string | undefined): string {
+  if (addr === undefined) return 'unknown';
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  if (v4) return v4[1] as string;
+  if (!addr.includes(':')) return addr;
+  const [head = '', tail] = addr.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+const addrOf = (req: FastifyRequest): string => sourceKey(req.socket.remoteAddress);
 
 /**
  * REST server timeouts (fastify options): a socket idle for a minute is closed, a request
@@ -80,7 +95,7 @@ export const limitsPlugin = fp(async (app: FastifyInstance, ctx: ServerContext) 
   app.server.maxConnections = ctx.config.server.rest_max_connections;
   // a blocked address costs no TLS handshake: its connections are closed as they are accepted
   app.server.on('connection', (sock: Socket) => {
-    if (sock.remoteAddress !== undefined && limiter.blocked(sock.remoteAddress)) sock.destroy();
+    if (limiter.blocked(sourceKey(sock.remoteAddress))) sock.destroy();
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
