@@ -93,9 +93,16 @@ export const REST_TIMEOUTS = { connectionTimeout: 60_000, requestTimeout: 30_000
 export const limitsPlugin = fp(async (app: FastifyInstance, ctx: ServerContext) => {
   const limiter = new FailureLimiter({ perMinute: ctx.config.server.rest_failures_per_min, blockMs: ctx.config.server.rest_block_s * 1000, log: ctx.log, now: ctx.now });
   app.server.maxConnections = ctx.config.server.rest_max_connections;
-  // a blocked address costs no TLS handshake: its connections are closed as they are accepted
+  // A blocked address costs no TLS handshake, not even a TLS socket: its connections are
+  // closed as they are accepted, before the TLS server's own listener sees them.
+  const tlsListeners = app.server.listeners('connection') as ((sock: Socket) => void)[];
+  app.server.removeAllListeners('connection');
   app.server.on('connection', (sock: Socket) => {
-    if (limiter.blocked(sourceKey(sock.remoteAddress))) sock.destroy();
+    if (limiter.blocked(sourceKey(sock.remoteAddress))) {
+      sock.destroy();
+      return;
+    }
+    for (const l of tlsListeners) l.call(app.server, sock);
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
