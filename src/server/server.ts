@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
 import { splitHostPort, type ServerConfig } from './config.js';
-import { openDb } from './db.js';
+import { openDb, type Db } from './db.js';
 import { EnvoyIndex } from './envoys.js';
 import { PolicyState } from './policy.js';
 import { CheckinServer } from './checkin/server.js';
@@ -95,7 +95,15 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     const { ca, server: srvTls } = await ensureTls(config, log);
     if (ensureMasterKey(secretsPaths(config.secretsDir, config.dataDir))) log(`created secrets master key in ${config.secretsDir}`);
 
-    const db = openDb(config.dbPath);
+    let db: Db;
+    try {
+      db = openDb(config.dbPath);
+    } catch (e) {
+      throw new VigoError('E_DB_OPEN', `cannot open the database ${config.dbPath}: ${e instanceof Error ? e.message : String(e)}`, {
+        hint: `check free space (df ${config.dataDir}) and permissions there; SQLite reports a full disk as "disk I/O error"`,
+        cause: e,
+      });
+    }
     release.push(() => db.close());
     const intervalMs = config.checkin.interval_s * 1000;
     const index = new EnvoyIndex(db, intervalMs);

@@ -3,8 +3,8 @@
 // seconds — not keep the other listener open forever.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { Fleet, bin, freePort } from './harness.js';
@@ -106,4 +106,45 @@ test('a write that fails after both listeners are open (as on a full disk) relea
   assert.ok(await isFree(fleet.restPort), 'the REST port was released');
   assert.ok(await isFree(fleet.grpcPort), 'the gRPC port was released');
   rmSync(la, { recursive: true, force: true });
+});
+
+test('a full disk at boot: vigosrv exits non-zero with the error and leaves no port open', { timeout: 180_000 }, async (t) => {
+  // a real full file system: a 16 MiB tmpfs as the data directory (needs root and mount)
+  const disk = new Fleet();
+  t.after(async () => {
+    await disk.cleanup().catch(() => undefined);
+    spawnSync('umount', ['-l', disk.srvRoot]);
+  });
+  mkdirSync(disk.srvRoot, { recursive: true });
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk.srvRoot], { encoding: 'utf8' });
+  if (m.status !== 0) return t.skip(`cannot mount a tmpfs here: ${m.stderr.trim()}`);
+  await disk.startServer();
+  await disk.stopServer();
+  // fill it to the last byte
+  const filler = join(disk.srvRoot, 'filler');
+  try {
+    for (let i = 0; ; i++) writeFileSync(join(disk.srvRoot, `filler-${i}`), Buffer.alloc(1 << 20), { flag: 'w' });
+  } catch (e) {
+    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  try {
+    for (let i = 0; ; i++) writeFileSync(`${filler}-small-${i}`, Buffer.alloc(512));
+  } catch {
+    /* full */
+  }
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [bin('vigosrv.js'), '--config', join(disk.dir, 'server.yaml')], { env: { ...process.env, VIGO_ROOT: disk.srvRoot }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), BOUND_MS);
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  clearTimeout(timer);
+  console.log(`full disk at boot: exit ${code} after ${Date.now() - t0} ms`);
+  assert.notEqual(code, null, `vigosrv was still running after ${BOUND_MS} ms:\n${out}`);
+  assert.notEqual(code, 0, out);
+  assert.match(out, /error: (cannot open the database .*vigo\.db: )?.*(ENOSPC|no space left|disk is full|disk I\/O error)/i);
+  assert.match(out, /hint: check free space \(df .*\)|ENOSPC/);
+  assert.ok(await isFree(disk.restPort), 'the REST port was released');
+  assert.ok(await isFree(disk.grpcPort), 'the gRPC port was released');
 });
