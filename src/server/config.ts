@@ -28,6 +28,12 @@ const serverSection = z
     grpc_advertise: listen.optional(),
     tls_sans: z.array(z.string().min(1)).default([]),
     body_limit_bytes: positive.max(64 * 1024 * 1024).default(1024 * 1024),
+    /** open REST connections at most (beyond it new ones are refused) */
+    rest_max_connections: positive.max(1_000_000).default(1024),
+    /** failed authentications/enrollments per source address within a minute before it is blocked (0: never block) */
+    rest_failures_per_min: z.number().int().min(0).default(30),
+    /** how long a blocked source address is refused */
+    rest_block_s: positive.max(86400).default(60),
     data_dir: z.string().min(1).optional(),
     stacks_dir: z.string().min(1).optional(),
   })

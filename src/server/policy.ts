@@ -4,11 +4,10 @@
  * is stored with the fingerprint of the stacks it names, so a crash between the `.live`
  * swap and the version bump is noticed at the next start and bumped then.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { getMeta, setMeta, type Db } from './db.js';
-import { loadStacks, resolveBundle, validateStacks, type Stacks, type StacksProblem } from './publish/stacks-port.js';
-import { swapLive, sweepLive } from './publish/live.js';
+import { loadStacks, resolveBundle, type Stacks, type StacksProblem } from './publish/stacks-port.js';
+import { sweepLive } from './publish/live.js';
+import { bootLive, publishLive, validateStacksDir } from './publish/publish.js';
 import { VigoError } from '../platform/errors.js';
 
 export class PolicyState {
@@ -20,6 +19,8 @@ export class PolicyState {
   private publishing: Promise<unknown> = Promise.resolve();
   /** Checks the validated candidate stacks before the swap; throws to refuse (set by the server: bundle sizes). */
   preflight: ((stacks: Stacks, nextVersion: number) => void) | null = null;
+  /** why `.live` did not load at boot (null when it did, or nothing was published); shown by `server status` */
+  liveError: string | null = null;
 
   constructor(
     private readonly db: Db,
@@ -41,38 +42,36 @@ export class PolicyState {
   /** Load `.live/` at boot; bumps the version only if `.live` differs from what the DB names. */
   boot(): void {
     sweepLive(this.dataDir);
-    if (!existsSync(this.liveDir)) return;
-    const stacks = loadStacks(this.liveDir);
+    const { stacks, error } = bootLive(this.dataDir);
+    this.liveError = error;
+    if (stacks === null) return;
     if (getMeta(this.db, 'config_fingerprint') !== stacks.fingerprint) this.bump(stacks.fingerprint);
     this.install(stacks);
   }
 
-  /** Re-read `.live/` (POST /config/reload, and the last step of a publish). */
+  /** Re-read `.live/` (POST /config/reload). */
   reload(): number {
     const stacks = loadStacks(this.liveDir);
     this.bump(stacks.fingerprint);
     this.install(stacks);
+    this.liveError = null;
     return this._version;
   }
 
-  validate(): StacksProblem[] {
-    if (!existsSync(this.stacksDir)) return [{ file: this.stacksDir, line: null, message: 'stacks directory does not exist' }];
-    // operators want paths they can open: the stacks module names files relative to the tree
-    return validateStacks(this.stacksDir).map((p) => ({ ...p, file: isAbsolute(p.file) ? p.file : join(this.stacksDir, p.file) }));
+  /** Every problem in `stacks/`, with absolute paths an operator can open. */
+  validate(): Promise<StacksProblem[]> {
+    return validateStacksDir(this.stacksDir);
   }
 
-  /** Validate the stacks, swap `.live/`, reload. Publishes are serialized. */
+  /** Copy the stacks, validate the copy, swap `.live/` to it, serve it. Publishes are serialized. */
   publish(): Promise<{ version: number; files: number }> {
-    const run = this.publishing.then(() => {
-      const problems = this.validate();
-      if (problems.length > 0) {
-        throw new VigoError('E_STACKS_INVALID', `stacks are invalid; nothing was published:\n${problems.map((p) => `  ${p.file}:${p.line ?? '?'}: ${p.message}`).join('\n')}`);
-      }
-      this.preflight?.(loadStacks(this.stacksDir), this._version + 1);
-      const { files } = swapLive(this.stacksDir, this.dataDir);
-      const version = this.reload();
+    const run = this.publishing.then(async () => {
+      const { stacks, files } = await publishLive(this.stacksDir, this.dataDir, (candidate) => this.preflight?.(candidate, this._version + 1));
+      this.bump(stacks.fingerprint);
+      this.install(stacks);
+      this.liveError = null;
       sweepLive(this.dataDir);
-      return { version, files };
+      return { version: this._version, files };
     });
     this.publishing = run.catch(() => undefined);
     return run;

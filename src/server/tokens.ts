@@ -31,6 +31,47 @@ export function mintApiToken(db: Db, name: string, role: Role, nowS: number, exp
   return token;
 }
 
+/** What an operator may see of an API token: never the token, nor its whole hash. */
+export interface ApiTokenView {
+  /** the first 16 hex digits of the token's SHA-256: names it for `revoke`, reveals nothing */
+  id: string;
+  name: string;
+  role: Role;
+  created_at: string;
+  expires_at: string | null;
+  status: 'active' | 'expired' | 'revoked';
+}
+
+const ID_LEN = 16;
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+export function apiTokenId(row: Pick<ApiTokenRow, 'hash'>): string {
+  return row.hash.slice(0, ID_LEN);
+}
+
+function viewOf(r: ApiTokenRow, nowS: number): ApiTokenView {
+  const status = r.revoked ? 'revoked' : r.expires_at !== null && r.expires_at <= nowS ? 'expired' : 'active';
+  return { id: apiTokenId(r), name: r.name, role: r.role, created_at: iso(r.created_at), expires_at: r.expires_at === null ? null : iso(r.expires_at), status };
+}
+
+/** Every API token, oldest first. */
+export function listApiTokens(db: Db, nowS: number): ApiTokenView[] {
+  return (db.prepare('SELECT * FROM api_tokens ORDER BY created_at, name').all() as ApiTokenRow[]).map((r) => viewOf(r, nowS));
+}
+
+/**
+ * Revoke the token whose id is `id` (see ApiTokenView.id). Refused from the next request on:
+ * every request looks the token up. null when no token has that id.
+ */
+export function revokeApiToken(db: Db, id: string, nowS: number): { token: ApiTokenView; already: boolean } | null {
+  if (!/^[0-9a-f]{16}$/.test(id)) return null;
+  const row = db.prepare('SELECT * FROM api_tokens WHERE substr(hash, 1, 16) = ?').get(id) as ApiTokenRow | undefined;
+  if (!row) return null;
+  const already = row.revoked !== 0;
+  if (!already) db.prepare('UPDATE api_tokens SET revoked = 1 WHERE hash = ?').run(row.hash);
+  return { token: viewOf({ ...row, revoked: 1 }, nowS), already };
+}
+
 /** The boot-time local-admin token replaces the previous one (a restart invalidates it). */
 export function mintLocalAdminToken(db: Db, nowS: number): string {
   db.prepare("DELETE FROM api_tokens WHERE name = 'local-admin'").run();

@@ -16,6 +16,9 @@ import type { ServerContext } from '../context.js';
 
 const HOSTNAME = '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$';
 
+/** The enrollment request's body cap (anyone can post to that route). */
+export const ENROLL_BODY_LIMIT = 32 * 1024;
+
 export async function enrollPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post<{ Body: { expires_in_s?: number; hostname?: string } }>(
     '/api/v1/enroll/tokens',
@@ -41,6 +44,8 @@ export async function enrollPlugin(app: FastifyInstance, ctx: ServerContext): Pr
     '/api/v1/enroll',
     {
       config: { auth: 'enroll-token' },
+      // unauthenticated: a token, a hostname and a CSR (≤16 KiB) need no more
+      bodyLimit: ENROLL_BODY_LIMIT,
       schema: {
         body: {
           type: 'object',

@@ -12,6 +12,8 @@ export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Pr
       version: VERSION,
       uptime_s: Math.round((now - ctx.startedAt) / 1000),
       config_version: ctx.policy.version,
+      /** why `.live` did not load at boot (null when all is well) */
+      live_error: ctx.policy.liveError,
       envoys: { enrolled: ctx.index.size, connected: ctx.checkin.connectedCount, ...c.counts, revoked: c.revoked },
       compliance_pct: c.compliance_pct,
       checkin_interval_s: ctx.config.checkin.interval_s,
