@@ -297,7 +297,7 @@ export class CheckinService implements AgentService {
       writeFileAtomic(join(dir, name), json, { mode: 0o600 });
     } catch (e) {
       // e.g. a full disk: the server still hears of this run, if it is reachable now
-      this.ctx.log(`checkin: cannot spool the run report in ${dir} (${e instanceof Error ? e.message : String(e)}); sending it from memory`);
+      this.ctx.log(`checkin: ${describeLocalFailure(e, `spooling the run report in ${dir}`)}; sending it from memory`);
       this.unspooled = { name, json };
       return;
     }
