@@ -9,6 +9,8 @@
 //   BENCH_SECONDS (default 5)      length of each measured phase
 //   BENCH_RATE (default 1000)      check-ins/s of the fixed-cadence phase
 //   BENCH_INFLIGHT (default 256)   concurrent check-ins in the closed-loop phase
+//   BENCH_MODE=reconnect           instead: reconnect spread after a kill -9 restart
+//     BENCH_POLICY (before|after), BENCH_INTERVAL_S (10), BENCH_DOWN_S (3), BENCH_SEED (1)
 // The script raises the fd limit to the hard limit (each envoy is one socket on each side).
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +25,7 @@ import Database from 'better-sqlite3';
 import { CheckinStream } from '../src/agent/checkin/stream.js';
 import { checkinService, type AgentMessage, type ServerMessage } from '../src/server/checkin/proto.js';
 import { createEnvoyCsr, signEnvoyCsr } from '../src/server/pki.js';
+import { CheckinSchedule, seededRandom } from '../src/agent/checkin/schedule.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -180,6 +183,133 @@ async function connectAll(addr: string, tlsFor: (i: number) => { ca: string; key
   return streams;
 }
 
+/**
+ * Setup, not measured: a first start creates the CA and the database; then N envoys are
+ * provisioned directly (one key for every simulated envoy; each gets its own certificate).
+ */
+async function provision(dir: string, root: string, intervalS: number) {
+  const grpcPort = await freePort();
+  const yaml = join(dir, 'server.yaml');
+  writeFileSync(yaml, `server:\n  rest_listen: 127.0.0.1:${await freePort()}\n  grpc_listen: 127.0.0.1:${grpcPort}\ncheckin:\n  interval_s: ${intervalS}\n`);
+  const vigosrv = join(repo, 'bin', 'vigosrv.js');
+  const srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
+  srv.child.kill('SIGTERM');
+  await new Promise((r) => srv.child.on('exit', r));
+  const tls = join(root, 'srv', 'vigo', 'tls');
+  const ca = { cert: readFileSync(join(tls, 'ca.crt'), 'utf8'), key: readFileSync(join(tls, 'ca.key'), 'utf8') };
+  const shared = await createEnvoyCsr('bench');
+  const t0 = Date.now();
+  const certs: string[] = [];
+  const db = new Database(join(root, 'srv', 'vigo', 'db', 'vigo.db'));
+  const ins = db.prepare('INSERT INTO envoys (id, hostname, pubkey_sha256, cert_serial, enrolled_at) VALUES (?, ?, ?, ?, ?)');
+  const rows: [string, string, string, string, number][] = [];
+  for (let i = 0; i < N; i++) {
+    const id = randomUUID();
+    const s = await signEnvoyCsr(ca, shared.csr, id);
+    certs.push(s.cert);
+    rows.push([id, `sim-${String(i).padStart(5, '0')}`, s.publicKeySha256, s.serial, Math.floor(Date.now() / 1000)]);
+  }
+  db.transaction(() => rows.forEach((r) => ins.run(...r)))();
+  db.close();
+  log(`  provisioned ${N} envoy certificates in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  return { grpcPort, yaml, vigosrv, tls, ca, shared, certs };
+}
+
+/**
+ * `BENCH_MODE=reconnect`: N envoys hold streams; the server is killed (-9) and restarted
+ * after BENCH_DOWN_S; each envoy's first answered check-in after the restart is timed.
+ * BENCH_POLICY=before simulates the old agent (a fixed setInterval tick, phases aligned as
+ * in a fleet that started together, nothing on a broken stream); `after` (default) runs the
+ * agent's CheckinSchedule (jittered interval, full-jitter backoff, reconnect on close).
+ */
+async function reconnectBench(dir: string, root: string, children: ChildProcess[]): Promise<void> {
+  const policy = process.env.BENCH_POLICY === 'before' ? 'before' : 'after';
+  const intervalS = Number(process.env.BENCH_INTERVAL_S ?? 10);
+  const downS = Number(process.env.BENCH_DOWN_S ?? 3);
+  log(`bench:checkin reconnect — ${N} envoys, policy ${policy}, interval ${intervalS}s, server down ${downS}s`);
+  const { grpcPort, yaml, vigosrv, ca, shared, certs } = await provision(dir, root, intervalS);
+  let srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
+  children.push(srv.child);
+  const addr = `127.0.0.1:${grpcPort}`;
+  const streams = await connectAll(addr, (i) => ({ ca: ca.cert, key: shared.key, cert: certs[i] as string }), N, 'vigosrv');
+  const random = seededRandom(Number(process.env.BENCH_SEED ?? 1));
+  let killedAt = Infinity;
+  const back: number[] = [];
+  let failures = 0;
+  let stop = false;
+  const timers: NodeJS.Timeout[] = [];
+  const attempt = async (s: CheckinStream, i: number): Promise<boolean> => {
+    try {
+      await s.checkin(0, 'bench-fingerprint-0123456789abcdef', 5000);
+      if (Date.now() > killedAt && back[i] === undefined) back[i] = Date.now();
+      return true;
+    } catch {
+      failures++;
+      return false;
+    }
+  };
+  const started = Date.now();
+  streams.forEach((s, i) => {
+    if (policy === 'before') {
+      timers.push(setInterval(() => void attempt(s, i), intervalS * 1000));
+      return;
+    }
+    const sched = new CheckinSchedule({ intervalMs: intervalS * 1000, random });
+    let timer: NodeJS.Timeout | undefined;
+    let busy = false;
+    const next = (ms: number) => {
+      if (stop) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void run(), ms);
+      timers.push(timer);
+    };
+    const run = async () => {
+      busy = true;
+      const ok = await attempt(s, i);
+      busy = false;
+      next(ok ? sched.afterSuccess() : sched.afterFailure());
+    };
+    s.onClosed = () => {
+      if (!busy) next(sched.afterFailure());
+    };
+    next(sched.afterSuccess());
+  });
+  // let the schedules run a little, then kill the server and bring it back
+  await new Promise((r) => setTimeout(r, Math.max(0, started + intervalS * 1500 - Date.now())));
+  srv.child.kill('SIGKILL');
+  killedAt = Date.now();
+  await new Promise((r) => srv.child.on('exit', r));
+  await new Promise((r) => setTimeout(r, downS * 1000));
+  failures = 0;
+  srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
+  children.push(srv.child);
+  const readyAt = Date.now();
+  const deadline = readyAt + intervalS * 3000 + 30_000;
+  let lastReport = readyAt;
+  for (let n = 0; n < N && Date.now() < deadline; n = back.filter((x) => x !== undefined).length) {
+    if (Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      log(`  +${Math.round((lastReport - readyAt) / 1000)}s after ready: ${n}/${N} back, ${failures} failed check-ins`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  stop = true;
+  for (const t of timers) clearTimeout(t);
+  const rel = back.filter((x) => x !== undefined).map((t) => t - readyAt).sort((a, b) => a - b);
+  const buckets = new Map<number, number>();
+  for (const t of rel) buckets.set(Math.floor(t / 100), (buckets.get(Math.floor(t / 100)) ?? 0) + 1);
+  const f = (x: number) => (x / 1000).toFixed(2);
+  const row = (k: string, v: string) => process.stdout.write(`${k.padEnd(50)} ${v}\n`);
+  process.stdout.write('\n');
+  row('policy', `${policy} (interval ${intervalS}s, server down ${downS}s after kill -9)`);
+  row('envoys back after the restart', `${rel.length}/${N}`);
+  row('first / p50 / p99 / last reconnect after ready', `${f(rel[0] ?? NaN)} / ${f(pct(rel, 50))} / ${f(pct(rel, 99))} / ${f(rel[rel.length - 1] ?? NaN)} s`);
+  row('spread (last − first)', `${f((rel[rel.length - 1] ?? NaN) - (rel[0] ?? NaN))} s`);
+  row('peak reconnects in one 100 ms window', `${Math.max(0, ...buckets.values())}`);
+  row('failed check-ins after the restart', `${failures}`);
+  for (const s of streams) s.close();
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigo-bench-'));
   const root = join(dir, 'server');
@@ -192,36 +322,18 @@ async function main(): Promise<void> {
     cleanup();
     process.exit(130);
   });
-  try {
-    const grpcPort = await freePort();
-    const yaml = join(dir, 'server.yaml');
-    writeFileSync(yaml, `server:\n  rest_listen: 127.0.0.1:${await freePort()}\n  grpc_listen: 127.0.0.1:${grpcPort}\ncheckin:\n  interval_s: 3600\n`);
-    const vigosrv = join(repo, 'bin', 'vigosrv.js');
-    log(`bench:checkin — ${N} envoys, ${SECONDS}s phases, cadence ${RATE}/s, closed loop ${INFLIGHT} in flight`);
-
-    // First start creates the CA and the database; then provision N envoys directly (setup, not measured).
-    let srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
-    srv.child.kill('SIGTERM');
-    await new Promise((r) => srv.child.on('exit', r));
-    const tls = join(root, 'srv', 'vigo', 'tls');
-    const ca = { cert: readFileSync(join(tls, 'ca.crt'), 'utf8'), key: readFileSync(join(tls, 'ca.key'), 'utf8') };
-    const shared = await createEnvoyCsr('bench'); // one key for every simulated envoy; each gets its own certificate
-    const t0 = Date.now();
-    const certs: string[] = [];
-    const db = new Database(join(root, 'srv', 'vigo', 'db', 'vigo.db'));
-    const ins = db.prepare('INSERT INTO envoys (id, hostname, pubkey_sha256, cert_serial, enrolled_at) VALUES (?, ?, ?, ?, ?)');
-    const rows: [string, string, string, string, number][] = [];
-    for (let i = 0; i < N; i++) {
-      const id = randomUUID();
-      const s = await signEnvoyCsr(ca, shared.csr, id);
-      certs.push(s.cert);
-      rows.push([id, `sim-${String(i).padStart(5, '0')}`, s.publicKeySha256, s.serial, Math.floor(Date.now() / 1000)]);
+  if (process.env.BENCH_MODE === 'reconnect') {
+    try {
+      await reconnectBench(dir, root, children);
+    } finally {
+      cleanup();
     }
-    db.transaction(() => rows.forEach((r) => ins.run(...r)))();
-    db.close();
-    log(`  provisioned ${N} envoy certificates in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-
-    srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
+    process.exit(0);
+  }
+  try {
+    log(`bench:checkin — ${N} envoys, ${SECONDS}s phases, cadence ${RATE}/s, closed loop ${INFLIGHT} in flight`);
+    const { grpcPort, yaml, vigosrv, tls, ca, shared, certs } = await provision(dir, root, 3600);
+    const srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
     children.push(srv.child);
     const pid = srv.child.pid as number;
     await new Promise((r) => setTimeout(r, 1000));

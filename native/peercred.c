@@ -15,6 +15,8 @@
 #endif
 #include <node_api.h>
 
+#include "fsat.h"
+
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
@@ -79,6 +81,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "getPeerCred", fn);
   napi_create_function(env, "setNotDumpable", NAPI_AUTO_LENGTH, set_not_dumpable, NULL, &fn);
   napi_set_named_property(env, exports, "setNotDumpable", fn);
+  fsat_register(env, exports);
   return exports;
 }
 

@@ -4,9 +4,13 @@
  * /etc/vigo-envoy/. The token carries the CA fingerprint's first 128 bits; the CA the
  * server presents must match it before anything is sent, so a token cannot be phished by
  * a server that is not the one that minted it.
+ *
+ * The token is a one-time secret: it is read from a file, stdin or VIGO_ENROLL_TOKEN
+ * (`resolveEnrollToken`), because argv is world-readable in /proc/<pid>/cmdline and a local
+ * user polling it would enroll first. It never reaches a log line or an error message.
  */
 import { hostname as osHostname } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import type { Env } from '../platform/paths.js';
@@ -21,6 +25,72 @@ export interface EnrollOptions {
   hostname?: string;
   force?: boolean;
   env?: Env;
+}
+
+const MAX_TOKEN_FILE_BYTES = 4096;
+
+export interface TokenSources {
+  /** `--token` (discouraged: visible to every local user while the command runs) */
+  token?: string;
+  /** `--token-file F`; `-` = stdin */
+  tokenFile?: string;
+}
+
+export interface TokenIo {
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; fd?: number };
+  warn: (msg: string) => void;
+}
+
+function readAll(stream: NodeJS.ReadableStream, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => {
+      text += d;
+      if (text.length > MAX_TOKEN_FILE_BYTES) reject(new VigoError('E_ENROLL_TOKEN', `${what} holds more than ${MAX_TOKEN_FILE_BYTES} bytes; it should hold one vget_… token`));
+    });
+    stream.on('end', () => resolve(text));
+    stream.on('error', reject);
+  });
+}
+
+/**
+ * Where the enrollment token comes from, first that applies: `--token-file F` (`-` reads
+ * stdin), `$VIGO_ENROLL_TOKEN`, `--token` (with a warning), stdin when it is not a
+ * terminal. Giving it two ways is refused; giving it none says how to.
+ */
+export async function resolveEnrollToken(o: TokenSources, io: TokenIo): Promise<string> {
+  const fromEnv = io.env.VIGO_ENROLL_TOKEN;
+  const given = [o.tokenFile !== undefined, fromEnv !== undefined && fromEnv !== '', o.token !== undefined].filter(Boolean).length;
+  if (given > 1) throw new VigoError('E_USAGE', 'the enrollment token was given more than one way (--token-file, VIGO_ENROLL_TOKEN, --token)', { hint: 'give it exactly one way; --token-file is the safe one' });
+  let text: string;
+  if (o.tokenFile !== undefined && o.tokenFile !== '-') {
+    let st;
+    try {
+      st = statSync(o.tokenFile);
+    } catch (e) {
+      throw new VigoError('E_ENROLL_TOKEN', `--token-file ${o.tokenFile}: ${e instanceof Error ? e.message : String(e)}`, { hint: 'write the token from `vigocli enroll token create` into that file' });
+    }
+    if (!st.isFile()) throw new VigoError('E_ENROLL_TOKEN', `--token-file ${o.tokenFile}: not a regular file`);
+    if (st.size > MAX_TOKEN_FILE_BYTES) throw new VigoError('E_ENROLL_TOKEN', `--token-file ${o.tokenFile} holds more than ${MAX_TOKEN_FILE_BYTES} bytes; it should hold one vget_… token`);
+    if ((st.mode & 0o077) !== 0) io.warn(`warning: ${o.tokenFile} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); keep enrollment tokens 0600`);
+    text = readFileSync(o.tokenFile, 'utf8');
+  } else if (o.tokenFile === '-') {
+    text = await readAll(io.stdin, 'stdin');
+  } else if (fromEnv !== undefined && fromEnv !== '') {
+    text = fromEnv;
+  } else if (o.token !== undefined) {
+    io.warn('warning: --token puts the enrollment token on the command line, where every local user can read it (/proc/*/cmdline) while this runs; use --token-file FILE, --token-file - (stdin) or VIGO_ENROLL_TOKEN');
+    text = o.token;
+  } else if (!io.stdin.isTTY) {
+    text = await readAll(io.stdin, 'stdin');
+  } else {
+    throw new VigoError('E_USAGE', 'no enrollment token given', { hint: 'vigo agent enroll --server URL --token-file FILE (or pipe the token in with --token-file -, or set VIGO_ENROLL_TOKEN)' });
+  }
+  const token = text.trim();
+  if (token === '') throw new VigoError('E_ENROLL_TOKEN', 'the enrollment token is empty', { hint: 'mint one on the server: vigocli enroll token create' });
+  return token;
 }
 
 export async function enrollEnvoy(o: EnrollOptions): Promise<EnvoyIdentity> {
@@ -42,6 +112,11 @@ export async function enrollEnvoy(o: EnrollOptions): Promise<EnvoyIdentity> {
   try {
     r = await api<Enrolled>({ server: url.origin, ca: ca.pem }, 'POST', '/api/v1/enroll', { token: o.token, hostname, csr });
   } catch (e) {
+    if (e instanceof VigoError && e.code === 'E_HTTP_403') {
+      throw new VigoError('E_ENROLL_HOSTNAME', `enrollment refused: ${e.message.replace(/^POST \/api\/v1\/enroll: /, '').replace(/; enroll with --hostname.*$/, '')}`, {
+        hint: 'pass --hostname with the name the token was minted for (vigocli enroll token create --hostname H); the token was not used up',
+      });
+    }
     if (e instanceof VigoError && e.code === 'E_HTTP_401') {
       throw new VigoError('E_ENROLL_TOKEN', `enrollment refused: ${e.message.replace(/^POST \/api\/v1\/enroll: /, '').replace(/; ask an operator.*$/, '')}`, {
         hint: 'ask an operator for a fresh token: vigocli enroll token create',

@@ -9,8 +9,8 @@ import { VigoError, isVigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
 import { toHex, type Signer } from '../trust/index.js';
 import { bindingMessage, bindingState, type BindingBody } from './binding.js';
-import { encodeLine, parseResponse, readLine } from './daemon/protocol.js';
-import { daemonRequest } from './remote-helper.js';
+import { encodeLine } from './daemon/protocol.js';
+import { daemonRequest, daemonTimeoutMs, readAnswer } from './remote-helper.js';
 import { socketPath, socketPresent, type GitbackContext } from './context.js';
 
 export interface BindResult {
@@ -21,7 +21,8 @@ export interface BindResult {
 
 /** One bind exchange with the daemon: challenge → signed proof → recorded (or a refusal thrown). */
 export async function bindToEnvoy(sockPath: string, signer: Signer, now: number): Promise<BindResult> {
-  const { sock, resp } = await daemonRequest(sockPath, { v: 1, op: 'bind' });
+  const ms = daemonTimeoutMs();
+  const { sock, resp } = await daemonRequest(sockPath, { v: 1, op: 'bind' }, { timeoutMs: ms });
   try {
     if (!resp.ok) throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
     const st = resp.status as { challenge?: unknown; uid?: unknown } | undefined;
@@ -29,7 +30,7 @@ export async function bindToEnvoy(sockPath: string, signer: Signer, now: number)
     const body: BindingBody = { v: 1, kind: 'uid-binding', uid: st.uid, pubkey: toHex(signer.publicKey), challenge: st.challenge, issued_at: now };
     const sig = toHex(await signer.sign(bindingMessage(body)));
     sock.write(encodeLine({ v: 1, op: 'bind-proof', proof: { ...body, sig } }));
-    const answer = parseResponse((await readLine(sock, 64 * 1024)).line);
+    const answer = (await readAnswer(sock, sockPath, ms, 64 * 1024)).resp;
     if (!answer.ok) throw new VigoError(answer.code, answer.message, answer.hint !== undefined ? { hint: answer.hint } : {});
     const r = answer.status as BindResult;
     return { uid: r.uid, pubkey: r.pubkey, replaced: r.replaced ?? null };
@@ -79,7 +80,7 @@ export async function bindIfUnlocked(ctx: GitbackContext): Promise<void> {
 export async function bindFromSession(
   env: NodeJS.ProcessEnv,
   opts: { force?: boolean; socketPath?: string } = {},
-): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
+): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string; locked: boolean } | null> {
   const sockPath = opts.socketPath ?? paths.gitbackSocket(env);
   if (!existsSync(sockPath)) return null;
   try {
@@ -88,7 +89,7 @@ export async function bindFromSession(
     if (opts.force !== true && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
     return { ok: true, result: await bindToEnvoy(sockPath, signer, Math.floor(Date.now() / 1000)) };
   } catch (e) {
-    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+    return { ok: false, reason: e instanceof Error ? e.message : String(e), locked: isVigoError(e) && e.code === 'E_PUDDLE_LOCKED' };
   }
 }
 

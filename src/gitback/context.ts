@@ -10,6 +10,8 @@ import { paths } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
 import { checkUsercrateGate } from './gate.js';
 
+export { iso, whenHuman } from './when.js';
+
 export interface GitbackContext {
   env: NodeJS.ProcessEnv;
   uid: number;
@@ -59,10 +61,6 @@ export function requireRoot(ctx: GitbackContext, what: string): void {
       hint: 'rerun it with sudo',
     });
   }
-}
-
-export function iso(t: number | null): string {
-  return t === null ? 'never' : new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 export async function confirmTyped(ctx: GitbackContext, handle: string, consequences: string[]): Promise<void> {

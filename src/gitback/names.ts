@@ -4,7 +4,7 @@
  * by the swarm layer: {"names": {"<name>": "<pubkey hex>" | null}}, null = ambiguous),
  * else the caller's own claim in ~/.vigo-puddle/name-claim.json.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
@@ -32,6 +32,44 @@ export function readFleetNameMap(file: string): Map<string, string | null> | nul
   return out;
 }
 
+/**
+ * The caller's local projects with `handle` whose current founder (the last delegation's
+ * new_founder, else the genesis founder) is `pubkey`. A light read (no trust core: the
+ * remote helper's start-up stays small) of the caller's own files, used only to pick which
+ * project a friendly URL means; the daemon still verifies the chain of whatever is picked.
+ * Unreadable or malformed state is skipped.
+ */
+export function localProjectsFoundedBy(base: string, pubkey: string, handle: string): { projectId: string; live: boolean }[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(base).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  } catch {
+    return [];
+  }
+  const out: { projectId: string; live: boolean }[] = [];
+  for (const pid of ids) {
+    try {
+      const pj = JSON.parse(readFileSync(join(base, pid, 'project.json'), 'utf8')) as { project_id?: unknown; handle?: unknown; founder?: unknown; tombstoned_at?: unknown };
+      if (pj.project_id !== pid || pj.handle !== handle) continue;
+      let current = pj.founder;
+      const df = join(base, pid, 'delegations.json');
+      if (existsSync(df)) {
+        const ds = JSON.parse(readFileSync(df, 'utf8')) as { new_founder?: unknown }[];
+        const last = Array.isArray(ds) ? ds[ds.length - 1] : undefined;
+        if (last !== undefined) current = last.new_founder;
+      }
+      if (current === pubkey) out.push({ projectId: pid, live: pj.tombstoned_at === null || pj.tombstoned_at === undefined });
+    } catch {
+      /* not a project we can read: it cannot be what the URL means */
+    }
+  }
+  return out;
+}
+
 export function nameSources(env: Env, ownClaim: NameSources['ownClaim']): NameSources {
-  return { fleetMap: () => readFleetNameMap(nameMapPath(env)), ownClaim };
+  return {
+    fleetMap: () => readFleetNameMap(nameMapPath(env)),
+    ownClaim,
+    foundedBy: (pubkey, handle) => localProjectsFoundedBy(paths.gitbackUserDir(env), pubkey, handle),
+  };
 }

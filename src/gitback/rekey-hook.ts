@@ -19,7 +19,7 @@ import {
   toHex,
   type Signer,
 } from '../trust/index.js';
-import { loadAll, saveConfig, saveProject, type ProjectState } from './state.js';
+import { loadAll, saveConfig, saveProject, scanAll, type ProjectState } from './state.js';
 import { founderNow } from './project/common.js';
 
 export interface RekeyHookContext {
@@ -53,7 +53,9 @@ export async function runRekeyHook(ctx: RekeyHookContext): Promise<string[]> {
   const oldHex = toHex(ctx.oldSigner.publicKey);
   const newHex = toHex(ctx.newPublicKey);
   const lines: string[] = [];
-  for (const s of loadAll(b)) {
+  const { projects, broken } = scanAll(b);
+  for (const x of broken) lines.push(`gitback: warning: ${x.project_id.slice(0, 16)}… skipped, its state does not load: ${x.error}`);
+  for (const s of projects) {
     const c = s.config;
     const members = c.members.map((m) => (m === oldHex ? newHex : m));
     const last = s.delegations[s.delegations.length - 1];
@@ -67,8 +69,12 @@ export async function runRekeyHook(ctx: RekeyHookContext): Promise<string[]> {
     }
     if (s.delegations.length >= DELEGATION_MAX_LEN) {
       if (!ctx.forceOrphanProjects) throw new VigoError('E_DELEGATION_CAP', `gitback: ${c.handle} is at the delegation cap`, { hint: 'pass --force-orphan-projects, or re-found first' });
-      saveConfig(b, { ...c, members, tombstoned_at: ctx.now });
-      lines.push(`gitback: ${c.handle}: at the delegation cap — tombstoned (--force-orphan-projects); re-found it with \`vigo swarm gitback project re-found ${c.handle}\``);
+      // The chain cannot grow, but the old key (still the current founder) hands the new key
+      // an admin token for the archive, so the new key can re-found it and copy its refs.
+      const root = await mintBootstrapToken(ctx.oldSigner, c.handle, ctx.now, { projectId: c.project_id });
+      const admin = await mintChildToken(ctx.oldSigner, [root], ctx.newPublicKey, 'admin', ctx.now, null);
+      saveProject(b, { config: { ...c, members, role: 'admin', tombstoned_at: ctx.now }, chain: [root, admin], delegations: s.delegations });
+      lines.push(`gitback: ${c.handle}: at the delegation cap — tombstoned (--force-orphan-projects); your new key holds an admin token on the archive: re-found it with \`vigo swarm gitback project re-found ${c.handle}\``);
       continue;
     }
     const delegation = await mintDelegation(ctx.oldSigner, c.project_id, s.delegations, ctx.newPublicKey, ctx.now);

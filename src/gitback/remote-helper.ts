@@ -12,6 +12,7 @@ import { createConnection, type Socket } from 'node:net';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
 import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
+import { humanizeTimes } from './when.js';
 
 export interface RemoteHelperIo {
   stdin: NodeJS.ReadableStream;
@@ -69,15 +70,42 @@ class CommandReader {
   }
 }
 
+/** Default bound on connecting to the daemon and on its first answer (not on a git transfer). */
+export const DAEMON_TIMEOUT_S = 5;
+
+/**
+ * How long to wait for the helper daemon to accept a connection and send its first answer:
+ * VIGO_GITBACK_TIMEOUT (seconds, fractions allowed), else DAEMON_TIMEOUT_S. A stopped
+ * (`kill -STOP`) or wedged daemon still has its socket and the kernel still accepts
+ * connections into the backlog, so without this bound every caller hangs forever.
+ */
+export function daemonTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.VIGO_GITBACK_TIMEOUT;
+  if (v === undefined || v === '') return DAEMON_TIMEOUT_S * 1000;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new VigoError('E_USAGE', `VIGO_GITBACK_TIMEOUT must be a positive number of seconds, not '${v}'`);
+  }
+  return Math.round(n * 1000);
+}
+
+function notAnswering(path: string, ms: number): VigoError {
+  return new VigoError('E_DAEMON_SILENT', `the helper daemon is not answering (nothing within ${ms / 1000} s on ${path})`, {
+    hint:
+      'the envoy agent may be stopped (kill -STOP) or wedged: check it (`systemctl status vigo-envoy`, or the `vigo agent run` process) and restart it; ' +
+      'on a very loaded envoy wait longer with VIGO_GITBACK_TIMEOUT=<seconds>',
+  });
+}
+
 /**
  * EAGAIN on a Unix socket means the daemon's accept queue is full (another local user
- * flooding it): transient, so retry with a short backoff for up to 10 s, as TCP would.
+ * flooding it): transient, so retry with a short backoff within the same deadline.
  */
-export async function connectSocket(path: string): Promise<Socket> {
-  const until = Date.now() + 10_000;
+export async function connectSocket(path: string, timeoutMs: number = daemonTimeoutMs()): Promise<Socket> {
+  const until = Date.now() + timeoutMs;
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
     try {
-      return await connectOnce(path);
+      return await connectOnce(path, Math.max(1, until - Date.now()));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > until) throw e;
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
@@ -85,14 +113,20 @@ export async function connectSocket(path: string): Promise<Socket> {
   }
 }
 
-function connectOnce(path: string): Promise<Socket> {
+function connectOnce(path: string, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = createConnection({ path, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(notAnswering(path, timeoutMs));
+    }, timeoutMs);
     s.once('connect', () => {
+      clearTimeout(timer);
       s.removeAllListeners('error');
       resolve(s);
     });
     s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
         reject(
           new VigoError('E_DAEMON_DOWN', `the gitback helper daemon is not running (no socket at ${path})`, {
@@ -106,16 +140,41 @@ function connectOnce(path: string): Promise<Socket> {
   });
 }
 
-/** One request/response exchange with the daemon; the socket stays open after it. */
+/**
+ * One answer line from the daemon within `timeoutMs` (the socket is destroyed on timeout).
+ * Used for the first answer of every exchange; never for a git transfer's data flow.
+ */
+export async function readAnswer(sock: Socket, path: string, timeoutMs: number, maxBytes = 16 * 1024 * 1024): Promise<{ resp: DaemonResponse; rest: Buffer }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      sock.destroy();
+      reject(notAnswering(path, timeoutMs));
+    }, timeoutMs);
+  });
+  try {
+    const { line, rest } = await Promise.race([readLine(sock, maxBytes), timeout]);
+    return { resp: parseResponse(line), rest };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One request/response exchange with the daemon; the socket stays open after it. Connect
+ * and the answer are each bounded by `timeoutMs` (default: daemonTimeoutMs()).
+ */
 export async function daemonRequest(
   socketPath: string,
   req: Parameters<typeof encodeLine>[0],
+  opts: { timeoutMs?: number } = {},
 ): Promise<{ sock: Socket; resp: DaemonResponse; rest: Buffer }> {
-  const sock = await connectSocket(socketPath);
+  const ms = opts.timeoutMs ?? daemonTimeoutMs();
+  const sock = await connectSocket(socketPath, ms);
   sock.write(encodeLine(req));
   try {
-    const { line, rest } = await readLine(sock, 16 * 1024 * 1024);
-    return { sock, resp: parseResponse(line), rest };
+    const { resp, rest } = await readAnswer(sock, socketPath, ms);
+    return { sock, resp, rest };
   } catch (e) {
     sock.destroy();
     throw e;
@@ -124,17 +183,15 @@ export async function daemonRequest(
 
 async function connectService(io: RemoteHelperIo, service: GitService, projectId: string, handle: string, reader: CommandReader): Promise<number> {
   const gp = io.env.GIT_PROTOCOL ?? (service === 'git-upload-pack' ? wantedProtocol(io.env) : undefined);
-  const { sock, resp, rest } = await daemonRequest(io.socketPath, {
-    v: 1,
-    op: 'connect',
-    service,
-    project_id: projectId,
-    handle,
-    git_protocol: gp !== undefined && gp !== '' ? gp : null,
-  });
+  const { sock, resp, rest } = await daemonRequest(
+    io.socketPath,
+    { v: 1, op: 'connect', service, project_id: projectId, handle, git_protocol: gp !== undefined && gp !== '' ? gp : null },
+    { timeoutMs: daemonTimeoutMs(io.env) },
+  );
   if (!resp.ok) {
     sock.destroy();
-    throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
+    const message = humanizeTimes(resp.message, Math.floor(Date.now() / 1000));
+    throw new VigoError(resp.code, message, resp.hint !== undefined ? { hint: resp.hint } : {});
   }
   // Connection established: an empty line tells git to start speaking the pack protocol.
   io.stdout.write('\n');
@@ -193,11 +250,21 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
           // not bound yet (or rekeyed): one bind through the session helper if it is unlocked, one retry
           if (!isVigoError(e) || (e.code !== 'E_UNBOUND' && e.code !== 'E_BINDING_MISMATCH')) throw e;
           const { bindFromSession } = await import('./bind-client.js');
-          if ((await bindFromSession(io.env, { force: true, socketPath: io.socketPath }))?.ok !== true) throw e;
+          const b = await bindFromSession(io.env, { force: true, socketPath: io.socketPath });
+          if (b?.ok === false && b.locked) {
+            // keep the daemon's hint (it names the command); the message says why it applies
+            throw new VigoError(e.code, `${e.message}; your puddle is locked, so it cannot be bound now: run \`vigo swarm puddle unlock\` first`, e.hint !== undefined ? { hint: e.hint } : {});
+          }
+          if (b?.ok !== true) throw e;
           return await connectService(io, m[1] as GitService, projectId, parsed.handle, reader);
         }
       }
-      throw new VigoError('E_HELPER_PROTOCOL', `unsupported remote-helper command '${line.split(' ')[0]}'`);
+      if (line === 'connect git-upload-archive') {
+        throw new VigoError('E_UNSUPPORTED', '`git archive --remote` is not supported over gitback (the helper daemon serves only fetch and push)', {
+          hint: `clone or fetch it, then run \`git archive\` on the local copy (e.g. git archive --format=tar <ref>)`,
+        });
+      }
+      throw new VigoError('E_HELPER_PROTOCOL', `unsupported remote-helper command '${line}'`);
     }
   } catch (e) {
     const msg = isVigoError(e) || e instanceof Error ? e.message : String(e);

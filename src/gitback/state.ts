@@ -42,6 +42,12 @@ export interface ProjectConfig {
   members: string[];
   /** the role each member was invited with (this user's invitations); re-invite-all re-grants it */
   member_roles?: Record<string, Role>;
+  /**
+   * tokens this user issued (invite, re-invite-all), token id → what it granted; `revoke`
+   * sets revoked_at. re-invite-all keeps each member's role and expiry from it and skips
+   * revoked members; revoke warns about an id that is neither here nor in your own chain.
+   */
+  issued?: Record<string, IssuedToken>;
   /** this user's role, from the leaf of tokens.json */
   role: Role;
   created_at: number;
@@ -53,8 +59,17 @@ export interface ProjectConfig {
   successor: string | null;
 }
 
+export interface IssuedToken {
+  subject: string;
+  role: Role;
+  issued_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
-const PROJECT_KEYS = ['version', 'project_id', 'handle', 'founder', 'scope', 'members', 'member_roles', 'role', 'created_at', 'cross_subnet_members', 'tombstoned_at', 'successor'];
+const ISSUED_KEYS = ['subject', 'role', 'issued_at', 'expires_at', 'revoked_at'];
+const PROJECT_KEYS = ['version', 'project_id', 'handle', 'founder', 'scope', 'members', 'member_roles', 'issued', 'role', 'created_at', 'cross_subnet_members', 'tombstoned_at', 'successor'];
 
 function malformed(file: string, msg: string): never {
   throw new VigoError('E_STATE_MALFORMED', `${file}: ${msg}`, { hint: 'restore the file, or leave and re-join the project' });
@@ -88,6 +103,7 @@ export function checkProjectConfig(v: unknown, file: string): ProjectConfig {
   for (const [k, r] of Object.entries(roles as Record<string, unknown>)) {
     if (!HEX64.test(k) || (r !== 'admin' && r !== 'member')) malformed(file, `field member_roles.${k.slice(0, 16)} must map a 64-hex key to 'admin' or 'member'`);
   }
+  const issued = checkIssued(o.issued ?? {}, file);
   const created = numOrNull('created_at');
   const successor = o.successor ?? null;
   if (successor !== null && (typeof successor !== 'string' || !HEX64.test(successor))) malformed(file, 'field successor must be 64 hex or null');
@@ -99,12 +115,35 @@ export function checkProjectConfig(v: unknown, file: string): ProjectConfig {
     scope: o.scope,
     members: strList('members', HEX64),
     ...(Object.keys(roles).length > 0 ? { member_roles: roles as Record<string, Role> } : {}),
+    ...(Object.keys(issued).length > 0 ? { issued } : {}),
     role: o.role,
     created_at: created ?? 0,
     cross_subnet_members: strList('cross_subnet_members'),
     tombstoned_at: numOrNull('tombstoned_at'),
     successor: successor as string | null,
   };
+}
+
+function checkIssued(v: unknown, file: string): Record<string, IssuedToken> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) malformed(file, 'field issued must be an object of token id → issued token');
+  const out: Record<string, IssuedToken> = {};
+  for (const [id, t] of Object.entries(v as Record<string, unknown>)) {
+    const at = `field issued.${id.slice(0, 16)}`;
+    if (!HEX64.test(id)) malformed(file, `${at}: the key must be a 64-hex token id`);
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) malformed(file, `${at} must be an object`);
+    const o = t as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!ISSUED_KEYS.includes(k)) malformed(file, `${at}: unknown field '${k}'`);
+    const time = (k: string, nullable: boolean): number | null => {
+      const x = o[k];
+      if (x === null && nullable) return null;
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) malformed(file, `${at}.${k} must be a unix time${nullable ? ' or null' : ''}`);
+      return x;
+    };
+    if (typeof o.subject !== 'string' || !HEX64.test(o.subject)) malformed(file, `${at}.subject must be 64 hex`);
+    if (o.role !== 'admin' && o.role !== 'member') malformed(file, `${at}.role must be 'admin' or 'member'`);
+    out[id] = { subject: o.subject, role: o.role, issued_at: time('issued_at', false) as number, expires_at: time('expires_at', true), revoked_at: time('revoked_at', true) };
+  }
+  return out;
 }
 
 export function parseTokensFile(text: string, file: string): TokenChain {
@@ -189,7 +228,9 @@ export function loadProject(base: string, pid: string, read: Reader = plainReade
   try {
     v = parseStrictJson(text, { what: pj, maxBytes: 256 * 1024 });
   } catch (e) {
-    malformed(pj, e instanceof Error ? e.message : String(e));
+    // the parser's message already starts with the file name: name it once
+    const msg = e instanceof Error ? e.message : String(e);
+    malformed(pj, msg.startsWith(`${pj}: `) ? msg.slice(pj.length + 2) : msg);
   }
   const config = checkProjectConfig(v, pj);
   if (config.project_id !== pid) malformed(pj, `names project ${config.project_id}, but lives in the directory of ${pid}`);
@@ -240,13 +281,43 @@ export function listProjectIds(base: string): string[] {
     .sort();
 }
 
-export function loadAll(base: string, read: Reader = plainReader): ProjectState[] {
-  const out: ProjectState[] = [];
+/** A project directory whose state does not load: shown by `list`, removable by `leave`. */
+export interface BrokenProject {
+  project_id: string;
+  dir: string;
+  /** the whole error, naming the file once */
+  error: string;
+}
+
+/**
+ * Every project under base, good and broken: one corrupt project.json must not stop the
+ * verbs from working on the other projects.
+ */
+export function scanAll(base: string, read: Reader = plainReader): { projects: ProjectState[]; broken: BrokenProject[] } {
+  const projects: ProjectState[] = [];
+  const broken: BrokenProject[] = [];
   for (const pid of listProjectIds(base)) {
-    const s = loadProject(base, pid, read);
-    if (s) out.push(s);
+    try {
+      const s = loadProject(base, pid, read);
+      if (s) projects.push(s);
+    } catch (e) {
+      broken.push({ project_id: pid, dir: join(base, pid), error: e instanceof Error ? e.message : String(e) });
+    }
   }
-  return out;
+  return { projects, broken };
+}
+
+/** The projects whose state loads (see scanAll for the broken ones). */
+export function loadAll(base: string, read: Reader = plainReader): ProjectState[] {
+  return scanAll(base, read).projects;
+}
+
+/** The broken project a full hex id or a hex prefix (≥ 4) names, if exactly one. */
+export function matchBroken(broken: BrokenProject[], arg: string): BrokenProject | null {
+  const lower = arg.toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(lower)) return null;
+  const hits = broken.filter((b) => b.project_id.startsWith(lower));
+  return hits.length === 1 ? (hits[0] as BrokenProject) : null;
 }
 
 /**
@@ -255,11 +326,21 @@ export function loadAll(base: string, read: Reader = plainReader): ProjectState[
  * tombstoned one with the same handle (after a re-found both exist).
  */
 export function resolveProject(base: string, arg: string): ProjectState {
-  const all = loadAll(base);
+  const { projects: all, broken } = scanAll(base);
   const lower = arg.toLowerCase();
+  const brokenHit = (): VigoError | null => {
+    const b = matchBroken(broken, arg);
+    return b === null
+      ? null
+      : new VigoError('E_STATE_MALFORMED', b.error, {
+          hint: `restore the file, or drop this project's local state with \`vigo swarm gitback project leave ${b.project_id} --yes\``,
+        });
+  };
   if (HEX64.test(lower)) {
     const s = all.find((p) => p.config.project_id === lower);
     if (s) return s;
+    const bad = brokenHit();
+    if (bad) throw bad;
     throw new VigoError('E_NO_PROJECT', `no local state for project ${lower}`, { hint: 'see `vigo swarm gitback project list`' });
   }
   const pick = (cands: ProjectState[]): ProjectState | null => {
@@ -278,5 +359,7 @@ export function resolveProject(base: string, arg: string): ProjectState {
     pick(all.filter((p) => p.config.handle.startsWith(arg))) ??
     (lower.length >= 4 && /^[0-9a-f]+$/.test(lower) ? pick(all.filter((p) => p.config.project_id.startsWith(lower))) : null);
   if (found) return found;
-  throw new VigoError('E_NO_PROJECT', `no local project matches '${arg}'`, { hint: 'see `vigo swarm gitback project list`' });
+  const bad = brokenHit();
+  if (bad) throw bad;
+  throw new VigoError('E_NO_PROJECT', `no local project matches '${arg}'${broken.length > 0 ? `; ${broken.length} project dir(s) could not be read, it may be one of them: ${broken.map((b) => b.error).join('; ')}` : ''}`, { hint: 'see `vigo swarm gitback project list`' });
 }

@@ -129,8 +129,8 @@ export function collectStatus(env: Env, holders: Holder[], partial: boolean, opt
     }
     for (const pid of ids) {
       try {
-        if (h.read(join(base, pid, FILES.revokePending)) !== null) pendingRevokes++;
-        if (h.read(join(base, pid, FILES.leavePending)) !== null) pendingLeaves++;
+        pendingRevokes += queuedEnvelopes(h.read(join(base, pid, FILES.revokePending)));
+        pendingLeaves += queuedEnvelopes(h.read(join(base, pid, FILES.leavePending)));
         const s = loadProject(base, pid, h.read);
         if (!s) continue;
         const e = byId.get(pid) ?? { project_id: pid, handle: s.config.handle, scope: s.config.scope, holders: 0, tombstoned: false, bare: null };
@@ -223,16 +223,33 @@ export function formatStatus(s: EnvoyStatus, socketPath: string, socket: SocketS
   lines.push(`  projects:            ${s.projects.length === 0 ? 'none' : `${s.projects.length} (${withBare} with a local bare repo)`}`);
   lines.push(`  bare repos:          ${formatBytes(s.bare_bytes)} on disk`);
   lines.push(`  envelopes:           ${s.envelopes.revokes} revoke(s), ${s.envelopes.leaves} leave(s) queued`);
+  const handles = s.projects.map((p) => p.handle);
   for (const p of s.projects) {
-    const name = (p.handle ?? `${p.project_id.slice(0, 12)}…`).padEnd(24);
+    // two projects with one handle (a re-found, another founder's) are told apart by their id
+    const twin = p.handle !== null && handles.filter((h) => h === p.handle).length > 1;
+    const name = (p.handle === null ? `${p.project_id.slice(0, 12)}…` : twin ? `${p.handle} (${p.project_id.slice(0, 8)}…)` : p.handle).padEnd(24);
     const scope = (p.scope ?? '(no holder)').padEnd(13);
     const bare = p.bare ? `${p.bare.refs} ref(s), ${formatBytes(p.bare.bytes)}` : 'no bare repo yet (awaiting first push or DR catch-up)';
     lines.push(`    ${name} ${scope} ${bare}${p.tombstoned ? '  [tombstoned]' : ''}`);
   }
-  const socketLine = { present: 'socket present', silent: 'socket present but not answering (stale socket? restart the agent)', absent: 'socket absent' }[socket];
+  const socketLine = { present: 'socket present', silent: 'socket present, not answering (the agent is stopped, wedged or gone: check and restart it)', absent: 'socket absent' }[socket];
   lines.push(`  helper daemon:       ${socketLine} (${socketPath})`);
   if (s.partial) {
     lines.push('  partial data: the helper daemon is not reachable; the counts above come from a local scan of what this user can see and may be incomplete (run as root, or restart the agent, for the full picture)');
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * How many envelopes a pending sentinel holds: revoke.pending is an array (several revokes
+ * before one sweep), leave.pending one envelope. Unreadable text counts as one.
+ */
+export function queuedEnvelopes(text: string | null): number {
+  if (text === null) return 0;
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.length : 1;
+  } catch {
+    return 1;
+  }
 }

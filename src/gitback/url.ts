@@ -53,6 +53,22 @@ export interface NameSources {
   fleetMap(): Map<string, string | null> | null;
   /** the caller's own verified claim (loaded lazily: the puddle is only needed on a map miss) */
   ownClaim(): Promise<{ name: string; pubkey: string } | null>;
+  /** the caller's local projects with this handle whose current founder (through their delegations) is pubkey */
+  foundedBy?(pubkey: string, handle: string): { projectId: string; live: boolean }[];
+}
+
+/**
+ * The project a name's key addresses. sha256(key ‖ handle) names a project that key
+ * founded; after a founder rekey the name's key is the new one, but the project keeps its
+ * genesis id. So: the direct id when the caller holds it live, else the one live local
+ * project whose current founder is the key (a clone made before the rekey keeps fetching),
+ * else the direct id.
+ */
+function projectForKey(pubkey: string, handle: string, names: NameSources): string {
+  const direct = computeProjectId(Buffer.from(pubkey, 'hex'), handle);
+  const local = (names.foundedBy?.(pubkey, handle) ?? []).filter((p) => p.live);
+  if (local.some((p) => p.projectId === direct)) return direct;
+  return local.length === 1 ? (local[0] as { projectId: string }).projectId : direct;
 }
 
 /** The project id a URL addresses, resolving a friendly name if needed. */
@@ -66,10 +82,10 @@ export async function resolveProjectId(u: ParsedGitbackUrl, names: NameSources):
         hint: `use the hex form gitback://<project_id>/${u.handle}`,
       });
     }
-    return computeProjectId(Buffer.from(pk, 'hex'), u.handle);
+    return projectForKey(pk, u.handle, names);
   }
   const own = await names.ownClaim();
-  if (own && own.name === u.host) return computeProjectId(Buffer.from(own.pubkey, 'hex'), u.handle);
+  if (own && own.name === u.host) return projectForKey(own.pubkey, u.handle, names);
   throw new VigoError('E_NAME_UNKNOWN', `cannot resolve the puddle name '${u.host}': not in the fleet name map nor your own name claim`, {
     hint: `use the hex form gitback://<project_id>/${u.handle} (vigo swarm gitback project status ${u.handle} prints it)`,
   });

@@ -1,8 +1,10 @@
 /**
  * The kernel's word on who is calling: SO_PEERCRED through our small N-API addon
  * (native/peercred.c, built by node-gyp at install). Daemons call this on every accepted
- * connection and trust nothing the client says about itself.
+ * connection and trust nothing the client says about itself. The same addon carries the
+ * fd-based file calls (native/fsat.c), wrapped by ./fsat.ts; this module loads it.
  */
+import type { AtStat } from './fsat.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -15,10 +17,26 @@ export interface PeerCred {
   gid: number;
 }
 
-interface NativeAddon {
+/** The *at calls of native/fsat.c; names are single components, checked by ./fsat.ts. */
+export interface NativeFsAt {
+  O: Record<'RDONLY' | 'WRONLY' | 'RDWR' | 'CREAT' | 'EXCL' | 'TRUNC' | 'NOFOLLOW' | 'DIRECTORY' | 'CLOEXEC' | 'NONBLOCK', number>;
+  openat(dirfd: number, name: string, flags: number, mode: number): number;
+  openDir(path: string): number;
+  mkdirat(dirfd: number, name: string, mode: number): void;
+  unlinkat(dirfd: number, name: string, dir: boolean): void;
+  renameat(fromDirfd: number, fromName: string, toDirfd: number, toName: string): void;
+  fstatat(dirfd: number, name: string): AtStat | null;
+  symlinkat(target: string, dirfd: number, name: string): void;
+  readlinkat(dirfd: number, name: string): string;
+  readdir(dirfd: number): string[];
+}
+
+export interface NativeAddon {
   getPeerCred(fd: number): PeerCred;
   /** added by the puddle branch; absent in an addon built before it */
   setNotDumpable?(): boolean;
+  /** added with the fd-based file calls; absent in an addon built before them */
+  fsat?: NativeFsAt;
 }
 
 let addon: NativeAddon | undefined;
@@ -31,14 +49,15 @@ function packageRoot(): string {
   return idx >= 0 ? parts.slice(0, idx).join('/') : join(here, '..', '..');
 }
 
-function load(): NativeAddon {
+/** The addon, loaded once; VigoError E_NATIVE_MISSING when it is not built. */
+export function loadNativeAddon(): NativeAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   const file = join(packageRoot(), 'build', 'Release', 'vigo_native.node');
   try {
     addon = require(file) as NativeAddon;
   } catch (e) {
-    throw new VigoError('E_NATIVE_MISSING', `cannot load the SO_PEERCRED addon at ${file}`, {
+    throw new VigoError('E_NATIVE_MISSING', `cannot load the native addon (SO_PEERCRED, fd-based file calls) at ${file}`, {
       hint: 'run `npm install` (it builds the addon with node-gyp)',
       cause: e,
     });
@@ -47,7 +66,7 @@ function load(): NativeAddon {
 }
 
 export function peerCredOfFd(fd: number): PeerCred {
-  return load().getPeerCred(fd);
+  return loadNativeAddon().getPeerCred(fd);
 }
 
 /** Credentials of the process on the other end of an accepted Unix socket. */
@@ -66,6 +85,6 @@ export function peerCred(sock: Socket): PeerCred {
  * False when the built addon predates this call (rebuild with `npx node-gyp rebuild`).
  */
 export function setNotDumpable(): boolean {
-  const a = load();
+  const a = loadNativeAddon();
   return typeof a.setNotDumpable === 'function' ? a.setNotDumpable() : false;
 }

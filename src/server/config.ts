@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
+import { MIN_REPORT_CAP_BYTES } from './run-report.js';
 
 const listen = z
   .string()
@@ -27,6 +28,12 @@ const serverSection = z
     grpc_advertise: listen.optional(),
     tls_sans: z.array(z.string().min(1)).default([]),
     body_limit_bytes: positive.max(64 * 1024 * 1024).default(1024 * 1024),
+    /** open REST connections at most (beyond it new ones are refused) */
+    rest_max_connections: positive.max(1_000_000).default(1024),
+    /** failed authentications/enrollments per source address within a minute before it is blocked (0: never block) */
+    rest_failures_per_min: z.number().int().min(0).default(30),
+    /** how long a blocked source address is refused */
+    rest_block_s: positive.max(86400).default(60),
     data_dir: z.string().min(1).optional(),
     stacks_dir: z.string().min(1).optional(),
   })
@@ -38,6 +45,8 @@ const databaseSection = z
     flush_interval_ms: positive.default(1000),
     flush_batch: positive.default(2000),
     runs_kept_per_envoy: positive.default(500),
+    // the stored report of one run; bigger ones keep their summary and the resources that fit
+    run_report_max_bytes: z.number().int().min(MIN_REPORT_CAP_BYTES).max(8 * 1024 * 1024).default(65536),
   })
   .strict();
 
@@ -46,6 +55,14 @@ const checkinSection = z
     interval_s: z.number().positive().default(60),
     /** a freshly published version tells every connected envoy to check in now */
     push_on_publish: z.boolean().default(true),
+  })
+  .strict();
+
+/** Certificate lifetimes (seconds). Each is renewed once a third of its life (≤ 30 days) is left. */
+const pkiSection = z
+  .object({
+    server_cert_lifetime_s: z.number().int().min(10).max(3650 * 86400).default(825 * 86400),
+    envoy_cert_lifetime_s: z.number().int().min(10).max(3650 * 86400).default(825 * 86400),
   })
   .strict();
 
@@ -97,6 +114,7 @@ export const serverYamlSchema = z
     server: serverSection.default(serverSection.parse({})),
     database: databaseSection.default(databaseSection.parse({})),
     checkin: checkinSection.default(checkinSection.parse({})),
+    pki: pkiSection.default(pkiSection.parse({})),
     secrets: secretsSection.default(secretsSection.parse({})),
     swarm: swarmSection.default({}),
     spanner: spannerSection.default(spannerSection.parse({})),

@@ -31,6 +31,28 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_envoy ON runs (envoy_id, seq);
 `;
 
+/**
+ * Columns added after a table was first made: each is added when a database made by an
+ * older vigosrv lacks it (SQLite's ADD COLUMN keeps the rows; old rows get the default).
+ *   runs.report_bytes       the report's size as the envoy sent it (NULL: stored before this)
+ *   runs.truncated_bytes    bytes cut from the report, on the envoy and here (0: whole)
+ *   runs.resources_omitted  resources cut from the report
+ *   runs.summary            JSON RunSummary (src/server/run-report.ts); NULL before this
+ */
+const ADDED_COLUMNS: { table: string; column: string; decl: string }[] = [
+  { table: 'runs', column: 'report_bytes', decl: 'INTEGER' },
+  { table: 'runs', column: 'truncated_bytes', decl: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'runs', column: 'resources_omitted', decl: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'runs', column: 'summary', decl: 'TEXT' },
+];
+
+function addMissingColumns(db: Db): void {
+  for (const c of ADDED_COLUMNS) {
+    const have = (db.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[]).some((x) => x.name === c.column);
+    if (!have) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.decl}`);
+  }
+}
+
 export function openDb(path: string): Db {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
@@ -38,6 +60,7 @@ export function openDb(path: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  db.transaction(() => addMissingColumns(db))();
   return db;
 }
 

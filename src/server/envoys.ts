@@ -4,9 +4,33 @@
  * dirty and is flushed to SQLite in batches; enrollment, revocation and runs are written
  * through at once (runs before they are acknowledged). A restarted server rebuilds the
  * index from the database.
+ *
+ * Policy lag lives only in memory: an envoy that checks in holding another version than
+ * the published one is offered the new bundle; if it checks in again still holding the
+ * same old version, it is `stale-policy` until it moves. After a restart that takes two
+ * check-ins to be noticed again.
  */
 import type { Db } from './db.js';
 import { envoyStatus, nextStreak, compliance, type EnvoyStatus, type Compliance } from './status.js';
+import type { RunSummary, Truncation } from './run-report.js';
+
+/** An envoy that holds another policy version than the published one. */
+export interface PolicyLag {
+  /** the version it holds */
+  held: number;
+  /** the published version at its last check-in */
+  offered: number;
+  sinceMs: number;
+  /** check-ins seen holding `held` */
+  checkins: number;
+}
+
+/** What the index asks of the published policy (PolicyState). */
+export interface PublishedPolicy {
+  readonly version: number;
+  /** why the bundle for this hostname cannot be resolved at the current version, if it cannot */
+  resolveError(hostname: string): string | null;
+}
 
 export interface EnvoyRecord {
   id: string;
@@ -22,6 +46,19 @@ export interface EnvoyRecord {
   lastRunStatus: string | null;
   lastRunAt: number | null;
   changeStreak: number;
+  policyLag: PolicyLag | null;
+  /** lagged beyond one check-in (see PolicyLag) */
+  stalePolicy: boolean;
+  /** why the envoy could not take a bundle, as its last run said (null: it said nothing) */
+  policyError: string | null;
+}
+
+export interface StalePolicyView {
+  held_version: number;
+  published_version: number;
+  since: string;
+  checkins: number;
+  reason: string;
 }
 
 export interface EnvoyView {
@@ -37,6 +74,8 @@ export interface EnvoyView {
   last_run_at: string | null;
   change_streak: number;
   connected: boolean;
+  /** set while the status is stale-policy */
+  stale_policy: StalePolicyView | null;
 }
 
 export interface RunInput {
@@ -47,7 +86,14 @@ export interface RunInput {
   status: 'ok' | 'changed' | 'failed';
   counts: { ok: number; changed: number; failed: number };
   configcrates: number;
+  /** the report as stored (bounded; see run-report.ts) */
   report: string;
+  /** the report's size as the envoy sent it */
+  report_bytes: number;
+  truncated: Truncation;
+  summary: RunSummary;
+  /** the envoy could not take a bundle (the run's `policy_error`) */
+  policy_error: string | null;
 }
 
 interface Row {
@@ -77,6 +123,8 @@ export class EnvoyIndex {
   private readonly insertRun;
   private readonly updateRunFields;
   private readonly pruneRuns;
+  /** set by the server once its policy is loaded; without it nothing is stale */
+  policy: PublishedPolicy | null = null;
 
   constructor(
     private readonly db: Db,
@@ -87,8 +135,9 @@ export class EnvoyIndex {
       for (const r of recs) this.flushStmt.run(r.lastSeenMs, r.ip, r.policyVersion, r.fingerprint, r.id);
     });
     this.insertRun = db.prepare(
-      `INSERT OR IGNORE INTO runs (run_id, envoy_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates, report, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO runs (run_id, envoy_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates, report, received_at,
+         report_bytes, truncated_bytes, resources_omitted, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updateRunFields = db.prepare('UPDATE envoys SET last_run_status = ?, last_run_at = ?, change_streak = ? WHERE id = ?');
     this.pruneRuns = db.prepare('DELETE FROM runs WHERE envoy_id = ? AND seq <= (SELECT seq FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)');
@@ -107,11 +156,11 @@ export class EnvoyIndex {
     return [...this.byId.values()];
   }
 
-  add(rec: Omit<EnvoyRecord, 'revoked' | 'lastSeenMs' | 'ip' | 'policyVersion' | 'fingerprint' | 'lastRunStatus' | 'lastRunAt' | 'changeStreak'>): EnvoyRecord {
+  add(rec: Pick<EnvoyRecord, 'id' | 'hostname' | 'pubkeySha256' | 'certSerial' | 'enrolledAt'>): EnvoyRecord {
     this.db
       .prepare('INSERT INTO envoys (id, hostname, pubkey_sha256, cert_serial, enrolled_at) VALUES (?, ?, ?, ?, ?)')
       .run(rec.id, rec.hostname, rec.pubkeySha256, rec.certSerial, rec.enrolledAt);
-    const full: EnvoyRecord = { ...rec, revoked: false, lastSeenMs: null, ip: null, policyVersion: null, fingerprint: null, lastRunStatus: null, lastRunAt: null, changeStreak: 0 };
+    const full: EnvoyRecord = { ...rec, revoked: false, lastSeenMs: null, ip: null, policyVersion: null, fingerprint: null, lastRunStatus: null, lastRunAt: null, changeStreak: 0, policyLag: null, stalePolicy: false, policyError: null };
     this.byId.set(rec.id, full);
     return full;
   }
@@ -131,6 +180,25 @@ export class EnvoyIndex {
     rec.policyVersion = policyVersion;
     rec.fingerprint = fingerprint;
     this.dirty.add(rec);
+    if (this.policy) this.trackLag(rec, policyVersion, this.policy.version, nowMs);
+  }
+
+  /** One check-in holding `held` while `published` is out; the second such check-in makes it stale. */
+  private trackLag(rec: EnvoyRecord, held: number, published: number, nowMs: number): void {
+    if (held === published) {
+      rec.policyLag = null;
+      rec.stalePolicy = false;
+      return;
+    }
+    const lag = rec.policyLag;
+    if (lag && lag.held === held) {
+      lag.checkins++;
+      lag.offered = published;
+      if (lag.checkins >= 2) rec.stalePolicy = true;
+      return;
+    }
+    rec.policyLag = { held, offered: published, sinceMs: nowMs, checkins: 1 };
+    rec.stalePolicy = false;
   }
 
   get dirtyCount(): number {
@@ -157,13 +225,22 @@ export class EnvoyIndex {
    * commit. Returns, per run, whether it was new.
    */
   recordRuns(items: { rec: EnvoyRecord; run: RunInput }[], nowMs: number, keepPerEnvoy: number): boolean[] {
-    const staged = new Map<EnvoyRecord, { streak: number; status: string; version: number | null }>();
+    const staged = new Map<EnvoyRecord, { streak: number; status: string; version: number | null; policyError: string | null }>();
     const fresh = this.db.transaction(() =>
       items.map(({ rec, run }) => {
-        const ins = this.insertRun.run(run.run_id, rec.id, run.policy_version, run.started_at, run.duration_ms, run.status, run.counts.ok, run.counts.changed, run.counts.failed, run.configcrates, run.report, nowMs);
+        const { counts, truncated } = run;
+        const ins = this.insertRun.run(
+          run.run_id, rec.id, run.policy_version, run.started_at, run.duration_ms, run.status, counts.ok, counts.changed, counts.failed, run.configcrates, run.report, nowMs,
+          run.report_bytes, truncated.bytes, truncated.resources_omitted, JSON.stringify(run.summary),
+        );
         if (ins.changes === 0) return false;
         const prev = staged.get(rec) ?? { streak: rec.changeStreak, status: rec.lastRunStatus ?? '', version: rec.policyVersion };
-        const next = { streak: nextStreak(prev.streak, run.status), status: run.status, version: prev.version === null || run.policy_version > prev.version ? run.policy_version : prev.version };
+        const next = {
+          streak: nextStreak(prev.streak, run.status),
+          status: run.status,
+          version: prev.version === null || run.policy_version > prev.version ? run.policy_version : prev.version,
+          policyError: run.policy_error,
+        };
         staged.set(rec, next);
         this.updateRunFields.run(run.status, nowMs, next.streak, rec.id);
         this.pruneRuns.run(rec.id, rec.id, keepPerEnvoy);
@@ -179,6 +256,12 @@ export class EnvoyIndex {
       rec.lastRunStatus = st.status;
       rec.lastRunAt = nowMs;
       rec.changeStreak = st.streak;
+      rec.policyError = st.policyError;
+      // a run on another version than the lagging one means the envoy moved
+      if (rec.policyLag && st.version !== rec.policyLag.held) {
+        rec.policyLag = null;
+        rec.stalePolicy = false;
+      }
     }
     return fresh;
   }
@@ -201,7 +284,19 @@ export class EnvoyIndex {
       last_run_at: iso(rec.lastRunAt),
       change_streak: rec.changeStreak,
       connected: this.connected.has(rec.id),
+      stale_policy: rec.stalePolicy && rec.policyLag ? this.staleView(rec, rec.policyLag) : null,
     };
+  }
+
+  private staleView(rec: EnvoyRecord, lag: PolicyLag): StalePolicyView {
+    const published = this.policy?.version ?? lag.offered;
+    const server = this.policy?.resolveError(rec.hostname) ?? null;
+    const reason = server
+      ? `the server cannot resolve its bundle: ${server}`
+      : rec.policyError
+        ? `the envoy could not take the bundle: ${rec.policyError}`
+        : `it was offered version ${lag.offered} and still runs ${lag.held}, without saying why (read the agent's log on the host)`;
+    return { held_version: lag.held, published_version: published, since: new Date(lag.sinceMs).toISOString(), checkins: lag.checkins, reason };
   }
 
   compliance(nowMs: number): Compliance {
@@ -234,5 +329,8 @@ function fromRow(r: Row): EnvoyRecord {
     lastRunStatus: r.last_run_status,
     lastRunAt: r.last_run_at,
     changeStreak: r.change_streak,
+    policyLag: null,
+    stalePolicy: false,
+    policyError: null,
   };
 }

@@ -5,7 +5,7 @@
  * P-256 for the CA and server keeps every TLS stack happy; envoys keep Ed25519 keys.
  */
 import 'reflect-metadata';
-import { webcrypto, createHash, X509Certificate as NodeX509, randomBytes } from 'node:crypto';
+import { webcrypto, createHash, createPrivateKey, createPublicKey, X509Certificate as NodeX509, randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
@@ -18,6 +18,33 @@ x509.cryptoProvider.set(webcrypto as never);
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
+/** Server and envoy certificates last this long unless server.yaml says otherwise (`pki.*`). */
+export const DEFAULT_CERT_LIFETIME_S = 825 * 86_400;
+
+/** notBefore is backdated a little for clock skew, never more than a tenth of the lifetime. */
+function validity(now: Date, lifetimeMs: number): { notBefore: Date; notAfter: Date } {
+  return { notBefore: new Date(now.getTime() - Math.min(60_000, Math.floor(lifetimeMs / 10))), notAfter: new Date(now.getTime() + lifetimeMs) };
+}
+
+export interface CertValidity {
+  notBefore: number; // ms since the epoch
+  notAfter: number;
+  serial: string;
+}
+
+export function certValidity(pem: string | Buffer): CertValidity {
+  const c = new NodeX509(pem);
+  return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo), serial: c.serialNumber.toLowerCase() };
+}
+
+/**
+ * When a certificate is due for renewal: once a third of its life (at most 30 days) is
+ * left, i.e. at 2/3 of its lifetime for short-lived ones. Both the server (its own
+ * certificate) and the envoy (its client certificate) use this rule.
+ */
+export function renewalDueAt(v: Pick<CertValidity, 'notBefore' | 'notAfter'>): number {
+  return v.notAfter - Math.min(30 * DAY, Math.floor((v.notAfter - v.notBefore) / 3));
+}
 
 export interface PemPair {
   cert: string;
@@ -68,7 +95,7 @@ export function serverSans(hostname: string | undefined, extra: string[]): strin
   return [...out];
 }
 
-export async function createServerCert(ca: PemPair, sans: string[], now: Date = new Date()): Promise<PemPair> {
+export async function createServerCert(ca: PemPair, sans: string[], now: Date = new Date(), lifetimeS: number = DEFAULT_CERT_LIFETIME_S): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importEcKey(ca.key);
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
@@ -76,8 +103,7 @@ export async function createServerCert(ca: PemPair, sans: string[], now: Date = 
     serialNumber: serial(),
     subject: `CN=${sans.find((s) => isIP(s) === 0 && s !== 'localhost') ?? 'vigosrv'}`,
     issuer: caCert.subject,
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + 825 * DAY),
+    ...validity(now, lifetimeS * 1000),
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: EC,
@@ -97,16 +123,47 @@ export async function createServerCert(ca: PemPair, sans: string[], now: Date = 
 export async function createEnvoyCsr(hostname: string): Promise<{ csr: string; key: string }> {
   const alg = { name: 'Ed25519' } as const;
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return { csr: await csrFor(hostname, keys), key: await exportKeyPem(keys.privateKey) };
+}
+
+async function csrFor(hostname: string, keys: CryptoKeyPair): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${hostname.replace(/[,+="<>#;\\]/g, '_')}`,
     keys,
-    signingAlgorithm: alg,
+    signingAlgorithm: { name: 'Ed25519' },
   });
-  return { csr: csr.toString('pem'), key: await exportKeyPem(keys.privateKey) };
+  return csr.toString('pem');
+}
+
+/** Envoy side, at renewal: a CSR for the key the envoy already holds (envoy.key, PKCS#8 PEM). */
+export async function createEnvoyRenewalCsr(hostname: string, keyPem: string): Promise<string> {
+  const alg = { name: 'Ed25519' } as const;
+  const priv = createPrivateKey(keyPem);
+  const spki = createPublicKey(priv).export({ type: 'spki', format: 'der' });
+  const pkcs8 = priv.export({ type: 'pkcs8', format: 'der' });
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, alg, false, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', spki, alg, true, ['verify']),
+  } as CryptoKeyPair;
+  return await csrFor(hostname, keys);
+}
+
+/** SHA-256 of a certificate's SubjectPublicKeyInfo (what `envoys.pubkey_sha256` holds). */
+export function certPublicKeySha256(pem: string | Buffer): string {
+  const spki = new NodeX509(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('hex');
 }
 
 /** Server side: verify the CSR's self-signature and issue a client certificate (CN = envoy id). */
-export async function signEnvoyCsr(ca: PemPair, csrPem: string, envoyId: string, now: Date = new Date()): Promise<{ cert: string; publicKeySha256: string; serial: string }> {
+export async function signEnvoyCsr(
+  ca: PemPair,
+  csrPem: string,
+  envoyId: string,
+  now: Date = new Date(),
+  lifetimeS: number = DEFAULT_CERT_LIFETIME_S,
+  /** renewal: the CSR must be for this key (SHA-256 of its SPKI), checked before signing */
+  requireKeySha256?: string,
+): Promise<{ cert: string; publicKeySha256: string; serial: string; notAfter: number }> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
@@ -115,6 +172,9 @@ export async function signEnvoyCsr(ca: PemPair, csrPem: string, envoyId: string,
   }
   if (csr.publicKey.algorithm.name !== 'Ed25519') throw new VigoError('E_BAD_CSR', 'csr: the envoy key must be Ed25519');
   if (!(await csr.verify())) throw new VigoError('E_BAD_CSR', 'csr: signature does not verify');
+  const spki = new Uint8Array(csr.publicKey.rawData);
+  const publicKeySha256 = createHash('sha256').update(spki).digest('hex');
+  if (requireKeySha256 !== undefined && publicKeySha256 !== requireKeySha256) throw new VigoError('E_RENEW_KEY', 'csr: not for the key this envoy enrolled with');
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importEcKey(ca.key);
   const sn = serial();
@@ -122,8 +182,7 @@ export async function signEnvoyCsr(ca: PemPair, csrPem: string, envoyId: string,
     serialNumber: sn,
     subject: `CN=${envoyId}`,
     issuer: caCert.subject,
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + 825 * DAY),
+    ...validity(now, lifetimeS * 1000),
     publicKey: await csr.publicKey.export(),
     signingKey: caKey,
     signingAlgorithm: EC,
@@ -133,8 +192,7 @@ export async function signEnvoyCsr(ca: PemPair, csrPem: string, envoyId: string,
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
     ],
   });
-  const spki = new Uint8Array(csr.publicKey.rawData);
-  return { cert: cert.toString('pem'), publicKeySha256: createHash('sha256').update(spki).digest('hex'), serial: sn };
+  return { cert: cert.toString('pem'), publicKeySha256, serial: sn, notAfter: cert.notAfter.getTime() };
 }
 
 /** SHA-256 of a certificate's DER, lowercase hex (the CA fingerprint operators compare). */

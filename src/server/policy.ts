@@ -4,18 +4,23 @@
  * is stored with the fingerprint of the stacks it names, so a crash between the `.live`
  * swap and the version bump is noticed at the next start and bumped then.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { getMeta, setMeta, type Db } from './db.js';
-import { loadStacks, resolveBundle, validateStacks, type Stacks, type StacksProblem } from './publish/stacks-port.js';
-import { swapLive, sweepLive } from './publish/live.js';
+import { loadStacks, resolveBundle, type Stacks, type StacksProblem } from './publish/stacks-port.js';
+import { sweepLive } from './publish/live.js';
+import { bootLive, publishLive, validateStacksDir } from './publish/publish.js';
 import { VigoError } from '../platform/errors.js';
 
 export class PolicyState {
   private stacks: Stacks | null = null;
   private cache = new Map<string, string>();
+  /** hostnames whose bundle does not resolve at this version, and why (cleared with the cache) */
+  private unresolvable = new Map<string, string>();
   private _version: number;
   private publishing: Promise<unknown> = Promise.resolve();
+  /** Checks the validated candidate stacks before the swap; throws to refuse (set by the server: bundle sizes). */
+  preflight: ((stacks: Stacks, nextVersion: number) => void) | null = null;
+  /** why `.live` did not load at boot (null when it did, or nothing was published); shown by `server status` */
+  liveError: string | null = null;
 
   constructor(
     private readonly db: Db,
@@ -37,37 +42,36 @@ export class PolicyState {
   /** Load `.live/` at boot; bumps the version only if `.live` differs from what the DB names. */
   boot(): void {
     sweepLive(this.dataDir);
-    if (!existsSync(this.liveDir)) return;
-    const stacks = loadStacks(this.liveDir);
+    const { stacks, error } = bootLive(this.dataDir);
+    this.liveError = error;
+    if (stacks === null) return;
     if (getMeta(this.db, 'config_fingerprint') !== stacks.fingerprint) this.bump(stacks.fingerprint);
     this.install(stacks);
   }
 
-  /** Re-read `.live/` (POST /config/reload, and the last step of a publish). */
+  /** Re-read `.live/` (POST /config/reload). */
   reload(): number {
     const stacks = loadStacks(this.liveDir);
     this.bump(stacks.fingerprint);
     this.install(stacks);
+    this.liveError = null;
     return this._version;
   }
 
-  validate(): StacksProblem[] {
-    if (!existsSync(this.stacksDir)) return [{ file: this.stacksDir, line: null, message: 'stacks directory does not exist' }];
-    // operators want paths they can open: the stacks module names files relative to the tree
-    return validateStacks(this.stacksDir).map((p) => ({ ...p, file: isAbsolute(p.file) ? p.file : join(this.stacksDir, p.file) }));
+  /** Every problem in `stacks/`, with absolute paths an operator can open. */
+  validate(): Promise<StacksProblem[]> {
+    return validateStacksDir(this.stacksDir);
   }
 
-  /** Validate the stacks, swap `.live/`, reload. Publishes are serialized. */
+  /** Copy the stacks, validate the copy, swap `.live/` to it, serve it. Publishes are serialized. */
   publish(): Promise<{ version: number; files: number }> {
-    const run = this.publishing.then(() => {
-      const problems = this.validate();
-      if (problems.length > 0) {
-        throw new VigoError('E_STACKS_INVALID', `stacks are invalid; nothing was published:\n${problems.map((p) => `  ${p.file}:${p.line ?? '?'}: ${p.message}`).join('\n')}`);
-      }
-      const { files } = swapLive(this.stacksDir, this.dataDir);
-      const version = this.reload();
+    const run = this.publishing.then(async () => {
+      const { stacks, files } = await publishLive(this.stacksDir, this.dataDir, (candidate) => this.preflight?.(candidate, this._version + 1));
+      this.bump(stacks.fingerprint);
+      this.install(stacks);
+      this.liveError = null;
       sweepLive(this.dataDir);
-      return { version, files };
+      return { version: this._version, files };
     });
     this.publishing = run.catch(() => undefined);
     return run;
@@ -85,13 +89,24 @@ export class PolicyState {
   private install(stacks: Stacks): void {
     this.stacks = stacks;
     this.cache = new Map();
+    this.unresolvable = new Map();
   }
 
   /** The bundle JSON for a hostname at the current version (an empty bundle when nothing matches). */
   bundleJson(hostname: string, nowS: number): string {
     const hit = this.cache.get(hostname);
     if (hit !== undefined) return hit;
-    const bundle = (this.stacks && resolveBundle(this.stacks, hostname, this._version, nowS)) ?? {
+    const failed = this.unresolvable.get(hostname);
+    // the stacks do not change within a version: a failure is one too until the next publish
+    if (failed !== undefined) throw new VigoError('E_STACKS_RESOLVE', failed);
+    let resolved: ReturnType<typeof resolveBundle> = null;
+    try {
+      resolved = this.stacks && resolveBundle(this.stacks, hostname, this._version, nowS);
+    } catch (e) {
+      this.unresolvable.set(hostname, e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+    const bundle = resolved ?? {
       version: this._version,
       envoy: hostname,
       generated_at: nowS,
@@ -100,5 +115,10 @@ export class PolicyState {
     const json = JSON.stringify(bundle);
     this.cache.set(hostname, json);
     return json;
+  }
+
+  /** Why this hostname's bundle does not resolve at the current version (null: it does, or nobody asked yet). */
+  resolveError(hostname: string): string | null {
+    return this.unresolvable.get(hostname) ?? null;
   }
 }

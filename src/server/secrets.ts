@@ -63,7 +63,9 @@ export function lock(p: SecretsPaths): void {
 }
 
 function requireUnlocked(p: SecretsPaths, nowMs: number, windowMs: number): void {
-  if (unlockedUntil(p, nowMs) === null) throw new VigoError('E_SECRETS_LOCKED', 'the secrets vault is locked', { hint: 'run `vigocli secrets unlock` (opens a 24 h window)' });
+  if (unlockedUntil(p, nowMs) === null) {
+    throw new VigoError('E_SECRETS_LOCKED', 'the secrets vault is locked', { hint: `run \`vigocli secrets unlock\` (opens a ${Math.round((windowMs / 3600_000) * 100) / 100} h window, secrets.unlock_window_h)` });
+  }
   writeJsonAtomic(p.unlockedFile, { expires_at: nowMs + windowMs }, { mode: 0o600 });
 }
 

@@ -5,17 +5,21 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
 import { splitHostPort, type ServerConfig } from './config.js';
-import { openDb } from './db.js';
+import { openDb, type Db } from './db.js';
 import { EnvoyIndex } from './envoys.js';
 import { PolicyState } from './policy.js';
 import { CheckinServer } from './checkin/server.js';
-import { createMetrics, registerStateGauges } from './metrics.js';
-import { certFingerprint, createCa, createServerCert, serverSans, type PemPair } from './pki.js';
+import { checkBundleSizes } from './checkin/bundle-limit.js';
+import { createMetrics, registerCertGauges, registerStateGauges } from './metrics.js';
+import { certFingerprint, createCa, type PemPair } from './pki.js';
+import { ServerIdentity, ensureServerCert, keepServerCertFresh } from './server-cert.js';
 import { ensureMasterKey, secretsPaths } from './secrets.js';
 import { mintLocalAdminToken } from './tokens.js';
 import { buildRest } from './rest/index.js';
+import { VigoError } from '../platform/errors.js';
 import type { ServerContext } from './context.js';
 
 export interface RunningServer {
@@ -43,74 +47,122 @@ async function ensureTls(config: ServerConfig, log: (m: string) => void): Promis
     writeFileAtomic(caCrt, ca.cert, { mode: 0o644 });
     log(`created CA ${caCrt} (sha256 ${certFingerprint(ca.cert)})`);
   }
-  const sans = serverSans(config.server.hostname, config.server.tls_sans).sort();
-  const srvCrt = join(dir, 'server.crt');
-  const srvKey = join(dir, 'server.key');
-  const sansFile = join(dir, 'server.sans.json');
-  const same = existsSync(sansFile) && existsSync(srvCrt) && existsSync(srvKey) && readFileSync(sansFile, 'utf8') === JSON.stringify(sans);
-  let server: PemPair;
-  if (same) server = { cert: readFileSync(srvCrt, 'utf8'), key: readFileSync(srvKey, 'utf8') };
-  else {
-    server = await createServerCert(ca, sans);
-    writeFileAtomic(srvKey, server.key, { mode: 0o600 });
-    writeFileAtomic(srvCrt, server.cert, { mode: 0o644 });
-    writeFileAtomic(sansFile, JSON.stringify(sans), { mode: 0o644 });
-    log(`issued server certificate for ${sans.join(', ')}`);
-  }
+  const server = await ensureServerCert(config, ca, log);
   return { ca, server };
 }
 
+/** A listen failure named by the listener and its address, with what to do next. */
+function listenError(what: string, addr: string, setting: string, e: unknown): VigoError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const inUse = (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE' || /EADDRINUSE|No address added/.test(msg);
+  return new VigoError(inUse ? 'E_ADDR_IN_USE' : 'E_LISTEN', `cannot listen for ${what} on ${addr}: ${inUse ? 'the address is in use' : msg}`, {
+    hint: inUse ? `another process holds ${addr} (see \`ss -ltnp\`); stop it, or change ${setting} in server.yaml` : `check ${setting} in server.yaml`,
+    cause: e,
+  });
+}
+
+/**
+ * Start everything, or — when any step fails — release what was started (listeners,
+ * timers, the database) before rethrowing, so a failed start leaves nothing holding the
+ * process open.
+ */
 export async function startServer(config: ServerConfig, opts: { log?: (m: string) => void; now?: () => number } = {}): Promise<RunningServer> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} vigosrv: ${m}\n`));
   const now = opts.now ?? Date.now;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
-  mkdirSync(config.stacksDir, { recursive: true, mode: 0o755 });
-  const { ca, server: srvTls } = await ensureTls(config, log);
-  if (ensureMasterKey(secretsPaths(config.secretsDir, config.dataDir))) log(`created secrets master key in ${config.secretsDir}`);
-
-  const db = openDb(config.dbPath);
-  const intervalMs = config.checkin.interval_s * 1000;
-  const index = new EnvoyIndex(db, intervalMs);
-  const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
-  policy.boot();
-  const metrics = createMetrics();
-  const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, metrics, log, now });
-  const grpcPort = await checkin.listen(config.server.grpc_listen, { ca: ca.cert, cert: srvTls.cert, key: srvTls.key });
-  registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
-
-  const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
-  // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
-  const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
-  const rest = splitHostPort(config.server.rest_listen);
-  await app.listen({ host: rest.host, port: rest.port });
-  const addr = app.server.address();
-  const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
-  const localHost = rest.host === '0.0.0.0' || rest.host === '::' ? '127.0.0.1' : rest.host;
-  const restUrl = `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${restPort}`;
-
-  const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
-  writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
-
-  const flushEvery = setInterval(() => {
-    try {
-      while (index.dirtyCount > 0) index.flush(config.database.flush_batch);
-    } catch (e) {
-      log(`flush failed: ${e instanceof Error ? e.message : String(e)}`);
+  const release: (() => unknown)[] = [];
+  const releaseAll = async (): Promise<void> => {
+    for (const r of release.splice(0).reverse()) {
+      try {
+        await r();
+      } catch (e) {
+        log(`while releasing after a failed start: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
-  }, config.database.flush_interval_ms);
-  flushEvery.unref();
-
-  return {
-    restUrl,
-    restPort,
-    grpcPort,
-    ctx,
-    async stop() {
-      clearInterval(flushEvery);
-      await app.close();
-      await checkin.stop();
-      index.flush();
-      db.close();
-    },
   };
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
+    mkdirSync(config.stacksDir, { recursive: true, mode: 0o755 });
+    const { ca, server: srvTls } = await ensureTls(config, log);
+    if (ensureMasterKey(secretsPaths(config.secretsDir, config.dataDir))) log(`created secrets master key in ${config.secretsDir}`);
+
+    let db: Db;
+    try {
+      db = openDb(config.dbPath);
+    } catch (e) {
+      throw new VigoError('E_DB_OPEN', `cannot open the database ${config.dbPath}: ${e instanceof Error ? e.message : String(e)}`, {
+        hint: `check free space (df ${config.dataDir}) and permissions there; SQLite reports a full disk as "disk I/O error"`,
+        cause: e,
+      });
+    }
+    release.push(() => db.close());
+    const intervalMs = config.checkin.interval_s * 1000;
+    const index = new EnvoyIndex(db, intervalMs);
+    const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
+    policy.boot();
+    if (policy.liveError !== null) log(`WARNING: ${policy.liveError}`);
+    // a publish whose bundle would not fit in a check-in message is refused, naming the envoys
+    policy.preflight = (stacks, version) => checkBundleSizes(stacks, index.all().filter((e) => !e.revoked).map((e) => e.hostname), version, Math.floor(now() / 1000), log);
+    const metrics = createMetrics();
+    index.policy = policy; // envoys lagging the published version become stale-policy
+    const identity = new ServerIdentity(ca.cert, srvTls);
+    const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s });
+    release.push(() => checkin.stop());
+    let grpcPort: number;
+    try {
+      grpcPort = await checkin.listen(config.server.grpc_listen, identity);
+    } catch (e) {
+      throw listenError('gRPC check-ins', config.server.grpc_listen, 'server.grpc_listen', e);
+    }
+    registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
+
+    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
+    // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
+    const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
+    release.push(() => app.close());
+    const rest = splitHostPort(config.server.rest_listen);
+    try {
+      await app.listen({ host: rest.host, port: rest.port });
+    } catch (e) {
+      throw listenError('the REST API', config.server.rest_listen, 'server.rest_listen', e);
+    }
+    const addr = app.server.address();
+    const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
+    const localHost = rest.host === '0.0.0.0' || rest.host === '::' ? '127.0.0.1' : rest.host;
+    const restUrl = `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${restPort}`;
+    // a renewed server certificate reaches new REST handshakes too (gRPC reads `identity` itself)
+    identity.onChange((p) => (app.server as unknown as TlsServer).setSecureContext({ key: p.key, cert: `${p.cert.trim()}\n${ca.cert.trim()}\n` }));
+    const stopCertRenewal = keepServerCertFresh(config, ca, identity, log, now);
+    release.push(stopCertRenewal);
+    registerCertGauges(metrics, index, checkin.certs, identity, now);
+
+    const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
+    writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
+
+    const flushEvery = setInterval(() => {
+      try {
+        while (index.dirtyCount > 0) index.flush(config.database.flush_batch);
+      } catch (e) {
+        log(`flush failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, config.database.flush_interval_ms);
+    flushEvery.unref();
+
+    return {
+      restUrl,
+      restPort,
+      grpcPort,
+      ctx,
+      async stop() {
+        clearInterval(flushEvery);
+        stopCertRenewal();
+        await app.close();
+        await checkin.stop();
+        index.flush();
+        db.close();
+      },
+    };
+  } catch (e) {
+    await releaseAll();
+    throw e;
+  }
 }

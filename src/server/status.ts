@@ -1,6 +1,8 @@
 /**
  * Envoy statuses and compliance — pure rules over what the index knows.
  *   offline   no check-in within 2 × the check-in interval (checked first: stale news is no news)
+ *   stale-policy  it checked in again still holding the version it held when it was offered
+ *             the published one (its runs describe an old policy, so they prove nothing)
  *   no-data   enrolled, no run reported yet
  *   failed    the last run had a failed resource
  *   diverged  3 or more consecutive runs with changes
@@ -9,7 +11,7 @@
  *             a new policy or putting back one drift is what convergence is)
  * Compliance % = converged ÷ active, where active = enrolled and not revoked.
  */
-export const STATUSES = ['converged', 'relapsed', 'diverged', 'failed', 'offline', 'no-data'] as const;
+export const STATUSES = ['converged', 'relapsed', 'diverged', 'failed', 'stale-policy', 'offline', 'no-data'] as const;
 export type EnvoyStatus = (typeof STATUSES)[number];
 
 export interface StatusInput {
@@ -17,10 +19,13 @@ export interface StatusInput {
   lastSeenMs: number | null;
   lastRunStatus: string | null;
   changeStreak: number;
+  /** lags the published policy beyond one check-in (EnvoyIndex) */
+  stalePolicy?: boolean;
 }
 
 export function envoyStatus(e: StatusInput, nowMs: number, intervalMs: number): EnvoyStatus {
   if (e.lastSeenMs !== null && nowMs - e.lastSeenMs > 2 * intervalMs) return 'offline';
+  if (e.stalePolicy === true) return 'stale-policy';
   if (e.lastRunStatus === null) return 'no-data';
   if (e.lastRunStatus === 'failed') return 'failed';
   if (e.changeStreak >= 3) return 'diverged';

@@ -11,10 +11,10 @@ import { pubkeyHex, verifyHex, type Signer } from './keys.js';
 import { canonicalize, hasLoneSurrogate, sha256Hex, withoutSig } from './canonical.js';
 import { signingMessage } from './domain.js';
 import { validateName } from './names.js';
-import { array, exactObject, hex64, hex64OrNull, literal, malformed, sigHex, uint } from './schema.js';
+import { array, exactObject, hex64, literal, malformed, sigHex, uint } from './schema.js';
 import { checkToken, tokenCanonical, type TokenChain } from './token.js';
 import { checkDelegation, type Delegation } from './delegation.js';
-import { CLOCK_SKEW_S, verifyChain } from './verify.js';
+import { CLOCK_SKEW_S, verifyChain, type VerifyCache } from './verify.js';
 
 /** Longest revoke reason, in UTF-16 code units. */
 export const MAX_REASON_LEN = 1024;
@@ -37,8 +37,12 @@ export interface LeaveEnvelope {
   kind: 'leave';
   project_id: Hex;
   subject: Hex;
-  token_id: Hex | null;
+  /** the token given up: the id of the leaf of subject_chain */
+  token_id: Hex;
   issued_at: number;
+  /** the leaver's own chain, root first, ending in the token given up (its subject is `subject`) */
+  subject_chain: TokenChain;
+  subject_delegations: Delegation[];
   sig: Hex;
 }
 
@@ -52,7 +56,7 @@ export interface NameClaim {
 }
 
 const REVOKE_KEYS = ['v', 'kind', 'project_id', 'token_id', 'reason', 'issued_at', 'signer', 'signer_chain', 'signer_delegations', 'sig'] as const;
-const LEAVE_KEYS = ['v', 'kind', 'project_id', 'subject', 'token_id', 'issued_at', 'sig'] as const;
+const LEAVE_KEYS = ['v', 'kind', 'project_id', 'subject', 'token_id', 'issued_at', 'subject_chain', 'subject_delegations', 'sig'] as const;
 const NAME_CLAIM_KEYS = ['v', 'kind', 'name', 'pubkey', 'issued_at', 'sig'] as const;
 
 function reasonField(v: unknown, path: string): string | null {
@@ -86,8 +90,10 @@ export function checkLeave(v: unknown, path = 'leave'): LeaveEnvelope {
     kind: literal(o.kind, `${path}.kind`, 'leave'),
     project_id: hex64(o.project_id, `${path}.project_id`),
     subject: hex64(o.subject, `${path}.subject`),
-    token_id: hex64OrNull(o.token_id, `${path}.token_id`),
+    token_id: hex64(o.token_id, `${path}.token_id`),
     issued_at: uint(o.issued_at, `${path}.issued_at`),
+    subject_chain: array(o.subject_chain, `${path}.subject_chain`).map((t, i) => checkToken(t, `${path}.subject_chain[${i}]`)),
+    subject_delegations: array(o.subject_delegations, `${path}.subject_delegations`).map((d, i) => checkDelegation(d, `${path}.subject_delegations[${i}]`)),
     sig: sigHex(o.sig, `${path}.sig`),
   };
 }
@@ -119,8 +125,18 @@ function checkSignature(kind: string, env: { sig: Hex }, pk: Hex, what: string):
   if (!verifyHex(pk, signingMessage(kind, env), env.sig)) fail('E_BAD_SIGNATURE', `${what}: the signature by ${pk} does not verify`);
 }
 
-function fail(code: 'E_BAD_SIGNATURE' | 'E_WRONG_PROJECT' | 'E_NOT_YET_VALID' | 'E_NOT_ADMIN' | 'E_REVOKE_ANCESTOR', msg: string): never {
+function fail(
+  code: 'E_BAD_SIGNATURE' | 'E_WRONG_PROJECT' | 'E_NOT_YET_VALID' | 'E_NOT_ADMIN' | 'E_REVOKE_ANCESTOR' | 'E_EMPTY_CHAIN' | 'E_LEAVE_NOT_LEAF' | 'E_LEAVE_ROOT',
+  msg: string,
+): never {
   throw new TrustError(code, msg);
+}
+
+export interface EnvelopeVerifyOptions {
+  /** the receiver's own delegation list for the project (see VerifyInput.knownDelegations) */
+  knownDelegations?: Delegation[];
+  /** saves re-checking the signatures of chains already verified (the envelope's own signature is always checked) */
+  cache?: VerifyCache;
 }
 
 /** A revocation of tokenIdHex, signed by the admin whose chain (and the project's delegations) it carries. */
@@ -152,16 +168,33 @@ export async function mintRevoke(
   return signEnvelope<RevokeEnvelope>(admin, body);
 }
 
-/** A departure, signed by the leaving subject; token_id names the token given up, when known. */
-export async function mintLeave(subject: Signer, projectIdHex: Hex, tokenIdHex: Hex | null, now: number): Promise<LeaveEnvelope> {
+/**
+ * A departure, signed by the leaving subject, carrying its own chain: it gives up the
+ * chain's leaf token (and only as a leaf: chains of others through it are unaffected).
+ * Refuses a chain that is only the root (E_LEAVE_ROOT: a founder cannot leave its own
+ * project) and a chain whose leaf is not the signer's (E_PRESENTER_MISMATCH).
+ */
+export async function mintLeave(subject: Signer, chain: TokenChain, delegations: Delegation[], now: number): Promise<LeaveEnvelope> {
+  const subjectChain = array(chain, 'chain').map((t, i) => checkToken(t, `chain[${i}]`));
+  const leaf = subjectChain[subjectChain.length - 1];
+  if (leaf === undefined) throw new TrustError('E_EMPTY_CHAIN', 'a leave needs the leaver’s token chain');
+  const pk = pubkeyHex(subject.publicKey);
+  if (leaf.subject !== pk) throw new TrustError('E_PRESENTER_MISMATCH', `the chain's leaf grants ${leaf.subject}, not the signing key ${pk}`);
+  if (subjectChain.length === 1) throw new TrustError('E_LEAVE_ROOT', 'the chain is only the bootstrap token: a founder cannot leave its own project');
   return signEnvelope<LeaveEnvelope>(subject, {
     v: 1,
     kind: 'leave',
-    project_id: hex64(projectIdHex, 'project_id'),
-    subject: pubkeyHex(subject.publicKey),
-    token_id: hex64OrNull(tokenIdHex, 'token_id'),
+    project_id: leaf.project_id,
+    subject: pk,
+    token_id: tokenIdOf(leaf),
     issued_at: uint(now, 'now'),
+    subject_chain: subjectChain,
+    subject_delegations: array(delegations, 'delegations').map((d, i) => checkDelegation(d, `delegations[${i}]`)),
   });
+}
+
+function tokenIdOf(t: TokenChain[number]): Hex {
+  return createHash('sha256').update(tokenCanonical(t), 'utf8').digest('hex');
 }
 
 /**
@@ -172,7 +205,7 @@ export async function mintLeave(subject: Signer, projectIdHex: Hex, tokenIdHex: 
  * first of all. Revocations of the signer's chain are the caller's to apply. Pass the
  * receiver's own delegations as `knownDelegations` (see VerifyInput).
  */
-export function verifyRevoke(env: unknown, projectIdHex: Hex, now: number, opts: { knownDelegations?: Delegation[] } = {}): RevokeEnvelope {
+export function verifyRevoke(env: unknown, projectIdHex: Hex, now: number, opts: EnvelopeVerifyOptions = {}): RevokeEnvelope {
   const r = checkRevoke(env);
   if (r.project_id !== projectIdHex) fail('E_WRONG_PROJECT', `revoke belongs to project ${r.project_id}, not ${projectIdHex}`);
   if (r.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `revoke is dated ${r.issued_at}, in the future (now ${now})`);
@@ -184,21 +217,46 @@ export function verifyRevoke(env: unknown, projectIdHex: Hex, now: number, opts:
     now: r.issued_at,
     presenter: r.signer,
     ...(opts.knownDelegations === undefined ? {} : { knownDelegations: opts.knownDelegations }),
+    ...(opts.cache === undefined ? {} : { cache: opts.cache }),
   });
   if (!res.ok) throw new TrustError(res.code, `revoke.signer_chain: ${res.message}`);
   if (res.role !== 'admin') fail('E_NOT_ADMIN', `revoke is signed by ${r.signer}, a member; only admins revoke`);
   for (let i = 0; i < r.signer_chain.length - 1; i++) {
-    const id = createHash('sha256').update(tokenCanonical(r.signer_chain[i]!), 'utf8').digest('hex');
+    const id = tokenIdOf(r.signer_chain[i]!);
     if (id === r.token_id) fail('E_REVOKE_ANCESTOR', `revoke names token ${id}, which is signer_chain[${i}], above the signer's own token`);
   }
   checkSignature('revoke', r, r.signer, 'revoke');
   return r;
 }
 
-/** Verifies a leave for this project: shape, project, and the leaving subject's signature. */
-export function verifyLeave(env: unknown, projectIdHex: Hex): LeaveEnvelope {
+/**
+ * Verifies a leave for this project (docs/trust.md, in this order): shape; project; not
+ * dated in the future; `token_id` is the id of the leaf of `subject_chain` (E_EMPTY_CHAIN
+ * for no chain, E_LEAVE_NOT_LEAF otherwise); the chain is more than the root
+ * (E_LEAVE_ROOT); the chain verifies for the project with `subject` as presenter at the
+ * leave's issued_at (verifyChain's codes: so only the token's own subject can give it up);
+ * the subject's signature. Pass the receiver's delegations as `knownDelegations`.
+ */
+export function verifyLeave(env: unknown, projectIdHex: Hex, now: number, opts: EnvelopeVerifyOptions = {}): LeaveEnvelope {
   const l = checkLeave(env);
   if (l.project_id !== projectIdHex) fail('E_WRONG_PROJECT', `leave belongs to project ${l.project_id}, not ${projectIdHex}`);
+  if (l.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `leave is dated ${l.issued_at}, in the future (now ${now})`);
+  const leaf = l.subject_chain[l.subject_chain.length - 1];
+  if (leaf === undefined) fail('E_EMPTY_CHAIN', 'leave.subject_chain is empty: a leave must carry the leaver’s chain');
+  const leafId = tokenIdOf(leaf);
+  if (leafId !== l.token_id) fail('E_LEAVE_NOT_LEAF', `leave names token ${l.token_id}, but the leaf of its subject_chain is ${leafId}`);
+  if (l.subject_chain.length === 1) fail('E_LEAVE_ROOT', `leave names the bootstrap token ${leafId}: the root is never retired by a leave`);
+  const res = verifyChain({
+    projectId: projectIdHex,
+    chain: l.subject_chain,
+    delegations: l.subject_delegations,
+    revoked: new Map(),
+    now: l.issued_at,
+    presenter: l.subject,
+    ...(opts.knownDelegations === undefined ? {} : { knownDelegations: opts.knownDelegations }),
+    ...(opts.cache === undefined ? {} : { cache: opts.cache }),
+  });
+  if (!res.ok) throw new TrustError(res.code, `leave.subject_chain: ${res.message}`);
   checkSignature('leave', l, l.subject, 'leave');
   return l;
 }

@@ -6,7 +6,7 @@
  */
 import { VigoError } from '../platform/errors.js';
 
-/** Every code a verifier (verifyChain, verifyRevoke, verifyLeave, the decoders) can return. */
+/** Every code a verifier (verifyChain, verifyRevoke, verifyLeave, admitRevoke, the decoders) can return. */
 export const TRUST_ERROR_CODES = [
   'E_MALFORMED',
   'E_OVERSIZE',
@@ -34,6 +34,11 @@ export const TRUST_ERROR_CODES = [
   // added by the trust branch (see docs/trust.md)
   'E_NOT_ADMIN',
   'E_REVOKE_ANCESTOR',
+  // issue 8: leaves carry the leaver's chain; revokes by revoked admins do not stand
+  'E_LEAVE_NOT_LEAF',
+  'E_LEAVE_ROOT',
+  'E_LEFT',
+  'E_REVOKER_REVOKED',
 ] as const;
 
 /** Codes thrown by the parsers of operator input (flags, files), not by a verifier. */
@@ -46,6 +51,9 @@ const HINTS: Partial<Record<TrustErrorCode, string>> = {
   E_EXPIRED: 'ask an admin of the project for a fresh invitation',
   E_REVOKED: 'this access was revoked; ask an admin of the project for a new invitation',
   E_PRESENTER_MISMATCH: 'the chain was issued to another puddle; use the invitation minted for your puddle pubkey',
+  E_LEFT: 'this token was given up by a LEAVE; ask an admin of the project for a new invitation',
+  E_LEAVE_ROOT: 'a founder cannot leave its own project; to end it, run `vigo swarm gitback project re-found` (or just remove your local state)',
+  E_REVOKER_REVOKED: 'the signing admin had itself been revoked when it signed; ask an admin in good standing to revoke',
   E_TOMBSTONED: 'the project was re-founded; use the new project id (see `vigo swarm gitback project status`)',
   E_DELEGATION_CAP: 'the delegation chain is at its cap; run `vigo swarm gitback project re-found`',
   E_BAD_PUBKEY: 'a puddle pubkey is 64 hex characters, optionally prefixed `ed25519:` (see `vigo swarm puddle pubkey`)',

@@ -39,7 +39,10 @@ export {
   checkNameClaim,
   MAX_REASON_LEN,
 } from './envelopes.js';
-export type { RevokeEnvelope, LeaveEnvelope, NameClaim } from './envelopes.js';
+export type { RevokeEnvelope, LeaveEnvelope, NameClaim, EnvelopeVerifyOptions } from './envelopes.js';
+
+export { resolveRevocations, admitRevoke, effectiveRevocations } from './revocations.js';
+export type { RevocationSet, Refusal } from './revocations.js';
 
 export {
   parseInvitation,

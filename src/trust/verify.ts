@@ -22,6 +22,14 @@ export interface VerifyInput {
   chain: TokenChain;
   delegations: Delegation[];
   revoked: ReadonlyMap<Hex, string | null>; // token_id → reason (from verified revoke envelopes)
+  /**
+   * token_id → the latest issued_at of the standing revokes that name it (resolveRevocations).
+   * When given, a revocation dated more than CLOCK_SKEW_S before the token it names does not
+   * count: nobody can name a token before it exists, so such a revoke is backdated.
+   */
+  revokedAt?: ReadonlyMap<Hex, number>;
+  /** token_id → reason, from verified LEAVEs: refused only as the chain's leaf (never mid-chain). */
+  left?: ReadonlyMap<Hex, string | null>;
   now: number;
   presenter: Hex | Uint8Array;
   tombstoned?: boolean;
@@ -223,6 +231,14 @@ function reconcileDelegations(presented: unknown[], known: unknown[]): unknown[]
   return p.length >= k.length ? presented : known;
 }
 
+function optionalMap<V>(v: unknown, path: string): ReadonlyMap<Hex, V> | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || typeof (v as Map<Hex, V>).has !== 'function' || typeof (v as Map<Hex, V>).get !== 'function') {
+    malformed(path, 'expected a Map keyed by token id');
+  }
+  return v as ReadonlyMap<Hex, V>;
+}
+
 function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   if (!isPlainObject(input as unknown)) malformed('input', 'expected a VerifyInput object');
   const pid = hex64(input.projectId, 'projectId');
@@ -232,6 +248,8 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   if (typeof revoked !== 'object' || revoked === null || typeof revoked.has !== 'function') {
     malformed('revoked', 'expected a Map of revoked token ids');
   }
+  const revokedAt = optionalMap<number>(input.revokedAt, 'revokedAt');
+  const left = optionalMap<string | null>(input.left, 'left');
   if (input.tombstoned === true) fail('E_TOMBSTONED', `project ${pid} is tombstoned (re-founded); it accepts no operations`);
   const rawChain = array(input.chain, 'chain');
   if (rawChain.length === 0) fail('E_EMPTY_CHAIN', 'the token chain is empty');
@@ -308,9 +326,17 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     if (t.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `chain[${i}] is dated ${t.issued_at}, in the future (now ${now})`);
     if (t.expires_at !== null && now >= t.expires_at) fail('E_EXPIRED', `chain[${i}] expired at ${t.expires_at} (now ${now})`);
     if (revoked.has(ids[i]!)) {
-      const reason = revoked.get(ids[i]!);
-      fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? ` (reason: ${JSON.stringify(reason)})` : ''}`);
+      const at = revokedAt?.get(ids[i]!);
+      // a revoke dated before the token it names is backdated and does not count
+      if (at === undefined || at + CLOCK_SKEW_S >= t.issued_at) {
+        const reason = revoked.get(ids[i]!);
+        fail('E_REVOKED', `chain[${i}] (token ${ids[i]}) is revoked${typeof reason === 'string' ? ` (reason: ${JSON.stringify(reason)})` : ''}`);
+      }
     }
+  }
+  const leafId = ids[ids.length - 1]!;
+  if (left?.has(leafId) === true) {
+    fail('E_LEFT', `chain[${chain.length - 1}] (token ${leafId}) was given up by its holder (a verified LEAVE)`);
   }
 
   const leaf = chain[chain.length - 1]!;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { converge } from '../../src/agent/engine/index.js';
 import { bundle, envoyRoot, statusOf } from './helpers.js';
@@ -39,6 +39,24 @@ test('only the mode differs: the file is chmod-ed, not rewritten', async (t) => 
   assert.equal(statusOf(r, 'test:file:/etc/app.conf').message, 'mode 0666 → 0600');
   assert.equal(mode(p), 0o600);
   assert.equal(statSync(p).ino, ino, 'same inode: not rewritten');
+});
+
+test('a managed file with another hard link gets its own copy; the other name keeps its mode', async (t) => {
+  const { root, opts } = envoyRoot(t);
+  mkdirSync(join(root, 'etc'));
+  mkdirSync(join(root, 'srv'));
+  const other = join(root, 'srv/secret.key');
+  writeFileSync(other, 'key\n', { mode: 0o600 });
+  chmodSync(other, 0o600);
+  const p = join(root, 'etc/app.conf');
+  linkSync(other, p); // one inode, two names: chmod-ing one would open the other
+  const r = await converge(bundle([{ type: 'file', path: '/etc/app.conf', mode: '0644' }]), opts);
+  assert.equal(statusOf(r, 'test:file:/etc/app.conf').message, 'mode 0600 → 0644, own copy made (it had 1 other hard link)');
+  assert.equal(mode(p), 0o644);
+  assert.equal(readFileSync(p, 'utf8'), 'key\n');
+  assert.equal(mode(other), 0o600, 'the name the crate never named keeps its mode');
+  assert.notEqual(statSync(p).ino, statSync(other).ino);
+  assert.equal(statSync(other).nlink, 1);
 });
 
 test('rewriting content keeps the metadata of the old file when mode is unmanaged', async (t) => {

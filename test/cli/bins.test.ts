@@ -2,13 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { join, dirname } from 'node:path';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+import { programBin } from '../helpers/program.js';
 
 function run(bin: string, args: string[]) {
-  return spawnSync(process.execPath, [join(root, 'bin', bin), ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, [programBin(bin), ...args], { encoding: 'utf8' });
 }
 
 for (const [bin, word] of [

@@ -8,7 +8,7 @@ import { chownSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFil
 import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { userSupport } from '../helpers/users.js';
-import { repoRoot } from '../gitback/harness.js';
+import { programDist } from '../helpers/program.js';
 import { grantGitback, ok, twoUserEnvoy, userExtraEnv, workTreeWithCommit } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 
@@ -181,7 +181,7 @@ test('uid binding: unbound hint, bind on unlock/join/helper, the copied-key atta
   const sock = join(envoy.root, 'var/run/vigo/gitback.sock');
   const forge = async (mode: string, arg = '') =>
     (
-      await run(process.execPath, [forger, sock, join(repoRoot, 'dist'), mode, arg], {
+      await run(process.execPath, [forger, sock, programDist, mode, arg], {
         uid: ub.uid,
         gid: ub.gid,
         cwd: ub.home,

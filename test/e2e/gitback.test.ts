@@ -2,7 +2,7 @@
 // two real Unix users running the real CLI and real git with their own puddles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { userSupport } from '../helpers/users.js';
@@ -139,9 +139,11 @@ test('two users, one envoy: found, invite, join, clone, push, fetch, refusals, c
   // A revokes B's token; after the sweep B's fetch and push fail, naming the revocation
   const rev = ok(A.vigo(['swarm', 'gitback', 'project', 'revoke', 'demo', '--token-id', tokenB, '--reason', 'left the team']), 'revoke');
   assert.match(rev.stdout, /revoke\.pending/);
-  const stored = join(envoy.root, 'var/lib/vigo/swarm/gitback/envelopes', pid, 'revokes', `${tokenB}.json`);
-  for (let i = 0; i < 100 && !existsSync(stored); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(existsSync(stored), 'the reactor swept the revocation into the envelope store');
+  // (stored as revokes/<envelope id>.u<uid>.json: one file per envelope and contributing uid)
+  const storedDir = join(envoy.root, 'var/lib/vigo/swarm/gitback/envelopes', pid, 'revokes');
+  const stored = () => existsSync(storedDir) && readdirSync(storedDir).some((n) => n.endsWith(`.u${ua.uid}.json`));
+  for (let i = 0; i < 100 && !stored(); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(stored(), 'the reactor swept the revocation into the envelope store');
   const fetchRevoked = B.git(['fetch', 'origin'], { cwd: clone });
   assert.notEqual(fetchRevoked.status, 0);
   assert.match(fetchRevoked.stderr, /E_REVOKED.*revoked by an admin: left the team/);

@@ -13,6 +13,7 @@ import { ensureBound } from '../../src/gitback/bind-client.js';
 import { projectInit } from '../../src/gitback/project/found.js';
 import { runRekeyHook } from '../../src/gitback/rekey-hook.js';
 import { repoRoot, startAgent, testContext } from './harness.js';
+import { pathWithProgram } from '../helpers/program.js';
 import { run } from './proc.js';
 
 const body = (over: Partial<BindingBody> = {}): BindingBody => ({
@@ -67,7 +68,7 @@ test('the envoy remembers verified delegations: a deposed founder with an empty 
   const uid = process.getuid?.() ?? 0;
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, `tester:x:${uid}:${uid}:tester:${home}:/bin/sh\n`);
-  const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', PATH: `${join(repoRoot, 'bin')}:${process.env.PATH}` };
+  const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', PATH: pathWithProgram() };
   const agent = await startAgent(vroot, { sweep_interval_s: 60, passwd_file: passwd }, { ...process.env, ...gitEnv });
   after(() => agent.stop());
   // founded 100 s ago, rekeyed 50 s ago: the old key's window closed before "now"

@@ -3,12 +3,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateKeyPair, seedSigner, toHex, type Signer } from '../../src/trust/index.js';
 import type { GitbackContext } from '../../src/gitback/context.js';
+import { checkoutRoot, vigoBin } from '../helpers/program.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const vigoBin = join(repoRoot, 'bin', 'vigo.js');
+/** the checkout, for its own files (docs, test data); run the program through test/helpers/program.ts */
+export const repoRoot = checkoutRoot;
+export { vigoBin };
 
 export interface Agent {
   proc: ChildProcess;

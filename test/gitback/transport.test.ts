@@ -5,16 +5,15 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import { run } from './proc.js';
-import { fileURLToPath } from 'node:url';
+import { pathWithProgram } from '../helpers/program.js';
 import { GitbackDaemon, type RefsChangedEvent } from '../../src/gitback/daemon/server.js';
 import { VigoError } from '../../src/platform/errors.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'vgt-transport-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const env = { ...process.env, VIGO_ROOT: dir, PATH: `${join(root, 'bin')}:${process.env.PATH}`, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
+const env = { ...process.env, VIGO_ROOT: dir, PATH: pathWithProgram(), GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
 const PID = 'ab'.repeat(32);
 const url = `gitback://${PID}/demo`;
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, mintBootstrapToken, mintLeave, projectId, seedSigner, toHex } from '../../src/trust/index.js';
+import { generateKeyPair, mintBootstrapToken, mintChildToken, mintLeave, projectId, seedSigner, toHex } from '../../src/trust/index.js';
 import { computeProjectId, parseGitbackUrl, resolveProjectId } from '../../src/gitback/url.js';
 import { parseBindProofLine, parseRequest } from '../../src/gitback/daemon/protocol.js';
 import { resolveProject, saveProject, saveConfig, type ProjectConfig } from '../../src/gitback/state.js';
@@ -85,14 +85,16 @@ test('reaping removes envelopes stored longer than the retention; a forged senti
   const vroot = join(dir, 'root');
   const store = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes');
   const s = seedSigner(generateKeyPair().seed);
-  const leave = await mintLeave(s, PID, null, 1000);
+  const founder = seedSigner(generateKeyPair().seed);
+  const root = await mintBootstrapToken(founder, 'demo', 900);
+  const leave = await mintLeave(s, [root, await mintChildToken(founder, [root], s.publicKey, 'member', 900, null)], [], 1000);
   const f = storeLeave(store, leave);
   assert.deepEqual(reapEnvelopes(store, Date.now(), 90 * 86400), []);
   utimesSync(f, new Date(Date.now() - 91 * 86400_000), new Date(Date.now() - 91 * 86400_000));
   assert.deepEqual(reapEnvelopes(store, Date.now(), 90 * 86400), [f]);
 
   const home = join(dir, 'home-sweep');
-  const pdir = join(home, '.vigo-gitback', PID);
+  const pdir = join(home, '.vigo-gitback', leave.project_id);
   mkdirSync(pdir, { recursive: true });
   writeFileSync(join(pdir, 'leave.pending'), JSON.stringify({ ...leave, issued_at: 1001 }));
   const uid = process.getuid?.() ?? 0;
@@ -101,6 +103,6 @@ test('reaping removes envelopes stored longer than the retention; a forged senti
   const r = sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: join(dir, 'passwd'), now: () => 2000, log: (m) => logs.push(m) });
   assert.equal(r.rejected, 1);
   assert.ok(existsSync(join(pdir, 'leave.pending.rejected')));
-  assert.equal(existsSync(join(store, PID, 'leaves')) && r.leaves > 0, false);
+  assert.equal(existsSync(join(store, leave.project_id, 'leaves')) && r.leaves > 0, false);
   assert.match(logs.join('\n'), /rejected .*leave\.pending/);
 });

@@ -4,7 +4,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestUser, removeTestUser, runAs, type TestUser } from '../helpers/users.js';
-import { repoRoot, startAgent, vigoBin, type Agent } from './harness.js';
+import { startAgent, type Agent } from './harness.js';
+import { pathWithProgram, vigoBin } from '../helpers/program.js';
 import { run, type RunResult } from './proc.js';
 
 export const PASSPHRASE = 'correct horse battery staple, gitback e2e';
@@ -31,7 +32,7 @@ export function grantGitback(envoy: Envoy, u: TestUser, on = true): void {
 export function userExtraEnv(envoy: Envoy, u: TestUser): NodeJS.ProcessEnv {
   return {
     VIGO_ROOT: envoy.root,
-    PATH: `${join(repoRoot, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    PATH: pathWithProgram(),
     VIGO_PUDDLE_PASSPHRASE: PASSPHRASE,
     GIT_AUTHOR_NAME: u.name,
     GIT_AUTHOR_EMAIL: `${u.name}@example.test`,

@@ -13,7 +13,8 @@ import { projectInvite, projectJoin, projectLeave, projectReinviteAll, projectRe
 import { projectList, projectStatus } from '../../src/gitback/project/show.js';
 import { gitbackGcOrphans, gitbackPurge, gitbackStatus } from '../../src/gitback/project/envoy.js';
 import { rekeyPreflight, runRekeyHook } from '../../src/gitback/rekey-hook.js';
-import { repoRoot, startAgent, testContext } from './harness.js';
+import { startAgent, testContext } from './harness.js';
+import { pathWithProgram } from '../helpers/program.js';
 import { ensureBound } from '../../src/gitback/bind-client.js';
 import { run } from './proc.js';
 
@@ -26,7 +27,7 @@ for (const d of [vroot, homeA, homeB]) mkdirSync(d, { recursive: true });
 const uid = process.getuid?.() ?? 0;
 const passwd = join(dir, 'passwd');
 writeFileSync(passwd, `tester:x:${uid}:${uid}:tester:${homeA}:/bin/sh\n`);
-const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', PATH: `${join(repoRoot, 'bin')}:${process.env.PATH}` };
+const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', PATH: pathWithProgram() };
 
 function ctxFor(home: string) {
   const c = testContext(home, vroot, { uid, user: 'tester' });
@@ -111,8 +112,9 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
 
   // the admin revokes the member's token: a sentinel, swept into the envelope store
   await projectRevoke(a, 'demo', { tokenId: memberTokenId, reason: 'left the team' });
-  const stored = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', pid, 'revokes', `${memberTokenId}.json`);
-  await waitFor(() => existsSync(stored));
+  // (stored as revokes/<envelope id>.u<uid>.json)
+  const revokes = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', pid, 'revokes');
+  await waitFor(() => existsSync(revokes) && readdirSync(revokes).some((n) => n.endsWith(`.u${uid}.json`)));
   assert.equal(existsSync(join(homeA, '.vigo-gitback', pid, 'revoke.pending')), false);
 
   // a tampered tokens.json is refused by the verbs and by the daemon
@@ -140,7 +142,8 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
 
   // a second founded project rides along to the cap (for --force-orphan-projects below)
   await projectInit(a, 'capped', { push: false });
-  // leave: the sentinel is swept into leaves/ and the emptied state directory goes
+  // leave by the founder: its chain is only the root, which a leave never retires
+  // (E_LEAVE_ROOT), so no envelope is signed and the emptied state directory goes
   await projectInit(a, 'brief', { push: false });
   const briefPid = (JSON.parse((a.stdout.length = 0, projectList(a, { json: true }), a.stdout.join(''))) as { handle: string; project_id: string }[]).find((p) => p.handle === 'brief')?.project_id as string;
   a.input.push('n');
@@ -148,8 +151,8 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
   a.input.push('y');
   await projectLeave(a, 'brief', {});
   await waitFor(() => !existsSync(join(homeA, '.vigo-gitback', briefPid)));
-  const leaves = join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', briefPid, 'leaves');
-  assert.equal(readdirSync(leaves).length, 1);
+  assert.match(a.stdout.join(''), /No LEAVE envelope: you are its founder/);
+  assert.equal(existsSync(join(vroot, 'var/lib/vigo/swarm/gitback/envelopes', briefPid, 'leaves')), false);
 
   // reanchor: the founder is refused; a member forks the project under its own key
   await assert.rejects(projectReanchor(a, 'demo'), /already the founder/);
@@ -189,7 +192,9 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
         }),
       );
       assert.equal(granted.get(adminInvitee), 'admin');
-      assert.equal(granted.get(toHex(b.publicKey())), 'member');
+      // b's token was revoked ('left the team'): re-invite-all skips it and says so
+      assert.equal(granted.get(toHex(b.publicKey())), undefined);
+      assert.match(a.stderr.join(''), /not re-inviting .*: revoked/);
     }
   }
   const chain = JSON.parse(readFileSync(tokensFile, 'utf8')) as Token[];
@@ -223,7 +228,8 @@ test('found, publish, invite/join refusals, revoke sweep, rekey to the cap, re-f
     }),
   );
   assert.equal(regranted.get(adminInvitee), 'admin');
-  assert.equal(regranted.get(toHex(b.publicKey())), 'member');
+  // b's token was revoked above ('left the team'): re-found does not carry b, nobody re-invites it
+  assert.equal(regranted.get(toHex(b.publicKey())), undefined);
   const newBare = join(vroot, 'var/lib/vigo/swarm/gitback/projects', `${newPid}.git`);
   const oldHeads = (await git(['--git-dir', bare, 'for-each-ref'], dir, a.env)).stdout;
   assert.equal((await git(['--git-dir', newBare, 'for-each-ref'], dir, a.env)).stdout, oldHeads);

@@ -9,8 +9,9 @@
  *     runAs(u, process.execPath, ['-e', '…']);
  *   });
  *
- * Names are `vgt<tag><random>` (≤ 32 chars). The repo and dist/ must be readable by the
- * user (the repo lives under /work, mode 755).
+ * Names are `vgt<tag><random>` (≤ 32 chars). Run the program as them through
+ * test/helpers/program.ts: scripts/run-tests.mjs installs it where every user can read it,
+ * so the checkout itself may be out of their reach.
  */
 import { execFileSync, spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

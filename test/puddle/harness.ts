@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vigoBin } from '../helpers/program.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const VIGO = join(REPO, 'bin', 'vigo.js');
+export const VIGO = vigoBin;
 export const PASS = 'correct horse battery';
 
 export interface Run {

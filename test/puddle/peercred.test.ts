@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestUser, removeTestUser, runAs, userSupport, type TestUser } from '../helpers/users.js';
 import { request } from '../../src/puddle/session/client.js';
-import { PASS, REPO, VIGO, alive, helperPid, waitFor } from './harness.js';
+import { PASS, VIGO, alive, helperPid, waitFor } from './harness.js';
+import { programDist } from '../helpers/program.js';
 
 const why = userSupport();
 
@@ -52,7 +53,7 @@ test('another user cannot sign with (or even reach) this user\'s session helper'
   const client = join(scratch, 'client.mjs');
   writeFileSync(
     client,
-    `import { request } from ${JSON.stringify(join(REPO, 'dist/src/puddle/session/client.js'))};\n` +
+    `import { request } from ${JSON.stringify(join(programDist, 'src/puddle/session/client.js'))};\n` +
       `request(process.argv[2], { op: 'SIGN', msg: Buffer.from('forged by another user').toString('base64') })\n` +
       `  .then((a) => console.log(JSON.stringify(a)), (e) => console.log(JSON.stringify({ error: e.code ?? e.message })));\n`,
     { mode: 0o644 },

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { parseCheckinSection, stateFingerprint } from '../../src/agent/checkin/service.js';
 
 test('checkin section: defaults, and refusals naming the field', () => {
-  assert.deepEqual(parseCheckinSection({ file: '/e/agent.yaml', sections: {} }), { timeout_s: 10, spool_max: 1000 });
+  assert.deepEqual(parseCheckinSection({ file: '/e/agent.yaml', sections: {} }), { timeout_s: 10, spool_max: 1000, report_max_bytes: 1048576, dead_letter_max: 50 });
+  // the report cap must leave room under the server's 8 MiB receive limit, and hold a summary
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { report_max_bytes: 8 * 1024 * 1024 } } }), /checkin\.report_max_bytes: /);
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { report_max_bytes: 100 } } }), /checkin\.report_max_bytes: /);
   assert.equal(parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { interval_s: 5, grpc_addr: '127.0.0.1:1530' } } }).interval_s, 5);
   assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { interval_s: 0 } } }), /\/e\/agent\.yaml: checkin\.interval_s: /);
   assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { grpc_addr: 'nohost' } } }), /checkin\.grpc_addr: must be HOST:PORT/);

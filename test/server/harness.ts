@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { api, apiRaw, type ApiTarget } from '../../src/server/client/https.js';
+import { programBin } from '../helpers/program.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const bin = (name: string) => join(repoRoot, 'bin', name);
+export const bin = programBin;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,12 +2,12 @@
 // a crash between the `.live` swap and the version bump is caught at the next start.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../src/server/db.js';
 import { PolicyState } from '../../src/server/policy.js';
-import { swapLive, currentLiveTarget } from '../../src/server/publish/live.js';
+import { stageLive, installStaged, currentLiveTarget, copyListed } from '../../src/server/publish/live.js';
 import { isVigoError } from '../../src/platform/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigo-publish-'));
@@ -40,14 +40,14 @@ test('publish, refuse invalid stacks untouched, and recover a swap that was neve
 
   // the process dies right after the swap: .live is new, the version is not bumped yet
   write('two');
-  swapLive(stacks, data);
+  installStaged(stageLive(stacks, data), data);
   symlinkSync('.live.d/none', join(data, '.live.tmp-left-over'));
   const again = new PolicyState(db, data, live, stacks);
   again.boot();
   assert.equal(again.version, 2, 'the version rises because .live changed');
   assert.match(again.bundleJson('web-01', 0), /"content":"two"/);
   assert.deepEqual(readdirSync(data).filter((n) => n.startsWith('.live.tmp')), []);
-  assert.equal(readdirSync(join(data, '.live.d')).length, 1);
+  assert.equal(readdirSync(join(data, '.live.d')).length, 2, 'the live version and the previous one (the boot fallback)');
   assert.match(readFileSync(join(live, 'configcrates', 'motd.vgo'), 'utf8'), /two/);
 
   // an unchanged .live at the next start does not bump it
@@ -55,4 +55,31 @@ test('publish, refuse invalid stacks untouched, and recover a swap that was neve
   third.boot();
   assert.equal(third.version, 2);
   db.close();
+});
+
+test('a file or directory swapped for a symlink after the listing is not followed by the copy', () => {
+  const root = join(dir, 'race');
+  const outside = join(dir, 'outside');
+  mkdirSync(join(root, 'configcrates'), { recursive: true });
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(join(outside, 'secret.vgo'), 'name: secret\n');
+  writeFileSync(join(root, 'configcrates', 'a.vgo'), 'name: a\n');
+  const out = join(dir, 'race-copy');
+  mkdirSync(join(out, 'configcrates'), { recursive: true });
+  const real = realpathSync(root);
+
+  // the leaf became a link to a file outside: refused (O_NOFOLLOW), nothing written
+  rmSync(join(root, 'configcrates', 'a.vgo'));
+  symlinkSync(join(outside, 'secret.vgo'), join(root, 'configcrates', 'a.vgo'));
+  const leaf = copyListed(real, root, 'configcrates/a.vgo', join(out, 'configcrates', 'a.vgo'));
+  assert.match(leaf?.message ?? '', /is a symbolic link/);
+  assert.equal(existsSync(join(out, 'configcrates', 'a.vgo')), false);
+
+  // the directory became a link to a directory outside: the opened path gives it away
+  renameSync(join(root, 'configcrates'), join(dir, 'moved-away'));
+  writeFileSync(join(outside, 'a.vgo'), 'name: a\n');
+  symlinkSync(outside, join(root, 'configcrates'));
+  const parent = copyListed(real, root, 'configcrates/a.vgo', join(out, 'configcrates', 'a.vgo'));
+  assert.match(parent?.message ?? '', /changed while it was copied: it now resolves to .*outside\/a\.vgo/);
+  assert.equal(existsSync(join(out, 'configcrates', 'a.vgo')), false);
 });

@@ -52,7 +52,7 @@ test('every problem in a configcrate is reported with its file and line', (t) =>
     'configcrates/app.vgo:5: colour: unknown key (known: name, description, vars, resources)',
     'configcrates/app.vgo:9: resources[0].mode: must be a quoted octal string like "0644" (YAML reads 0644 as the number 644)',
     'configcrates/app.vgo:11: resources[1].type: unknown resource type "package" (known: file, directory, symlink, exec, user)',
-    'configcrates/app.vgo:17: resources[2].content: unknown field for a directory resource (known: type, require, path, mode, owner, group, state, recurse)',
+    'configcrates/app.vgo:17: resources[2].content: unknown field for a directory resource (known: type, require, path, mode, owner, group, state, recurse, follow_symlinks)',
     'configcrates/app.vgo:24: resources[5].command: unsupported template expression "{{ .Envoy.name }}" (use {{ .Vars.name }}, {{ .Envoy.hostname }} or {{ "text" }})',
     'configcrates/app.vgo:26: resources[6].id: is filled in by the server when it resolves the bundle; remove it',
     'configcrates/app.vgo:28: resources[6].gitback: must be true or false',
@@ -190,7 +190,7 @@ test('an empty envoys.vgo is valid (no envoy matches yet); dotfiles in configcra
 test('__proto__ and constructor in .vgo files are plain names: unknown keys, or ordinary vars', (t) => {
   const crate = 'name: app\nvars:\n  __proto__: polluted\nresources:\n  - type: file\n    path: /a\n    constructor: x\n    content: "{{ .Vars.__proto__ }}"\n';
   assert.deepEqual(problems(t, { 'configcrates/app.vgo': crate, 'envoys.vgo': ENVOYS_OK }), [
-    'configcrates/app.vgo:7: resources[0].constructor: unknown field for a file resource (known: type, require, path, content, mode, owner, group, state)',
+    'configcrates/app.vgo:7: resources[0].constructor: unknown field for a file resource (known: type, require, path, content, mode, owner, group, state, follow_symlinks)',
   ]);
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
 });

@@ -179,9 +179,15 @@ test('revoke, leave and name claims sign and verify; tampering is caught', async
   assert.equal(envelopeId(rv), sha256Hex(canonicalize(unsigned)));
   assert.equal(code(() => verifyRevoke({ ...rv, reason: 'other' }, pid, NOW + 10)), 'E_BAD_SIGNATURE');
   assert.equal(code(() => verifyRevoke(rv, 'ab'.repeat(32), NOW + 10)), 'E_WRONG_PROJECT');
-  const lv = await mintLeave(bob, pid, tokenId(m), NOW + 6);
-  assert.equal(verifyLeave(lv, pid).subject, hex(bob));
-  assert.equal(code(() => verifyLeave({ ...lv, subject: hex(alice) }, pid)), 'E_BAD_SIGNATURE');
+  const lv = await mintLeave(bob, [root, a, m], [], NOW + 6);
+  assert.equal(lv.token_id, tokenId(m));
+  assert.equal(verifyLeave(lv, pid, NOW + 10).subject, hex(bob));
+  assert.equal(code(() => verifyLeave({ ...lv, subject: hex(alice) }, pid, NOW + 10)), 'E_PRESENTER_MISMATCH');
+  assert.equal(code(() => verifyLeave({ ...lv, issued_at: NOW + 7 }, pid, NOW + 10)), 'E_BAD_SIGNATURE');
+  // a leave never names another token than its own chain's leaf, nor the root
+  assert.equal(code(() => verifyLeave({ ...lv, token_id: tokenId(a) }, pid, NOW + 10)), 'E_LEAVE_NOT_LEAF');
+  await assert.rejects(mintLeave(founder, [root], [], NOW), { code: 'E_LEAVE_ROOT' });
+  await assert.rejects(mintLeave(alice, [root, a, m], [], NOW), { code: 'E_PRESENTER_MISMATCH' });
   const nc = await mintNameClaim(alice, 'alice', NOW);
   assert.equal(verifyNameClaim(nc).pubkey, hex(alice));
   assert.equal(code(() => verifyNameClaim({ ...nc, name: 'mallory' })), 'E_BAD_SIGNATURE');

@@ -113,7 +113,7 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
 
   // --- envelopes, claims, invitation, header ---------------------------------------------
   const revoke = await mintRevoke(k('alice'), [root, tA], [], tokenId(tB), 'laptop lost', T0 + 600);
-  const leave = await mintLeave(k('bob'), pid, tokenId(tB), T0 + 700);
+  const leave = await mintLeave(k('bob'), [root, tA, tB], [], T0 + 700);
   const claim = await mintNameClaim(k('alice'), 'alice', T0);
   const invitation = formatInvitation({
     version: 1,
@@ -192,7 +192,7 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
   ok('header-bare-chain', 'X-Vigo-Chain from an older sender: a bare token-chain JSON array', { ...base(null, 'bob'), header: canonicalize([root, tA, tB]), chain: undefined, delegations: undefined }, 'verifyPushChainHeader');
   ok('header-bare-chain-base64url', 'an older sender’s bare chain, base64url-encoded', { header: Buffer.from(JSON.stringify([root, tA, tB])).toString('base64url') }, 'decodePushChainHeader');
   ok('revoke', 'alice (admin) revokes bob’s token', { envelope: revoke, project_id: pid, now: NOW }, 'verifyRevoke');
-  ok('leave', 'bob leaves', { envelope: leave, project_id: pid }, 'verifyLeave');
+  ok('leave', 'bob leaves, carrying his chain: it gives up his own token (the leaf)', { envelope: leave, project_id: pid, now: NOW }, 'verifyLeave');
   ok('name-claim', 'alice claims the name "alice"', { claim }, 'verifyNameClaim');
   ok('invitation', 'the invitation `project invite` prints', { text: invitation }, 'parseInvitation');
   ok('signed-token-text', 'a token as canonical JSON text', { text: canonicalize(tA) }, 'parseSignedJson');
@@ -258,8 +258,8 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
   bad('E_BAD_SIGNATURE', 'no-domain-tag', 'a token signed over its canonical bytes without the domain tag', base([root, { ...tA, sig: toHex(signRaw(seedOf('founder'), Buffer.from(canonicalize(unsigned(tA))))) }], 'alice'));
   bad('E_BAD_SIGNATURE', 'zero-signature', 'an all-zero signature', base([{ ...root, sig: '0'.repeat(128) }], 'founder'));
   bad('E_BAD_SIGNATURE', 'revoke-tampered', 'a revoke whose target was changed after signing', { envelope: { ...revoke, token_id: tokenId(tA) }, project_id: pid, now: NOW }, 'verifyRevoke');
-  bad('E_BAD_SIGNATURE', 'leave-tampered', 'a leave re-attributed to alice', { envelope: { ...leave, subject: pk('alice') }, project_id: pid }, 'verifyLeave');
-  bad('E_BAD_SIGNATURE', 'leave-replayed-as-revoke-tag', 'a leave body signed under the revoke domain tag', { envelope: forgeEnvelope('bob', 'revoke', unsigned(leave)), project_id: pid }, 'verifyLeave');
+  bad('E_BAD_SIGNATURE', 'leave-tampered', 'a leave whose date was changed after signing', { envelope: { ...leave, issued_at: T0 + 701 }, project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_BAD_SIGNATURE', 'leave-replayed-as-revoke-tag', 'a leave body signed under the revoke domain tag', { envelope: forgeEnvelope('bob', 'revoke', unsigned(leave)), project_id: pid, now: NOW }, 'verifyLeave');
   bad('E_BAD_SIGNATURE', 'name-claim-tampered', 'a claim whose name was changed after signing', { claim: { ...claim, name: 'mallory' } }, 'verifyNameClaim');
 
   // E_WRONG_PROJECT
@@ -269,7 +269,7 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
   bad('E_WRONG_PROJECT', 'checked-against-other-project', 'this project’s chain checked for another project id', { ...base([root, tA], 'alice'), project_id: otherPid });
   bad('E_WRONG_PROJECT', 'delegation-other-project', 'a delegation signed for another project', base([root, tA], 'alice', { delegations: [forgeDelegation('founder', { ...unsigned(d1), project_id: otherPid })] }));
   bad('E_WRONG_PROJECT', 'revoke-other-project', 'a revoke checked for another project', { envelope: revoke, project_id: otherPid, now: NOW }, 'verifyRevoke');
-  bad('E_WRONG_PROJECT', 'leave-other-project', 'a leave checked for another project', { envelope: leave, project_id: otherPid }, 'verifyLeave');
+  bad('E_WRONG_PROJECT', 'leave-other-project', 'a leave checked for another project', { envelope: leave, project_id: otherPid, now: NOW }, 'verifyLeave');
 
   // root
   bad('E_ROOT_NOT_BOOTSTRAP', 'missing-root', 'a chain that starts below the bootstrap token', base([tA], 'alice'));
@@ -328,6 +328,40 @@ export async function buildVectors(): Promise<{ keys: object; objects: object; v
   const memberRevoke = forgeEnvelope('bob', 'revoke', { ...unsigned(revoke), signer: pk('bob'), signer_chain: [root, tA, tB], token_id: tokenId(tA) });
   bad('E_NOT_ADMIN', 'member-revokes', 'bob (member) signs a revoke of alice’s token', { envelope: memberRevoke, project_id: pid, now: NOW }, 'verifyRevoke');
   bad('E_REVOKE_ANCESTOR', 'admin-revokes-root', 'alice revokes the bootstrap token above her, which would cut off the whole project', { envelope: forgeEnvelope('alice', 'revoke', { ...unsigned(revoke), token_id: tokenId(root) }), project_id: pid, now: NOW }, 'verifyRevoke');
+
+  // leaves (issue 8): a leave carries the leaver's chain and gives up only its leaf
+  const leaveOf = (signer: KeyName, body: Record<string, unknown>) => forgeEnvelope(signer, 'leave', { ...unsigned(leave), ...body });
+  bad('E_LEAVE_ROOT', 'forged-leave-of-root', 'mallory (no membership) signs a leave naming the root token, carrying the founder’s chain', { envelope: leaveOf('mallory', { subject: pk('mallory'), token_id: tokenId(root), subject_chain: [root] }), project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_LEAVE_ROOT', 'founder-leaves-root', 'the founder itself signs a leave of its bootstrap token: the root is never retired by a leave', { envelope: leaveOf('founder', { subject: pk('founder'), token_id: tokenId(root), subject_chain: [root] }), project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_EMPTY_CHAIN', 'leave-without-chain', 'mallory signs a leave naming the root with no chain at all', { envelope: leaveOf('mallory', { subject: pk('mallory'), token_id: tokenId(root), subject_chain: [] }), project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_LEAVE_NOT_LEAF', 'leave-names-parent', 'bob signs a leave naming alice’s token, which is above his own in his chain', { envelope: leaveOf('bob', { token_id: tokenId(tA) }), project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_PRESENTER_MISMATCH', 'leave-of-anothers-token', 'mallory signs a leave of bob’s token, carrying bob’s chain', { envelope: leaveOf('mallory', { subject: pk('mallory') }), project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_MALFORMED', 'leave-old-format', 'a leave without subject_chain (the format before issue 8)', { envelope: forgeEnvelope('bob', 'leave', { v: 1, kind: 'leave', project_id: pid, subject: pk('bob'), token_id: tokenId(tB), issued_at: T0 + 700 }), project_id: pid, now: NOW }, 'verifyLeave');
+  bad('E_NOT_YET_VALID', 'leave-in-future', 'a leave dated after now', { envelope: leave, project_id: pid, now: T0 + 700 - 301 }, 'verifyLeave');
+  bad('E_LEFT', 'left-leaf', 'bob presents the chain whose leaf he gave up by a leave', base([root, tA, tB], 'bob', { left: [[tokenId(tB), 'its holder left the project']] }));
+  ok('left-token-mid-chain', 'alice left (her token tA is given up), but bob’s chain through tA still verifies: a leave acts on the leaf only', base([root, tA, tB], 'bob', { left: [[tokenId(tA), 'its holder left the project']] }));
+  ok('revoke-dated-before-token', 'a standing revoke of bob’s token dated before the token was issued (backdated) does not count', base([root, tA, tB], 'bob', { revoked: [[tokenId(tB), null]], revoked_at: [[tokenId(tB), T0 + 120 - 301]] }));
+  bad('E_REVOKED', 'revoke-dated-within-skew-of-token', 'a revoke dated up to 300 s before the token it names still counts (clock skew)', base([root, tA, tB], 'bob', { revoked: [[tokenId(tB), null]], revoked_at: [[tokenId(tB), T0 + 120 - 300]] }));
+
+  // the revocation set (issue 8): a revoke stands iff its signer was not revoked before it signed
+  const tM = await mintChildToken(k('founder'), [root], k('mallory').publicKey, 'admin', T0 + 60, null, { nonce: nonce('mallory-admin') });
+  const founderRevokesAlice = await mintRevoke(k('founder'), [root], [], tokenId(tA), 'compromised', T0 + 1000);
+  const aliceRevokesMallory = await mintRevoke(k('alice'), [root, tA], [], tokenId(tM), 'revenge', T0 + 2000);
+  const aliceRevokesMalloryEarly = await mintRevoke(k('alice'), [root, tA], [], tokenId(tM), null, T0 + 900);
+  const set = (name: string, description: string, revokes: unknown[], leaves: unknown[]) => ok(name, description, { project_id: pid, now: NOW, revokes, leaves }, 'effectiveRevocations');
+  set('revocation-set-revenge', 'the founder revokes alice at T0+1000; alice’s revoke of bob at T0+600 stands (signed before), her revoke of mallory at T0+2000 does not', [aliceRevokesMallory, revoke, founderRevokesAlice], []);
+  set('revocation-set-revenge-other-order', 'the same three revokes in another order: the same result', [founderRevokesAlice, aliceRevokesMallory, revoke], []);
+  set('revocation-set-signed-before', 'alice’s revoke of mallory signed at T0+900, before her own revocation at T0+1000, stands', [founderRevokesAlice, aliceRevokesMalloryEarly], []);
+  const mRevokesA = (at: number) => mintRevoke(k('mallory'), [root, tM], [], tokenId(tA), null, at);
+  const aRevokesM = await mintRevoke(k('alice'), [root, tA], [], tokenId(tM), null, T0 + 5000);
+  set('revocation-set-cycle-same-second', 'alice and mallory revoke each other in the same second: both stand (ties never favour the revoked)', [aRevokesM, await mRevokesA(T0 + 5000)], []);
+  set('revocation-set-cycle', 'alice revokes mallory at T0+5000, mallory revokes alice a second later: only the first stands', [await mRevokesA(T0 + 5001), aRevokesM], []);
+  const tAB = await mintChildToken(k('alice'), [root, tA], k('carol').publicKey, 'admin', T0 + 100, null, { nonce: nonce('carol-under-alice') });
+  set('revocation-set-revoked-intermediate', 'carol (admin under alice) revokes bob after alice was revoked: carol’s chain passes through a revoked token, so it does not stand', [founderRevokesAlice, await mintRevoke(k('carol'), [root, tA, tAB], [], tokenId(tB), null, T0 + 1500)], []);
+  set('revocation-set-leaver-revokes', 'alice gave up her token by a leave at T0+800; her revoke of mallory at T0+2000 does not stand', [aliceRevokesMallory], [await mintLeave(k('alice'), [root, tA], [], T0 + 800)]);
+  set('revocation-set-forged-leave', 'a forged leave of the root among the envelopes is refused with its code and retires nothing', [revoke], [leaveOf('mallory', { subject: pk('mallory'), token_id: tokenId(root), subject_chain: [root] })]);
+  bad('E_REVOKER_REVOKED', 'revoke-by-revoked-admin', 'alice’s revoke of mallory signed at T0+2000, after the founder revoked alice at T0+1000, is refused at admission', { envelope: aliceRevokesMallory, project_id: pid, now: NOW, held_revokes: [founderRevokesAlice], held_leaves: [] }, 'admitRevoke');
+  ok('revoke-by-admin-before-revocation', 'alice’s revoke signed at T0+900, before her own revocation at T0+1000, is admitted', { envelope: aliceRevokesMalloryEarly, project_id: pid, now: NOW, held_revokes: [founderRevokesAlice], held_leaves: [] }, 'admitRevoke');
 
   for (const f of valid) f.expect = runFixture(f);
   for (const f of invalid) {

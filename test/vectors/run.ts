@@ -12,6 +12,8 @@ import {
   verifyChain,
   verifyLeave,
   verifyNameClaim,
+  effectiveRevocations,
+  admitRevoke,
   verifyPushChainHeader,
   verifyRaw,
   verifyRevoke,
@@ -27,6 +29,8 @@ export type Op =
   | 'decodePushChainHeader'
   | 'verifyRevoke'
   | 'verifyLeave'
+  | 'effectiveRevocations'
+  | 'admitRevoke'
   | 'verifyNameClaim'
   | 'parseInvitation'
   | 'parseSignedJson'
@@ -42,6 +46,10 @@ export interface ChainInput {
   presenter: string;
   tombstoned?: boolean;
   known_delegations?: unknown;
+  /** token id → issued_at of the latest standing revoke naming it */
+  revoked_at?: [string, number][];
+  /** token ids given up by verified leaves */
+  left?: [string, string | null][];
 }
 
 export interface Fixture {
@@ -90,6 +98,8 @@ function run(f: Fixture, cache: VerifyCache | undefined): Outcome {
           revoked: new Map(c.revoked),
           now: c.now,
           presenter: c.presenter,
+          ...(c.revoked_at === undefined ? {} : { revokedAt: new Map(c.revoked_at) }),
+          ...(c.left === undefined ? {} : { left: new Map(c.left) }),
           ...(c.tombstoned === undefined ? {} : { tombstoned: c.tombstoned }),
           ...(c.known_delegations === undefined ? {} : { knownDelegations: c.known_delegations as Delegation[] }),
           ...(cache === undefined ? {} : { cache }),
@@ -116,8 +126,25 @@ function run(f: Fixture, cache: VerifyCache | undefined): Outcome {
       const known = i.known_delegations === undefined ? {} : { knownDelegations: i.known_delegations as Delegation[] };
       return { ok: true, id: envelopeId(verifyRevoke(i.envelope, i.project_id as string, i.now as number, known)) };
     }
-    case 'verifyLeave':
-      return { ok: true, id: envelopeId(verifyLeave(i.envelope, i.project_id as string)) };
+    case 'verifyLeave': {
+      const known = i.known_delegations === undefined ? {} : { knownDelegations: i.known_delegations as Delegation[] };
+      return { ok: true, id: envelopeId(verifyLeave(i.envelope, i.project_id as string, i.now as number, known)) };
+    }
+    case 'effectiveRevocations': {
+      const known = i.known_delegations === undefined ? {} : { knownDelegations: i.known_delegations as Delegation[] };
+      const set = effectiveRevocations(i.project_id as string, i.now as number, i.revokes as unknown[], i.leaves as unknown[], known);
+      return {
+        ok: true,
+        revoked: [...set.revoked.keys()].sort(),
+        left: [...set.left.keys()].sort(),
+        standing: set.standing,
+        refused: set.refused.map((r) => ({ id: r.id, code: r.code })),
+      };
+    }
+    case 'admitRevoke': {
+      const held = effectiveRevocations(i.project_id as string, i.now as number, i.held_revokes as unknown[], i.held_leaves as unknown[]);
+      return { ok: true, id: envelopeId(admitRevoke(i.envelope, i.project_id as string, i.now as number, held)) };
+    }
     case 'verifyNameClaim':
       return { ok: true, id: envelopeId(verifyNameClaim(i.claim)) };
     case 'parseInvitation': {

@@ -36,7 +36,7 @@ export function isEnrolled(env: Env = process.env): boolean {
 
 export function readIdentity(env: Env = process.env): { id: EnvoyIdentity; key: string; cert: string; ca: string } {
   const f = identityFiles(env);
-  if (!existsSync(f.identity)) throw new VigoError('E_NOT_ENROLLED', `this envoy is not enrolled (no ${f.identity})`, { hint: 'vigo agent enroll --server https://HOST:8443 --token vget_…' });
+  if (!existsSync(f.identity)) throw new VigoError('E_NOT_ENROLLED', `this envoy is not enrolled (no ${f.identity})`, { hint: 'vigo agent enroll --server https://HOST:8443 --token-file FILE' });
   let id: EnvoyIdentity;
   try {
     id = JSON.parse(readFileSync(f.identity, 'utf8')) as EnvoyIdentity;

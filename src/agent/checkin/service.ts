@@ -4,6 +4,10 @@
  * new bundle if the server has one, converges the host to the bundle it holds, and reports
  * the run. Bundles are cached on disk and runs are spooled until acknowledged, so the
  * envoy keeps converging while the server is away and loses no report when it comes back.
+ * A report is capped before it is spooled; one the server refuses anyway (its shape, or
+ * its size) goes to the dead-letter directory and is replaced by a small failed run saying
+ * so, and the rest of the spool flows on. A bundle the envoy cannot take (unparseable, or
+ * the disk refusing its copy) is named in the next run's `policy_error`.
  *
  * agent.yaml:
  *   checkin:
@@ -11,6 +15,8 @@
  *     grpc_addr: HOST:PORT  # default: what the server said at enrollment
  *     timeout_s: 10
  *     spool_max: 1000
+ *     report_max_bytes: 1048576   # a bigger report is cut before it is spooled
+ *     dead_letter_max: 50         # refused reports kept for the operator
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -21,9 +27,27 @@ import type { AgentConfig } from '../config.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { isEnrolled, readIdentity } from './identity.js';
+import { identityFiles, isEnrolled, readIdentity } from './identity.js';
 import { CheckinStream } from './stream.js';
+import { CheckinSchedule } from './schedule.js';
+import { renewCert, renewalDue, type HeldCert } from './renew.js';
+import { certValidity } from '../../server/pki.js';
 import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
+import { boundReport, MIN_REPORT_CAP_BYTES } from '../../server/run-report.js';
+
+/** The server's receive limit is 8 MiB; an agent report must leave room under it. */
+const REPORT_CAP_MAX_BYTES = 7 * 1024 * 1024;
+/** How much of a refused report its dead-letter file keeps. */
+const DEAD_LETTER_KEEP_BYTES = 1024 * 1024;
+
+/** A run report as the agent sends it: the engine's, plus what the agent adds. */
+export type SentReport = RunReport & {
+  truncated?: { bytes: number; resources_omitted: number };
+  /** the newest bundle this envoy was offered and could not take */
+  policy_error?: { version: number; message: string };
+  /** set on the small failed run that replaces a report the server refused */
+  refused?: { bytes: number; reason: string };
+};
 
 const section = z
   .object({
@@ -31,6 +55,8 @@ const section = z
     grpc_addr: z.string().regex(/^.+:\d{1,5}$/, 'must be HOST:PORT').optional(),
     timeout_s: z.number().positive().default(10),
     spool_max: z.number().int().positive().default(1000),
+    report_max_bytes: z.number().int().min(MIN_REPORT_CAP_BYTES).max(REPORT_CAP_MAX_BYTES).default(1024 * 1024),
+    dead_letter_max: z.number().int().positive().max(10_000).default(50),
   })
   .strict();
 export type CheckinSection = z.infer<typeof section>;
@@ -54,10 +80,30 @@ export function stateFingerprint(r: RunReport): string {
   return h.digest('hex').slice(0, 32);
 }
 
+/** What a local failure was, for the log: never "server unreachable" for a full disk. */
+/** The server refused this run report itself (shape or size): resending cannot help. */
+function refusedForGood(e: unknown): e is VigoError {
+  return e instanceof VigoError && (e.code === 'E_CHECKIN_INVALID' || e.code === 'E_CHECKIN_TOO_LARGE');
+}
+
+export function describeLocalFailure(e: unknown, what: string): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `${what} failed: the disk is full (${msg}); free space there`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `${what} failed: not writable (${msg}); check the directory's owner, mode and mount`;
+  return `${what} failed: ${msg}`;
+}
+
 export class CheckinService implements AgentService {
   readonly name = 'checkin';
   private stream: CheckinStream | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private schedule!: CheckinSchedule;
+  private held: HeldCert | undefined;
+  private addr = '';
+  private renewNotBefore = 0;
+  private lastConvergeMs = 0;
+  private intervalMs = 60_000;
   private bundle: PolicyBundle | null = null;
   private fingerprint = '';
   private running: Promise<void> | null = null;
@@ -67,14 +113,21 @@ export class CheckinService implements AgentService {
   private ctx!: AgentContext;
   private cfg!: CheckinSection;
   private stateDir = '';
+  private policyError: { version: number; message: string } | null = null;
+  /** a report the disk would not take, sent from memory */
+  private unspooled: { name: string; json: string } | null = null;
 
-  constructor(private readonly config: AgentConfig) {}
+  /** `random` makes the check-in jitter reproducible (tests, the bench); default Math.random. */
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly random?: () => number,
+  ) {}
 
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     this.cfg = parseCheckinSection(this.config);
     if (!isEnrolled(ctx.env)) {
-      ctx.log('checkin: this envoy is not enrolled; run `vigo agent enroll --server URL --token T` (other services keep running)');
+      ctx.log('checkin: this envoy is not enrolled; run `vigo agent enroll --server URL --token-file FILE` (other services keep running)');
       return;
     }
     const ident = readIdentity(ctx.env);
@@ -88,19 +141,38 @@ export class CheckinService implements AgentService {
         ctx.log(`checkin: ignoring unreadable cached bundle ${cached}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    const addr = this.cfg.grpc_addr ?? ident.id.grpc_addr;
-    this.stream = new CheckinStream(addr, { ca: ident.ca, key: ident.key, cert: ident.cert });
-    this.stream.onPush = (reason) => {
-      ctx.log(`checkin: server asked for a check-in now (${reason})`);
+    this.addr = this.cfg.grpc_addr ?? ident.id.grpc_addr;
+    this.held = { envoyId: ident.id.envoy_id, hostname: ident.id.hostname, certFile: identityFiles(ctx.env).cert, cert: ident.cert, key: ident.key, ca: ident.ca };
+    this.openStream();
+    const intervalMs = (this.cfg.interval_s ?? ident.id.interval_s ?? 60) * 1000;
+    this.intervalMs = intervalMs;
+    this.schedule = new CheckinSchedule({ intervalMs, ...(this.random ? { random: this.random } : {}) });
+    ctx.log(`checkin: envoy ${ident.id.hostname} (${ident.id.envoy_id}) checking in to ${this.addr} every ${intervalMs / 1000}s (±25%; backoff with jitter while the server is away)`);
+    this.kick();
+  }
+
+  /** A stream with the certificate held now (again after a renewal). */
+  private openStream(): void {
+    const held = this.held as HeldCert;
+    this.stream?.close();
+    const stream = new CheckinStream(this.addr, { ca: held.ca, key: held.key, cert: held.cert });
+    stream.onPush = (reason) => {
+      this.ctx.log(`checkin: server asked for a check-in now (${reason})`);
       this.kick();
     };
-    this.stream.onClosed = (e) => {
-      if (!this.stopped && !this.away) ctx.log(`checkin: stream closed: ${e.message}`);
+    stream.onClosed = (e) => {
+      if (this.stopped || this.stream !== stream) return;
+      if (!this.away) this.ctx.log(`checkin: stream closed: ${e.message}`);
+      // reconnect after a jittered backoff, not all envoys at once (and not before the next tick anyway)
+      if (!this.running) this.scheduleNext(this.schedule.afterFailure());
     };
-    const intervalMs = (this.cfg.interval_s ?? ident.id.interval_s ?? 60) * 1000;
-    ctx.log(`checkin: envoy ${ident.id.hostname} (${ident.id.envoy_id}) checking in to ${addr} every ${intervalMs / 1000}s`);
-    this.kick();
-    this.timer = setInterval(() => this.kick(), intervalMs);
+    this.stream = stream;
+  }
+
+  private scheduleNext(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), delayMs);
   }
 
   /** Run a tick now, or right after the one in progress. */
@@ -111,32 +183,38 @@ export class CheckinService implements AgentService {
       return;
     }
     this.running = (async () => {
+      let ok = false;
       do {
         this.again = false;
-        await this.tick().catch((e: unknown) => this.ctx.log(`checkin: ${e instanceof Error ? e.message : String(e)}`));
+        ok = await this.tick().catch((e: unknown) => {
+          this.ctx.log(`checkin: ${e instanceof Error ? e.message : String(e)}`);
+          return !this.away;
+        });
       } while (this.again && !this.stopped);
       this.running = null;
+      this.scheduleNext(ok ? this.schedule.afterSuccess() : this.schedule.afterFailure());
     })();
   }
 
-  private async tick(): Promise<void> {
+  /** One tick; true when the server answered the check-in. */
+  private async tick(): Promise<boolean> {
     const stream = this.stream;
-    if (!stream) return;
+    if (!stream) return false;
     const timeoutMs = this.cfg.timeout_s * 1000;
+    let fresh = false;
     try {
       const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs);
       if (this.away) this.ctx.log('checkin: server reachable again');
       this.away = false;
-      if (m.bundle) {
-        const b = parseBundle(JSON.parse(m.bundle.bundle_json));
-        writeFileAtomic(join(this.stateDir, 'bundle.json'), m.bundle.bundle_json, { mode: 0o600 });
-        this.bundle = b;
-        this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
-      }
+      fresh = true;
+      if (m.bundle) this.takeBundle(m.bundle.version, m.bundle.bundle_json);
+      else if (m.ack && m.ack.policy_version === (this.bundle?.version ?? 0)) this.policyError = null;
     } catch (e) {
       const cached = this.bundle ? ` (version ${this.bundle.version})` : ' (none yet)';
       if (!this.away) {
-        if (e instanceof VigoError && e.code === 'E_CHECKIN_REFUSED') {
+        if (e instanceof VigoError && e.code === 'E_CHECKIN_TOO_LARGE') {
+          this.ctx.log(`checkin: ${e.message}; converging from the cached bundle${cached}`);
+        } else if (e instanceof VigoError && e.code === 'E_CHECKIN_REFUSED') {
           this.ctx.log(`checkin: the server refuses this envoy (${e.message}); enroll again with \`vigo agent enroll --force\`; converging from the cached bundle${cached}`);
         } else {
           this.ctx.log(`checkin: server unreachable (${e instanceof Error ? e.message : String(e)}); converging from the cached bundle${cached}`);
@@ -144,37 +222,195 @@ export class CheckinService implements AgentService {
       }
       this.away = true;
     }
-    if (this.bundle) {
-      const report = await converge(this.bundle, agentConvergeOptions(this.ctx.env));
+    // backoff retries while the server is away do not converge more often than the interval
+    if (this.bundle && (fresh || Date.now() - this.lastConvergeMs >= this.intervalMs)) {
+      this.lastConvergeMs = Date.now();
+      const report: SentReport = await converge(this.bundle, agentConvergeOptions(this.ctx.env));
       this.fingerprint = stateFingerprint(report);
       if (report.status !== 'ok') this.ctx.log(`checkin: run ${report.status}: ${report.counts.changed} changed, ${report.counts.failed} failed (policy ${report.policy_version})`);
-      this.spool(report);
+      if (this.policyError) report.policy_error = this.policyError;
+      try {
+        this.spool(report);
+      } catch (e) {
+        this.ctx.log(`checkin: ${describeLocalFailure(e, `spooling the run report in ${join(this.stateDir, 'spool')}`)}; the report of this run is not kept`);
+      }
     }
     if (!this.away) await this.flushSpool(stream, timeoutMs);
+    if (!this.away) await this.maybeRenew(stream, timeoutMs);
+    return !this.away;
   }
 
-  private spool(report: RunReport): void {
+  /**
+   * Validate and cache a bundle the server sent. One this envoy cannot use is kept as a
+   * policy error for the next run report (the server shows the envoy as stale-policy);
+   * a cache copy the disk refuses is named as a local failure and the bundle applied from
+   * memory (only the copy for the next restart is missing).
+   */
+  private takeBundle(version: number, json: string): void {
+    let b: PolicyBundle;
+    try {
+      b = parseBundle(JSON.parse(json));
+    } catch (e) {
+      const message = (e instanceof Error ? e.message : String(e)).slice(0, 2000);
+      if (this.policyError?.version !== version || this.policyError.message !== message) {
+        const held = this.bundle ? `version ${this.bundle.version}` : 'no bundle';
+        this.ctx.log(`checkin: cannot take policy version ${version} (${message}); keeping ${held}; the next run report tells the server why`);
+      }
+      this.policyError = { version, message };
+      return;
+    }
+    const file = join(this.stateDir, 'bundle.json');
+    try {
+      writeFileAtomic(file, json, { mode: 0o600 });
+    } catch (e) {
+      this.ctx.log(`checkin: received policy version ${b.version}, but ${describeLocalFailure(e, `caching it at ${file}`)}; applying it from memory`);
+    }
+    this.bundle = b;
+    this.policyError = null;
+    this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
+  }
+
+  /** Renew the client certificate over the stream once it is due; then reconnect with it. */
+  private async maybeRenew(stream: CheckinStream, timeoutMs: number): Promise<void> {
+    const held = this.held;
+    const now = Date.now();
+    if (!held || now < this.renewNotBefore || !renewalDue(held.cert, now)) return;
+    const expires = new Date(certValidity(held.cert).notAfter).toISOString();
+    try {
+      const cert = await renewCert(stream, held, timeoutMs);
+      this.held = { ...held, cert };
+      this.ctx.log(`checkin: renewed the client certificate (it expired ${expires}; the new one is valid until ${new Date(certValidity(cert).notAfter).toISOString()})`);
+      this.openStream();
+    } catch (e) {
+      const left = certValidity(held.cert).notAfter - now;
+      this.renewNotBefore = now + Math.min(3_600_000, Math.max(1000, Math.floor(left / 10)));
+      this.ctx.log(`checkin: ${describeLocalFailure(e, 'renewing the client certificate')}; the current one expires ${expires}; retrying in ${Math.round((this.renewNotBefore - now) / 1000)}s`);
+    }
+  }
+
+  private spool(report: SentReport): void {
     const dir = join(this.stateDir, 'spool');
     const name = `${String(Date.now()).padStart(15, '0')}-${randomUUID()}.json`;
-    writeFileAtomic(join(dir, name), JSON.stringify(report), { mode: 0o600 });
+    const { json, truncated } = boundReport(report, this.cfg.report_max_bytes);
+    if (truncated.bytes > 0) this.ctx.log(`checkin: run report cut to checkin.report_max_bytes (${this.cfg.report_max_bytes}): ${truncated.bytes} bytes / ${truncated.resources_omitted} resources omitted`);
+    try {
+      writeFileAtomic(join(dir, name), json, { mode: 0o600 });
+    } catch (e) {
+      // e.g. a full disk: the server still hears of this run, if it is reachable now
+      this.ctx.log(`checkin: ${describeLocalFailure(e, `spooling the run report in ${dir}`)}; sending it from memory`);
+      this.unspooled = { name, json };
+      return;
+    }
+    this.unspooled = null;
     const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     for (const f of files.slice(0, Math.max(0, files.length - this.cfg.spool_max))) rmSync(join(dir, f), { force: true });
   }
 
   private async flushSpool(stream: CheckinStream, timeoutMs: number): Promise<void> {
     const dir = join(this.stateDir, 'spool');
+    const pending = this.unspooled;
+    if (pending) {
+      try {
+        await stream.sendRun(runIdOf(pending.name), pending.json, timeoutMs);
+      } catch (e) {
+        if (!refusedForGood(e)) throw e;
+        this.ctx.log(`checkin: the server refused run ${runIdOf(pending.name)}, which could not be spooled either (${e.message}); dropped it`);
+      }
+      this.unspooled = null;
+    }
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
       if (this.stopped) return;
-      const runId = f.slice(16, -5);
-      await stream.sendRun(runId, readFileSync(join(dir, f), 'utf8'), timeoutMs);
-      rmSync(join(dir, f), { force: true });
+      const file = join(dir, f);
+      const json = readFileSync(file, 'utf8');
+      try {
+        await stream.sendRun(runIdOf(f), json, timeoutMs);
+      } catch (e) {
+        if (!refusedForGood(e)) throw e;
+        this.deadLetter(f, json, e.message);
+        continue; // the stream is reopened by the next send
+      }
+      rmSync(file, { force: true });
+    }
+  }
+
+  /**
+   * The server refused a spooled report: keep it (bounded) under dead-letter/, and put in
+   * its place a small failed run with the same run id that says so — the operator sees a
+   * failed run, and the rest of the spool is not held up behind it.
+   */
+  private deadLetter(name: string, json: string, reason: string): void {
+    const runId = runIdOf(name);
+    const spooled = join(this.stateDir, 'spool', name);
+    const dir = join(this.stateDir, 'dead-letter');
+    const target = join(dir, name);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    const orig = readReport(json);
+    if (orig.refused !== undefined) {
+      // its dead-letter file already holds the original
+      this.ctx.log(`checkin: the server refused the failed run standing for refused run ${runId} too (${reason}); dropped it`);
+      rmSync(spooled, { force: true });
+      return;
+    }
+    let kept = `the original is kept on the envoy in ${target}`;
+    try {
+      const body = bytes <= DEAD_LETTER_KEEP_BYTES ? { report: json } : { report_head: Buffer.from(json, 'utf8').subarray(0, DEAD_LETTER_KEEP_BYTES).toString('utf8'), report_truncated: true };
+      writeFileAtomic(target, JSON.stringify({ run_id: runId, refused_at: new Date().toISOString(), reason, bytes, ...body }, null, 1), { mode: 0o600, mkdirMode: 0o700 });
+      const letters = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+      for (const f of letters.slice(0, Math.max(0, letters.length - this.cfg.dead_letter_max))) rmSync(join(dir, f), { force: true });
+    } catch (e) {
+      // a full disk must not hold the spool up either: the failed run still says why
+      kept = `the original could not be kept in ${target} (${e instanceof Error ? e.message : String(e)})`;
+    }
+    this.ctx.log(`checkin: the server refused run ${runId} (${bytes} bytes): ${reason}; ${kept}; reporting the run as failed instead`);
+    const out = JSON.stringify(refusedRunReport(orig, bytes, reason, kept, this.bundle?.version ?? 0));
+    try {
+      writeFileAtomic(spooled, out, { mode: 0o600 });
+    } catch {
+      rmSync(spooled, { force: true });
+      this.unspooled = { name, json: out };
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
     this.stream?.close();
   }
+}
+
+function runIdOf(spoolName: string): string {
+  return spoolName.slice(16, -5);
+}
+
+/** The top-level fields of a spooled report, as far as they can be read ({} if not at all). */
+function readReport(json: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {}; // unreadable: the server's reason says so
+  }
+}
+
+/**
+ * The small failed run that stands for a refused report: what could be read of the
+ * original (policy version, start, counts), and one failed `vigo:report` entry giving the
+ * size, the reason and where the original is kept (`kept`).
+ */
+export function refusedRunReport(orig: Record<string, unknown>, bytes: number, reason: string, kept: string, heldVersion: number): SentReport {
+  const int = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
+  const c = (orig.counts && typeof orig.counts === 'object' ? orig.counts : {}) as Record<string, unknown>;
+  const started = typeof orig.started_at === 'string' && orig.started_at.length > 0 && orig.started_at.length <= 64 ? orig.started_at : new Date().toISOString();
+  const why = reason.slice(0, 500);
+  return {
+    policy_version: typeof orig.policy_version === 'number' && Number.isInteger(orig.policy_version) && orig.policy_version >= 0 ? orig.policy_version : heldVersion,
+    started_at: started,
+    duration_ms: int(orig.duration_ms),
+    status: 'failed',
+    counts: { ok: int(c.ok), changed: int(c.changed), failed: int(c.failed) + 1 },
+    configcrates: int(orig.configcrates),
+    resources: [{ id: 'vigo:report', type: 'report' as RunReport['resources'][number]['type'], status: 'failed', message: `the server refused this run's report (${bytes} bytes): ${why}; ${kept}` }],
+    refused: { bytes, reason: why },
+  };
 }

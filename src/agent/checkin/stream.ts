@@ -1,10 +1,12 @@
 /**
  * The envoy end of the check-in stream: one bidirectional gRPC stream over mTLS, opened
  * lazily and reopened after a failure. Requests are matched to answers by `seq`; a
- * CheckInNow from the server calls `onPush`.
+ * CheckInNow from the server calls `onPush`. Its message size limit is the server's
+ * (`MAX_CHECKIN_MESSAGE_BYTES`, through `clientChannelOptions`), so any bundle the server
+ * sends is one it can receive.
  */
 import * as grpc from '@grpc/grpc-js';
-import { checkinService, clientChannelOptions, type AgentMessage, type ServerMessage } from '../../server/checkin/proto.js';
+import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type ServerMessage } from '../../server/checkin/proto.js';
 import { splitHostPort } from '../../server/config.js';
 import { VigoError } from '../../platform/errors.js';
 
@@ -66,7 +68,14 @@ export class CheckinStream {
     };
     call.on('error', (e: grpc.ServiceError) => {
       const refused = e.code === grpc.status.PERMISSION_DENIED || e.code === grpc.status.UNAUTHENTICATED;
-      fail(new VigoError(refused ? 'E_CHECKIN_REFUSED' : 'E_CHECKIN', e.details || e.message));
+      if (e.code === grpc.status.RESOURCE_EXHAUSTED) {
+        // not an unreachable server: a message over the limit (either side logs it); for a
+        // run report the agent sends, resending cannot help (service.ts dead-letters it)
+        return fail(new VigoError('E_CHECKIN_TOO_LARGE', `a check-in message exceeded the ${MAX_CHECKIN_MESSAGE_BYTES}-byte limit (${e.details || e.message})`));
+      }
+      // the server refused the message itself (its shape): sending it again cannot help
+      const invalid = e.code === grpc.status.INVALID_ARGUMENT;
+      fail(new VigoError(refused ? 'E_CHECKIN_REFUSED' : invalid ? 'E_CHECKIN_INVALID' : 'E_CHECKIN', e.details || e.message));
     });
     call.on('end', () => fail(new VigoError('E_CHECKIN', 'server closed the check-in stream')));
   }
@@ -93,6 +102,14 @@ export class CheckinStream {
   async sendRun(runId: string, reportJson: string, timeoutMs = 10_000): Promise<void> {
     const m = await this.send({ run: { run_id: runId, report_json: reportJson } }, timeoutMs);
     if (m.run_ack?.run_id !== runId) throw new VigoError('E_CHECKIN', `server acknowledged ${m.run_ack?.run_id ?? 'nothing'} instead of run ${runId}`);
+  }
+
+  /** Ask for a fresh client certificate for the key this envoy holds (a CSR for it). */
+  async renew(csr: string, timeoutMs = 10_000): Promise<string> {
+    const m = await this.send({ renew: { csr } }, timeoutMs);
+    if (!m.renewed) throw new VigoError('E_RENEW', 'the server answered a renewal with something else');
+    if (m.renewed.error) throw new VigoError('E_RENEW', `the server refused the renewal: ${m.renewed.error}`);
+    return m.renewed.cert;
   }
 
   close(): void {

@@ -46,6 +46,7 @@ export async function converge(bundle: PolicyBundle, opts: ConvergeOptions): Pro
     accounts: new Accounts(),
     dryRun: opts.dryRun === true,
     usercratePolicyDir: opts.usercratePolicyDir,
+    swept: new Set(),
   };
   const failed = new Set<string>();
   const reports: ResourceReport[] = [];

@@ -28,10 +28,13 @@ const ownership: Record<string, FieldSpec> = {
   group: { kind: 'nullable-string' },
 };
 
+/** Follow symlinks in the path's parents that a user other than root could have placed. */
+const follow: Record<string, FieldSpec> = { follow_symlinks: { kind: 'bool' } };
+
 export const TYPE_FIELDS: Readonly<Record<ResourceType, Readonly<Record<string, FieldSpec>>>> = {
-  file: { path: { kind: 'string', required: true }, content: { kind: 'nullable-string' }, ...ownership, state: { kind: 'state' } },
-  directory: { path: { kind: 'string', required: true }, ...ownership, state: { kind: 'state' }, recurse: { kind: 'bool' } },
-  symlink: { path: { kind: 'string', required: true }, target: { kind: 'nullable-string' }, state: { kind: 'state' }, force: { kind: 'bool' } },
+  file: { path: { kind: 'string', required: true }, content: { kind: 'nullable-string' }, ...ownership, state: { kind: 'state' }, ...follow },
+  directory: { path: { kind: 'string', required: true }, ...ownership, state: { kind: 'state' }, recurse: { kind: 'bool' }, ...follow },
+  symlink: { path: { kind: 'string', required: true }, target: { kind: 'nullable-string' }, state: { kind: 'state' }, force: { kind: 'bool' }, ...follow },
   exec: {
     command: { kind: 'string', required: true },
     name: { kind: 'nullable-string' },

@@ -21,6 +21,11 @@ export interface FileResource extends ResourceBase {
   owner?: string | null;
   group?: string | null;
   state?: ResourceState;
+  /**
+   * follow a symlink in the path's parents even when a user other than root could have
+   * placed it (owned by them, or in a directory they can write); the leaf is never followed
+   */
+  follow_symlinks?: boolean;
 }
 
 export interface DirectoryResource extends ResourceBase {
@@ -32,6 +37,11 @@ export interface DirectoryResource extends ResourceBase {
   state?: ResourceState;
   /** with state absent: remove a non-empty directory and everything in it */
   recurse?: boolean;
+  /**
+   * follow a symlink in the path's parents even when a user other than root could have
+   * placed it (owned by them, or in a directory they can write); the leaf is never followed
+   */
+  follow_symlinks?: boolean;
 }
 
 export interface SymlinkResource extends ResourceBase {
@@ -42,6 +52,11 @@ export interface SymlinkResource extends ResourceBase {
   state?: ResourceState;
   /** replace a regular file or directory standing at `path` */
   force?: boolean;
+  /**
+   * follow a symlink in the path's parents even when a user other than root could have
+   * placed it (owned by them, or in a directory they can write); the leaf is never followed
+   */
+  follow_symlinks?: boolean;
 }
 
 export interface ExecResource extends ResourceBase {

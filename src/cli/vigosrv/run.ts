@@ -4,6 +4,9 @@ import { defaultConfigFile, loadServerConfig } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { VigoError } from '../../platform/errors.js';
 
+/** How long a failed start may take to wind down before the process exits regardless. */
+const FAILED_START_EXIT_MS = 3000;
+
 /** Turn the two start-up failures an operator meets most into what to do about them. */
 function explain(e: unknown, config: ReturnType<typeof loadServerConfig>): never {
   const err = e as NodeJS.ErrnoException;
@@ -22,6 +25,9 @@ export async function runServer(opts: { config?: string }): Promise<void> {
   try {
     srv = await startServer(config);
   } catch (e) {
+    // startServer released what it had started; should anything still hold the event loop,
+    // exit anyway once the error is printed (an unref'd timer fires only if something does)
+    setTimeout(() => process.exit(process.exitCode ?? 1), FAILED_START_EXIT_MS).unref();
     explain(e, config);
   }
   process.stdout.write(`vigosrv ready: rest ${srv.restUrl} grpc port ${srv.grpcPort} config version ${srv.ctx.policy.version} data ${config.dataDir}\n`);

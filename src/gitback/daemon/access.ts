@@ -145,11 +145,15 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
   const now = opts.now();
   const presenter = boundPresenter(opts.env, { uid: cred.uid, name: user.name, home: user.home }, read);
   const known = readDelegationRecord(opts.env, req.project_id);
+  // what is in force: revokes that stand (their signer not revoked before signing) and leaves (leaf only)
+  const rv = loadRevocations(paths.gitbackEnvelopes(opts.env), req.project_id, now, opts.log, opts.envelopes ?? new EnvelopeCache(), { knownDelegations: known });
   const result = verifyChain({
     projectId: req.project_id,
     chain: state.chain,
     delegations: state.delegations,
-    revoked: loadRevocations(paths.gitbackEnvelopes(opts.env), req.project_id, now, opts.log, opts.envelopes ?? new EnvelopeCache()),
+    revoked: rv.revoked,
+    revokedAt: rv.revokedAt,
+    left: rv.left,
     now,
     presenter,
     tombstoned,

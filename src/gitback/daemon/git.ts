@@ -117,8 +117,11 @@ export async function fixHead(repo: string, after: RefSnapshot): Promise<void> {
 }
 
 export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', repo: string, gitProtocol: string | null): ChildProcess {
-  const sub = service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack';
-  return spawn('git', [sub, repo], {
+  // Partial clones (--filter) need filters allowed, and their later fetches of missing
+  // objects ask for blobs by id. Set per invocation, so repos created before this change
+  // serve them too; every member may read every object of the repo anyway.
+  const args = service === 'git-upload-pack' ? ['-c', 'uploadpack.allowFilter=true', '-c', 'uploadpack.allowAnySHA1InWant=true', 'upload-pack', repo] : ['receive-pack', repo];
+  return spawn('git', args, {
     env: gitEnv(gitProtocol ? { GIT_PROTOCOL: gitProtocol } : {}),
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -115,7 +115,9 @@ interface Session {
   req: ConnectRequest;
   sock: Socket;
   child: ChildProcess | null;
-  /** the ok answer was sent: the socket is now git's pack protocol */
+  /** the ok answer was sent (a push gets it before it queues for the receive lock) */
+  answered: boolean;
+  /** git runs: the socket is now git's pack protocol */
   piping: boolean;
   ended: boolean;
 }
@@ -333,6 +335,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       this.reply(sock, errorResponse(e), true);
       return;
     }
+    let failLate: ((e: VigoError) => void) | null = null;
     try {
       if (req.op === 'status') {
         this.takeStatusToken(cred.uid);
@@ -359,7 +362,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       // connects must cost the daemon almost nothing per connection
       this.checkGitSlot(cred.uid);
       const grant = await this.opts.authorize(cred, req);
-      const session: Session = { cred, req, sock, child: null, piping: false, ended: false };
+      const session: Session = { cred, req, sock, child: null, answered: false, piping: false, ended: false };
+      failLate = (e) => this.endSession(session, e);
       this.sessions.add(session);
       const deadline = setTimeout(
         () => this.endSession(session, new VigoError('E_SESSION_DEADLINE', `${req.service} session ended: it passed the ${seconds(L.sessionMaxMs)} limit (gitback.session_max_s)`)),
@@ -374,7 +378,9 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       if (!isVigoError(e)) this.opts.log(`uid ${cred.uid}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       else if (e.code === 'E_BUSY' || e.code === 'E_RATE_LIMITED') this.noteRefusal(cred.uid, e);
       else this.opts.log(`uid ${cred.uid}: refused ${req.op === 'connect' ? `${req.service} ${req.project_id.slice(0, 12)}…` : req.op}: ${e.code} ${e.message}`);
-      if (!sock.destroyed) this.reply(sock, errorResponse(e), true);
+      // once answered, the client reads git's protocol: the refusal must come in its terms
+      if (failLate !== null && isVigoError(e)) failLate(e);
+      else if (!sock.destroyed) this.reply(sock, errorResponse(e), true);
     }
   }
 
@@ -427,8 +433,15 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     if (s.ended || s.sock.destroyed) return;
     s.ended = true;
     this.opts.log(`uid ${s.cred.uid}: ending ${s.req.service} session on ${s.req.project_id.slice(0, 12)}…: ${e.code} ${e.message}`);
-    if (!s.piping) {
+    const text = `gitback: ${e.message.includes(`(${e.code})`) ? e.message : `${e.message} (${e.code})`}${e.hint ? `; ${e.hint}` : ''}`;
+    if (!s.answered) {
       refuseNow(s.sock, e);
+      return;
+    }
+    if (!s.piping) {
+      // answered, git not started: the client waits for git's first pkt-line, and an
+      // ERR packet there is what git shows as "fatal: remote error: <msg>"
+      s.sock.end(pktLine(`ERR ${text.slice(0, 2000)}\n`), () => s.sock.destroy());
       return;
     }
     const child = s.child;
@@ -441,7 +454,6 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         }, 5_000).unref();
       }
     }
-    const text = `gitback: ${e.message.includes(`(${e.code})`) ? e.message : `${e.message} (${e.code})`}${e.hint ? `; ${e.hint}` : ''}`;
     s.sock.end(lastWords(s.req.service, text));
     s.sock.once('finish', () => s.sock.destroy());
     setTimeout(() => s.sock.destroy(), 2_000).unref();
@@ -511,6 +523,11 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       }
       return;
     }
+    // Answer at once, then queue for the lock: the client's short first-answer deadline
+    // (a stopped daemon) must not fire while another push holds the lock; a refusal from
+    // here on (revoked while queued, a cap) reaches git as an ERR packet (endSession)
+    this.reply(s.sock, { ok: true }, false);
+    s.answered = true;
     await this.withLock(grant.projectId, async () => {
       if (s.ended || s.sock.destroyed) return;
       // A first push receives into a repo set aside; only refs that arrive make it the
@@ -617,7 +634,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       if (s.ended || sock.destroyed) return resolve();
       const child = spawnService(req.service, repo, req.git_protocol);
       s.child = child;
-      this.reply(sock, { ok: true }, false);
+      if (!s.answered) this.reply(sock, { ok: true }, false);
+      s.answered = true;
       s.piping = true;
       const timers: NodeJS.Timeout[] = [];
       sock.setTimeout(L.idleTimeoutMs, () =>

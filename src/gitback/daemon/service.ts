@@ -34,7 +34,7 @@ import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { authorize, authorizeMigrate, bindUid } from './access.js';
 import { StatusService } from './status-service.js';
-import { reapOnce, sweepOnce } from '../reactor.js';
+import { reapOnce, sweepOnce, type SweepLimits } from '../reactor.js';
 import { EnvelopeCache } from '../envelopes.js';
 
 /** Limits in the config's units (seconds, counts); see DaemonLimits for what each caps. */
@@ -51,18 +51,30 @@ const LIMIT_KEYS = {
   status_per_uid_per_min: { to: 'statusPerUidPerMinute', scale: 1, int: true },
 } as const satisfies Record<string, { to: keyof DaemonLimits; scale: number; int: boolean }>;
 
+/** The reactor's bounds on one sweep tick (reactor.ts SweepLimits), in the config's units. */
+const SWEEP_KEYS = {
+  sweep_per_user: 'perUser',
+  sweep_per_tick: 'perTick',
+  sweep_max_tick_ms: 'maxTickMs',
+  envelope_quota_per_project: 'quotaPerUserProject',
+} as const satisfies Record<string, keyof SweepLimits>;
+
+/** How soon the reactor ticks again while a bounded tick left work behind. */
+const SWEEP_BACKLOG_TICK_MS = 250;
+
 export interface GitbackConfig {
   socket: string | null;
   sweep_interval_s: number;
   envelope_retention_days: number;
   passwd_file: string;
   limits: DaemonLimits;
+  sweep_limits: Partial<SweepLimits>;
   status_cache_s: number;
   status_max_repos: number;
   status_timeout_s: number;
 }
 
-const KNOWN = ['socket', 'sweep_interval_s', 'envelope_retention_days', 'passwd_file', ...Object.keys(LIMIT_KEYS), 'max_repos_per_uid', 'status_cache_s', 'status_max_repos', 'status_timeout_s'];
+const KNOWN = ['socket', 'sweep_interval_s', 'envelope_retention_days', 'passwd_file', ...Object.keys(LIMIT_KEYS), ...Object.keys(SWEEP_KEYS), 'max_repos_per_uid', 'status_cache_s', 'status_max_repos', 'status_timeout_s'];
 
 export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
   const s = config.sections.gitback ?? {};
@@ -72,6 +84,7 @@ export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
     envelope_retention_days: 90,
     passwd_file: '/etc/passwd',
     limits: { ...DEFAULT_LIMITS },
+    sweep_limits: {},
     status_cache_s: 5,
     status_max_repos: 100,
     status_timeout_s: 30,
@@ -94,6 +107,8 @@ export function parseGitbackConfig(config: AgentConfig): GitbackConfig {
     } else if (k in LIMIT_KEYS) {
       const d = LIMIT_KEYS[k as keyof typeof LIMIT_KEYS];
       out.limits[d.to] = positive(d.int) * d.scale;
+    } else if (k in SWEEP_KEYS) {
+      out.sweep_limits[SWEEP_KEYS[k as keyof typeof SWEEP_KEYS]] = positive(true);
     } else if (k === 'max_repos_per_uid') {
       if (v === 0) out.limits.maxReposPerUid = null;
       else out.limits.maxReposPerUid = positive(true);
@@ -128,6 +143,7 @@ export class GitbackService implements AgentService {
   readonly name = 'gitback';
   daemon: GitbackDaemon | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private backlogTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly cfg: GitbackConfig) {}
 
@@ -165,10 +181,15 @@ export class GitbackService implements AgentService {
     await daemon.listen();
     log(`helper daemon listening on ${socketPath}`);
     const tick = () => {
+      if (this.backlogTimer) clearTimeout(this.backlogTimer);
+      this.backlogTimer = null;
       try {
-        const r = sweepOnce({ env, passwdFile, now, log });
-        if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected`);
+        // bounded per user and per tick (sweepOnce is synchronous, so ticks never overlap)
+        const r = sweepOnce({ env, passwdFile, now, log, limits: this.cfg.sweep_limits, envelopes });
+        if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
         reapOnce(env, Date.now(), this.cfg.envelope_retention_days * 86400, log);
+        // work left behind by the bounds goes on soon, not a whole interval later
+        if (r.more && this.timer) this.backlogTimer = setTimeout(tick, SWEEP_BACKLOG_TICK_MS);
       } catch (e) {
         log(`sweep failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -180,13 +201,15 @@ export class GitbackService implements AgentService {
         (e: unknown) => log(`revalidating sessions failed: ${e instanceof Error ? e.message : String(e)}`),
       );
     };
-    tick();
     this.timer = setInterval(tick, this.cfg.sweep_interval_s * 1000);
+    tick();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.backlogTimer) clearTimeout(this.backlogTimer);
     this.timer = null;
+    this.backlogTimer = null;
     await this.daemon?.close();
     this.daemon = null;
   }

@@ -1,5 +1,6 @@
 /** Helpers shared by the project verbs: the caller's own chain check and invitations. */
 import { VigoError } from '../../platform/errors.js';
+import { humanizeTimes } from '../when.js';
 import {
   currentFounder,
   formatPublicKey,
@@ -7,9 +8,12 @@ import {
   verifyChain,
   type Delegation,
   type Invitation,
+  type Role,
   type TokenChain,
 } from '../../trust/index.js';
-import type { GitbackContext } from '../context.js';
+import { iso, whenHuman, type GitbackContext } from '../context.js';
+import { paths } from '../../platform/paths.js';
+import { loadRevocations } from '../envelopes.js';
 import { FILES, type ProjectState } from '../state.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +34,7 @@ export function checkOwnChain(ctx: GitbackContext, s: ProjectState): { role: 'ad
   const me = toHex(ctx.publicKey());
   const r = verifyChain({ projectId: s.config.project_id, chain: s.chain, delegations: s.delegations, revoked: new Map(), now: ctx.now(), presenter: me });
   if (!r.ok) {
-    throw new VigoError(r.code, `your chain for ${s.config.handle} does not verify (${join(s.dir, FILES.tokens)}): ${r.message}`, {
+    throw new VigoError(r.code, `your chain for ${s.config.handle} does not verify (${join(s.dir, FILES.tokens)}): ${humanizeTimes(r.message, ctx.now())}`, {
       hint:
         r.code === 'E_PRESENTER_MISMATCH'
           ? 'your puddle key changed since this chain was issued; ask an admin for a re-invitation (project rejoin)'
@@ -69,4 +73,41 @@ export async function readInvitationText(ctx: GitbackContext, source: string | u
   if (source === undefined || source === '-') return ctx.readStdin();
   if (!existsSync(source)) throw new VigoError('E_NO_FILE', `invitation file ${source} does not exist`);
   return readFileSync(source, 'utf8');
+}
+
+/** Token id → why it no longer holds (revoked, left), from the envelope store when this user can read it (root). */
+const LEFT_REASON = 'its holder left the project';
+
+export function retiredTokens(ctx: GitbackContext, pid: string): Map<string, string | null> | null {
+  try {
+    const set = loadRevocations(paths.gitbackEnvelopes(ctx.env), pid, ctx.now());
+    const retired = new Map(set.revoked);
+    for (const id of set.left.keys()) if (!retired.has(id)) retired.set(id, LEFT_REASON);
+    return retired;
+  } catch {
+    return null; // the store is root's (0700): a non-root founder sees only its own revokes
+  }
+}
+
+export interface Standing {
+  /** why the member is not re-invited, or null */
+  skip: string | null;
+  role: Role;
+  expiresAt: number | null;
+}
+
+/** What a member's re-invitation grants: the role and expiry of the last token this user issued them. */
+export function memberStanding(s: ProjectState, m: string, retired: Map<string, string | null> | null, now: number): Standing {
+  const mine = Object.entries(s.config.issued ?? {}).filter(([, t]) => t.subject === m);
+  const last = mine.sort(([, x], [, y]) => y.issued_at - x.issued_at)[0];
+  const role = s.config.member_roles?.[m] ?? last?.[1].role ?? 'member';
+  if (last === undefined) return { skip: null, role, expiresAt: null };
+  const [id, t] = last;
+  if (t.revoked_at !== null) return { skip: `revoked (token ${id.slice(0, 16)}…, ${iso(t.revoked_at)})`, role, expiresAt: null };
+  const why = retired?.get(id);
+  if (why !== undefined) return { skip: why === LEFT_REASON ? `left the project (token ${id.slice(0, 16)}…)` : `${why ?? 'revoked'} (token ${id.slice(0, 16)}…)`, role, expiresAt: null };
+  if (t.expires_at !== null && t.expires_at <= now) {
+    return { skip: `their invitation expired ${whenHuman(t.expires_at, now)}; re-invite by hand with \`project invite --expires\``, role, expiresAt: null };
+  }
+  return { skip: null, role, expiresAt: t.expires_at };
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '../../platform/paths.js';
 import { gate, requireRoot, socketPath, type GitbackContext } from '../context.js';
-import { daemonRequest } from '../remote-helper.js';
+import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
 import { collectStatus, dirBytes, formatBytes, formatStatus, type EnvoyStatus, type SocketState } from '../status.js';
 import { plainReader, listProjectIds, FILES } from '../state.js';
 import { readPasswd } from '../passwd.js';
@@ -13,9 +13,10 @@ export async function gitbackStatus(ctx: GitbackContext): Promise<void> {
   const sock = socketPath(ctx);
   let status: EnvoyStatus | null = null;
   let socket: SocketState = existsSync(sock) ? 'present' : 'absent';
+  const timeoutMs = daemonTimeoutMs(ctx.env); // a bad VIGO_GITBACK_TIMEOUT is an error, not a silent daemon
   if (socket === 'present') {
     try {
-      const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' });
+      const { sock: s, resp } = await daemonRequest(sock, { v: 1, op: 'status' }, { timeoutMs });
       s.destroy();
       if (resp.ok) status = resp.status as EnvoyStatus;
     } catch {

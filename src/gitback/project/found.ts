@@ -19,10 +19,10 @@ import {
 import { bareRepo, confirmTyped, gate, socketPath, socketPresent, userBase, type GitbackContext } from '../context.js';
 import { hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
-import { daemonRequest } from '../remote-helper.js';
+import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
 import { ensureBareRepo, fixHead, git, snapshotRefs } from '../daemon/git.js';
-import { checkOwnChain, fmtKey, founderNow } from './common.js';
-import { ensureSwarmRemote, handleMismatchWarning, pushAll, swarmRemoteUrl, workTreeTop } from './publish.js';
+import { checkOwnChain, fmtKey, founderNow, memberStanding, retiredTokens } from './common.js';
+import { ensureSwarmRemote, handleMismatchWarning, hasRefsToPush, pushAll, swarmRemoteUrl, workTreeTop } from './publish.js';
 import { boundSigner } from '../bind-client.js';
 
 export interface InitOptions {
@@ -103,6 +103,10 @@ export async function projectInit(ctx: GitbackContext, handle: string, opts: Ini
   const warn = handleMismatchWarning(top, handle);
   if (warn) ctx.err(warn + '\n');
   ctx.out(ensureSwarmRemote(ctx, top, pid, handle) + '\n');
+  if (!hasRefsToPush(top)) {
+    ctx.out(`\nThe work tree has no commits yet: nothing was published. Commit, then run \`vigo swarm gitback project push ${handle}\`.\n`);
+    return;
+  }
   pushAll(ctx, top);
   ctx.out(`\nPublished. Check it with \`vigo swarm gitback project status ${handle}\` and \`vigo swarm gitback status\`.\n`);
 }
@@ -124,7 +128,8 @@ async function migrateBytes(ctx: GitbackContext, from: string, to: string): Prom
     return `note: not root and the helper daemon is not running: only the local auth surface was rebuilt; a root member holding the old bare repo can complete the migration`;
   }
   try {
-    const { sock, resp } = await daemonRequest(socketPath(ctx), { v: 1, op: 'migrate', from, to });
+    // the answer comes after the whole fetch: allow a large repo's copy, still bounded
+    const { sock, resp } = await daemonRequest(socketPath(ctx), { v: 1, op: 'migrate', from, to }, { timeoutMs: Math.max(daemonTimeoutMs(ctx.env), 30 * 60_000) });
     sock.destroy();
     if (!resp.ok) return `note: the helper daemon did not migrate the bytes (${resp.message}); only the local auth surface was rebuilt`;
     const refs = (resp.status as { refs?: number } | undefined)?.refs ?? 0;
@@ -144,12 +149,17 @@ async function forkProject(ctx: GitbackContext, signer: Signer, old: ProjectStat
   const me = toHex(signer.publicKey);
   const root = await mintBootstrapToken(signer, old.config.handle, now);
   const retired = new Set([old.config.founder, ...old.delegations.map((d) => d.prev_founder)]);
-  const others = carryMembers ? old.config.members.filter((m) => m !== me && !retired.has(m)) : [];
+  // revoked, departed and expired members do not come along (re-invite-all would skip them)
+  const gone = carryMembers ? retiredTokens(ctx, old.config.project_id) : null;
+  const others = carryMembers ? old.config.members.filter((m) => m !== me && !retired.has(m) && memberStanding(old, m, gone, now).skip === null) : [];
   const roles = Object.fromEntries(Object.entries(old.config.member_roles ?? {}).filter(([k]) => others.includes(k)));
-  const { member_roles: _dropped, ...base } = old.config;
+  // their invitations' records come along too, so re-invite-all keeps each one's expiry
+  const issued = Object.fromEntries(Object.entries(old.config.issued ?? {}).filter(([, t]) => others.includes(t.subject)));
+  const { member_roles: _dropped, issued: _droppedIssued, ...base } = old.config;
   const config: ProjectConfig = {
     ...base,
     ...(Object.keys(roles).length > 0 ? { member_roles: roles } : {}),
+    ...(Object.keys(issued).length > 0 ? { issued } : {}),
     project_id: newPid,
     founder: me,
     members: [me, ...others],
@@ -201,7 +211,7 @@ export async function projectRefound(ctx: GitbackContext, arg: string, opts: { f
   const me = toHex(ctx.publicKey());
   const handle = old.config.handle;
   const founder = founderNow(old);
-  if (founder !== me) {
+  if (founder !== me && !orphanedToMe(ctx, old, founder)) {
     throw new VigoError('E_NOT_FOUNDER', `you are not the current founder of ${handle} (the founder is ${fmtKey(founder)})`, {
       hint: 'surviving members of a project whose founder is gone use `project reanchor`',
     });
@@ -231,6 +241,23 @@ export async function projectRefound(ctx: GitbackContext, arg: string, opts: { f
   ctx.out(`✓ Re-founded ${handle}\n  New URL:       ${canonicalUrl(newPid, handle)}\n  Project ID:    ${newPid}\n  State:         ${dir}/\n${line}\n`);
   ctx.out(`  Old project ${old.config.project_id} is tombstoned (kept as an archive; the helper daemon refuses it).\n`);
   ctx.out(`Re-point your work tree with \`vigo swarm gitback project push ${handle}\`; re-invite members with \`vigo swarm gitback project re-invite-all ${newPid}\`.\n`);
+}
+
+/**
+ * Decision (the page's founder test cannot hold after `rekey-pair --force-orphan-projects`:
+ * the chain is at the cap, so the new key never becomes the current founder): re-found is
+ * also open to the key the current founder handed an orphaned project to — a tombstoned
+ * project with no successor whose caller holds a verifying admin chain issued directly by
+ * the current founder ([its bootstrap, admin → you], what the rekey hook writes).
+ */
+function orphanedToMe(ctx: GitbackContext, old: ProjectState, founder: string): boolean {
+  if (old.config.tombstoned_at === null || old.config.successor !== null) return false;
+  if (old.chain.length !== 2 || old.chain[0]?.issuer !== founder || old.chain[1]?.issuer !== founder) return false;
+  try {
+    return checkOwnChain(ctx, old).role === 'admin';
+  } catch {
+    return false;
+  }
 }
 
 /** re-found names the OLD project: prefer an at-cap or tombstoned match for a handle. */

@@ -41,6 +41,12 @@ export function ensureSwarmRemote(ctx: GitbackContext, top: string, pid: string,
   return `Remote 'swarm' re-pointed: ${have} → ${want}`;
 }
 
+/** Whether `push --all` / `--tags` has anything to send (a fresh `git init` has no branch). */
+export function hasRefsToPush(top: string): boolean {
+  const r = spawnSync('git', ['-C', top, 'for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads', 'refs/tags'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() !== '';
+}
+
 export function pushAll(ctx: GitbackContext, top: string): void {
   gitOrThrow(ctx, ['-C', top, 'push', 'swarm', '--all'], 'git push swarm --all');
   gitOrThrow(ctx, ['-C', top, 'push', 'swarm', '--tags'], 'git push swarm --tags');

@@ -3,18 +3,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DELEGATION_MAX_LEN, DELEGATION_WARN_LEN, tokenId } from '../../trust/index.js';
 import { gate, iso, userBase, type GitbackContext } from '../context.js';
-import { FILES, loadAll, resolveProject } from '../state.js';
+import { FILES, resolveProject, scanAll } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { fmtKey, founderNow } from './common.js';
 
 export function projectList(ctx: GitbackContext, opts: { json?: boolean }): void {
   gate(ctx);
-  const all = loadAll(userBase(ctx));
+  const { projects: all, broken } = scanAll(userBase(ctx));
+  const brokenLines = broken.map((b) => `  ! ${b.project_id.slice(0, 16)}… is broken: ${b.error}\n    restore the file, or drop it with \`vigo swarm gitback project leave ${b.project_id} --yes\`\n`);
   if (opts.json === true) {
     ctx.out(JSON.stringify(all.map((s) => s.config), null, 2) + '\n');
+    for (const l of brokenLines) ctx.err(l); // stdout stays a ProjectConfig array
     return;
   }
-  if (all.length === 0) {
+  if (all.length === 0 && broken.length === 0) {
     ctx.out('no projects (found one with `vigo swarm gitback project init <handle>`, or join one)\n');
     return;
   }
@@ -24,6 +26,8 @@ export function projectList(ctx: GitbackContext, opts: { json?: boolean }): void
     const handle = (c.handle + (c.tombstoned_at !== null ? ' †' : '')).padEnd(24);
     ctx.out(`${handle} ${c.scope.padEnd(14)} ${String(c.members.length).padEnd(14)} ${String(s.chain.length).padEnd(8)} ${c.project_id.slice(0, 16)}…\n`);
   }
+  for (const b of broken) ctx.out(`${'(broken)'.padEnd(24)} ${'?'.padEnd(14)} ${'?'.padEnd(14)} ${'?'.padEnd(8)} ${b.project_id.slice(0, 16)}…\n`);
+  for (const l of brokenLines) ctx.out(l);
 }
 
 export function projectStatus(ctx: GitbackContext, arg: string): void {
@@ -50,7 +54,8 @@ export function projectStatus(ctx: GitbackContext, arg: string): void {
   }
   lines.push(`  Delegations:     ${n}/${DELEGATION_MAX_LEN}${n > 0 ? ' hop(s)' : ''}`, `  Current founder: ${fmtKey(cur)}`);
   if (n >= DELEGATION_MAX_LEN) {
-    lines.push(`  !! AT CAP: the delegation chain is ${n}/${DELEGATION_MAX_LEN}; the next founder rekey cannot extend it.`, `     Run \`vigo swarm gitback project re-found ${c.handle}\` (after \`vigo swarm puddle rekey-pair\`).`);
+    lines.push(`  !! AT CAP: the delegation chain is ${n}/${DELEGATION_MAX_LEN}; the next founder rekey cannot extend it.`, `     Re-found it now: \`vigo swarm gitback project re-found ${c.handle}\` (no rekey needed first: \`puddle rekey-pair\` refuses at the cap;`,
+      `     \`rekey-pair --force-orphan-projects\` would tombstone it, and your new key could still re-found it).`);
   } else if (n >= DELEGATION_WARN_LEN) {
     lines.push(`  ⚠ warning: the delegation chain is ${n}/${DELEGATION_MAX_LEN} (warn band from ${DELEGATION_WARN_LEN}); plan a re-found before the cap`);
   }

@@ -4,10 +4,13 @@
  * certificate (CN = envoy id), never a field in a message.
  *
  *   service Checkin { rpc Stream(stream AgentMessage) returns (stream ServerMessage); }
- *   AgentMessage  { seq; oneof kind { CheckIn checkin; Run run; } }
- *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; } }
+ *   AgentMessage  { seq; oneof kind { CheckIn checkin; Run run; Renew renew; } }
+ *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; Renewed renewed; } }
  *
- * A no-change check-in is answered with a bare Ack echoing the policy version.
+ * A no-change check-in is answered with a bare Ack echoing the policy version. `Renew`
+ * (a CSR for the envoy's own key) is answered with `Renewed` (a fresh client certificate,
+ * or `error`). Renew/Renewed were added later with new field ids only: a server that does
+ * not know them ignores the message and the envoy's request times out (it retries later).
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -26,25 +29,28 @@ const descriptor = {
                   },
                 },
                 AgentMessage: {
-                  oneofs: { kind: { oneof: ['checkin', 'run'] } },
-                  fields: { seq: { type: 'uint32', id: 1 }, checkin: { type: 'CheckIn', id: 2 }, run: { type: 'Run', id: 3 } },
+                  oneofs: { kind: { oneof: ['checkin', 'run', 'renew'] } },
+                  fields: { seq: { type: 'uint32', id: 1 }, checkin: { type: 'CheckIn', id: 2 }, run: { type: 'Run', id: 3 }, renew: { type: 'Renew', id: 4 } },
                 },
                 CheckIn: { fields: { policy_version: { type: 'uint32', id: 1 }, fingerprint: { type: 'string', id: 2 } } },
                 Run: { fields: { run_id: { type: 'string', id: 1 }, report_json: { type: 'string', id: 2 } } },
+                Renew: { fields: { csr: { type: 'string', id: 1 } } },
                 ServerMessage: {
-                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now'] } },
+                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed'] } },
                   fields: {
                     seq: { type: 'uint32', id: 1 },
                     ack: { type: 'Ack', id: 2 },
                     bundle: { type: 'Bundle', id: 3 },
                     run_ack: { type: 'RunAck', id: 4 },
                     checkin_now: { type: 'CheckInNow', id: 5 },
+                    renewed: { type: 'Renewed', id: 6 },
                   },
                 },
                 Ack: { fields: { policy_version: { type: 'uint32', id: 1 }, interval_s: { type: 'uint32', id: 2 } } },
                 Bundle: { fields: { version: { type: 'uint32', id: 1 }, bundle_json: { type: 'string', id: 2 } } },
                 RunAck: { fields: { run_id: { type: 'string', id: 1 } } },
                 CheckInNow: { fields: { reason: { type: 'string', id: 1 } } },
+                Renewed: { fields: { cert: { type: 'string', id: 1 }, error: { type: 'string', id: 2 } } },
               },
             },
           },
@@ -64,9 +70,10 @@ export interface RunMsg {
 }
 export interface AgentMessage {
   seq: number;
-  kind?: 'checkin' | 'run';
+  kind?: 'checkin' | 'run' | 'renew';
   checkin?: CheckInMsg | null;
   run?: RunMsg | null;
+  renew?: { csr: string } | null;
 }
 export interface ServerMessage {
   seq: number;
@@ -75,7 +82,17 @@ export interface ServerMessage {
   bundle?: { version: number; bundle_json: string } | null;
   run_ack?: { run_id: string } | null;
   checkin_now?: { reason: string } | null;
+  renewed?: { cert: string; error: string } | null;
 }
+
+/**
+ * The largest check-in message either side sends or accepts (gRPC frame payload). One
+ * constant for the server's send and receive limits and the envoy's: a bundle the server
+ * may send is one the envoy can receive.
+ */
+export const MAX_CHECKIN_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** Room left for the Bundle message's own framing (seq, tags, lengths, version). */
+export const MAX_BUNDLE_JSON_BYTES = MAX_CHECKIN_MESSAGE_BYTES - 1024;
 
 let cached: grpc.ServiceDefinition | undefined;
 
@@ -95,5 +112,7 @@ export function clientChannelOptions(host: string): grpc.ChannelOptions {
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 5_000,
+    'grpc.max_receive_message_length': MAX_CHECKIN_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_CHECKIN_MESSAGE_BYTES,
   };
 }

@@ -7,11 +7,16 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { checkinService, type AgentMessage, type ServerMessage } from './proto.js';
-import { certCommonName } from '../pki.js';
+import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type ServerMessage } from './proto.js';
+import { certCommonName, certValidity, signEnvoyCsr, type PemPair } from '../pki.js';
+import { EnvoyCerts } from './certs.js';
+import type { ServerIdentity } from '../server-cert.js';
+import type { Db } from '../db.js';
+import { VigoError } from '../../platform/errors.js';
 import type { EnvoyIndex, EnvoyRecord, RunInput } from '../envoys.js';
 import type { PolicyState } from '../policy.js';
 import type { Metrics } from '../metrics.js';
+import { boundReport, summarizeRun } from '../run-report.js';
 
 type Stream = grpc.ServerDuplexStream<AgentMessage, ServerMessage>;
 
@@ -23,22 +28,32 @@ const runReport = z.object({
   counts: z.object({ ok: z.number().int().nonnegative(), changed: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
   configcrates: z.number().int().nonnegative(),
   resources: z.array(z.object({ id: z.string(), type: z.string(), status: z.string(), message: z.string().optional() }).passthrough()).max(100_000),
-});
+  // added later, optional (older agents send neither): what the envoy cut, why it could not take a bundle
+  truncated: z.object({ bytes: z.number().int().nonnegative(), resources_omitted: z.number().int().nonnegative() }).optional(),
+  policy_error: z.object({ version: z.number().int().nonnegative(), message: z.string().max(4096) }).optional(),
+}).passthrough();
 
 export interface CheckinServerOptions {
   index: EnvoyIndex;
   policy: PolicyState;
   intervalS: number;
   runsKeptPerEnvoy: number;
+  /** the stored report's cap (database.run_report_max_bytes) */
+  runReportMaxBytes?: number;
   metrics: Metrics;
   log: (msg: string) => void;
   now?: () => number;
+  db: Db;
+  /** signs renewed envoy certificates */
+  ca: PemPair;
+  envoyCertLifetimeS: number;
 }
 
 export class CheckinServer {
   // keepalive pings find envoys that vanished without closing (power loss, a cut link)
   private readonly server = new grpc.Server({
-    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_CHECKIN_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_CHECKIN_MESSAGE_BYTES,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.keepalive_time_ms': 60_000,
     'grpc.keepalive_timeout_ms': 20_000,
@@ -47,15 +62,27 @@ export class CheckinServer {
   private runQueue: { call: Stream; seq: number; rec: EnvoyRecord; run: RunInput }[] = [];
   private runFlushScheduled = false;
   private readonly now: () => number;
+  readonly certs: EnvoyCerts;
+  private identity: ServerIdentity | undefined;
+  private readonly lastRenewal = new Map<string, number>();
 
   constructor(private readonly o: CheckinServerOptions) {
     this.now = o.now ?? Date.now;
+    this.certs = new EnvoyCerts(o.db);
     this.server.addService(checkinService(), { Stream: (call: Stream) => this.onStream(call) });
   }
 
-  listen(addr: string, tls: { ca: string; cert: string; key: string }): Promise<number> {
-    const creds = grpc.ServerCredentials.createSsl(Buffer.from(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], true);
+  /** Bind with the server's identity; a renewed certificate reaches new handshakes without a rebind. */
+  listen(addr: string, identity: ServerIdentity): Promise<number> {
+    this.identity = identity;
+    // one provider serves both the CA (client certificates) and the server's own key pair
+    const creds = grpc.experimental.createCertificateProviderServerCredentials(identity, identity, true);
     return new Promise((resolve, reject) => this.server.bindAsync(addr, creds, (e, port) => (e ? reject(e) : resolve(port))));
+  }
+
+  /** The server certificate the listener serves now (after any renewal). */
+  get serverCert(): string | undefined {
+    return this.identity?.current.cert;
   }
 
   get connectedCount(): number {
@@ -93,6 +120,11 @@ export class CheckinServer {
     const rec = id ? index.get(id) : undefined;
     if (!id || !rec) return this.refuse(call, grpc.status.UNAUTHENTICATED, 'unknown envoy certificate; enroll again with `vigo agent enroll`');
     if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${id} is revoked`);
+    try {
+      this.certs.record(id, certValidity(peerCert?.raw as Buffer));
+    } catch (e) {
+      this.o.log(`envoy ${rec.hostname}: cannot record its certificate: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const peer = call.getPeer();
     const ip = peer.startsWith('[') ? peer.slice(1, peer.indexOf(']')) : peer.slice(0, peer.lastIndexOf(':'));
     const prev = this.streams.get(id);
@@ -115,6 +147,7 @@ export class CheckinServer {
       try {
         if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
         else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
+        else if (m.renew) void this.onRenew(call, rec, m.seq, m.renew.csr);
         else metrics.checkinsRefused.inc();
       } catch (e) {
         // e.g. the database refusing a write: this envoy's request fails, the server stays up,
@@ -148,8 +181,55 @@ export class CheckinServer {
       call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS } });
       return;
     }
+    const bytes = Buffer.byteLength(bundleJson);
+    if (bytes > MAX_BUNDLE_JSON_BYTES) {
+      // publish refuses such stacks (checkBundleSizes); this is stacks loaded some other way
+      this.o.log(`envoy ${rec.hostname}: its bundle for version ${current} is ${bytes} bytes, over the ${MAX_BUNDLE_JSON_BYTES}-byte check-in limit; not sent, the envoy keeps version ${version}`);
+      this.o.metrics.checkinsRefused.inc();
+      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS } });
+      return;
+    }
     this.o.metrics.checkinsBundle.inc();
     call.write({ seq, bundle: { version: current, bundle_json: bundleJson } });
+  }
+
+  /**
+   * Certificate renewal over the stream the envoy already authenticated: the CSR must be
+   * for the key the envoy enrolled with (same key; a new key means enrolling again), and
+   * the new certificate keeps the envoy's id as CN.
+   */
+  private async onRenew(call: Stream, rec: EnvoyRecord, seq: number, csr: string): Promise<void> {
+    const answer = (cert: string, error: string) => {
+      if (!call.writableEnded && !call.destroyed) call.write({ seq, renewed: { cert, error } });
+    };
+    if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${rec.id} is revoked`);
+    // one renewal per envoy per minute (a tenth of the lifetime when that is shorter): an
+    // enrolled envoy cannot make the server sign certificates in a loop
+    const nowMs = this.now();
+    const gapMs = Math.min(60_000, (this.o.envoyCertLifetimeS * 1000) / 10);
+    const last = this.lastRenewal.get(rec.id);
+    if (last !== undefined && nowMs - last < gapMs) return answer('', `renewed ${Math.round((nowMs - last) / 1000)}s ago; retry in ${Math.ceil((gapMs - (nowMs - last)) / 1000)}s`);
+    try {
+      let signed;
+      try {
+        signed = await signEnvoyCsr(this.o.ca, csr.slice(0, 16384), rec.id, new Date(nowMs), this.o.envoyCertLifetimeS, rec.pubkeySha256);
+      } catch (e) {
+        if (!(e instanceof VigoError && e.code === 'E_RENEW_KEY')) throw e;
+        this.o.log(`envoy ${rec.hostname}: renewal refused: the CSR is for another key than the one it enrolled with`);
+        return answer('', 'the renewal CSR must be for the key this envoy enrolled with; to change keys, enroll again with `vigo agent enroll --force`');
+      }
+      this.lastRenewal.set(rec.id, nowMs);
+      const v = certValidity(signed.cert);
+      this.o.db.prepare('UPDATE envoys SET cert_serial = ? WHERE id = ?').run(signed.serial, rec.id);
+      rec.certSerial = signed.serial;
+      this.certs.record(rec.id, v);
+      this.o.metrics.certRenewals.inc();
+      this.o.log(`envoy ${rec.hostname}: renewed its certificate (serial ${signed.serial}, valid until ${new Date(v.notAfter).toISOString()})`);
+      answer(signed.cert, '');
+    } catch (e) {
+      this.o.log(`envoy ${rec.hostname}: renewal refused: ${e instanceof Error ? e.message : String(e)}`);
+      answer('', e instanceof Error ? e.message : String(e));
+    }
   }
 
   private onRun(call: Stream, rec: EnvoyRecord, seq: number, runId: string, reportJson: string): void {
@@ -162,11 +242,26 @@ export class CheckinServer {
       this.o.log(`envoy ${rec.id}: malformed run report refused: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
       return this.refuse(call, grpc.status.INVALID_ARGUMENT, 'malformed run report');
     }
+    const stored = boundReport(parsed, this.o.runReportMaxBytes ?? 65536, reportJson);
+    const policyError = parsed.policy_error ? `version ${parsed.policy_version} kept, version ${parsed.policy_error.version} refused: ${parsed.policy_error.message}` : null;
     this.runQueue.push({
       call,
       seq,
       rec,
-      run: { run_id: runId, policy_version: parsed.policy_version, started_at: parsed.started_at, duration_ms: Math.round(parsed.duration_ms), status: parsed.status, counts: parsed.counts, configcrates: parsed.configcrates, report: reportJson },
+      run: {
+        run_id: runId,
+        policy_version: parsed.policy_version,
+        started_at: parsed.started_at,
+        duration_ms: Math.round(parsed.duration_ms),
+        status: parsed.status,
+        counts: parsed.counts,
+        configcrates: parsed.configcrates,
+        report: stored.json,
+        report_bytes: Buffer.byteLength(reportJson, 'utf8'),
+        truncated: stored.truncated,
+        summary: summarizeRun(parsed),
+        policy_error: policyError,
+      },
     });
     if (!this.runFlushScheduled) {
       this.runFlushScheduled = true;
@@ -199,6 +294,7 @@ export class CheckinServer {
 
   stop(): Promise<void> {
     this.flushRuns();
+    this.certs.flush();
     for (const s of this.streams.values()) s.end();
     return new Promise((resolve) => {
       const t = setTimeout(() => {

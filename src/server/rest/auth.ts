@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from './fp.js';
-import { checkApiToken, mintApiToken, ROLES, type ApiTokenRow, type Role } from '../tokens.js';
+import { apiTokenId, checkApiToken, tokenHash, listApiTokens, mintApiToken, revokeApiToken, ROLES, type ApiTokenRow, type Role } from '../tokens.js';
 import type { ServerContext } from '../context.js';
 
 declare module 'fastify' {
@@ -17,10 +17,13 @@ declare module 'fastify' {
     auth?: 'enroll-token';
     /** extra roles allowed beyond the default (reads: admin, viewer; writes: admin) */
     roles?: Role[];
+    /** admin only, reads included (what a viewer must not see) */
+    adminOnly?: boolean;
   }
 }
 
-export function rolesFor(method: string, extra: Role[] = []): Role[] {
+export function rolesFor(method: string, extra: Role[] = [], adminOnly = false): Role[] {
+  if (adminOnly) return ['admin'];
   const base: Role[] = method === 'GET' || method === 'HEAD' ? ['admin', 'viewer'] : ['admin'];
   return [...base, ...extra];
 }
@@ -41,17 +44,20 @@ async function authenticate(ctx: ServerContext, req: FastifyRequest, reply: Fast
     return;
   }
   req.principal = r.row;
-  const allowed = rolesFor(req.method, cfg?.roles);
+  const allowed = rolesFor(req.method, cfg?.roles, cfg?.adminOnly);
   if (!allowed.includes(r.row.role)) {
     await reply.code(403).send({ message: `role '${r.row.role}' may not ${req.method} ${req.routeOptions.url ?? req.url} (needs ${allowed.join(' or ')})` });
   }
 }
+
+const apiTokenIdOf = (token: string): string => apiTokenId({ hash: tokenHash(token) });
 
 export const authPlugin = fp(async (app: FastifyInstance, ctx: ServerContext) => {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', (req, reply) => authenticate(ctx, req, reply));
 
   app.get('/api/v1/auth/whoami', { config: { roles: ['compliance'] } }, async (req) => ({
+    id: req.principal ? apiTokenId(req.principal) : undefined,
     name: req.principal?.name,
     role: req.principal?.role,
     expires_at: req.principal?.expires_at ? new Date(req.principal.expires_at * 1000).toISOString() : null,
@@ -77,7 +83,22 @@ export const authPlugin = fp(async (app: FastifyInstance, ctx: ServerContext) =>
       const nowS = Math.floor(ctx.now() / 1000);
       const exp = req.body.expires_in_s ? nowS + req.body.expires_in_s : null;
       const token = mintApiToken(ctx.db, req.body.name, req.body.role, nowS, exp);
-      return reply.code(201).send({ token, name: req.body.name, role: req.body.role, expires_at: exp ? new Date(exp * 1000).toISOString() : null });
+      ctx.log(`created API token ${req.body.name} (${req.body.role}) by ${req.principal?.name ?? '?'}`);
+      // the one time the token itself is shown
+      return reply.code(201).send({ token, id: apiTokenIdOf(token), name: req.body.name, role: req.body.role, expires_at: exp ? new Date(exp * 1000).toISOString() : null });
+    },
+  );
+
+  app.get('/api/v1/auth/tokens', { config: { adminOnly: true } }, async () => ({ tokens: listApiTokens(ctx.db, Math.floor(ctx.now() / 1000)) }));
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/auth/tokens/:id',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$' } } } } },
+    async (req, reply) => {
+      const r = revokeApiToken(ctx.db, req.params.id, Math.floor(ctx.now() / 1000));
+      if (r === null) return reply.code(404).send({ message: `no API token with id ${req.params.id} (see \`vigocli auth token list\`)` });
+      if (!r.already) ctx.log(`revoked API token ${r.token.id} (${r.token.name}) by ${req.principal?.name ?? '?'}`);
+      return { token: r.token, already: r.already };
     },
   );
 });

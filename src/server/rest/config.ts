@@ -2,12 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { VigoError } from '../../platform/errors.js';
+import { StacksInvalidError } from '../publish/publish.js';
 
 export async function configPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get('/api/v1/config/version', { config: { roles: ['compliance'] } }, async () => ({ version: ctx.policy.version, loaded: ctx.policy.loaded }));
+  app.get('/api/v1/config/version', { config: { roles: ['compliance'] } }, async () => ({ version: ctx.policy.version, loaded: ctx.policy.loaded, live_error: ctx.policy.liveError }));
 
   app.post('/api/v1/config/validate', async () => {
-    const problems = ctx.policy.validate();
+    const problems = await ctx.policy.validate();
     return { valid: problems.length === 0, stacks_dir: ctx.config.stacksDir, problems };
   });
 
@@ -18,7 +19,7 @@ export async function configPlugin(app: FastifyInstance, ctx: ServerContext): Pr
       ctx.log(`published stacks as version ${version} (${files} files) by ${req.principal?.name ?? '?'}`);
       return { version, files, pushed };
     } catch (e) {
-      if (e instanceof VigoError && e.code === 'E_STACKS_INVALID') return reply.code(422).send({ message: e.message, problems: ctx.policy.validate() });
+      if (e instanceof StacksInvalidError) return reply.code(422).send({ message: e.message, problems: e.problems });
       throw e;
     }
   });

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
 import type { EnvoyRecord } from '../envoys.js';
+import { runView } from './runs.js';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 253 } } } as const;
 
@@ -29,9 +30,13 @@ export async function envoysPlugin(app: FastifyInstance, ctx: ServerContext): Pr
   app.get<{ Params: { id: string } }>('/api/v1/envoys/:id', { config: { roles: ['compliance'] }, schema: { params: idParams } }, async (req, reply) => {
     const rec = lookup(req.params.id, reply);
     if (!rec) return reply;
-    const runs = ctx.db
-      .prepare('SELECT run_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 10')
-      .all(rec.id);
+    const runs = (
+      ctx.db
+        .prepare(
+          'SELECT run_id, policy_version, started_at, duration_ms, status, ok, changed, failed, configcrates, report_bytes, truncated_bytes, resources_omitted FROM runs WHERE envoy_id = ? ORDER BY seq DESC LIMIT 10',
+        )
+        .all(rec.id) as { truncated_bytes: number; resources_omitted: number }[]
+    ).map(runView);
     return { envoy: { ...ctx.index.view(rec, ctx.now()), pubkey_sha256: rec.pubkeySha256, cert_serial: rec.certSerial }, recent_runs: runs };
   });
 

@@ -7,24 +7,32 @@ import { envoysPlugin } from './envoys.js';
 import { runsPlugin } from './runs.js';
 import { configPlugin } from './config.js';
 import { statusPlugin } from './status.js';
+import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
   const app = Fastify({
     https: { key: tls.key, cert: tls.cert },
     bodyLimit: ctx.config.server.body_limit_bytes,
+    ...REST_TIMEOUTS,
     logger: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
-  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string; validation?: unknown }, _req, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string; validation?: unknown }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status === 500) ctx.log(`REST error: ${err.message}`);
     let message = err.message;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body too large (limit ${ctx.config.server.body_limit_bytes} bytes, server.body_limit_bytes)`;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = req.routeOptions.bodyLimit ?? ctx.config.server.body_limit_bytes;
+      message = `request body too large (limit ${limit} bytes${limit === ctx.config.server.body_limit_bytes ? ', server.body_limit_bytes' : ' for this endpoint'})`;
+      // the rest of the body is not worth receiving: close instead of draining it
+      void reply.header('connection', 'close');
+    }
     else if (err.validation) message = `invalid request: ${err.message}`;
     else if (status === 500) message = 'internal error (see the vigosrv log)';
     return reply.code(status).send({ message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
+  await app.register(limitsPlugin, ctx);
   await app.register(authPlugin, ctx);
   await app.register(enrollPlugin, ctx);
   await app.register(envoysPlugin, ctx);

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { VERSION } from '../../cli/version.js';
+import { certificateStatus } from '../checkin/certs.js';
 
 export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get('/api/v1/status', { config: { roles: ['compliance'] } }, async () => {
@@ -11,11 +12,14 @@ export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Pr
       version: VERSION,
       uptime_s: Math.round((now - ctx.startedAt) / 1000),
       config_version: ctx.policy.version,
+      /** why `.live` did not load at boot (null when all is well) */
+      live_error: ctx.policy.liveError,
       envoys: { enrolled: ctx.index.size, connected: ctx.checkin.connectedCount, ...c.counts, revoked: c.revoked },
       compliance_pct: c.compliance_pct,
       checkin_interval_s: ctx.config.checkin.interval_s,
       spanner_mode: ctx.config.spanner.mode,
       grpc_port: ctx.grpcPort,
+      certificates: certificateStatus(ctx.checkin.serverCert, ctx.checkin.certs, ctx.index.all().filter((e) => !e.revoked), now),
     };
   });
 

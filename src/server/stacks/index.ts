@@ -7,6 +7,7 @@ import { parseBundle, type PolicyBundle } from '../../agent/engine/index.js';
 import { expand } from './expand.js';
 import { globMatches } from './glob.js';
 import { ENVOYS_FILE, fingerprint, parseTree, type ParsedTree } from './parse.js';
+export { SYMLINK_REFUSED } from './parse.js';
 import type { Configcrate, Stacks, StacksProblem } from './types.js';
 
 export type { Configcrate, FieldValue, Hex, MatchBlock, StackResource, Stacks, StacksProblem } from './types.js';
@@ -66,6 +67,13 @@ export function formatProblem(p: StacksProblem): string {
 /** Every problem in the stacks tree at `dir`, each with its file (relative) and line. */
 export function validateStacks(dir: string): StacksProblem[] {
   return check(dir).problems;
+}
+
+/** The stacks at `dir` when they are valid (null otherwise), and every problem: one parse for both. */
+export function checkStacks(dir: string): { stacks: Stacks | null; problems: StacksProblem[] } {
+  const { tree, problems } = check(dir);
+  if (problems.length > 0) return { stacks: null, problems };
+  return { stacks: { configcrates: tree.crates, envoys: tree.envoys, fingerprint: fingerprint(dir, tree.files) }, problems };
 }
 
 /** The stacks at `dir`, or VigoError E_STACKS_INVALID listing every problem as "file:line: message". */

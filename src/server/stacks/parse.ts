@@ -2,7 +2,7 @@
  * Parsing the stacks tree into configcrates and match blocks, collecting every problem
  * (file + line) instead of stopping at the first.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
@@ -14,6 +14,8 @@ import { AliasError, defineOwn, entries, plain, readYaml, type YamlFile } from '
 
 export const ENVOYS_FILE = 'envoys.vgo';
 export const CRATES_DIR = 'configcrates';
+/** Why a symlink in the stacks is refused (the publish copy says the same, so validate and publish agree). */
+export const SYMLINK_REFUSED = 'is a symbolic link: vigo does not follow symlinks in stacks (one could pull in files from outside stacks/); put the file itself here';
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Fields a stacks file must not set: the server derives them. */
@@ -242,6 +244,14 @@ function parseEnvoys(y: YamlFile, problems: StacksProblem[]): MatchBlock[] {
   return blocks;
 }
 
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 export function parseTree(dir: string, problems: StacksProblem[]): ParsedTree {
   const tree: ParsedTree = { crates: new Map(), broken: new Set(), envoys: [], files: [] };
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -249,11 +259,18 @@ export function parseTree(dir: string, problems: StacksProblem[]): ParsedTree {
     return tree;
   }
   const cratesDir = join(dir, CRATES_DIR);
-  const names = existsSync(cratesDir) && statSync(cratesDir).isDirectory() ? readdirSync(cratesDir).sort() : [];
+  const cratesLink = isSymlink(cratesDir);
+  if (cratesLink) problems.push({ file: CRATES_DIR, line: null, message: SYMLINK_REFUSED });
+  const names = !cratesLink && existsSync(cratesDir) && statSync(cratesDir).isDirectory() ? readdirSync(cratesDir).sort() : [];
   for (const fname of names) {
     if (!fname.endsWith('.vgo') || fname.startsWith('.')) continue; // editor droppings, notes
     const rel = `${CRATES_DIR}/${fname}`;
     const name = fname.slice(0, -'.vgo'.length);
+    if (isSymlink(join(cratesDir, fname))) {
+      problems.push({ file: rel, line: null, message: SYMLINK_REFUSED });
+      tree.broken.add(name);
+      continue;
+    }
     tree.files.push(rel);
     if (!NAME_RE.test(name)) {
       problems.push({ file: rel, line: null, message: `"${name}" is not a valid configcrate name (letters, digits, . _ -; at most 64)` });
@@ -266,7 +283,9 @@ export function parseTree(dir: string, problems: StacksProblem[]): ParsedTree {
     else tree.crates.set(name, crate);
   }
   const envoysPath = join(dir, ENVOYS_FILE);
-  if (!existsSync(envoysPath)) {
+  if (isSymlink(envoysPath)) {
+    problems.push({ file: ENVOYS_FILE, line: null, message: SYMLINK_REFUSED });
+  } else if (!existsSync(envoysPath)) {
     problems.push({ file: ENVOYS_FILE, line: null, message: 'missing: the stacks need an envoys.vgo with the match blocks' });
   } else {
     tree.files.push(ENVOYS_FILE);

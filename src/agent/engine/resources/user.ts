@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeWithMeta } from '../write.js';
+import { closeSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { writeAt } from '../write.js';
 import { VigoError } from '../../../platform/errors.js';
-import { lstatOrNull, outcome, type ApplyContext, type Outcome } from '../context.js';
+import { O, fstatFd, fstatat, openDirNoFollow, openat, readdirFd, unlinkat, withFd, type FsAtError } from '../../../platform/fsat.js';
+import { outcome, sweepOnce, type ApplyContext, type Outcome } from '../context.js';
+import { linkRisk } from '../sandbox.js';
 import { isValidUserName } from '../schema.js';
 import type { UserResource, UsercratePolicy } from '../types.js';
 
@@ -37,29 +39,60 @@ function manageAccount(r: UserResource, ctx: ApplyContext): string[] {
   return [present ? 'account created' : 'account removed'];
 }
 
-export function applyUser(r: UserResource, ctx: ApplyContext): Outcome {
-  const file = usercratePolicyPath(ctx.usercratePolicyDir, r.name);
-  const changes = manageAccount(r, ctx);
-  const st = lstatOrNull(file);
-  if (r.state === 'absent') {
-    if (st !== null) {
-      if (!ctx.dryRun) unlinkSync(file);
-      changes.push('usercrate policy removed');
-    }
-    return outcome(changes, ctx.dryRun, 'absent');
+/**
+ * The policy directory, opened by fd from '/' (root's links followed, nobody else's);
+ * null when it does not exist and `create` is false.
+ */
+function openPolicyDir(dir: string, create: boolean): number | null {
+  try {
+    return openDirNoFollow(dir, {
+      followSymlink: (_p, uid, holder) => linkRisk(uid, holder) === null,
+      // readable by every user (the gitback CLI runs as them), whatever the agent's umask
+      ...(create ? { create: { mode: POLICY_DIR_MODE } } : {}),
+    });
+  } catch (e) {
+    if (!create && (e as FsAtError).code === 'ENOENT') return null;
+    throw e;
   }
+}
+
+/** The policy file's bytes when it is a regular file this agent owns with the right mode, else null. */
+function ownPolicyText(dirfd: number, name: string): string | null {
+  const st = fstatat(dirfd, name);
+  if (st === null || st.kind !== 'file') return null;
+  return withFd(openat(dirfd, name, O.RDONLY | O.NOFOLLOW | O.NONBLOCK), (fd) => {
+    const cur = fstatFd(fd);
+    const mine = cur.kind === 'file' && (cur.mode & 0o7777) === POLICY_FILE_MODE && cur.uid === (process.getuid?.() ?? 0);
+    return mine ? readFileSync(fd, 'utf8') : null;
+  });
+}
+
+export function applyUser(r: UserResource, ctx: ApplyContext): Outcome {
+  const name = basename(usercratePolicyPath(ctx.usercratePolicyDir, r.name));
+  const changes = manageAccount(r, ctx);
   const policy: UsercratePolicy = { version: 1, user: r.name, puddle: r.puddle ?? false, gitback: r.gitback ?? false, source: r.id };
   const text = renderPolicy(policy);
-  const same = st !== null && st.isFile() && (st.mode & 0o7777) === POLICY_FILE_MODE && st.uid === (process.getuid?.() ?? 0) && readFileSync(file, 'utf8') === text;
-  if (!same) {
-    if (!ctx.dryRun) {
-      // readable by every user (the gitback CLI runs as them), whatever the agent's umask
-      if (mkdirSync(ctx.usercratePolicyDir, { recursive: true }) !== undefined) chmodSync(ctx.usercratePolicyDir, POLICY_DIR_MODE);
-      writeWithMeta(file, text, POLICY_FILE_MODE, null, null);
+  let dirfd = openPolicyDir(ctx.usercratePolicyDir, false);
+  try {
+    if (dirfd !== null) changes.push(...sweepOnce(ctx, dirfd));
+    if (r.state === 'absent') {
+      if (dirfd !== null && fstatat(dirfd, name) !== null) {
+        if (!ctx.dryRun) unlinkat(dirfd, name);
+        changes.push('usercrate policy removed');
+      }
+      return outcome(changes, ctx.dryRun, 'absent');
     }
-    changes.push(`usercrate policy written (puddle: ${policy.puddle}, gitback: ${policy.gitback})`);
+    if (dirfd === null || ownPolicyText(dirfd, name) !== text) {
+      if (!ctx.dryRun) {
+        dirfd ??= openPolicyDir(ctx.usercratePolicyDir, true) as number;
+        writeAt(dirfd, name, text, POLICY_FILE_MODE, null, null);
+      }
+      changes.push(`usercrate policy written (puddle: ${policy.puddle}, gitback: ${policy.gitback})`);
+    }
+    return outcome(changes, ctx.dryRun, `usercrate policy up to date (puddle: ${policy.puddle}, gitback: ${policy.gitback})`);
+  } finally {
+    if (dirfd !== null) closeSync(dirfd);
   }
-  return outcome(changes, ctx.dryRun, `usercrate policy up to date (puddle: ${policy.puddle}, gitback: ${policy.gitback})`);
 }
 
 /**
@@ -67,19 +100,17 @@ export function applyUser(r: UserResource, ctx: ApplyContext): Outcome {
  * must lose the gitback gate, not keep a stale "yes". Returns the names removed.
  */
 export function pruneStalePolicies(dir: string, keep: ReadonlySet<string>, dryRun: boolean): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const stale = names
-    .filter((n) => n.endsWith('.json'))
-    .map((n) => n.slice(0, -'.json'.length))
-    .filter((u) => isValidUserName(u) && !keep.has(u))
-    .sort();
-  if (!dryRun) for (const u of stale) unlinkSync(join(dir, `${u}.json`));
-  return stale;
+  const dirfd = openPolicyDir(dir, false);
+  if (dirfd === null) return [];
+  return withFd(dirfd, (fd) => {
+    const stale = readdirFd(fd)
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => n.slice(0, -'.json'.length))
+      .filter((u) => isValidUserName(u) && !keep.has(u))
+      .sort();
+    if (!dryRun) for (const u of stale) unlinkat(fd, `${u}.json`);
+    return stale;
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ export function registerList(envoys: Command): void {
   envoys
     .command('list')
     .description('List enrolled envoys with their status')
-    .option('--status <status>', 'only this status (converged, relapsed, diverged, failed, offline, no-data, revoked)')
+    .option('--status <status>', 'only this status (converged, relapsed, diverged, failed, stale-policy, offline, no-data, revoked)')
     .option('--json', 'machine-readable output')
     .action(async (o: { status?: string; json?: boolean }) => {
       const q = o.status ? `?status=${encodeURIComponent(o.status)}` : '';

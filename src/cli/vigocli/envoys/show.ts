@@ -4,7 +4,6 @@ import { call } from '../session.js';
 import { ago, printJson, printTable } from '../output.js';
 import type { EnvoyView, RunRow } from './types.js';
 
-
 export function registerShow(envoys: Command): void {
   envoys
     .command('show')
@@ -23,7 +22,8 @@ export function registerShow(envoys: Command): void {
           `IP:          ${e.ip ?? '-'}`,
           `Enrolled:    ${e.enrolled_at}`,
           `Last seen:   ${e.last_seen ?? 'never'} (${ago(e.last_seen)})`,
-          `Policy:      version ${e.policy_version ?? '-'}`,
+          `Policy:      version ${e.policy_version ?? '-'}${e.stale_policy ? ` — stale: published version ${e.stale_policy.published_version}, still on ${e.stale_policy.held_version} since ${e.stale_policy.since}` : ''}`,
+          ...(e.stale_policy ? [`Why:         ${e.stale_policy.reason}`] : []),
           `Last run:    ${e.last_run_status ?? '-'} at ${e.last_run_at ?? '-'} (consecutive runs with changes: ${e.change_streak})`,
           `Key:         sha256 ${e.pubkey_sha256}`,
           '',
@@ -31,8 +31,8 @@ export function registerShow(envoys: Command): void {
         ].join('\n') + '\n',
       );
       printTable(
-        ['STARTED', 'STATUS', 'POLICY', 'OK', 'CHANGED', 'FAILED', 'MS'],
-        r.recent_runs.map((x) => [x.started_at, x.status, x.policy_version, x.ok, x.changed, x.failed, x.duration_ms]),
+        ['STARTED', 'RUN', 'STATUS', 'POLICY', 'OK', 'CHANGED', 'FAILED', 'MS', 'REPORT'],
+        r.recent_runs.map((x) => [x.started_at, x.run_id, x.status, x.policy_version, x.ok, x.changed, x.failed, x.duration_ms, x.truncated ?? 'whole']),
       );
     });
 }

@@ -14,4 +14,10 @@ export interface RunRow {
   changed: number;
   failed: number;
   configcrates: number;
+  /** the report's size as the envoy sent it (null: stored by an older vigosrv) */
+  report_bytes: number | null;
+  truncated_bytes: number;
+  resources_omitted: number;
+  /** "truncated: N bytes / M resources omitted", or null when the stored report is whole */
+  truncated: string | null;
 }

@@ -4,7 +4,6 @@ import { call } from '../session.js';
 import { printJson, printTable } from '../output.js';
 import type { RunRow as Run } from '../envoys/types.js';
 
-
 export function registerList(runs: Command): void {
   runs
     .command('list')
@@ -20,8 +19,8 @@ export function registerList(runs: Command): void {
       const r = await call<{ runs: Run[] }>('GET', `/api/v1/runs?${q.toString()}`);
       if (o.json) return printJson(r);
       printTable(
-        ['STARTED', 'ENVOY', 'STATUS', 'POLICY', 'CONFIGCRATES', 'CHANGED', 'FAILED', 'MS'],
-        r.runs.map((x) => [x.started_at, x.hostname, x.status, x.policy_version, x.configcrates, x.changed, x.failed, x.duration_ms]),
+        ['STARTED', 'RUN', 'ENVOY', 'STATUS', 'POLICY', 'CONFIGCRATES', 'CHANGED', 'FAILED', 'MS', 'REPORT'],
+        r.runs.map((x) => [x.started_at, x.run_id, x.hostname, x.status, x.policy_version, x.configcrates, x.changed, x.failed, x.duration_ms, x.truncated ?? 'whole']),
       );
     });
 }

@@ -1,17 +1,28 @@
-/** Shared flags of the secrets verbs (they work on the server host's files directly). */
+/**
+ * Shared flags of the secrets verbs (they work on the server host's files directly). Where
+ * the vault is and how long an unlock lasts come from server.yaml (`secrets.dir`,
+ * `secrets.unlock_window_h`), read like vigosrv reads it: --config, $VIGO_CONFIG_FILE, or
+ * ./server.yaml; a missing file means the defaults.
+ */
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { paths } from '../../../platform/paths.js';
+import { defaultConfigFile, loadServerConfig } from '../../../server/config.js';
 import { secretsPaths, type SecretsPaths } from '../../../server/secrets.js';
 
-export const WINDOW_MS = 24 * 3600 * 1000;
+export interface SecretsOpts {
+  config?: string;
+  secretsDir?: string;
+  keyFile?: string;
+}
 
 export function secretsFlags(cmd: Command): Command {
   return cmd
-    .option('--secrets-dir <dir>', 'directory holding the master key and secrets', join(paths.srv(), 'secrets'))
+    .option('--config <file>', 'server.yaml to take secrets.dir and secrets.unlock_window_h from (default: $VIGO_CONFIG_FILE or ./server.yaml)')
+    .option('--secrets-dir <dir>', 'directory holding the master key and secrets (default: secrets.dir, or /srv/vigo/secrets)')
     .option('--key-file <file>', 'master key file (default: <secrets-dir>/.master.key)');
 }
 
-export function secretsFrom(o: { secretsDir: string; keyFile?: string }): SecretsPaths {
-  return secretsPaths(o.secretsDir, paths.srv(), o.keyFile);
+/** The vault's files and the unlock window (ms) these flags and server.yaml name. */
+export function secretsFrom(o: SecretsOpts): SecretsPaths & { windowMs: number } {
+  const c = loadServerConfig(o.config ?? defaultConfigFile());
+  return { ...secretsPaths(o.secretsDir ?? c.secretsDir, c.dataDir, o.keyFile), windowMs: c.secrets.unlock_window_h * 3600 * 1000 };
 }

@@ -1,12 +1,12 @@
 /** `vigocli secrets list [--json]` — names only; works on a locked vault. */
 import type { Command } from 'commander';
 import { listSecrets, unlockedUntil } from '../../../server/secrets.js';
-import { secretsFlags, secretsFrom } from './common.js';
+import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 import { printJson } from '../output.js';
 
 export function registerList(secrets: Command): void {
   secretsFlags(secrets.command('list').description('List secret names').option('--json', 'machine-readable output')).action(
-    (o: { secretsDir: string; keyFile?: string; json?: boolean }) => {
+    (o: SecretsOpts & { json?: boolean }) => {
       const p = secretsFrom(o);
       const names = listSecrets(p);
       const until = unlockedUntil(p, Date.now());

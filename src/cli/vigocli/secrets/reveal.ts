@@ -1,12 +1,13 @@
 /** `vigocli secrets reveal NAME` */
 import type { Command } from 'commander';
 import { revealSecret } from '../../../server/secrets.js';
-import { secretsFlags, secretsFrom, WINDOW_MS } from './common.js';
+import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 
 export function registerReveal(secrets: Command): void {
   secretsFlags(secrets.command('reveal').argument('<name>', 'secret name').description('Print a secret to stdout (needs an unlocked vault)')).action(
-    (name: string, o: { secretsDir: string; keyFile?: string }) => {
-      process.stdout.write(revealSecret(secretsFrom(o), name, Date.now(), WINDOW_MS));
+    (name: string, o: SecretsOpts) => {
+      const p = secretsFrom(o);
+      process.stdout.write(revealSecret(p, name, Date.now(), p.windowMs));
     },
   );
 }

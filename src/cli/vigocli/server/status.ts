@@ -2,16 +2,28 @@
 import type { Command } from 'commander';
 import { call, resolveTarget } from '../session.js';
 import { printJson, printTable } from '../output.js';
+import type { CertificateStatus } from '../../../server/checkin/certs.js';
+
+function certLines(c: CertificateStatus | undefined): string {
+  if (!c) return '';
+  const srv = c.server ? `server ${c.server.serial} valid until ${c.server.not_after} (renews from ${c.server.renew_at})` : 'server certificate unknown';
+  const e = c.envoys;
+  let out = `Certs:       ${srv}\n             envoys: ${e.renewal_due} past their renewal point, ${e.expired} expired${e.next_expiry ? `; next expiry ${e.next_expiry}` : ''}\n`;
+  for (const n of e.near_expiry) out += `             ${n.expired ? 'EXPIRED' : 'renewal due'}: ${n.hostname} (${n.envoy_id}) ${n.expired ? 'expired' : 'expires'} ${n.not_after}\n`;
+  return out;
+}
 
 interface Status {
   version: string;
   uptime_s: number;
   config_version: number;
+  live_error?: string | null;
   envoys: Record<string, number>;
   compliance_pct: number;
   checkin_interval_s: number;
   spanner_mode: string;
   grpc_port: number;
+  certificates?: CertificateStatus;
 }
 
 export function registerStatus(server: Command): void {
@@ -23,7 +35,7 @@ export function registerStatus(server: Command): void {
       const r = await call<Status>('GET', '/api/v1/status');
       if (o.json) return printJson(r);
       process.stdout.write(
-        `Server:      ${resolveTarget().server} (vigosrv ${r.version}, up ${r.uptime_s}s, spanner ${r.spanner_mode})\nConfig:      version ${r.config_version}\nCheck-in:    every ${r.checkin_interval_s}s on gRPC port ${r.grpc_port}\nCompliance:  ${r.compliance_pct}%\n\n`,
+        `Server:      ${resolveTarget().server} (vigosrv ${r.version}, up ${r.uptime_s}s, spanner ${r.spanner_mode})\nConfig:      version ${r.config_version}${r.live_error ? `\n             ERROR: ${r.live_error}` : ''}\nCheck-in:    every ${r.checkin_interval_s}s on gRPC port ${r.grpc_port}\nCompliance:  ${r.compliance_pct}%\n${certLines(r.certificates)}\n`,
       );
       printTable(['ENVOYS', 'COUNT'], Object.entries(r.envoys).map(([k, v]) => [k, v]));
     });

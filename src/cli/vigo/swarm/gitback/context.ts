@@ -11,7 +11,8 @@ async function readAll(): Promise<string> {
 }
 
 async function readOneLine(question: string): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write(question);
+  // printed with or without a terminal: a script piping the answer still shows what it answered
+  process.stderr.write(process.stdin.isTTY ? question : `${question}\n`);
   const rl = createInterface({ input: process.stdin, terminal: false });
   try {
     for await (const line of rl) return line;
