@@ -160,7 +160,8 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
 }
 
-export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEvent] }> {
+/** 'receiving': a push was answered and may change refs any moment (status caches drop) */
+export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEvent]; receiving: [string] }> {
   readonly limits: DaemonLimits;
   private server: Server | null = null;
   private readonly locks = new Map<string, Promise<void>>();
@@ -528,6 +529,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     // here on (revoked while queued, a cap) reaches git as an ERR packet (endSession)
     this.reply(s.sock, { ok: true }, false);
     s.answered = true;
+    this.emit('receiving', grant.projectId);
     await this.withLock(grant.projectId, async () => {
       if (s.ended || s.sock.destroyed) return;
       // A first push receives into a repo set aside; only refs that arrive make it the

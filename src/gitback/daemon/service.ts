@@ -178,6 +178,9 @@ export class GitbackService implements AgentService {
       status: () => statusService.get(),
     });
     this.daemon = daemon;
+    // the cache only absorbs floods: what this daemon itself changed shows at once
+    daemon.on('receiving', () => statusService.invalidate());
+    daemon.on('refs-changed', () => statusService.invalidate());
     await daemon.listen();
     log(`helper daemon listening on ${socketPath}`);
     const tick = () => {
@@ -186,6 +189,7 @@ export class GitbackService implements AgentService {
       try {
         // bounded per user and per tick (sweepOnce is synchronous, so ticks never overlap)
         const r = sweepOnce({ env, passwdFile, now, log, limits: this.cfg.sweep_limits, envelopes });
+        if (r.revokes + r.leaves + r.tombstones > 0) statusService.invalidate();
         if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
         reapOnce(env, Date.now(), this.cfg.envelope_retention_days * 86400, log);
         // work left behind by the bounds goes on soon, not a whole interval later

@@ -30,14 +30,31 @@ export class StatusService {
 
   constructor(private readonly opts: StatusServiceOptions) {}
 
+  /** bumped by invalidate(): a scan started before it is neither cached nor shared after it */
+  private generation = 0;
+  private inflightGeneration = -1;
+
+  /** The envoy changes through the daemon (a push, a migration, a sweep): the next get scans anew. */
+  invalidate(): void {
+    this.generation++;
+    this.cached = null;
+  }
+
   get(): Promise<EnvoyStatus> {
     const c = this.cached;
     if (c && Date.now() - c.at < this.opts.cacheMs) return Promise.resolve(c.status);
-    this.inflight ??= this.scan().finally(() => (this.inflight = null));
+    if (this.inflight === null || this.inflightGeneration !== this.generation) {
+      const gen = this.generation;
+      const run: Promise<EnvoyStatus> = this.scan(gen).finally(() => {
+        if (this.inflight === run) this.inflight = null;
+      });
+      this.inflight = run;
+      this.inflightGeneration = gen;
+    }
     return this.inflight;
   }
 
-  private scan(): Promise<EnvoyStatus> {
+  private scan(gen: number): Promise<EnvoyStatus> {
     this.scans++;
     const job: StatusJob = {
       env: { ...this.opts.env },
@@ -64,7 +81,7 @@ export class StatusService {
         settled = true;
         clearTimeout(timer);
         this.figures = m.figures;
-        this.cached = { at: Date.now(), status: m.status };
+        if (gen === this.generation) this.cached = { at: Date.now(), status: m.status };
         if (Date.now() - started > 1_000) this.opts.log(`status scan took ${Date.now() - started} ms (${m.status.bare_repos} bare repo(s))`);
         resolve(m.status);
       });
