@@ -317,7 +317,22 @@ static int pipe_bytes(int s, const char *rest, size_t restlen) {
       ssize_t r = read(s, buf, sizeof buf);
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) goto failed;
-      if (r == 0) return 0; /* the daemon is done: so are we (git may still hold our stdin) */
+      if (r == 0) {
+        /*
+         * The daemon is done. git may still be writing to us (a push whose pre-push hook
+         * ran while its session was ended): end git's input so it reads the daemon's last
+         * packet, then take what git still writes until it closes our stdin, as the
+         * program does with its half-open socket; git dies of no EPIPE before it has read
+         * the reason.
+         */
+        close(1);
+        while (!in_eof) {
+          ssize_t d = read(0, buf, sizeof buf);
+          if (d < 0 && errno == EINTR) continue;
+          if (d <= 0) in_eof = 1;
+        }
+        return 0;
+      }
       if (write_all(1, buf, (size_t)r) != 0) return 128;
     }
     if (fds[1].revents != 0) {
