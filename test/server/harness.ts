@@ -84,11 +84,24 @@ export class Fleet {
   }
 
   async startServer(yamlExtra = 'checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n'): Promise<void> {
-    const file = await this.writeServerYaml(yamlExtra);
-    const p = startProc([bin('vigosrv.js'), '--config', file], { VIGO_ROOT: this.srvRoot });
-    this.procs.add(p);
-    this.srv = p;
-    await waitFor('vigosrv ready', () => p.out().includes('vigosrv ready') || (p.child.exitCode !== null && Promise.reject(new Error(p.out()))), 30_000);
+    // freePort's port can be taken before vigosrv binds it (another process's outgoing
+    // connection draws from the same ephemeral range): on a first start, pick anew
+    const picked = !this.restPort && !this.grpcPort;
+    for (let attempt = 1; ; attempt++) {
+      const file = await this.writeServerYaml(yamlExtra);
+      const p = startProc([bin('vigosrv.js'), '--config', file], { VIGO_ROOT: this.srvRoot });
+      this.procs.add(p);
+      this.srv = p;
+      const ready = await waitFor('vigosrv ready or exited', () => p.out().includes('vigosrv ready') || p.child.exitCode !== null, 30_000).then(() => p.out().includes('vigosrv ready'));
+      if (ready) break;
+      await p.exited;
+      if (picked && attempt < 3 && /the address is in use/.test(p.out())) {
+        this.restPort = 0;
+        this.grpcPort = 0;
+        continue;
+      }
+      throw new Error(`vigosrv exited before it was ready:\n${p.out()}`);
+    }
     const la = JSON.parse(readFileSync(join(this.dataDir, 'local-admin.json'), 'utf8')) as { server: string; token: string; ca_file: string };
     this.restUrl = la.server;
     this.admin = { server: la.server, token: la.token, ca: readFileSync(la.ca_file, 'utf8') };
