@@ -33,8 +33,9 @@ test('gitback:// URLs: hex and friendly forms; bad ones are refused with the rea
   await assert.rejects(resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'eve', pubkey: pkHex }) }), /cannot resolve the puddle name 'dan'/);
 });
 
-test('the daemon request parser accepts exactly its four requests (and the bind proof line)', () => {
+test('the daemon request parser accepts exactly its five requests (and the bind proof line)', () => {
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'status' })).op, 'status');
+  assert.deepEqual(parseRequest(JSON.stringify({ v: 1, op: 'retired', project_id: PID })), { v: 1, op: 'retired', project_id: PID });
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'bind' })).op, 'bind');
   assert.deepEqual(parseBindProofLine(JSON.stringify({ v: 1, op: 'bind-proof', proof: { a: 1 } })).proof, { a: 1 });
   for (const bad of ['[]', JSON.stringify({ v: 1, op: 'bind-proof', proof: {}, uid: 0 }), JSON.stringify({ v: 1, op: 'bind', proof: {} })]) {
@@ -50,6 +51,9 @@ test('the daemon request parser accepts exactly its four requests (and the bind 
     JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: PID, handle: 'd', uid: 0 }),
     JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: PID, handle: 'd', git_protocol: 'a b;rm' }),
     JSON.stringify({ v: 1, op: 'migrate', from: PID, to: PID }),
+    JSON.stringify({ v: 1, op: 'retired', project_id: PID, uid: 0 }),
+    JSON.stringify({ v: 1, op: 'retired', project_id: PID.toUpperCase() }),
+    JSON.stringify({ v: 1, op: 'retired' }),
   ]) {
     assert.throws(() => parseRequest(bad), /bad request/);
   }

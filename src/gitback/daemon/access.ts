@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { PeerCred } from '../../platform/peercred.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { VerifyCache, verifyChain } from '../../trust/index.js';
+import { VerifyCache, verifyChain, type RevocationSet } from '../../trust/index.js';
 import { checkUsercrateGate } from '../gate.js';
 import { userByUid } from '../passwd.js';
 import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
@@ -119,6 +119,19 @@ export async function authorizeMigrate(opts: AccessOptions, cred: PeerCred, req:
   // reading the source needs only what a fetch needs; writing every ref of the target needs admin
   if (to.role !== 'admin') throw new VigoError('E_NOT_ADMIN', `migrating into ${to.projectId.slice(0, 12)}… needs admin; you are a ${to.role}`);
   return { from, to };
+}
+
+/**
+ * `retired`: what no longer holds in a project (standing revokes, leaves), for a caller who
+ * holds verifying state for it — re-invite-all and re-found must not re-mint those tokens,
+ * and the envelope store is root's. A tombstoned project is allowed: re-found carries its members.
+ */
+export async function authorizeRetired(opts: AccessOptions, cred: PeerCred, projectId: string): Promise<RevocationSet> {
+  await Promise.resolve();
+  decide(opts, cred, projectId, null, true);
+  return loadRevocations(paths.gitbackEnvelopes(opts.env), projectId, opts.now(), opts.log, opts.envelopes ?? new EnvelopeCache(), {
+    knownDelegations: readDelegationRecord(opts.env, projectId),
+  });
 }
 
 function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHandle: string | null, ignoreTombstone: boolean): Grant & { handle: string } {
