@@ -142,7 +142,7 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
   const read = ownedReader(cred.uid);
   const base = join(user.home, '.vigo-gitback');
   const notMember = () =>
-    new VigoError('E_NOT_MEMBER', `you (${user.name}) hold no state for project ${req.handle} (${req.project_id.slice(0, 12)}…) on this envoy`, {
+    new VigoError('E_NOT_MEMBER', `you (${user.name}) hold no state for project ${req.handle === '' ? '' : `${req.handle} `}(${req.project_id.slice(0, 12)}…) on this envoy`, {
       hint: 'join it first: vigo swarm gitback project join <project_id> --invitation <file>',
     });
   if (!checkOwnedDir(base, cred.uid) || !checkOwnedDir(join(base, req.project_id), cred.uid)) throw notMember();
