@@ -11,6 +11,8 @@ import { parseBindProofLine, parseRequest } from '../../src/gitback/daemon/proto
 import { resolveProject, saveProject, saveConfig, type ProjectConfig } from '../../src/gitback/state.js';
 import { reapEnvelopes, storeLeave } from '../../src/gitback/envelopes.js';
 import { sweepOnce } from '../../src/gitback/reactor.js';
+import { retiredTokens } from '../../src/gitback/project/common.js';
+import { testContext } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vgt-units-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,4 +111,12 @@ test('reaping removes envelopes stored longer than the retention; a forged senti
   assert.ok(existsSync(join(pdir, 'leave.pending.rejected')));
   assert.equal(existsSync(join(store, leave.project_id, 'leaves')) && r.leaves > 0, false);
   assert.match(logs.join('\n'), /rejected .*leave\.pending/);
+});
+
+test('a non-root founder whose helper daemon is down learns no retired tokens and is warned once, naming the check to run', async () => {
+  const ctx = testContext(join(dir, 'home-nodaemon'), join(dir, 'envoy-nodaemon'), { uid: 4242, user: 'someone' });
+  assert.equal(await retiredTokens(ctx, PID), null);
+  const err = ctx.stderr.join('');
+  assert.equal(err.split('\n').filter((l) => l !== '').length, 1, err);
+  assert.match(err, /^warning: could not learn other admins' revokes and members' leaves for project abababababab… \(the helper daemon is not answering: .*\), so members revoked or departed in the store may be re-invited: check with `vigo swarm gitback project status`/);
 });
