@@ -1,46 +1,15 @@
 // Attacks on the trust rules through the real envoy (issue 8 items 1-2): a real agent
 // (helper daemon + reactor, as root), real Unix users with their own puddles, the real
 // CLI and real git. Each story is what an operator would check after the attack.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalize, generateKeyPair, parseInvitation, seedSigner, signingMessage, toHex, tokenId } from '../../src/trust/index.js';
-import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
-import { startAgent, type Agent } from '../gitback/harness.js';
-import { as, grantGitback, makeEnvoyRoot, ok, setupPuddle, workTreeWithCommit, type Envoy, type Sh } from '../gitback/users-env.js';
+import { userSupport, type TestUser } from '../helpers/users.js';
+import { envoyOf, ok, setupPuddle, until, workTreeWithCommit, type Sh } from '../gitback/users-env.js';
 
 const why = userSupport();
-
-/** An envoy whose agent sees only these users (like twoUserEnvoy, for any number). */
-async function envoyOf(tag: string, names: string[]): Promise<{ envoy: Envoy; agent: Agent; users: TestUser[]; sh: Sh[] }> {
-  const dir = mkdtempSync(join(tmpdir(), `vgt-${tag}-`));
-  const users: TestUser[] = [];
-  const sh: Sh[] = [];
-  let agent: Agent | null = null;
-  after(async () => {
-    for (const s of sh) s.vigo(['swarm', 'puddle', 'lock']);
-    await agent?.stop();
-    for (const u of users) removeTestUser(u);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const envoy = makeEnvoyRoot(dir);
-  for (const n of names) users.push(createTestUser(`${tag}${n}`));
-  const passwd = join(dir, 'passwd');
-  writeFileSync(passwd, users.map((u) => `${u.name}:x:${u.uid}:${u.gid}::${u.home}:/bin/sh`).join('\n') + '\n');
-  agent = await startAgent(envoy.root, { sweep_interval_s: 0.3, passwd_file: passwd });
-  for (const u of users) {
-    grantGitback(envoy, u);
-    sh.push(as(envoy, u));
-  }
-  return { envoy, agent, users, sh };
-}
-
-async function until(what: string, cond: () => boolean, log: () => string, ms = 30_000): Promise<void> {
-  for (let t = Date.now(); Date.now() - t < ms && !cond(); ) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(cond(), `${what} (not reached in ${ms / 1000} s); agent log:\n${log()}`);
-}
 
 /** A file in the user's own ~/.vigo-gitback/<pid>/, owned by the user (as the user would write it). */
 function dropAsUser(u: TestUser, pid: string, file: string, text: string): string {

@@ -28,6 +28,7 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
     log: () => undefined,
     status: () => Promise.resolve({}),
     authorizeMigrate: () => Promise.reject(new VigoError('E_NOT_ADMIN', 'no')),
+    authorizeRetired: () => Promise.reject(new VigoError('E_NOT_MEMBER', 'no')),
     bind: () => Promise.reject(new VigoError('E_BIND_REFUSED', 'no')),
     authorize: (cred, req) => {
       assert.equal(cred.uid, process.getuid?.());
@@ -39,7 +40,7 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   await d.listen();
   after(() => d.close());
   // a second daemon on the same socket refuses rather than stealing it
-  const twin = new GitbackDaemon({ socketPath: join(dir, 'var/run/vigo/gitback.sock'), log: () => undefined, status: () => Promise.resolve({}), authorize: () => Promise.reject(new Error('x')), authorizeMigrate: () => Promise.reject(new Error('x')), bind: () => Promise.reject(new Error('x')) });
+  const twin = new GitbackDaemon({ socketPath: join(dir, 'var/run/vigo/gitback.sock'), log: () => undefined, status: () => Promise.resolve({}), authorize: () => Promise.reject(new Error('x')), authorizeMigrate: () => Promise.reject(new Error('x')), authorizeRetired: () => Promise.reject(new Error('x')), bind: () => Promise.reject(new Error('x')) });
   await assert.rejects(twin.listen(), /already listening/);
 
   const work = join(dir, 'work');

@@ -37,6 +37,7 @@ test('hex-URL clone, push, fetch, ls-remote start no Node.js; names, refusals an
     log: () => undefined,
     status: () => Promise.resolve({}),
     authorizeMigrate: () => Promise.reject(new VigoError('E_NOT_ADMIN', 'no')),
+    authorizeRetired: () => Promise.reject(new VigoError('E_NOT_MEMBER', 'no')),
     bind: () => Promise.reject(new VigoError('E_BIND_REFUSED', 'no')),
     authorize: (_cred, req) => {
       seen.push(req);

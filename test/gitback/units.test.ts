@@ -11,6 +11,8 @@ import { parseBindProofLine, parseRequest } from '../../src/gitback/daemon/proto
 import { resolveProject, saveProject, saveConfig, type ProjectConfig } from '../../src/gitback/state.js';
 import { reapEnvelopes, storeLeave } from '../../src/gitback/envelopes.js';
 import { sweepOnce } from '../../src/gitback/reactor.js';
+import { retiredTokens } from '../../src/gitback/project/common.js';
+import { testContext } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vgt-units-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,8 +35,9 @@ test('gitback:// URLs: hex and friendly forms; bad ones are refused with the rea
   await assert.rejects(resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'eve', pubkey: pkHex }) }), /cannot resolve the puddle name 'dan'/);
 });
 
-test('the daemon request parser accepts exactly its four requests (and the bind proof line)', () => {
+test('the daemon request parser accepts exactly its five requests (and the bind proof line)', () => {
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'status' })).op, 'status');
+  assert.deepEqual(parseRequest(JSON.stringify({ v: 1, op: 'retired', project_id: PID })), { v: 1, op: 'retired', project_id: PID });
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'bind' })).op, 'bind');
   assert.deepEqual(parseBindProofLine(JSON.stringify({ v: 1, op: 'bind-proof', proof: { a: 1 } })).proof, { a: 1 });
   for (const bad of ['[]', JSON.stringify({ v: 1, op: 'bind-proof', proof: {}, uid: 0 }), JSON.stringify({ v: 1, op: 'bind', proof: {} })]) {
@@ -50,6 +53,9 @@ test('the daemon request parser accepts exactly its four requests (and the bind 
     JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: PID, handle: 'd', uid: 0 }),
     JSON.stringify({ v: 1, op: 'connect', service: 'git-upload-pack', project_id: PID, handle: 'd', git_protocol: 'a b;rm' }),
     JSON.stringify({ v: 1, op: 'migrate', from: PID, to: PID }),
+    JSON.stringify({ v: 1, op: 'retired', project_id: PID, uid: 0 }),
+    JSON.stringify({ v: 1, op: 'retired', project_id: PID.toUpperCase() }),
+    JSON.stringify({ v: 1, op: 'retired' }),
   ]) {
     assert.throws(() => parseRequest(bad), /bad request/);
   }
@@ -105,4 +111,12 @@ test('reaping removes envelopes stored longer than the retention; a forged senti
   assert.ok(existsSync(join(pdir, 'leave.pending.rejected')));
   assert.equal(existsSync(join(store, leave.project_id, 'leaves')) && r.leaves > 0, false);
   assert.match(logs.join('\n'), /rejected .*leave\.pending/);
+});
+
+test('a non-root founder whose helper daemon is down learns no retired tokens and is warned once, naming the check to run', async () => {
+  const ctx = testContext(join(dir, 'home-nodaemon'), join(dir, 'envoy-nodaemon'), { uid: 4242, user: 'someone' });
+  assert.equal(await retiredTokens(ctx, PID), null);
+  const err = ctx.stderr.join('');
+  assert.equal(err.split('\n').filter((l) => l !== '').length, 1, err);
+  assert.match(err, /^warning: could not learn other admins' revokes and members' leaves for project abababababab… \(the helper daemon is not answering: .*\), so members revoked or departed in the store may be re-invited: check with `vigo swarm gitback project status`/);
 });

@@ -1,5 +1,6 @@
 // Running the real CLI and git as real test users against one envoy (VIGO_ROOT).
 import { after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,4 +130,33 @@ export async function twoUserEnvoy(tag: string, sweepIntervalS: number, gitback:
   const B = as(envoy, ub);
   shells.push(A, B);
   return { dir, envoy, agent, ua, ub, A, B };
+}
+
+/** An envoy whose agent sees only these users (like twoUserEnvoy, for any number). */
+export async function envoyOf(tag: string, names: string[]): Promise<{ envoy: Envoy; agent: Agent; users: TestUser[]; sh: Sh[] }> {
+  const dir = mkdtempSync(join(tmpdir(), `vgt-${tag}-`));
+  const users: TestUser[] = [];
+  const sh: Sh[] = [];
+  let agent: Agent | null = null;
+  after(async () => {
+    for (const s of sh) s.vigo(['swarm', 'puddle', 'lock']);
+    await agent?.stop();
+    for (const u of users) removeTestUser(u);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const envoy = makeEnvoyRoot(dir);
+  for (const n of names) users.push(createTestUser(`${tag}${n}`));
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, users.map((u) => `${u.name}:x:${u.uid}:${u.gid}::${u.home}:/bin/sh`).join('\n') + '\n');
+  agent = await startAgent(envoy.root, { sweep_interval_s: 0.3, passwd_file: passwd });
+  for (const u of users) {
+    grantGitback(envoy, u);
+    sh.push(as(envoy, u));
+  }
+  return { envoy, agent, users, sh };
+}
+
+export async function until(what: string, cond: () => boolean, log: () => string, ms = 30_000): Promise<void> {
+  for (let t = Date.now(); Date.now() - t < ms && !cond(); ) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(cond(), `${what} (not reached in ${ms / 1000} s); agent log:\n${log()}`);
 }

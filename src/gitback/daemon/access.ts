@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { PeerCred } from '../../platform/peercred.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { VerifyCache, verifyChain } from '../../trust/index.js';
+import { VerifyCache, verifyChain, type RevocationSet } from '../../trust/index.js';
 import { checkUsercrateGate } from '../gate.js';
 import { userByUid } from '../passwd.js';
 import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
@@ -121,6 +121,19 @@ export async function authorizeMigrate(opts: AccessOptions, cred: PeerCred, req:
   return { from, to };
 }
 
+/**
+ * `retired`: what no longer holds in a project (standing revokes, leaves), for a caller who
+ * holds verifying state for it — re-invite-all and re-found must not re-mint those tokens,
+ * and the envelope store is root's. A tombstoned project is allowed: re-found carries its members.
+ */
+export async function authorizeRetired(opts: AccessOptions, cred: PeerCred, projectId: string): Promise<RevocationSet> {
+  await Promise.resolve();
+  decide(opts, cred, projectId, null, true);
+  return loadRevocations(paths.gitbackEnvelopes(opts.env), projectId, opts.now(), opts.log, opts.envelopes ?? new EnvelopeCache(), {
+    knownDelegations: readDelegationRecord(opts.env, projectId),
+  });
+}
+
 function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHandle: string | null, ignoreTombstone: boolean): Grant & { handle: string } {
   const req = { project_id: projectId, handle: wantHandle ?? '' };
   const user = userByUid(cred.uid, opts.passwdFile);
@@ -129,7 +142,7 @@ function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHand
   const read = ownedReader(cred.uid);
   const base = join(user.home, '.vigo-gitback');
   const notMember = () =>
-    new VigoError('E_NOT_MEMBER', `you (${user.name}) hold no state for project ${req.handle} (${req.project_id.slice(0, 12)}…) on this envoy`, {
+    new VigoError('E_NOT_MEMBER', `you (${user.name}) hold no state for project ${req.handle === '' ? '' : `${req.handle} `}(${req.project_id.slice(0, 12)}…) on this envoy`, {
       hint: 'join it first: vigo swarm gitback project join <project_id> --invitation <file>',
     });
   if (!checkOwnedDir(base, cred.uid) || !checkOwnedDir(join(base, req.project_id), cred.uid)) throw notMember();

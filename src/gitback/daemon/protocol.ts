@@ -6,6 +6,7 @@
  * Pure: parsing and encoding only.
  */
 import { VigoError } from '../../platform/errors.js';
+import type { RevocationSet } from '../../trust/index.js';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const GIT_SERVICES = ['git-upload-pack', 'git-receive-pack'] as const;
@@ -15,7 +16,18 @@ export type DaemonRequest =
   | { v: 1; op: 'connect'; service: GitService; project_id: string; handle: string; git_protocol: string | null }
   | { v: 1; op: 'status' }
   | { v: 1; op: 'migrate'; from: string; to: string }
+  | { v: 1; op: 'retired'; project_id: string }
   | { v: 1; op: 'bind' };
+
+/** At most this many entries in a `retired` answer (a project's revokes and leaves). */
+export const MAX_RETIRED_ENTRIES = 10_000;
+
+/** One token that no longer holds, in a `retired` answer. */
+export interface RetiredEntry {
+  token_id: string;
+  why: 'revoked' | 'left';
+  reason: string | null;
+}
 
 /** The second line of a bind exchange (after the daemon's challenge). */
 export interface BindProofLine {
@@ -64,6 +76,11 @@ export function parseRequest(line: string): DaemonRequest {
     if (typeof o.to !== 'string' || !HEX64.test(o.to) || o.to === o.from) throw bad('field to must be 64 lowercase hex, not from');
     return { v: 1, op: 'migrate', from: o.from, to: o.to };
   }
+  if (o.op === 'retired') {
+    if (Object.keys(o).some((k) => !['v', 'op', 'project_id'].includes(k))) throw bad('unknown field in retired request');
+    if (typeof o.project_id !== 'string' || !HEX64.test(o.project_id)) throw bad('field project_id must be 64 lowercase hex');
+    return { v: 1, op: 'retired', project_id: o.project_id };
+  }
   if (o.op !== 'connect') throw bad(`unknown op ${JSON.stringify(o.op)}`);
   for (const k of Object.keys(o)) {
     if (!['v', 'op', 'service', 'project_id', 'handle', 'git_protocol'].includes(k)) throw bad(`unknown field '${k}'`);
@@ -74,6 +91,14 @@ export function parseRequest(line: string): DaemonRequest {
   const gp = o.git_protocol ?? null;
   if (gp !== null && (typeof gp !== 'string' || !GIT_PROTOCOL.test(gp))) throw bad('field git_protocol is not a valid GIT_PROTOCOL value');
   return { v: 1, op: 'connect', service: o.service as GitService, project_id: o.project_id, handle: o.handle, git_protocol: gp };
+}
+
+/** A `retired` answer's list: revokes first, then leaves not also revoked, at most MAX_RETIRED_ENTRIES. */
+export function retiredEntries(set: RevocationSet): RetiredEntry[] {
+  const out: RetiredEntry[] = [];
+  for (const [token_id, reason] of set.revoked) out.push({ token_id, why: 'revoked', reason });
+  for (const [token_id, reason] of set.left) if (!set.revoked.has(token_id)) out.push({ token_id, why: 'left', reason });
+  return out.slice(0, MAX_RETIRED_ENTRIES);
 }
 
 export function parseBindProofLine(line: string): BindProofLine {

@@ -22,11 +22,13 @@ import type { ChildProcess } from 'node:child_process';
 import { peerCred as kernelPeerCred, type PeerCred } from '../../platform/peercred.js';
 import { isVigoError, VigoError } from '../../platform/errors.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
-import { encodeLine, parseBindProofLine, parseRequest, readLine, type DaemonRequest, type DaemonResponse } from './protocol.js';
+import { encodeLine, parseBindProofLine, parseRequest, readLine, retiredEntries, type DaemonRequest, type DaemonResponse } from './protocol.js';
+import type { RevocationSet } from '../../trust/index.js';
 import { createPendingRepo, diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
 export type MigrateRequest = Extract<DaemonRequest, { op: 'migrate' }>;
+export type RetiredRequest = Extract<DaemonRequest, { op: 'retired' }>;
 
 /** What one local user (or all of them) may hold of the daemon. Times in ms. */
 export interface DaemonLimits {
@@ -92,6 +94,8 @@ export interface DaemonOptions {
   status(cred: PeerCred): Promise<unknown>;
   /** for re-found / reanchor: grants for both projects, or throws */
   authorizeMigrate(cred: PeerCred, req: MigrateRequest): Promise<{ from: Grant; to: Grant }>;
+  /** for re-invite-all / re-found: the project's standing revokes and leaves, to a caller holding verifying state for it, or throws */
+  authorizeRetired(cred: PeerCred, req: RetiredRequest): Promise<RevocationSet>;
   /**
    * uid binding: checks the proof (a BindProofLine's `proof`) against the kernel's uid and
    * the challenge this connection was given, and records it; throws a VigoError to refuse.
@@ -341,6 +345,13 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       if (req.op === 'status') {
         this.takeStatusToken(cred.uid);
         this.reply(sock, { ok: true, status: await this.opts.status(cred) }, true);
+        return;
+      }
+      if (req.op === 'retired') {
+        // costs an access decision and a store read: the status bucket bounds it per uid
+        this.takeStatusToken(cred.uid);
+        const set = await this.opts.authorizeRetired(cred, req);
+        this.reply(sock, { ok: true, status: { retired: retiredEntries(set) } }, true);
         return;
       }
       if (req.op === 'bind') {

@@ -32,7 +32,7 @@ import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
-import { authorize, authorizeMigrate, bindUid } from './access.js';
+import { authorize, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, type SweepLimits } from '../reactor.js';
 import { EnvelopeCache } from '../envelopes.js';
@@ -172,6 +172,7 @@ export class GitbackService implements AgentService {
       repoLedgerDir: repoLedgerDir(env),
       authorize: (cred, req) => authorize({ env, passwdFile, now, log, cache, envelopes }, cred, req),
       authorizeMigrate: (cred, req) => authorizeMigrate({ env, passwdFile, now, log, cache, envelopes }, cred, req),
+      authorizeRetired: (cred, req) => authorizeRetired({ env, passwdFile, now, log, cache, envelopes }, cred, req.project_id),
       bind: (cred, challenge, proof) => bindUid({ env, passwdFile, now, log }, cred, challenge, proof),
       // root sees every user's state; anyone else gets the same envoy-wide figures
       // (counts and sizes only — no user's files are disclosed beyond that)

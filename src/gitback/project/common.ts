@@ -11,7 +11,9 @@ import {
   type Role,
   type TokenChain,
 } from '../../trust/index.js';
-import { iso, whenHuman, type GitbackContext } from '../context.js';
+import { iso, socketPath, whenHuman, type GitbackContext } from '../context.js';
+import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
+import { retiredEntries, type RetiredEntry } from '../daemon/protocol.js';
 import { paths } from '../../platform/paths.js';
 import { loadRevocations } from '../envelopes.js';
 import { FILES, type ProjectState } from '../state.js';
@@ -75,18 +77,57 @@ export async function readInvitationText(ctx: GitbackContext, source: string | u
   return readFileSync(source, 'utf8');
 }
 
-/** Token id → why it no longer holds (revoked, left), from the envelope store when this user can read it (root). */
+/** Token id → why it no longer holds (revoked, left). */
 const LEFT_REASON = 'its holder left the project';
 
-export function retiredTokens(ctx: GitbackContext, pid: string): Map<string, string | null> | null {
-  try {
-    const set = loadRevocations(paths.gitbackEnvelopes(ctx.env), pid, ctx.now());
-    const retired = new Map(set.revoked);
-    for (const id of set.left.keys()) if (!retired.has(id)) retired.set(id, LEFT_REASON);
-    return retired;
-  } catch {
-    return null; // the store is root's (0700): a non-root founder sees only its own revokes
+function retiredMap(entries: RetiredEntry[]): Map<string, string | null> {
+  const retired = new Map<string, string | null>();
+  for (const e of entries) if (!retired.has(e.token_id)) retired.set(e.token_id, e.why === 'left' ? LEFT_REASON : e.reason);
+  return retired;
+}
+
+function isRetiredEntry(e: unknown): e is RetiredEntry {
+  const o = e as Partial<RetiredEntry> | null;
+  return typeof o === 'object' && o !== null && typeof o.token_id === 'string' && (o.why === 'revoked' || o.why === 'left') && (o.reason === null || typeof o.reason === 'string');
+}
+
+/**
+ * Every revoke and leave in force for pid: read from the envelope store as root; otherwise
+ * asked of the helper daemon (`retired`, answered only to a caller holding state for pid).
+ * null, with one warning on stderr, when neither answers: the caller then knows only the
+ * revokes it signed itself (project.json's issued[].revoked_at).
+ */
+export async function retiredTokens(ctx: GitbackContext, pid: string): Promise<Map<string, string | null> | null> {
+  if (ctx.uid === 0) {
+    try {
+      const set = loadRevocations(paths.gitbackEnvelopes(ctx.env), pid, ctx.now());
+      return retiredMap(retiredEntries(set));
+    } catch (e) {
+      return warnNoRetired(ctx, pid, `the envelope store is unreadable: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
+  let why: string;
+  try {
+    const { sock, resp } = await daemonRequest(socketPath(ctx), { v: 1, op: 'retired', project_id: pid }, { timeoutMs: daemonTimeoutMs(ctx.env) });
+    sock.destroy();
+    if (resp.ok) {
+      const list = (resp.status as { retired?: unknown } | undefined)?.retired;
+      if (Array.isArray(list) && list.every(isRetiredEntry)) return retiredMap(list);
+      why = 'the helper daemon sent a malformed answer';
+    } else {
+      why = `the helper daemon refused: ${resp.code} ${resp.message}`;
+    }
+  } catch (e) {
+    why = `the helper daemon is not answering: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return warnNoRetired(ctx, pid, why);
+}
+
+function warnNoRetired(ctx: GitbackContext, pid: string, why: string): null {
+  ctx.err(
+    `warning: could not learn other admins' revokes and members' leaves for project ${pid.slice(0, 12)}… (${why}), so members revoked or departed in the store may be re-invited: check with \`vigo swarm gitback project status\`\n`,
+  );
+  return null;
 }
 
 export interface Standing {

@@ -150,7 +150,7 @@ async function forkProject(ctx: GitbackContext, signer: Signer, old: ProjectStat
   const root = await mintBootstrapToken(signer, old.config.handle, now);
   const retired = new Set([old.config.founder, ...old.delegations.map((d) => d.prev_founder)]);
   // revoked, departed and expired members do not come along (re-invite-all would skip them)
-  const gone = carryMembers ? retiredTokens(ctx, old.config.project_id) : null;
+  const gone = carryMembers ? await retiredTokens(ctx, old.config.project_id) : null;
   const others = carryMembers ? old.config.members.filter((m) => m !== me && !retired.has(m) && memberStanding(old, m, gone, now).skip === null) : [];
   const roles = Object.fromEntries(Object.entries(old.config.member_roles ?? {}).filter(([k]) => others.includes(k)));
   // their invitations' records come along too, so re-invite-all keeps each one's expiry

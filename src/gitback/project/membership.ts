@@ -224,7 +224,7 @@ export async function projectReinviteAll(ctx: GitbackContext, arg: string | unde
       skipped.push(s.config.handle);
       continue;
     }
-    const retired = retiredTokens(ctx, s.config.project_id);
+    const retired = await retiredTokens(ctx, s.config.project_id);
     const issued = { ...s.config.issued };
     for (const m of others) {
       const st = memberStanding(s, m, retired, now);
