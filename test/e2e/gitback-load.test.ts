@@ -58,7 +58,7 @@ async function lsRemoteMs(B: Sh, url: string): Promise<number[]> {
   return out;
 }
 
-test('load: B’s ls-remote stays within 2× quiet under each of A’s attacks (default limits)', { skip: why ?? false, timeout: 900_000 }, async () => {
+test('load: B’s ls-remote under each of A’s attacks (default limits): A never gets past its caps; B’s medians printed and kept under 2× quiet plus a margin for the shared machine', { skip: why ?? false, timeout: 900_000 }, async () => {
   const { envoy, agent, ua, ub, A, B } = await twoUserEnvoy('gload', 5);
   const sock = join(envoy.root, 'var/run/vigo/gitback.sock');
   grantGitback(envoy, ua);
