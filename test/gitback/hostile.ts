@@ -2,6 +2,8 @@
 // (test/e2e/gitback-limits, -revalidate, -load): raw daemon connections run as a user,
 // and a project founded (and pushed) by a user.
 import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestUser } from '../helpers/users.js';
 import { repoRoot } from './harness.js';
@@ -9,7 +11,20 @@ import { run } from './proc.js';
 import { ok, workTreeWithCommit, type Sh } from './users-env.js';
 import type { RawConn, RawResult } from './raw-client.js';
 
-export const rawClient = join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js');
+/**
+ * raw-client.js, copied once per test process to a 0755 directory of its own: it runs as
+ * other users, who may not be able to enter the checkout (a clone under a 0700 directory).
+ * It imports only node:net, so the copy stands alone; `.mjs` keeps it an ES module there.
+ */
+export const rawClient = ((): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigo-raw-client-'));
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'raw-client.mjs');
+  copyFileSync(join(repoRoot, 'dist', 'test', 'gitback', 'raw-client.js'), file);
+  chmodSync(file, 0o644);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return file;
+})();
 
 /** Runs raw-client.ts as `u` and returns what each connection saw. */
 export async function raw(u: TestUser, sock: string, conns: RawConn[], holdMs: number, sequential = false): Promise<RawResult[]> {
