@@ -52,7 +52,8 @@ test('a 5 MiB bundle reaches the envoy; a 9 MiB one is refused at publish naming
   assert.notEqual(refused.status, 0, 'the oversized publish is refused');
   assert.match(refused.stderr, /publish refused: the bundle would exceed the 8\.00 MiB check-in limit for 2 envoy\(s\): web-0[12] \(9\.00 MiB\), web-0[12] \(9\.00 MiB\); nothing was published/);
   assert.equal((await fleet.api<{ version: number }>('GET', '/api/v1/config/version')).version, v1, 'the version did not move');
-  assert.match(fleet.srv?.out() ?? '', /publish refused: the bundle would exceed/);
+  // the server's log line reaches this process through a pipe, maybe after the CLI's answer
+  await waitFor('the server logs the refusal', () => /publish refused: the bundle would exceed/.test(fleet.srv?.out() ?? ''), 15_000, 100);
   // the envoys keep checking in on the version they hold
   for (const n of ['web-01', 'web-02']) {
     const seen = Date.parse((await envoy(n)).last_seen ?? '');
