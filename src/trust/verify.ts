@@ -4,12 +4,12 @@
  * structural rules run over the whole input first; signatures are checked last, so
  * malformed or misplaced input costs no Ed25519 work and each signature is checked once.
  */
-import { createHash } from 'node:crypto';
 import { TrustError, type TrustVerifyCode } from './errors.js';
 import { preview, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex } from './keys.js';
 import { projectId as computeProjectId } from './names.js';
 import { messageFromCanonical } from './domain.js';
+import { sha256Hex } from './canonical.js';
 import { array, hex64, isPlainObject, malformed, ownKeyCount, uint } from './schema.js';
 import { checkToken, MAX_CHAIN_LEN, tokenCanonical, type Role, type Token, type TokenChain } from './token.js';
 import { checkDelegation, delegationCanonical, DELEGATION_MAX_LEN, type Delegation } from './delegation.js';
@@ -121,9 +121,12 @@ export class VerifyCache {
   }
 }
 
-// sha256(founder ‖ handle) is pure and the same few projects are checked over and over.
+// sha256(founder ‖ handle) is pure and the same few projects are checked over and over:
+// the last pair is compared first (no key string to build), then a bounded memo.
 const projectIdMemo = new Map<string, Hex>();
+let lastGenesis = { founder: '', handle: '', pid: '' };
 function genesisProjectId(founder: Hex, handle: string): Hex {
+  if (founder === lastGenesis.founder && handle === lastGenesis.handle) return lastGenesis.pid;
   const k = `${founder}/${handle}`;
   let pid = projectIdMemo.get(k);
   if (pid === undefined) {
@@ -131,6 +134,7 @@ function genesisProjectId(founder: Hex, handle: string): Hex {
     pid = computeProjectId(Buffer.from(founder, 'hex'), handle);
     projectIdMemo.set(k, pid);
   }
+  lastGenesis = { founder, handle, pid };
   return pid;
 }
 
@@ -145,17 +149,10 @@ interface FounderWindow {
   end: number; // Infinity for the current founder
 }
 
-interface Pending {
-  kind: 'token' | 'delegation';
-  pk: Hex;
-  canonical: string;
-  sig: string;
-  onOk: () => void;
-}
-
-function sha256(s: string): Hex {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
-}
+/** A signature still to check, and what to remember in the cache once it verifies. */
+type Pending =
+  | { kind: 'token'; pk: Hex; canonical: string; sig: string; token: Token; id: Hex }
+  | { kind: 'delegation'; pk: Hex; canonical: string; sig: string; delegation: Delegation };
 
 function presenterHex(p: unknown): Hex {
   if (p instanceof Uint8Array || typeof p === 'string') {
@@ -195,15 +192,7 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
     seen.add(d.new_founder);
     if (d.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `${at} is dated ${d.issued_at}, in the future (now ${now})`);
     windows.push({ key: d.prev_founder, start: prev === undefined ? 0 : prev.issued_at, end: d.issued_at });
-    if (hits[i] === undefined) {
-      pending.push({
-        kind: 'delegation',
-        pk: d.prev_founder,
-        canonical: delegationCanonical(d),
-        sig: d.sig,
-        onOk: () => cache?.addDelegation(d, sha256(delegationCanonical(d))),
-      });
-    }
+    if (hits[i] === undefined) pending.push({ kind: 'delegation', pk: d.prev_founder, canonical: delegationCanonical(d), sig: d.sig, delegation: d });
   }
   const last = list[list.length - 1];
   if (last !== undefined) windows.push({ key: last.new_founder, start: last.issued_at, end: Infinity });
@@ -272,9 +261,9 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     const t = checkToken(rawChain[i], `chain[${i}]`);
     chain.push(t);
     const canonical = tokenCanonical(t);
-    const id = sha256(canonical);
+    const id = sha256Hex(canonical);
     ids.push(id);
-    pending.push({ kind: 'token', pk: t.issuer, canonical, sig: t.sig, onOk: () => cache?.addToken(t, id) });
+    pending.push({ kind: 'token', pk: t.issuer, canonical, sig: t.sig, token: t, id });
   }
 
   // Binding: every token names this project and handle.
@@ -353,7 +342,10 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
       const i = chain.findIndex((t) => t.sig === p.sig);
       fail('E_BAD_SIGNATURE', `chain[${i}]: the signature by ${p.pk} does not verify`);
     }
-    p.onOk();
+    if (cache !== undefined) {
+      if (p.kind === 'token') cache.addToken(p.token, p.id);
+      else cache.addDelegation(p.delegation, sha256Hex(p.canonical));
+    }
   }
   const founder = windows[windows.length - 1]!.key;
   return { ok: true, role: leaf.role, leaf: { ...leaf }, depth: chain.length, founder };
