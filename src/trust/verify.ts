@@ -149,6 +149,19 @@ interface FounderWindow {
   end: number; // Infinity for the current founder
 }
 
+/** The window of `key`; with `retired`, only a closed one (a key that handed authority on). */
+function windowOf(windows: FounderWindow[], key: Hex, retired: boolean): FounderWindow | undefined {
+  for (const w of windows) if (w.key === key && (!retired || w.end !== Infinity)) return w;
+  return undefined;
+}
+
+/** True only for a real, empty Map: then no id can be in it and none needs computing. */
+function emptyMap(m: ReadonlyMap<Hex, unknown> | undefined): boolean {
+  return m === undefined || (m instanceof Map && m.size === 0);
+}
+
+const CHAIN_PATHS = Array.from({ length: MAX_CHAIN_LEN }, (_, i) => `chain[${i}]`);
+
 /** A signature still to check, and what to remember in the cache once it verifies. */
 type Pending =
   | { kind: 'token'; pk: Hex; canonical: string; sig: string; token: Token; id: Hex }
@@ -173,6 +186,7 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
   if (raw.length > DELEGATION_MAX_LEN) {
     fail('E_DELEGATION_CAP', `${raw.length} delegations exceed the cap of ${DELEGATION_MAX_LEN}; the founder must re-found the project`);
   }
+  if (raw.length === 0) return { list: [], windows: [] }; // most projects were never rekeyed
   const hits = raw.map((d) => cache?.delegationHit(d));
   const list = raw.map((d, i) => hits[i]?.d ?? checkDelegation(d, `delegations[${i}]`));
   const windows: FounderWindow[] = [];
@@ -251,6 +265,10 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   const { list: delegations, windows } = checkDelegations(rawDelegations, pid, now, cache, pending);
   const chain: Token[] = [];
   const ids: Hex[] = [];
+  // Every id but the leaf's is a parent link to check. The leaf's is only looked up in
+  // `revoked` and `left` and remembered by the cache: with no cache and both maps empty,
+  // nothing can match it, so it is not computed ('' then: an empty Map holds no key).
+  const leafIdNeeded = cache !== undefined || !emptyMap(revoked) || !emptyMap(left);
   for (let i = 0; i < rawChain.length; i++) {
     const hit = cache?.tokenHit(rawChain[i]);
     if (hit !== undefined) {
@@ -258,10 +276,10 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
       ids.push(hit.id);
       continue;
     }
-    const t = checkToken(rawChain[i], `chain[${i}]`);
+    const t = checkToken(rawChain[i], CHAIN_PATHS[i]);
     chain.push(t);
     const canonical = tokenCanonical(t);
-    const id = sha256Hex(canonical);
+    const id = leafIdNeeded || i < rawChain.length - 1 ? sha256Hex(canonical) : '';
     ids.push(id);
     pending.push({ kind: 'token', pk: t.issuer, canonical, sig: t.sig, token: t, id });
   }
@@ -283,7 +301,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     fail('E_ROOT_NOT_FOUNDER', `sha256(${genesis} ‖ ${JSON.stringify(root.handle)}) is not project ${pid}`);
   }
   if (windows.length === 0) windows.push({ key: genesis, start: 0, end: Infinity });
-  const rootWindow = windows.find((w) => w.key === root.issuer);
+  const rootWindow = windowOf(windows, root.issuer, false);
   if (rootWindow === undefined) fail('E_ROOT_NOT_FOUNDER', `chain[0] is issued by ${root.issuer}, which was never a founder of this project`);
   if (root.issued_at < rootWindow.start || root.issued_at > rootWindow.end) {
     fail('E_DELEGATION_WINDOW', `chain[0] is dated ${root.issued_at}, outside its founder's authority window [${rootWindow.start}, ${rootWindow.end}]`);
@@ -303,7 +321,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     if (parent.expires_at !== null && (t.expires_at === null || t.expires_at > parent.expires_at)) {
       fail('E_OUTLIVES_PARENT', `${at} expires ${t.expires_at ?? 'never'}, after its parent (${parent.expires_at})`);
     }
-    const retired = windows.find((w) => w.key === t.issuer && w.end !== Infinity);
+    const retired = windowOf(windows, t.issuer, true);
     if (retired !== undefined && t.issued_at > retired.end) {
       fail('E_DELEGATION_WINDOW', `${at} is signed by retired founder ${t.issuer} at ${t.issued_at}, after its window closed (${retired.end})`);
     }
@@ -330,7 +348,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
 
   const leaf = chain[chain.length - 1]!;
   if (leaf.subject !== presenter) fail('E_PRESENTER_MISMATCH', `the chain grants ${leaf.subject}, but the presenter is ${presenter}`);
-  const leafRetired = windows.find((w) => w.key === leaf.subject && w.end !== Infinity);
+  const leafRetired = windowOf(windows, leaf.subject, true);
   if (leafRetired !== undefined && now > leafRetired.end) {
     fail('E_DELEGATION_WINDOW', `the presenter ${presenter} is a founder key retired at ${leafRetired.end}`);
   }
