@@ -13,6 +13,7 @@ import {
   formatPublicKey,
   fromHex,
   generateKeyPair,
+  isHex64,
   mintBootstrapToken,
   mintChildToken,
   mintDelegation,
@@ -169,6 +170,23 @@ test('a revoked or given-up leaf is refused whatever holds the revocations, also
     const again = verifyChain({ ...input, revoked: new Map([[leafId, 'key lost']]), cache });
     assert.equal(!again.ok && again.code, 'E_REVOKED', `depth ${chain.length}, through the cache`);
   }
+});
+
+test('isHex64 gives the same answer for a string however often it is asked, and for 2,000 distinct ones', () => {
+  // It remembers strings that passed; a forged field must never pass because an equal-length
+  // or look-alike string passed before, nor after the memory fills up and is cleared.
+  const good = 'ab'.repeat(32);
+  const bad = ['AB'.repeat(32), 'ab'.repeat(31) + 'a', 'ab'.repeat(31) + 'ag', `${'ab'.repeat(31)}a\u0000`, ` ${'ab'.repeat(31)}a`];
+  for (let round = 0; round < 3; round++) {
+    assert.equal(isHex64(good), true);
+    for (const b of bad) assert.equal(isHex64(b), false, JSON.stringify(b));
+  }
+  for (let i = 0; i < 2000; i++) {
+    const h = i.toString(16).padStart(64, '0');
+    assert.equal(isHex64(h), true);
+    assert.equal(isHex64(h.toUpperCase().replace(/^0/, 'F')), false);
+  }
+  for (const b of bad) assert.equal(isHex64(b), false, JSON.stringify(b));
 });
 
 test('founder rekey: delegations carry authority; the retired key cannot mint new roots', async () => {
