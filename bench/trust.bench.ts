@@ -4,9 +4,12 @@
 // with a VerifyCache holding the already-verified tokens. Every chain input is a fresh
 // JSON copy, as if just parsed from a header.
 // Method: the machine is shared (CI, other processes), so raw and chain verifications are
-// timed alternately, sample by sample, and each figure is the median time per operation
-// over its samples: preemptions inflate single samples, not the median, and both sides
-// see the same load.
+// timed alternately, sample by sample: sample k of each is taken back to back, under the
+// same load. Each ratio to raw is the median over k of chain_k / raw_k, which cancels load
+// that changes from one millisecond to the next; the ratio of the two medians is printed
+// beside it (on a quiet machine the two agree; on a loaded one the unpaired figure drifts
+// with the load). Every verifier is warmed up before it is timed, as raw verification is.
+// Figures per second are 1e6 / the median time per operation.
 import { fileURLToPath } from 'node:url';
 import {
   fromHex,
@@ -58,8 +61,8 @@ export async function buildFixtures(maxDepth = 5, delegationCount = 2): Promise<
   return { projectId: pid, plain, delegated, delegations };
 }
 
-/** Median microseconds per call of each fn, sampled alternately until minMs have passed. */
-export function medianMicros(fns: { fn: (i: number) => void; group: number }[], minMs: number, minSamples = 9): number[] {
+/** Microseconds per call of each fn, one sample of each in turn, until minMs have passed. */
+export function sampleMicros(fns: { fn: (i: number) => void; group: number }[], minMs: number, minSamples = 9): number[][] {
   const samples: number[][] = fns.map(() => []);
   const start = performance.now();
   let k = 0;
@@ -71,7 +74,21 @@ export function medianMicros(fns: { fn: (i: number) => void; group: number }[], 
     });
     k++;
   }
-  return samples.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  return samples;
+}
+
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
+/** Median microseconds per call of each fn, sampled alternately until minMs have passed. */
+export function medianMicros(fns: { fn: (i: number) => void; group: number }[], minMs: number, minSamples = 9): number[] {
+  return sampleMicros(fns, minMs, minSamples).map(median);
+}
+
+/** The median over k of b_k / a_k: two series sampled alternately, pair by pair. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(b.map((x, k) => x / a[k]!));
 }
 
 export interface Scenario {
@@ -84,7 +101,8 @@ export interface Scenario {
 export interface Figure extends Scenario {
   opsPerSec: number;
   signatures: number; // signature checks an uncached verification performs
-  costInRaw: number; // raw verifications one chain verification costs
+  costInRaw: number; // raw verifications one chain verification costs (median of paired ratios)
+  costInRawUnpaired: number; // the same from the two medians
 }
 
 export interface BenchReport {
@@ -135,12 +153,22 @@ export async function runBench(opts: { minMs?: number; copies?: number } = {}): 
       },
       group: s.cached ? 16 : 1,
     };
-    const [rawUs, chainUs] = medianMicros([raw, chain], minMs) as [number, number];
+    // The raw side was warmed up once above; each chain verifier gets the same chance to be
+    // optimized by the JIT before it is timed (otherwise the first scenario pays for it).
+    medianMicros([chain], Math.min(minMs, 100));
+    const [rawSamples, chainSamples] = sampleMicros([raw, chain], minMs) as [number[], number[]];
+    const rawUs = median(rawSamples);
+    const chainUs = median(chainSamples);
     rawMicros.push(rawUs);
-    return { ...s, opsPerSec: 1e6 / chainUs, signatures: s.depth + s.delegations, costInRaw: chainUs / rawUs };
+    return {
+      ...s,
+      opsPerSec: 1e6 / chainUs,
+      signatures: s.depth + s.delegations,
+      costInRaw: pairedRatio(rawSamples, chainSamples),
+      costInRawUnpaired: chainUs / rawUs,
+    };
   });
-  const medianRaw = [...rawMicros].sort((a, b) => a - b)[Math.floor(rawMicros.length / 2)]!;
-  return { rawPerSec: 1e6 / medianRaw, figures };
+  return { rawPerSec: 1e6 / median(rawMicros), figures };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
@@ -154,7 +182,10 @@ export function formatReport(rep: BenchReport): string[] {
     if (!f.cached) {
       const perSig = f.costInRaw / f.signatures;
       if (perSig > 1.15) uncachedOk = false;
-      lines.push(`${label} ${fmt(f.opsPerSec)} /s   ratio to raw ${(1 / f.costInRaw).toFixed(3)} = costs ${f.costInRaw.toFixed(2)} raw verifications for ${f.signatures} signature(s): ${perSig.toFixed(3)}x per signature`);
+      lines.push(
+        `${label} ${fmt(f.opsPerSec)} /s   ratio to raw ${(1 / f.costInRaw).toFixed(3)} = costs ${f.costInRaw.toFixed(2)} raw verifications for ${f.signatures} signature(s): ` +
+          `${perSig.toFixed(3)}x per signature (unpaired medians: ${(f.costInRawUnpaired / f.signatures).toFixed(3)}x)`,
+      );
     } else {
       const unc = rep.figures.find((u) => !u.cached && u.depth === f.depth && u.delegations === f.delegations)!;
       const speedup = unc.costInRaw / f.costInRaw;

@@ -4,11 +4,11 @@
  * `vigo/delegation/v1` ‖ 0x00 ‖ JCS(delegation without sig). A project carries at most
  * DELEGATION_MAX_LEN of them; from DELEGATION_WARN_LEN on, status warns.
  */
-import { createHash } from 'node:crypto';
 import { TrustError } from './errors.js';
 import { toHex, type Hex } from './hex.js';
 import { pubkeyHex, type Signer } from './keys.js';
 import { messageFromCanonical } from './domain.js';
+import { sha256Hex } from './canonical.js';
 import { exactObject, hex64, literal, malformed, sigHex, uint } from './schema.js';
 
 export const DELEGATION_MAX_LEN = 5;
@@ -29,17 +29,17 @@ const DELEGATION_KEYS = ['v', 'kind', 'project_id', 'seq', 'prev_founder', 'new_
 
 export function checkDelegation(v: unknown, path = 'delegation'): Delegation {
   const o = exactObject(v, path, DELEGATION_KEYS);
-  const seq = uint(o.seq, `${path}.seq`);
+  const seq = uint(o.seq, path, 'seq');
   if (seq < 1) malformed(`${path}.seq`, 'positions start at 1');
   return {
-    v: literal(o.v, `${path}.v`, 1),
-    kind: literal(o.kind, `${path}.kind`, 'delegation'),
-    project_id: hex64(o.project_id, `${path}.project_id`),
+    v: literal(o.v, path, 1, 'v'),
+    kind: literal(o.kind, path, 'delegation', 'kind'),
+    project_id: hex64(o.project_id, path, 'project_id'),
     seq,
-    prev_founder: hex64(o.prev_founder, `${path}.prev_founder`),
-    new_founder: hex64(o.new_founder, `${path}.new_founder`),
-    issued_at: uint(o.issued_at, `${path}.issued_at`),
-    sig: sigHex(o.sig, `${path}.sig`),
+    prev_founder: hex64(o.prev_founder, path, 'prev_founder'),
+    new_founder: hex64(o.new_founder, path, 'new_founder'),
+    issued_at: uint(o.issued_at, path, 'issued_at'),
+    sig: sigHex(o.sig, path, 'sig'),
   };
 }
 
@@ -52,7 +52,7 @@ export function delegationCanonical(d: Omit<Delegation, 'sig'>): string {
 }
 
 export function delegationId(d: Delegation): Hex {
-  return createHash('sha256').update(delegationCanonical(checkDelegation(d)), 'utf8').digest('hex');
+  return sha256Hex(delegationCanonical(checkDelegation(d)));
 }
 
 /**

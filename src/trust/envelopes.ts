@@ -4,7 +4,6 @@
  * carries the signer's own chain and delegations so any receiver can check, with no
  * other state, that the signer is an admin of the project.
  */
-import { createHash } from 'node:crypto';
 import { TrustError } from './errors.js';
 import { preview, toHex, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex, type Signer } from './keys.js';
@@ -194,7 +193,7 @@ export async function mintLeave(subject: Signer, chain: TokenChain, delegations:
 }
 
 function tokenIdOf(t: TokenChain[number]): Hex {
-  return createHash('sha256').update(tokenCanonical(t), 'utf8').digest('hex');
+  return sha256Hex(tokenCanonical(t));
 }
 
 /**

@@ -10,7 +10,6 @@
  * judged in issued_at order, each against the ones already standing, and revokes dated in
  * the same second never affect each other (so a cycle in one second revokes both sides).
  */
-import { createHash } from 'node:crypto';
 import { TrustError, type TrustVerifyCode } from './errors.js';
 import type { Hex } from './hex.js';
 import { canonicalize, sha256Hex, withoutSig } from './canonical.js';
@@ -52,7 +51,7 @@ const envelopeIds = new WeakMap<RevokeEnvelope | LeaveEnvelope, { sig: Hex; id: 
 const tokenIdOf = (t: Token): Hex => {
   const hit = tokenIds.get(t);
   if (hit !== undefined && hit.sig === t.sig) return hit.id;
-  const id = createHash('sha256').update(tokenCanonical(t), 'utf8').digest('hex');
+  const id = sha256Hex(tokenCanonical(t));
   tokenIds.set(t, { sig: t.sig, id });
   return id;
 };

@@ -9,6 +9,10 @@ export function malformed(path: string, msg: string): never {
   throw new TrustError('E_MALFORMED', `${path}: ${msg}`);
 }
 
+// The field checks below take the object's path and, optionally, the field's key: the
+// full path (`chain[2].issuer`) is only built for the error, never on the verifier's hot path.
+const at = (path: string, key: string | undefined): string => (key === undefined ? path : `${path}.${key}`);
+
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto: unknown = Object.getPrototypeOf(v);
@@ -34,32 +38,32 @@ export function ownKeyCount(v: object): number {
   return n;
 }
 
-export function hex64(v: unknown, path: string): string {
-  if (!isHex64(v)) malformed(path, `expected 64 lowercase hex characters, got ${preview(v)}`);
+export function hex64(v: unknown, path: string, key?: string): string {
+  if (!isHex64(v)) malformed(at(path, key), `expected 64 lowercase hex characters, got ${preview(v)}`);
   return v;
 }
 
-export function hex64OrNull(v: unknown, path: string): string | null {
-  return v === null ? null : hex64(v, path);
+export function hex64OrNull(v: unknown, path: string, key?: string): string | null {
+  return v === null ? null : hex64(v, path, key);
 }
 
-export function sigHex(v: unknown, path: string): string {
-  if (typeof v !== 'string' || !SIG_HEX.test(v)) malformed(path, `expected a 128-hex-character Ed25519 signature, got ${preview(v)}`);
+export function sigHex(v: unknown, path: string, key?: string): string {
+  if (typeof v !== 'string' || !SIG_HEX.test(v)) malformed(at(path, key), `expected a 128-hex-character Ed25519 signature, got ${preview(v)}`);
   return v;
 }
 
 /** A time or counter: a non-negative safe integer (unix seconds for times). */
-export function uint(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) malformed(path, `expected a non-negative integer, got ${preview(v)}`);
+export function uint(v: unknown, path: string, key?: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) malformed(at(path, key), `expected a non-negative integer, got ${preview(v)}`);
   return v;
 }
 
-export function uintOrNull(v: unknown, path: string): number | null {
-  return v === null ? null : uint(v, path);
+export function uintOrNull(v: unknown, path: string, key?: string): number | null {
+  return v === null ? null : uint(v, path, key);
 }
 
-export function literal<T extends string | number>(v: unknown, path: string, want: T): T {
-  if (v !== want) malformed(path, `expected ${JSON.stringify(want)}, got ${preview(v)}`);
+export function literal<T extends string | number>(v: unknown, path: string, want: T, key?: string): T {
+  if (v !== want) malformed(at(path, key), `expected ${JSON.stringify(want)}, got ${preview(v)}`);
   return want;
 }
 

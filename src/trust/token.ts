@@ -3,12 +3,13 @@
  * `vigo/token/v1` ‖ 0x00 ‖ JCS(token without sig); its id is sha256 of that JCS text.
  * A chain runs from the founder's bootstrap token (root) to the presenter's token (leaf).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { TrustError } from './errors.js';
 import { preview, toHex, type Hex } from './hex.js';
 import { pubkeyHex, type Signer } from './keys.js';
 import { projectId, isValidHandle } from './names.js';
 import { messageFromCanonical } from './domain.js';
+import { sha256Hex } from './canonical.js';
 import { exactObject, hex64, hex64OrNull, literal, malformed, NONCE_HEX, sigHex, uint, uintOrNull } from './schema.js';
 
 export type Role = 'admin' | 'member';
@@ -49,18 +50,18 @@ export function checkToken(v: unknown, path = 'token'): Token {
   const nonce = o.nonce;
   if (typeof nonce !== 'string' || !NONCE_HEX.test(nonce)) malformed(`${path}.nonce`, `expected 32 lowercase hex characters, got ${preview(nonce)}`);
   return {
-    v: literal(o.v, `${path}.v`, 1),
-    kind: literal(o.kind, `${path}.kind`, 'token'),
-    project_id: hex64(o.project_id, `${path}.project_id`),
+    v: literal(o.v, path, 1, 'v'),
+    kind: literal(o.kind, path, 'token', 'kind'),
+    project_id: hex64(o.project_id, path, 'project_id'),
     handle,
-    parent: hex64OrNull(o.parent, `${path}.parent`),
-    issuer: hex64(o.issuer, `${path}.issuer`),
-    subject: hex64(o.subject, `${path}.subject`),
+    parent: hex64OrNull(o.parent, path, 'parent'),
+    issuer: hex64(o.issuer, path, 'issuer'),
+    subject: hex64(o.subject, path, 'subject'),
     role,
-    issued_at: uint(o.issued_at, `${path}.issued_at`),
-    expires_at: uintOrNull(o.expires_at, `${path}.expires_at`),
+    issued_at: uint(o.issued_at, path, 'issued_at'),
+    expires_at: uintOrNull(o.expires_at, path, 'expires_at'),
     nonce,
-    sig: sigHex(o.sig, `${path}.sig`),
+    sig: sigHex(o.sig, path, 'sig'),
   };
 }
 
@@ -79,7 +80,7 @@ export function tokenCanonical(t: Omit<Token, 'sig'>): string {
 }
 
 export function tokenId(t: Token): Hex {
-  return createHash('sha256').update(tokenCanonical(checkToken(t)), 'utf8').digest('hex');
+  return sha256Hex(tokenCanonical(checkToken(t)));
 }
 
 async function signToken(issuer: Signer, body: Omit<Token, 'sig'>): Promise<Token> {

@@ -4,12 +4,12 @@
  * structural rules run over the whole input first; signatures are checked last, so
  * malformed or misplaced input costs no Ed25519 work and each signature is checked once.
  */
-import { createHash } from 'node:crypto';
 import { TrustError, type TrustVerifyCode } from './errors.js';
 import { preview, type Hex } from './hex.js';
 import { pubkeyHex, verifyHex } from './keys.js';
 import { projectId as computeProjectId } from './names.js';
 import { messageFromCanonical } from './domain.js';
+import { sha256Hex } from './canonical.js';
 import { array, hex64, isPlainObject, malformed, ownKeyCount, uint } from './schema.js';
 import { checkToken, MAX_CHAIN_LEN, tokenCanonical, type Role, type Token, type TokenChain } from './token.js';
 import { checkDelegation, delegationCanonical, DELEGATION_MAX_LEN, type Delegation } from './delegation.js';
@@ -121,9 +121,12 @@ export class VerifyCache {
   }
 }
 
-// sha256(founder ‖ handle) is pure and the same few projects are checked over and over.
+// sha256(founder ‖ handle) is pure and the same few projects are checked over and over:
+// the last pair is compared first (no key string to build), then a bounded memo.
 const projectIdMemo = new Map<string, Hex>();
+let lastGenesis = { founder: '', handle: '', pid: '' };
 function genesisProjectId(founder: Hex, handle: string): Hex {
+  if (founder === lastGenesis.founder && handle === lastGenesis.handle) return lastGenesis.pid;
   const k = `${founder}/${handle}`;
   let pid = projectIdMemo.get(k);
   if (pid === undefined) {
@@ -131,6 +134,7 @@ function genesisProjectId(founder: Hex, handle: string): Hex {
     pid = computeProjectId(Buffer.from(founder, 'hex'), handle);
     projectIdMemo.set(k, pid);
   }
+  lastGenesis = { founder, handle, pid };
   return pid;
 }
 
@@ -145,17 +149,23 @@ interface FounderWindow {
   end: number; // Infinity for the current founder
 }
 
-interface Pending {
-  kind: 'token' | 'delegation';
-  pk: Hex;
-  canonical: string;
-  sig: string;
-  onOk: () => void;
+/** The window of `key`; with `retired`, only a closed one (a key that handed authority on). */
+function windowOf(windows: FounderWindow[], key: Hex, retired: boolean): FounderWindow | undefined {
+  for (const w of windows) if (w.key === key && (!retired || w.end !== Infinity)) return w;
+  return undefined;
 }
 
-function sha256(s: string): Hex {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
+/** True only for a real, empty Map: then no id can be in it and none needs computing. */
+function emptyMap(m: ReadonlyMap<Hex, unknown> | undefined): boolean {
+  return m === undefined || (m instanceof Map && m.size === 0);
 }
+
+const CHAIN_PATHS = Array.from({ length: MAX_CHAIN_LEN }, (_, i) => `chain[${i}]`);
+
+/** A signature still to check, and what to remember in the cache once it verifies. */
+type Pending =
+  | { kind: 'token'; pk: Hex; canonical: string; sig: string; token: Token; id: Hex }
+  | { kind: 'delegation'; pk: Hex; canonical: string; sig: string; delegation: Delegation };
 
 function presenterHex(p: unknown): Hex {
   if (p instanceof Uint8Array || typeof p === 'string') {
@@ -176,6 +186,7 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
   if (raw.length > DELEGATION_MAX_LEN) {
     fail('E_DELEGATION_CAP', `${raw.length} delegations exceed the cap of ${DELEGATION_MAX_LEN}; the founder must re-found the project`);
   }
+  if (raw.length === 0) return { list: [], windows: [] }; // most projects were never rekeyed
   const hits = raw.map((d) => cache?.delegationHit(d));
   const list = raw.map((d, i) => hits[i]?.d ?? checkDelegation(d, `delegations[${i}]`));
   const windows: FounderWindow[] = [];
@@ -195,15 +206,7 @@ function checkDelegations(raw: unknown[], pid: Hex, now: number, cache: VerifyCa
     seen.add(d.new_founder);
     if (d.issued_at > now + CLOCK_SKEW_S) fail('E_NOT_YET_VALID', `${at} is dated ${d.issued_at}, in the future (now ${now})`);
     windows.push({ key: d.prev_founder, start: prev === undefined ? 0 : prev.issued_at, end: d.issued_at });
-    if (hits[i] === undefined) {
-      pending.push({
-        kind: 'delegation',
-        pk: d.prev_founder,
-        canonical: delegationCanonical(d),
-        sig: d.sig,
-        onOk: () => cache?.addDelegation(d, sha256(delegationCanonical(d))),
-      });
-    }
+    if (hits[i] === undefined) pending.push({ kind: 'delegation', pk: d.prev_founder, canonical: delegationCanonical(d), sig: d.sig, delegation: d });
   }
   const last = list[list.length - 1];
   if (last !== undefined) windows.push({ key: last.new_founder, start: last.issued_at, end: Infinity });
@@ -262,6 +265,10 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
   const { list: delegations, windows } = checkDelegations(rawDelegations, pid, now, cache, pending);
   const chain: Token[] = [];
   const ids: Hex[] = [];
+  // Every id but the leaf's is a parent link to check. The leaf's is only looked up in
+  // `revoked` and `left` and remembered by the cache: with no cache and both maps empty,
+  // nothing can match it, so it is not computed ('' then: an empty Map holds no key).
+  const leafIdNeeded = cache !== undefined || !emptyMap(revoked) || !emptyMap(left);
   for (let i = 0; i < rawChain.length; i++) {
     const hit = cache?.tokenHit(rawChain[i]);
     if (hit !== undefined) {
@@ -269,12 +276,12 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
       ids.push(hit.id);
       continue;
     }
-    const t = checkToken(rawChain[i], `chain[${i}]`);
+    const t = checkToken(rawChain[i], CHAIN_PATHS[i]);
     chain.push(t);
     const canonical = tokenCanonical(t);
-    const id = sha256(canonical);
+    const id = leafIdNeeded || i < rawChain.length - 1 ? sha256Hex(canonical) : '';
     ids.push(id);
-    pending.push({ kind: 'token', pk: t.issuer, canonical, sig: t.sig, onOk: () => cache?.addToken(t, id) });
+    pending.push({ kind: 'token', pk: t.issuer, canonical, sig: t.sig, token: t, id });
   }
 
   // Binding: every token names this project and handle.
@@ -294,7 +301,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     fail('E_ROOT_NOT_FOUNDER', `sha256(${genesis} ‖ ${JSON.stringify(root.handle)}) is not project ${pid}`);
   }
   if (windows.length === 0) windows.push({ key: genesis, start: 0, end: Infinity });
-  const rootWindow = windows.find((w) => w.key === root.issuer);
+  const rootWindow = windowOf(windows, root.issuer, false);
   if (rootWindow === undefined) fail('E_ROOT_NOT_FOUNDER', `chain[0] is issued by ${root.issuer}, which was never a founder of this project`);
   if (root.issued_at < rootWindow.start || root.issued_at > rootWindow.end) {
     fail('E_DELEGATION_WINDOW', `chain[0] is dated ${root.issued_at}, outside its founder's authority window [${rootWindow.start}, ${rootWindow.end}]`);
@@ -314,7 +321,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
     if (parent.expires_at !== null && (t.expires_at === null || t.expires_at > parent.expires_at)) {
       fail('E_OUTLIVES_PARENT', `${at} expires ${t.expires_at ?? 'never'}, after its parent (${parent.expires_at})`);
     }
-    const retired = windows.find((w) => w.key === t.issuer && w.end !== Infinity);
+    const retired = windowOf(windows, t.issuer, true);
     if (retired !== undefined && t.issued_at > retired.end) {
       fail('E_DELEGATION_WINDOW', `${at} is signed by retired founder ${t.issuer} at ${t.issued_at}, after its window closed (${retired.end})`);
     }
@@ -341,7 +348,7 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
 
   const leaf = chain[chain.length - 1]!;
   if (leaf.subject !== presenter) fail('E_PRESENTER_MISMATCH', `the chain grants ${leaf.subject}, but the presenter is ${presenter}`);
-  const leafRetired = windows.find((w) => w.key === leaf.subject && w.end !== Infinity);
+  const leafRetired = windowOf(windows, leaf.subject, true);
   if (leafRetired !== undefined && now > leafRetired.end) {
     fail('E_DELEGATION_WINDOW', `the presenter ${presenter} is a founder key retired at ${leafRetired.end}`);
   }
@@ -353,7 +360,10 @@ function run(input: VerifyInput): Extract<VerifyResult, { ok: true }> {
       const i = chain.findIndex((t) => t.sig === p.sig);
       fail('E_BAD_SIGNATURE', `chain[${i}]: the signature by ${p.pk} does not verify`);
     }
-    p.onOk();
+    if (cache !== undefined) {
+      if (p.kind === 'token') cache.addToken(p.token, p.id);
+      else cache.addDelegation(p.delegation, sha256Hex(p.canonical));
+    }
   }
   const founder = windows[windows.length - 1]!.key;
   return { ok: true, role: leaf.role, leaf: { ...leaf }, depth: chain.length, founder };

@@ -13,6 +13,7 @@ import {
   formatPublicKey,
   fromHex,
   generateKeyPair,
+  isHex64,
   mintBootstrapToken,
   mintChildToken,
   mintDelegation,
@@ -144,6 +145,48 @@ test('a founder, an admin and a member: the chain verifies with the right role f
   assert.ok(ok.ok);
   ok.leaf.role = 'admin'; // the result is the caller's copy; the cache is unaffected
   assert.deepEqual(verifyChain({ ...base, chain: [root, a, m], presenter: hex(bob), cache }).ok && 'member', 'member');
+});
+
+test('a revoked or given-up leaf is refused whatever holds the revocations, also after a cached check with none', async () => {
+  // The verifier skips the leaf's id when no map could hold it (no cache, empty Maps); an
+  // operator's revocation of the very token presented must still be found in every other case.
+  const root = await mintBootstrapToken(founder, 'vigo-ops', NOW);
+  const m = await mintChildToken(founder, [root], hex(alice), 'member', NOW + 1, null);
+  const base = { projectId: root.project_id, delegations: [], now: NOW + 10 };
+  const lookup = (id: string) => ({ has: (k: string) => k === id, get: (k: string) => (k === id ? 'key lost' : undefined) }) as unknown as ReadonlyMap<string, string | null>;
+  for (const [chain, presenter] of [[[root], founder.publicKey], [[root, m], hex(alice)]] as const) {
+    const leafId = tokenId(chain[chain.length - 1]!);
+    const input = { ...base, chain: [...chain], presenter };
+    assert.ok(verifyChain({ ...input, revoked: new Map() }).ok, `depth ${chain.length} verifies with nothing revoked`);
+    for (const revoked of [new Map([[leafId, 'key lost']]), new Map([['0'.repeat(64), null], [leafId, 'key lost']]), lookup(leafId)]) {
+      const r = verifyChain({ ...input, revoked });
+      assert.equal(!r.ok && r.code, 'E_REVOKED', `depth ${chain.length}, revoked held in a ${revoked instanceof Map ? 'Map' : 'lookup object'}`);
+    }
+    const left = verifyChain({ ...input, revoked: new Map(), left: new Map([[leafId, null]]) });
+    assert.equal(!left.ok && left.code, 'E_LEFT', `depth ${chain.length}`);
+    // A cache filled while nothing was revoked must remember the leaf's real id.
+    const cache = new VerifyCache();
+    assert.ok(verifyChain({ ...input, revoked: new Map(), cache }).ok);
+    const again = verifyChain({ ...input, revoked: new Map([[leafId, 'key lost']]), cache });
+    assert.equal(!again.ok && again.code, 'E_REVOKED', `depth ${chain.length}, through the cache`);
+  }
+});
+
+test('isHex64 gives the same answer for a string however often it is asked, and for 2,000 distinct ones', () => {
+  // It remembers strings that passed; a forged field must never pass because an equal-length
+  // or look-alike string passed before, nor after the memory fills up and is cleared.
+  const good = 'ab'.repeat(32);
+  const bad = ['AB'.repeat(32), 'ab'.repeat(31) + 'a', 'ab'.repeat(31) + 'ag', `${'ab'.repeat(31)}a\u0000`, ` ${'ab'.repeat(31)}a`];
+  for (let round = 0; round < 3; round++) {
+    assert.equal(isHex64(good), true);
+    for (const b of bad) assert.equal(isHex64(b), false, JSON.stringify(b));
+  }
+  for (let i = 0; i < 2000; i++) {
+    const h = i.toString(16).padStart(64, '0');
+    assert.equal(isHex64(h), true);
+    assert.equal(isHex64(h.toUpperCase().replace(/^0/, 'F')), false);
+  }
+  for (const b of bad) assert.equal(isHex64(b), false, JSON.stringify(b));
 });
 
 test('founder rekey: delegations carry authority; the retired key cannot mint new roots', async () => {

@@ -10,7 +10,7 @@ test('the trust benchmark runs every scenario and prints a figure and a ratio fo
   assert.equal(rep.figures.length, SCENARIOS.length);
   assert.deepEqual(new Set(rep.figures.map((f) => f.depth)), new Set([1, 3, 5]));
   for (const f of rep.figures) {
-    assert.ok(f.opsPerSec > 0 && Number.isFinite(f.costInRaw), f.name);
+    assert.ok(f.opsPerSec > 0 && Number.isFinite(f.costInRaw) && Number.isFinite(f.costInRawUnpaired), f.name);
     assert.equal(f.signatures, f.depth + f.delegations);
   }
   const lines = formatReport(rep);
