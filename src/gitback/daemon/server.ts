@@ -265,7 +265,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       for (const name of readdirSync(dir)) if (name.endsWith('.sock')) unlinkSync(join(dir, name));
       return dir;
     } catch (e) {
-      this.opts.log(`per-uid sockets are off (every user shares ${this.opts.socketPath}): ${e instanceof Error ? e.message : String(e)}; remove ${dir} and restart the agent`);
+      this.opts.log(`per-uid sockets are off (every user shares ${this.opts.socketPath}): ${e instanceof Error ? e.message : String(e)}; remove ${dirname(dir)} and restart the agent`);
       return null;
     }
   }
