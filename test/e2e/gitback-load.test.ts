@@ -1,8 +1,8 @@
 // The daemon load test (issue 8 item 3): one hostile local user (A) cannot push another
 // user's (B's) `git ls-remote gitback://…` past 2× its quiet latency. A real agent with the
 // DEFAULT limits, real users, real git. B's latency is measured quiet, then under each
-// attack: an fd flood of idle connections, a status flood over 300 bare repos, an
-// upload-pack flood, and a member trickling bytes under the receive lock, and once right
+// attack: a bind flood, an fd flood of idle connections, a status flood over 300 bare
+// repos, an upload-pack flood, and a member trickling bytes under the receive lock, and once right
 // after each attack stops (a killed flood leaves queued connects behind). Medians of
 // several runs; the bound asserted is loose (2× the quiet median plus a margin: the
 // machine is shared), and every figure is printed, with where B's time went (a probe:
@@ -135,6 +135,8 @@ test('load: B’s ls-remote under each of A’s attacks (default limits): A neve
   const attacks: [string, Omit<RawPlan, 'holdMs' | 'summary'> | string[]][] = [
     // the control: what any process of A's burning a core costs B, with no daemon traffic
     ['control: a CPU burner, no daemon traffic', ['-e', 'for (;;) {}']],
+    // each bind reads the passwd file, the usercrate gate and the user's key: work per request
+    ['bind flood (junk proofs)', { sock, conns: [{ line: { v: 1, op: 'bind' }, trickle: { prefix: '{"v":1,"op":"bind-proof","proof":{}}\n', everyMs: 60_000 } }], repeat: 1_000_000 }],
     ['fd flood (idle connections, no newline)', { sock, conns: [{ line: null }], repeat: 1_000_000 }],
     ['status flood (300 bare repos)', { sock, conns: [{ line: { v: 1, op: 'status' } }], repeat: 1_000_000 }],
     ['upload-pack flood', { sock, conns: [{ line: connect('git-upload-pack', attackPid) }], repeat: 1_000_000 }],
@@ -183,4 +185,6 @@ test('load: B’s ls-remote under each of A’s attacks (default limits): A neve
   assert.ok(served('upload-pack flood') <= 8, 'at most max_git_processes_per_uid upload-packs for A');
   assert.ok(served('status flood') <= 30 + 10, 'status answers within status_per_uid_per_min (plus the refill while the flood ran)');
   assert.equal(served('fd flood'), 0);
+  const bindsTried = Number(/"E_BIND_REFUSED":(\d+)/.exec(figures.find((f) => f.name.startsWith('bind flood'))?.attacker ?? '')?.[1] ?? 0);
+  assert.ok(bindsTried <= 30 + 10, `A's binds that reached a proof check: ${bindsTried}, more than status_per_uid_per_min (plus the refill)`);
 });

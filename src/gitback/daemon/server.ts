@@ -184,6 +184,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   private readonly sessions = new Set<Session>();
   /** per-uid token buckets for status: tokens left, and when they were last refilled */
   private readonly statusBuckets = new Map<number, { tokens: number; at: number }>();
+  /** the same for binds: each reads the passwd file, the usercrate gate and the user's key, and writes a binding */
+  private readonly bindBuckets = new Map<number, { tokens: number; at: number }>();
   /** cap refusals by `uid code`, counted between log lines (a flood must not flood the log) */
   private readonly refusals = new Map<string, number>();
   private refusalTimer: NodeJS.Timeout | null = null;
@@ -421,18 +423,20 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     let failLate: ((e: VigoError) => void) | null = null;
     try {
       if (req.op === 'status') {
-        this.takeStatusToken(cred.uid);
+        this.takeToken(this.statusBuckets, cred.uid, 'status');
         this.reply(sock, { ok: true, status: await this.opts.status(cred) }, true);
         return;
       }
       if (req.op === 'retired') {
         // costs an access decision and a store read: the status bucket bounds it per uid
-        this.takeStatusToken(cred.uid);
+        this.takeToken(this.statusBuckets, cred.uid, 'status');
         const set = await this.opts.authorizeRetired(cred, req);
         this.reply(sock, { ok: true, status: { retired: retiredEntries(set) } }, true);
         return;
       }
       if (req.op === 'bind') {
+        // a user binds once per key (puddle unlock, register): a flood of binds is not a user
+        this.takeToken(this.bindBuckets, cred.uid, 'bind');
         await this.bindExchange(sock, cred, rest);
         return;
       }
@@ -474,20 +478,23 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
   }
 
-  /** Per-uid token bucket: statusPerUidPerMinute requests, refilled continuously. */
-  private takeStatusToken(uid: number): void {
+  /**
+   * Per-uid token bucket: statusPerUidPerMinute requests, refilled continuously. `what`
+   * names the bucket's requests (status and retired share one; binds have their own).
+   */
+  private takeToken(buckets: Map<number, { tokens: number; at: number }>, uid: number, what: string): void {
     const cap = this.limits.statusPerUidPerMinute;
     const now = Date.now();
-    const b = this.statusBuckets.get(uid) ?? { tokens: cap, at: now };
+    const b = buckets.get(uid) ?? { tokens: cap, at: now };
     b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 60_000) * cap);
     b.at = now;
     if (b.tokens < 1) {
-      this.statusBuckets.set(uid, b);
-      throw new VigoError('E_RATE_LIMITED', `too many status requests from uid ${uid} (limit ${cap} a minute, gitback.status_per_uid_per_min)`, { hint: 'retry in a few seconds' });
+      buckets.set(uid, b);
+      throw new VigoError('E_RATE_LIMITED', `too many ${what} requests from uid ${uid} (limit ${cap} a minute, gitback.status_per_uid_per_min)`, { hint: 'retry in a few seconds' });
     }
     b.tokens -= 1;
-    if (b.tokens >= cap - 1 && this.statusBuckets.size > 4096) this.statusBuckets.clear();
-    this.statusBuckets.set(uid, b);
+    if (b.tokens >= cap - 1 && buckets.size > 4096) buckets.clear();
+    buckets.set(uid, b);
   }
 
   /** A git process slot for uid, or E_BUSY; the returned function gives it back (once). */
