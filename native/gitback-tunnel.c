@@ -240,6 +240,53 @@ static const char *wanted_protocol(void) {
   return (*s == '\0' || strcmp(s, "2") == 0) ? "version=2" : NULL;
 }
 
+/* connect(2) to path; nonblock: a full accept queue is EAGAIN at once, else SO_SNDTIMEO (deadline) bounds the wait. */
+static int unix_connect(const char *path, int nonblock, const struct timeval *deadline) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof addr.sun_path) return -1;
+  strcpy(addr.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+  if (s < 0) return -1;
+  if (!nonblock) setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, deadline, sizeof *deadline);
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    close(s);
+    return -1;
+  }
+  if (nonblock) {
+    int fl = fcntl(s, F_GETFL);
+    if (fl < 0 || fcntl(s, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+      close(s);
+      return -1;
+    }
+  }
+  return s;
+}
+
+/*
+ * Our own per-uid socket first (<run dir>/gitback/u/<euid>.sock, as in
+ * src/gitback/daemon/uid-socket.ts): its accept queue holds only our connections, so
+ * another user's connect flood does not delay us. Tried without blocking (on AF_UNIX a
+ * full queue is EAGAIN at once); absent or full, the shared socket, whose connect() the
+ * deadline bounds (a full backlog blocks it). Either way the deadline then bounds the answer.
+ */
+static int open_daemon_socket(const char *sockpath, long ms) {
+  struct timeval deadline = {ms / 1000, (ms % 1000) * 1000};
+  char own[PATH_MAX];
+  const char *slash = strrchr(sockpath, '/');
+  int s = -1;
+  if (slash != NULL) {
+    int n = snprintf(own, sizeof own, "%.*s/gitback/u/%u.sock", (int)(slash - sockpath), sockpath, (unsigned)geteuid());
+    if (n > 0 && (size_t)n < sizeof own) s = unix_connect(own, 1, &deadline);
+  }
+  if (s < 0) s = unix_connect(sockpath, 0, &deadline);
+  if (s < 0) return -1;
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof deadline);
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
+  return s;
+}
+
 /*
  * Connects to the daemon and asks for `service`. Returns the socket on an ok answer
  * (with any bytes after the answer in rest/restlen), else -1: the caller hands over.
@@ -255,24 +302,11 @@ static int daemon_connect(const char *sockpath, const char *service, const char 
               : snprintf(req, sizeof req, "{\"v\":1,\"op\":\"connect\",\"service\":\"%s\",\"project_id\":\"%s\",\"handle\":\"%s\",\"git_protocol\":null}\n", service, project_id, handle);
   if (n < 0 || (size_t)n >= sizeof req) return -1;
 
-  struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (strlen(sockpath) >= sizeof addr.sun_path) return -1;
-  strcpy(addr.sun_path, sockpath);
-  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return -1;
-  /* on AF_UNIX, SO_SNDTIMEO bounds connect() too (a full backlog blocks it) */
   long ms = answer_deadline_ms();
-  if (ms < 0) {
-    close(s);
-    return -1; /* a bad VIGO_GITBACK_TIMEOUT: the program names it */
-  }
-  struct timeval deadline = {ms / 1000, (ms % 1000) * 1000};
-  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof deadline);
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
-  if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0 || write_all(s, req, (size_t)n) != 0) {
-    close(s);
+  if (ms < 0) return -1; /* a bad VIGO_GITBACK_TIMEOUT: the program names it */
+  int s = open_daemon_socket(sockpath, ms);
+  if (s < 0 || write_all(s, req, (size_t)n) != 0) {
+    if (s >= 0) close(s);
     return -1;
   }
   char resp[MAX_RESPONSE];

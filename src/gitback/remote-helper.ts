@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { VigoError, isVigoError } from '../platform/errors.js';
+import { uidSocketPath } from './daemon/uid-socket.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
 import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
 import { humanizeTimes } from './when.js';
@@ -98,11 +99,23 @@ function notAnswering(path: string, ms: number): VigoError {
 }
 
 /**
- * EAGAIN on a Unix socket means the daemon's accept queue is full (another local user
- * flooding it): transient, so retry with a short backoff within the same deadline.
+ * Our own per-uid socket first (`<run dir>/gitback/u/<uid>.sock`, see daemon/uid-socket.ts):
+ * its accept queue holds only our connections, so another user's connect flood does not
+ * delay us. It exists once we connected to the shared socket before; any failure on it
+ * (none yet, our own full queue) falls back to the shared one. EAGAIN on the shared socket
+ * means its accept queue is full (another local user flooding it): transient, so retry
+ * with a short backoff within the same deadline.
  */
 export async function connectSocket(path: string, timeoutMs: number = daemonTimeoutMs()): Promise<Socket> {
   const until = Date.now() + timeoutMs;
+  const uid = process.geteuid?.();
+  if (uid !== undefined) {
+    try {
+      return await connectOnce(uidSocketPath(path, uid), timeoutMs);
+    } catch {
+      /* not there (yet), or full: the shared socket */
+    }
+  }
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
     try {
       return await connectOnce(path, Math.max(1, until - Date.now()));

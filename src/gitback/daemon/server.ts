@@ -14,7 +14,7 @@
  * repos one uid may create. A refusal is one JSON line naming the limit, then the close.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ import { isVigoError, VigoError } from '../../platform/errors.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { encodeLine, parseBindProofLine, parseRequest, readLine, retiredEntries, type DaemonRequest, type DaemonResponse } from './protocol.js';
 import type { RevocationSet } from '../../trust/index.js';
+import { uidSocketDir, uidSocketPath } from './uid-socket.js';
 import { createPendingRepo, diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
 
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
@@ -67,6 +68,10 @@ export const DEFAULT_LIMITS: DaemonLimits = {
 };
 
 const LISTEN_BACKLOG = 4096;
+/** a uid's own socket: its honest load is its connection cap; a deeper queue only holds its own flood */
+const UID_BACKLOG = 256;
+/** per-uid sockets at most (one per local uid that ever connected); past it, the shared socket only */
+const MAX_UID_SOCKETS = 4096;
 
 export interface Grant {
   /** absolute path of the bare repo */
@@ -168,6 +173,10 @@ function seconds(ms: number): string {
 export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEvent]; receiving: [string] }> {
   readonly limits: DaemonLimits;
   private server: Server | null = null;
+  /** uid → the listener on that uid's own socket (a failed one stays, so it is not retried) */
+  private readonly uidServers = new Map<number, Server>();
+  /** where the per-uid sockets go; null: none (the directory could not be made safe) */
+  private uidDir: string | null = null;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly sockets = new Set<Socket>();
   private readonly conns = new PerUid();
@@ -175,6 +184,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   private readonly sessions = new Set<Session>();
   /** per-uid token buckets for status: tokens left, and when they were last refilled */
   private readonly statusBuckets = new Map<number, { tokens: number; at: number }>();
+  /** the same for binds: each reads the passwd file, the usercrate gate and the user's key, and writes a binding */
+  private readonly bindBuckets = new Map<number, { tokens: number; at: number }>();
   /** cap refusals by `uid code`, counted between log lines (a flood must not flood the log) */
   private readonly refusals = new Map<string, number>();
   private refusalTimer: NodeJS.Timeout | null = null;
@@ -211,6 +222,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     // Anyone may connect; who they are and what they may do is decided per connection.
     chmodSync(path, 0o666);
     this.server = server;
+    this.uidDir = this.prepareUidDir();
     this.refusalTimer = setInterval(() => this.flushRefusals(), 60_000);
     this.refusalTimer.unref();
   }
@@ -221,12 +233,71 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     if (this.refusalTimer) clearInterval(this.refusalTimer);
     this.flushRefusals();
     for (const sock of this.sockets) sock.destroy();
+    const uidServers = [...this.uidServers.values()];
+    this.uidServers.clear();
+    // closing a listener unlinks its socket file (libuv), so no stale per-uid socket stays
+    await Promise.all(uidServers.map((u) => new Promise<void>((r) => (u.listening ? u.close(() => r()) : r()))));
     if (s) await new Promise<void>((r) => s.close(() => r()));
     try {
       unlinkSync(this.opts.socketPath);
     } catch {
       /* gone already */
     }
+  }
+
+  /**
+   * The per-uid sockets' directory, root-owned 0711 (users reach their own socket by name,
+   * list nothing, create nothing), emptied of an earlier run's sockets. Anything unsafe
+   * there (not a directory, a symlink, another owner) turns per-uid sockets off: the
+   * shared socket still serves everyone.
+   */
+  private prepareUidDir(): string | null {
+    const dir = uidSocketDir(this.opts.socketPath);
+    const me = process.geteuid?.() ?? 0;
+    try {
+      for (const [d, mode] of [
+        [dirname(dir), 0o755],
+        [dir, 0o711],
+      ] as const) {
+        if (!existsSync(d)) mkdirSync(d, { mode });
+        const st = lstatSync(d);
+        if (!st.isDirectory() || st.uid !== me) throw new Error(`${d} is not a directory owned by uid ${me}`);
+        chmodSync(d, mode);
+      }
+      for (const name of readdirSync(dir)) if (name.endsWith('.sock')) unlinkSync(join(dir, name));
+      return dir;
+    } catch (e) {
+      this.opts.log(`per-uid sockets are off (every user shares ${this.opts.socketPath}): ${e instanceof Error ? e.message : String(e)}; remove ${dirname(dir)} and restart the agent`);
+      return null;
+    }
+  }
+
+  /**
+   * Opens uid's own socket (once) after its first connection on the shared one: that
+   * uid's clients connect there first, so a flood by anyone else queues elsewhere. Made
+   * 0600 before it is chowned to uid; the daemon checks every peer's uid against it anyway.
+   */
+  private ensureUidSocket(uid: number): void {
+    if (this.uidDir === null || this.server === null || this.uidServers.has(uid) || this.uidServers.size >= MAX_UID_SOCKETS) return;
+    const path = uidSocketPath(this.opts.socketPath, uid);
+    const server = createServer({ allowHalfOpen: true }, (sock) => void this.handle(sock, uid));
+    server.maxConnections = this.limits.maxConnectionsPerUid + 256;
+    this.uidServers.set(uid, server);
+    server.once('error', (e) => this.opts.log(`uid ${uid}: cannot open its own socket ${path} (it keeps using the shared one): ${e.message}`));
+    try {
+      unlinkSync(path);
+    } catch {
+      /* none there: the usual case */
+    }
+    server.listen({ path, backlog: UID_BACKLOG }, () => {
+      try {
+        chmodSync(path, 0o600);
+        chownSync(path, uid, process.getegid?.() ?? 0);
+      } catch (e) {
+        this.opts.log(`uid ${uid}: cannot hand over its own socket ${path}: ${e instanceof Error ? e.message : String(e)}`);
+        server.close();
+      }
+    });
   }
 
   /**
@@ -305,7 +376,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     return ended;
   }
 
-  private async handle(sock: Socket): Promise<void> {
+  /** owner: the uid whose own socket accepted sock (undefined: the shared socket) */
+  private async handle(sock: Socket, owner?: number): Promise<void> {
     sock.on('error', () => undefined);
     let cred: PeerCred;
     try {
@@ -313,6 +385,14 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     } catch (e) {
       this.opts.log(`refusing a connection: ${e instanceof Error ? e.message : String(e)}`);
       sock.destroy();
+      return;
+    }
+    if (owner === undefined) this.ensureUidSocket(cred.uid);
+    else if (cred.uid !== owner) {
+      // only root can open another uid's socket; the kernel's uid is still the identity
+      const e = new VigoError('E_WRONG_SOCKET', `this socket is uid ${owner}'s own; uid ${cred.uid} connects to ${this.opts.socketPath}`, { hint: `use ${this.opts.socketPath}` });
+      this.noteRefusal(cred.uid, e);
+      refuseNow(sock, e);
       return;
     }
     const L = this.limits;
@@ -343,18 +423,20 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     let failLate: ((e: VigoError) => void) | null = null;
     try {
       if (req.op === 'status') {
-        this.takeStatusToken(cred.uid);
+        this.takeToken(this.statusBuckets, cred.uid, 'status');
         this.reply(sock, { ok: true, status: await this.opts.status(cred) }, true);
         return;
       }
       if (req.op === 'retired') {
         // costs an access decision and a store read: the status bucket bounds it per uid
-        this.takeStatusToken(cred.uid);
+        this.takeToken(this.statusBuckets, cred.uid, 'status');
         const set = await this.opts.authorizeRetired(cred, req);
         this.reply(sock, { ok: true, status: { retired: retiredEntries(set) } }, true);
         return;
       }
       if (req.op === 'bind') {
+        // a user binds once per key (puddle unlock, register): a flood of binds is not a user
+        this.takeToken(this.bindBuckets, cred.uid, 'bind');
         await this.bindExchange(sock, cred, rest);
         return;
       }
@@ -396,20 +478,23 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
   }
 
-  /** Per-uid token bucket: statusPerUidPerMinute requests, refilled continuously. */
-  private takeStatusToken(uid: number): void {
+  /**
+   * Per-uid token bucket: statusPerUidPerMinute requests, refilled continuously. `what`
+   * names the bucket's requests (status and retired share one; binds have their own).
+   */
+  private takeToken(buckets: Map<number, { tokens: number; at: number }>, uid: number, what: string): void {
     const cap = this.limits.statusPerUidPerMinute;
     const now = Date.now();
-    const b = this.statusBuckets.get(uid) ?? { tokens: cap, at: now };
+    const b = buckets.get(uid) ?? { tokens: cap, at: now };
     b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 60_000) * cap);
     b.at = now;
     if (b.tokens < 1) {
-      this.statusBuckets.set(uid, b);
-      throw new VigoError('E_RATE_LIMITED', `too many status requests from uid ${uid} (limit ${cap} a minute, gitback.status_per_uid_per_min)`, { hint: 'retry in a few seconds' });
+      buckets.set(uid, b);
+      throw new VigoError('E_RATE_LIMITED', `too many ${what} requests from uid ${uid} (limit ${cap} a minute, gitback.status_per_uid_per_min)`, { hint: 'retry in a few seconds' });
     }
     b.tokens -= 1;
-    if (b.tokens >= cap - 1 && this.statusBuckets.size > 4096) this.statusBuckets.clear();
-    this.statusBuckets.set(uid, b);
+    if (b.tokens >= cap - 1 && buckets.size > 4096) buckets.clear();
+    buckets.set(uid, b);
   }
 
   /** A git process slot for uid, or E_BUSY; the returned function gives it back (once). */
