@@ -56,3 +56,6 @@ export type {
   Step,
   UpdateVerifier,
 } from './replication.js';
+
+export { updateVerifier } from './verifier.js';
+export type { ProjectTrustView } from './verifier.js';

@@ -356,8 +356,16 @@ export class ReplicationMachine {
       skipped.push(...r.skipped);
     }
     const tips = tipsOf(this.store.refs(projectId));
-    // In sync mode refs already held or behind are expected, not a refusal of the call.
-    const accepted = mode === 'sync' ? first === undefined || !isFatal(first.code) : first === undefined;
+    // In sync mode a catch-up answer holds heads this envoy already has or is ahead of: the
+    // call is refused only for a verification failure, or when it moved nothing and some
+    // ref was refused (a relayed rollback or divergence).
+    let accepted = first === undefined;
+    if (mode === 'sync') {
+      const fatal = skipped.find((s) => isFatal(s.code));
+      const why = fatal ?? (changed.size === 0 ? skipped.find((s) => s.code !== 'E_MANIFEST_REPLAY') : undefined);
+      accepted = why === undefined;
+      first = why;
+    }
     const res: ReceiveResult = { accepted, refsChanged: [...changed].sort(), skipped, tips };
     if (!accepted && first !== undefined) return { ...res, code: first.code, message: first.message };
     return res;
