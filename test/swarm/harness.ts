@@ -2,7 +2,7 @@
 // machine, the real manifest verifier — over abstract commits: a commit is an id and its
 // parents, and "is a an ancestor of b" walks that graph, as git merge-base would.
 import { seededRng, type Rng } from '../../src/platform/clock.js';
-import type { Hex, Scope } from '../../src/trust/index.js';
+import { VerifyCache, type Hex, type Scope } from '../../src/trust/index.js';
 import {
   MemoryReplicaStore,
   ProjectPeers,
@@ -50,7 +50,8 @@ export function makeEnvoy(host: string, graph: CommitGraph, opts: { rng?: Rng; c
   for (const [pid, scope] of opts.member ?? []) store.join(pid, scope);
   const peers = new ProjectPeers({ selfHost: host, ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) });
   const revoked = new Map<Hex, string | null>();
-  const verifier = updateVerifier(() => ({ revocations: { revoked } }));
+  const cache = new VerifyCache();
+  const verifier = updateVerifier(() => ({ revocations: { revoked }, cache }));
   const machine = new ReplicationMachine(store, peers, verifier, opts.rng ?? seededRng(host), opts.config ?? {});
   return { host, store, peers, machine, revoked };
 }
