@@ -194,3 +194,18 @@ test('anti-entropy: an envoy that missed two pushes pulls the head and fast-forw
   const back = sends(got.outputs);
   assert.deepEqual(back.map((s) => [s.peer, s.updates.map((u) => u.manifest.pusher)]), [['a:1531', [dev.pusher]]], 'dev goes back to a');
 });
+
+test('a deleted branch is not resurrected by replaying the manifest that created it', async () => {
+  const w = await world();
+  const b = makeEnvoy('b', w.g);
+  const create = await sign(w.f.pid, 'bob', 1, [{ ref: 'refs/heads/tmp', old: null, new: w.c1 }]);
+  const del = await sign(w.f.pid, 'alice', 1, [{ ref: 'refs/heads/tmp', old: w.c1, new: null }], { envoy: ENVOY_B });
+  b.machine.receive(T, w.f.pid, [w.u(create)], create.bundle_sha256);
+  assert.equal(b.machine.receive(T, w.f.pid, [update(del, w.f.aliceChain)], del.bundle_sha256).accepted, true);
+  assert.deepEqual(tipsOf(b.store.refs(w.f.pid)), {});
+  for (const bundle of [create.bundle_sha256, null]) {
+    const r = b.machine.receive(T, w.f.pid, [w.u(create)], bundle);
+    assert.equal(r.refsChanged.length, 0, `${bundle === null ? 'relayed' : 'pushed'}: ${r.code ?? 'accepted'}`);
+  }
+  assert.deepEqual(tipsOf(b.store.refs(w.f.pid)), {}, 'tmp stays deleted');
+});

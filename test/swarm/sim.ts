@@ -42,6 +42,11 @@ export interface SimStats {
   messages: number;
   lost: number;
   refusedReplays: number;
+  /** the attacker's replays: refused, accepted as no-ops (already held), or moving a ref forward (the target had missed it) */
+  attacks: number;
+  attackRefused: number;
+  attackNoop: number;
+  attackForward: number;
   backwardMoves: number;
   sends: number;
   fetches: number;
@@ -51,7 +56,7 @@ export class Sim {
   readonly rng: Rng;
   readonly graph = new CommitGraph();
   readonly nodes: Envoy[] = [];
-  readonly stats: SimStats = { events: 0, messages: 0, lost: 0, refusedReplays: 0, backwardMoves: 0, sends: 0, fetches: 0 };
+  readonly stats: SimStats = { events: 0, messages: 0, lost: 0, refusedReplays: 0, attacks: 0, attackRefused: 0, attackNoop: 0, attackForward: 0, backwardMoves: 0, sends: 0, fetches: 0 };
   /** everything any envoy was ever sent: what a replaying attacker has seen */
   readonly seen: SignedUpdate[] = [];
   now: number;
@@ -277,8 +282,13 @@ export class Sim {
     if (this.seen.length === 0) return;
     const u = this.seen[which % this.seen.length]!;
     const target = this.node(host);
-    this.receive(target, this.opts.projectId, [u], u.manifest.bundle_sha256);
-    this.receive(target, this.opts.projectId, [u], null);
+    for (const bundle of [u.manifest.bundle_sha256, null]) {
+      this.stats.attacks++;
+      const r = this.receive(target, this.opts.projectId, [u], bundle);
+      if (!r.accepted) this.stats.attackRefused++;
+      else if (r.refsChanged.length === 0) this.stats.attackNoop++;
+      else this.stats.attackForward++;
+    }
   }
 
   tips(): Tips[] {
