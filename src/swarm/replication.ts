@@ -268,9 +268,12 @@ export class ReplicationMachine {
   /** Who gets a project's bundles: holders and cross-subnet members; for swarm-wide also every gitback envoy. */
   targets(meta: ProjectMeta, now: number): Peer[] {
     const out = new Map<PeerKey, Peer>();
-    for (const p of this.peers.peersOf(meta.projectId, now)) out.set(p.key, p);
+    const holders = this.peers.peersOf(meta.projectId, now);
+    for (const p of holders) out.set(p.key, p);
     if (meta.scope === 'swarm-wide') for (const p of this.peers.envoys(now)) if (!out.has(p.key)) out.set(p.key, p);
-    return [...out.values()].filter((p) => !this.state(meta.projectId, p.key).notMember);
+    // A peer that refused as a non-member is skipped until it announces holding the project.
+    const announcing = new Set(holders.filter((p) => p.sources.includes('announce')).map((p) => p.key));
+    return [...out.values()].filter((p) => announcing.has(p.key) || !this.state(meta.projectId, p.key).notMember);
   }
 
   private mayHold(meta: ProjectMeta, key: PeerKey, now: number): boolean {

@@ -209,3 +209,18 @@ test('a deleted branch is not resurrected by replaying the manifest that created
   }
   assert.deepEqual(tipsOf(b.store.refs(w.f.pid)), {}, 'tmp stays deleted');
 });
+
+test('an envoy that refused as a non-member is a target again once it announces holding the project', async () => {
+  const w = await world();
+  const mo = await sign(w.f.pid, 'bob', 1, [{ ref: 'refs/heads/main', old: null, new: w.c1 }], { scope: 'members-only' });
+  const a = makeEnvoy('a', w.g);
+  const late = makeEnvoy('late', w.g);
+  a.peers.setCrossSubnetMembers(w.f.pid, ['late']);
+  const s = sends(a.machine.localPush(T, update(mo, w.f.bobChain)).outputs)[0]!;
+  a.machine.sent(T, s.requestId, { ok: true, value: late.machine.receive(T, s.projectId, s.updates, null) });
+  const meta = { projectId: w.f.pid, scope: 'members-only' as const, member: true };
+  assert.deepEqual(a.machine.targets(meta, T).map((p) => p.key), []);
+  // A user on `late` joins, its DR pulls the repo, and it announces it.
+  a.peers.observe({ kind: 'project', host: 'late', projectId: w.f.pid, handle: 'vigo-web', scope: 'members-only' }, T + 1000);
+  assert.deepEqual(a.machine.targets(meta, T + 1000).map((p) => p.key), ['late:1531']);
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalize, domainTag, fromHex, signRaw, toHex } from '../../src/trust/index.js';
-import { ANNOUNCE_REFUSAL_CODES, MANIFEST_REFUSAL_CODES, encodeAnnounceLine, manifestId, manifestSigningMessage, parseAnnounceLine } from '../../src/swarm/index.js';
+import { ANNOUNCE_REFUSAL_CODES, MANIFEST_REFUSAL_CODES, REPLICATION_REFUSAL_CODES, encodeAnnounceLine, manifestId, manifestSigningMessage, parseAnnounceLine } from '../../src/swarm/index.js';
 import { ANNOUNCE_FILE, MANIFEST_FILE, announceCode, runManifestFixture, vectorDir, type AnnounceVectors, type ManifestVectors } from './vectors.js';
 import { seedOf } from './fixtures.js';
 
@@ -45,4 +45,16 @@ test('the manifest example is byte for byte: tag, canonical text, signing messag
 test('every manifest fixture gets its recorded outcome, and every refusal code is exercised', () => {
   for (const fx of manifest.fixtures) assert.deepEqual(runManifestFixture(fx), fx.expect, `${fx.name}: ${fx.description}`);
   for (const code of MANIFEST_REFUSAL_CODES) assert.ok(manifest.fixtures.some((f) => !f.expect.ok && f.expect.code === code), `no fixture for ${code}`);
+});
+
+test('wire-formats.md shows the manifest example byte for byte, and gitback.md names every refusal code', () => {
+  const root = join(vectorDir(), '..', '..');
+  const wire = readFileSync(join(root, 'docs', 'wire-formats.md'), 'utf8');
+  const gitback = readFileSync(join(root, 'docs', 'gitback.md'), 'utf8');
+  const { example } = manifest;
+  assert.ok(wire.includes(`\n${example.canonical}\n`), 'canonical bytes');
+  assert.ok(wire.replace(/\n/g, '').includes(example.signing_message_hex), 'signing message');
+  assert.ok(wire.includes(example.id) && wire.includes(example.manifest.sig), 'id and signature');
+  for (const code of [...MANIFEST_REFUSAL_CODES, ...ANNOUNCE_REFUSAL_CODES]) assert.ok(wire.includes(code), `wire-formats.md: ${code}`);
+  for (const code of [...REPLICATION_REFUSAL_CODES, ...MANIFEST_REFUSAL_CODES, ...ANNOUNCE_REFUSAL_CODES]) assert.ok(gitback.includes(code), `gitback.md: ${code}`);
 });
