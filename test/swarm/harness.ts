@@ -43,17 +43,23 @@ export interface Envoy {
   machine: ReplicationMachine;
   /** token id → reason: revocations this envoy holds */
   revoked: Map<Hex, string | null>;
+  /** The agent restarts: the store (git, state files) stays; the peer table and the machine start empty. */
+  restart(): void;
 }
 
 export function makeEnvoy(host: string, graph: CommitGraph, opts: { rng?: Rng; config?: Partial<ReplicationConfig>; ttlMs?: number; member?: Array<[Hex, Scope]> } = {}): Envoy {
   const store = new MemoryReplicaStore((_pid, a, b) => graph.isAncestor(a, b));
   for (const [pid, scope] of opts.member ?? []) store.join(pid, scope);
-  const peers = new ProjectPeers({ selfHost: host, ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) });
   const revoked = new Map<Hex, string | null>();
-  const cache = new VerifyCache();
-  const verifier = updateVerifier(() => ({ revocations: { revoked }, cache }));
-  const machine = new ReplicationMachine(store, peers, verifier, opts.rng ?? seededRng(host), opts.config ?? {});
-  return { host, store, peers, machine, revoked };
+  const rng = opts.rng ?? seededRng(host);
+  const fresh = (): { peers: ProjectPeers; machine: ReplicationMachine } => {
+    const peers = new ProjectPeers({ selfHost: host, ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) });
+    const cache = new VerifyCache();
+    const verifier = updateVerifier(() => ({ revocations: { revoked }, cache }));
+    return { peers, machine: new ReplicationMachine(store, peers, verifier, rng, opts.config ?? {}) };
+  };
+  const envoy: Envoy = { host, store, revoked, ...fresh(), restart: () => Object.assign(envoy, fresh()) };
+  return envoy;
 }
 
 export const update = (manifest: SignedUpdate['manifest'], chain: string): SignedUpdate => ({ manifest, chain });

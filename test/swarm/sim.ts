@@ -63,6 +63,7 @@ export class Sim {
   private readonly queue: Event[] = [];
   private seq = 0;
   private group = new Map<string, number>(); // host → partition group (all 0: healed)
+  private readonly down = new Set<string>();
   private readonly envoyIds: string[] = [];
   private readonly seqs = new Map<string, number>();
   private readonly wakes = new Map<string, number>();
@@ -149,7 +150,21 @@ export class Sim {
   }
 
   private reachable(a: string, b: string): boolean {
-    return this.group.get(a) === this.group.get(b);
+    return this.group.get(a) === this.group.get(b) && !this.down.has(a) && !this.down.has(b);
+  }
+
+  /** The envoy's agent dies: it answers nothing, ticks and announces nothing, and forgets what was in flight. */
+  kill(host: string): void {
+    this.down.add(host);
+  }
+
+  /** The agent starts again on the same store, with an empty peer table and a fresh machine. */
+  restart(host: string): void {
+    const node = this.node(host);
+    this.down.delete(host);
+    node.restart();
+    this.wakes.delete(host);
+    this.handle(node, node.machine.tick(this.now));
   }
 
   private latency(): number {
@@ -165,10 +180,18 @@ export class Sim {
       this.at(this.now + this.opts.transportTimeoutMs, onLost);
       return;
     }
-    this.at(this.now + this.latency(), deliver);
+    this.at(this.now + this.latency(), () => {
+      if (!this.down.has(to)) return deliver();
+      this.stats.lost++;
+      this.at(this.now + this.opts.transportTimeoutMs, onLost);
+    });
   }
 
   private announce(node: Envoy): void {
+    if (this.down.has(node.host)) {
+      this.at(this.now + this.opts.announceMs, () => this.announce(node));
+      return;
+    }
     const held = node.store.refs(this.opts.projectId).size > 0;
     for (const other of this.nodes) {
       if (other === node || !this.reachable(node.host, other.host) || this.rng.float() < this.opts.loss) continue;
@@ -182,7 +205,7 @@ export class Sim {
   }
 
   private tick(node: Envoy): void {
-    this.handle(node, node.machine.tick(this.now));
+    if (!this.down.has(node.host)) this.handle(node, node.machine.tick(this.now));
     this.at(this.now + this.opts.tickMs, () => this.tick(node));
   }
 
@@ -192,13 +215,14 @@ export class Sim {
     if (cur !== undefined && cur > this.now && cur <= wakeAt) return;
     this.wakes.set(node.host, wakeAt);
     this.at(wakeAt, () => {
-      if (this.wakes.get(node.host) !== wakeAt) return;
+      if (this.wakes.get(node.host) !== wakeAt || this.down.has(node.host)) return;
       this.wakes.delete(node.host);
       this.handle(node, node.machine.tick(this.now));
     });
   }
 
-  private handle(node: Envoy, step: Step): void {
+  private handle(node: Envoy, step: Step, machine = node.machine): void {
+    if (machine !== node.machine || this.down.has(node.host)) return; // a dead process's answers go nowhere
     for (const o of step.outputs) this.output(node, o);
     this.wake(node, step.wakeAt);
   }
@@ -209,6 +233,7 @@ export class Sim {
 
   private output(node: Envoy, o: ReplicationOutput): void {
     const target = this.hostOf(o.peer);
+    const m = node.machine; // answers go to the process that asked, even if the envoy restarted since
     if (o.type === 'send') {
       this.stats.sends++;
       const bundle = o.exact ? o.updates[0]!.manifest.bundle_sha256 : null;
@@ -217,9 +242,9 @@ export class Sim {
         target.host,
         () => {
           const r = this.receive(target, o.projectId, o.updates, bundle);
-          this.hop(target.host, node.host, () => this.handle(node, node.machine.sent(this.now, o.requestId, { ok: true, value: r })), () => this.handle(node, node.machine.sent(this.now, o.requestId, { ok: false, error: 'answer lost' })));
+          this.hop(target.host, node.host, () => this.handle(node, m.sent(this.now, o.requestId, { ok: true, value: r }), m), () => this.handle(node, m.sent(this.now, o.requestId, { ok: false, error: 'answer lost' }), m));
         },
-        () => this.handle(node, node.machine.sent(this.now, o.requestId, { ok: false, error: 'unreachable' })),
+        () => this.handle(node, m.sent(this.now, o.requestId, { ok: false, error: 'unreachable' }), m),
       );
     } else {
       this.stats.fetches++;
@@ -232,15 +257,16 @@ export class Sim {
             target.host,
             node.host,
             () => {
+              if (m !== node.machine || this.down.has(node.host)) return;
               const before = tipsOf(node.store.refs(o.projectId));
               this.seen.push(...served.updates);
-              this.handle(node, node.machine.fetched(this.now, o.requestId, { ok: true, value: served }));
+              this.handle(node, m.fetched(this.now, o.requestId, { ok: true, value: served }), m);
               this.checkForward(node, o.projectId, before);
             },
-            () => this.handle(node, node.machine.fetched(this.now, o.requestId, { ok: false, error: 'answer lost' })),
+            () => this.handle(node, m.fetched(this.now, o.requestId, { ok: false, error: 'answer lost' }), m),
           );
         },
-        () => this.handle(node, node.machine.fetched(this.now, o.requestId, { ok: false, error: 'unreachable' })),
+        () => this.handle(node, m.fetched(this.now, o.requestId, { ok: false, error: 'unreachable' }), m),
       );
     }
   }
