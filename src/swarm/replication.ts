@@ -257,6 +257,7 @@ export class ReplicationMachine {
     const projects = this.store.projects();
     if (this.nextRound === null || now >= this.nextRound) {
       this.nextRound = now + this.cfg.tickMs;
+      this.prune(now);
       out.push(...this.round(now, projects));
     }
     for (const meta of projects) out.push(...this.sendDirty(now, meta.projectId));
@@ -428,6 +429,31 @@ export class ReplicationMachine {
     return s;
   }
 
+  /**
+   * Forgets peers that left the table (expired announces, removed cross-subnet entries)
+   * and have nothing in flight, so the state stays as bounded as the table. One with a
+   * send still owed is kept for UNLISTED_RETRIES failed attempts (about four minutes of
+   * backoff: a short outage heals by the retry), then dropped too. A peer heard again starts
+   * unknown: its next bundle is full, or anti-entropy catches it up.
+   */
+  private prune(now: number): void {
+    const listed = new Map<Hex, Set<PeerKey>>();
+    const envoys = this.peers.envoys(now).map((p) => p.key);
+    for (const [k, st] of this.peerState) {
+      if (st.sending !== null || st.fetching !== null) continue;
+      const i = k.indexOf(' ');
+      const pid = k.slice(0, i);
+      let keys = listed.get(pid);
+      if (keys === undefined) listed.set(pid, (keys = new Set([...this.peers.peersOf(pid, now).map((p) => p.key), ...envoys])));
+      if (!keys.has(k.slice(i + 1)) && (!st.dirty || st.failures >= UNLISTED_RETRIES)) this.peerState.delete(k);
+    }
+  }
+
+  /** (project, peer) pairs this machine keeps state for: bounded by the peer table. */
+  get trackedPeers(): number {
+    return this.peerState.size;
+  }
+
   /** What this envoy believes a peer holds of a project (null: unknown). */
   knownTips(projectId: Hex, peer: PeerKey): Tips | null {
     return this.peerState.get(`${projectId} ${peer}`)?.tips ?? null;
@@ -462,6 +488,9 @@ export class ReplicationMachine {
     return { outputs, wakeAt: wake };
   }
 }
+
+/** Failed sends after which a peer no longer in the table is forgotten (2+4+…+60 s ≈ 4 min). */
+export const UNLISTED_RETRIES = 8;
 
 const FATAL = new Set<RefusalCode>(['E_NOT_MEMBER', 'E_MANIFEST_CHAIN', 'E_MANIFEST_SIGNATURE', 'E_MANIFEST_SIGNER_NOT_LEAF', 'E_MANIFEST_WRONG_PROJECT', 'E_MANIFEST_MALFORMED', 'E_MANIFEST_BUNDLE_HASH']);
 function isFatal(code: RefusalCode): boolean {

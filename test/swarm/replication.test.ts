@@ -224,3 +224,22 @@ test('an envoy that refused as a non-member is a target again once it announces 
   a.peers.observe({ kind: 'project', host: 'late', projectId: w.f.pid, handle: 'vigo-web', scope: 'members-only' }, T + 1000);
   assert.deepEqual(a.machine.targets(meta, T + 1000).map((p) => p.key), ['late:1531']);
 });
+
+test('a spoofed peer that never answers is retried with backoff, then forgotten once it has left the table', async () => {
+  const w = await world();
+  const a = makeEnvoy('a', w.g, { ttlMs: 90_000, config: { tickMs: 45_000 } });
+  a.peers.observe({ kind: 'envoy', host: 'ghost', envoyId: ENVOY_B, port: 1531 }, T);
+  let t = T;
+  let step = a.machine.localPush(t, w.u(w.m1));
+  let attempts = 0;
+  while (t < T + 30 * 60_000) {
+    for (const s of sends(step.outputs)) {
+      attempts++;
+      a.machine.sent(t, s.requestId, { ok: false, error: 'connect ETIMEDOUT' });
+    }
+    t = Math.max(t + 1000, step.wakeAt ?? t + 45_000);
+    step = a.machine.tick(t);
+  }
+  assert.ok(attempts >= 8 && attempts <= 12, `${attempts} attempts`);
+  assert.equal(a.machine.trackedPeers, 0, 'no state is kept for it');
+});
