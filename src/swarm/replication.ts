@@ -242,6 +242,28 @@ export class ReplicationMachine {
     return { ...this.step(now, this.sendDirty(now, p.projectId)), result };
   }
 
+  /**
+   * A peer said which tips it holds (a tips endpoint, a status exchange): remember them for
+   * the next bundle's base, pull at once when it holds tips we do not, and send what it
+   * lacks of ours. Tips are a hint like an announce: what arrives is verified as always.
+   */
+  peerTips(now: number, projectId: Hex, peer: PeerKey, tips: Readonly<Tips>): Step {
+    const meta = this.store.project(projectId);
+    if (meta === undefined) return this.step(now, []);
+    const st = this.state(projectId, peer);
+    st.tips = { ...tips };
+    const refs = this.store.refs(projectId);
+    const out: ReplicationOutput[] = [];
+    const theyHaveMore = Object.entries(tips).some(([ref, tip]) => refs.get(ref)?.tip !== tip);
+    const holder = this.peers.peersOf(projectId, now).find((p) => p.key === peer);
+    if (theyHaveMore && holder !== undefined && st.fetching === null && st.retryAt <= now) {
+      out.push(this.fetch(now, projectId, holder, refs.size === 0 ? 'dr' : 'anti-entropy', tipsOf(refs)));
+    }
+    if (this.mayHold(meta, peer, now) && hasWhatItLacks(refs, st.tips)) st.dirty = true;
+    out.push(...this.sendDirty(now, projectId));
+    return this.step(now, out);
+  }
+
   /** Time passed: retries, timeouts, one anti-entropy / DR round per tickMs. */
   tick(now: number): Step {
     this.peers.expire(now);
@@ -335,7 +357,7 @@ export class ReplicationMachine {
         continue;
       }
       const only = updates.length === 1 ? updates[0]!.manifest : undefined;
-      const exact = only !== undefined && st.tips !== null && isExactBase(only.refs, st.tips, tips);
+      const exact = only !== undefined && st.tips !== null && isExactBase(only.refs, st.tips);
       const requestId = this.nextRequest++;
       this.pending.set(requestId, { kind: 'send', peer, projectId, deadline: now + this.cfg.requestTimeoutMs, tips });
       st.sending = requestId;
@@ -512,10 +534,11 @@ function hasWhatItLacks(refs: ReadonlyMap<string, { tip: string | null }>, their
   return false;
 }
 
-/** The peer holds every old tip of the update and nothing else differs: the push's own bundle fits. */
-function isExactBase(refs: readonly RefUpdate[], theirs: Readonly<Tips>, ours: Readonly<Tips>): boolean {
-  const touched = new Set(refs.map((r) => r.ref));
-  for (const r of refs) if ((theirs[r.ref] ?? null) !== r.old) return false;
-  for (const ref of new Set([...Object.keys(theirs), ...Object.keys(ours)])) if (!touched.has(ref) && theirs[ref] !== ours[ref]) return false;
-  return true;
+/**
+ * The peer holds every old tip of the update: the push's own bundle (whose prerequisites
+ * are those tips) fits. Refs the update does not name do not matter: ours that it lacks
+ * would be further updates, and its own are not touched.
+ */
+function isExactBase(refs: readonly RefUpdate[], theirs: Readonly<Tips>): boolean {
+  return refs.every((r) => (theirs[r.ref] ?? null) === r.old);
 }

@@ -243,3 +243,21 @@ test('a spoofed peer that never answers is retried with backoff, then forgotten 
   assert.ok(attempts >= 8 && attempts <= 12, `${attempts} attempts`);
   assert.equal(a.machine.trackedPeers, 0, 'no state is kept for it');
 });
+
+test("a peer's reported tips: pull at once what it has and we lack, send what it lacks of ours", async () => {
+  const w = await world();
+  const a = makeEnvoy('a', w.g);
+  const b = makeEnvoy('b', w.g);
+  for (const m of [w.m1, w.m2]) a.machine.receive(T, w.f.pid, [w.u(m)], null);
+  const dev = await sign(w.f.pid, 'alice', 1, [{ ref: 'refs/heads/dev', old: null, new: w.x1 }], { envoy: ENVOY_B });
+  b.machine.receive(T, w.f.pid, [w.u(w.m1)], null);
+  b.machine.receive(T, w.f.pid, [update(dev, w.f.aliceChain)], null);
+  a.peers.observe({ kind: 'project', host: 'b', projectId: w.f.pid, handle: 'vigo-web', scope: 'swarm-wide' }, T);
+  const step = a.machine.peerTips(T, w.f.pid, 'b:1531', tipsOf(b.store.refs(w.f.pid)));
+  assert.deepEqual(fetches(step.outputs).map((f) => [f.peer, f.reason]), [['b:1531', 'anti-entropy']], 'b has dev, which a lacks');
+  const s = sends(step.outputs);
+  assert.deepEqual(s.map((x) => [x.peer, x.base, x.updates.map((u) => u.manifest.seq)]), [['b:1531', { 'refs/heads/dev': w.x1, 'refs/heads/main': w.c1 }, [2]]], 'b lacks main@c2: incremental from its tips');
+  assert.equal(s[0]!.exact, true, "b holds main's old tip: the push's own bundle fits, whatever else b holds");
+  const unknown = a.machine.peerTips(T, w.f.otherPid, 'b:1531', {});
+  assert.deepEqual(unknown.outputs, [], 'tips for a project this envoy does not hold ask for nothing');
+});
