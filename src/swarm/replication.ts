@@ -397,20 +397,43 @@ export class ReplicationMachine {
     return res;
   }
 
-  private applyOne(now: number, projectId: Hex, u: SignedUpdate, bundleSha256: Hex | null, mode: 'push' | 'sync'): { changed: string[]; skipped: RefRefusal[] } | { code: RefusalCode; message: string } {
+  /**
+   * What can be decided before the bundle is read: verification (without the bundle hash),
+   * scope, replay and, for a push, the stream's sequence. The transport calls this with the
+   * manifests and chain from the request's headers and refuses before writing anything to
+   * disk; receive() checks all of it again with the bundle in quarantine.
+   */
+  precheck(now: number, projectId: Hex, updates: readonly SignedUpdate[], exact: boolean): { ok: true } | { ok: false; code: RefusalCode; message: string } {
+    const mode = exact && updates.length === 1 ? 'push' : 'sync';
+    for (const u of updates) {
+      const r = this.admit(now, projectId, u, null, mode);
+      if ('code' in r && (mode === 'push' || isFatal(r.code))) return { ok: false, code: r.code, message: r.message };
+    }
+    return { ok: true };
+  }
+
+  private admit(now: number, projectId: Hex, u: SignedUpdate, bundleSha256: Hex | null, mode: 'push' | 'sync'): { v: Extract<ManifestVerdict, { ok: true }>; meta: ProjectMeta | undefined } | { code: RefusalCode; message: string } {
     const v = this.verifier.verify(projectId, u, mode === 'push' ? bundleSha256 : null, now);
     if (!v.ok) return { code: v.code, message: v.message };
     const m = v.manifest;
-    const known = this.store.project(projectId);
-    if (m.scope === 'members-only' && known?.member !== true) {
+    const meta = this.store.project(projectId);
+    if (m.scope === 'members-only' && meta?.member !== true) {
       return { code: 'E_NOT_MEMBER', message: `project ${projectId} is members-only and no user of this envoy holds it` };
     }
     if (this.store.hasApplied(projectId, v.id)) return { code: 'E_MANIFEST_REPLAY', message: `manifest ${v.id} (seq ${m.seq}) was already applied here` };
-    const stream = streamOf(m);
-    const high = this.store.streamSeq(projectId, stream);
+    const high = this.store.streamSeq(projectId, streamOf(m));
     if (mode === 'push' && m.seq <= high) {
       return { code: 'E_MANIFEST_ROLLBACK', message: `seq ${m.seq} from ${m.pusher} on envoy ${m.envoy} is not above ${high}, the highest applied here` };
     }
+    return { v, meta };
+  }
+
+  private applyOne(now: number, projectId: Hex, u: SignedUpdate, bundleSha256: Hex | null, mode: 'push' | 'sync'): { changed: string[]; skipped: RefRefusal[] } | { code: RefusalCode; message: string } {
+    const a = this.admit(now, projectId, u, bundleSha256, mode);
+    if ('code' in a) return a;
+    const { v, meta: known } = a;
+    const m = v.manifest;
+    const stream = streamOf(m);
     const refs = this.store.refs(projectId);
     const apply: RefUpdate[] = [];
     const skipped: RefRefusal[] = [];

@@ -261,3 +261,17 @@ test("a peer's reported tips: pull at once what it has and we lack, send what it
   const unknown = a.machine.peerTips(T, w.f.otherPid, 'b:1531', {});
   assert.deepEqual(unknown.outputs, [], 'tips for a project this envoy does not hold ask for nothing');
 });
+
+test('precheck refuses from the headers alone what receive would refuse, before any bundle is read', async () => {
+  const w = await world();
+  const mo = await sign(w.f.pid, 'bob', 1, [{ ref: 'refs/heads/main', old: null, new: w.c1 }], { scope: 'members-only' });
+  const b = makeEnvoy('b', w.g);
+  assert.deepEqual(b.machine.precheck(T, w.f.pid, [update(mo, w.f.bobChain)], true), { ok: false, code: 'E_NOT_MEMBER', message: `project ${w.f.pid} is members-only and no user of this envoy holds it` });
+  assert.equal(b.machine.precheck(T, w.f.pid, [w.u(w.m1)], true).ok, true);
+  b.machine.receive(T, w.f.pid, [w.u(w.m1)], w.m1.bundle_sha256);
+  const replay = b.machine.precheck(T, w.f.pid, [w.u(w.m1)], true);
+  assert.equal(replay.ok ? 'ok' : replay.code, 'E_MANIFEST_REPLAY');
+  const forged = b.machine.precheck(T, w.f.pid, [update({ ...w.m2, seq: 9 }, w.f.bobChain)], false);
+  assert.equal(forged.ok ? 'ok' : forged.code, 'E_MANIFEST_SIGNATURE', 'a forged update refuses a relayed call too');
+  assert.equal(b.machine.precheck(T, w.f.pid, [w.u(w.m1), w.u(w.m2)], false).ok, true, 'relayed: a known head among new ones is fine');
+});
