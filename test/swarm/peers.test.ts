@@ -2,7 +2,9 @@
 // out, expiring announces merged with project.json::cross_subnet_members.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRng } from '../../src/platform/clock.js';
 import {
+  ANNOUNCE_REFUSAL_CODES,
   MAX_ANNOUNCE_DATAGRAM,
   MAX_PEERS_PER_PROJECT,
   ProjectPeers,
@@ -71,4 +73,19 @@ test('cross_subnet_members entries: host, host:port, and what is refused', () =>
   assert.deepEqual(parseHostPort('10.1.2.3:2000'), { host: '10.1.2.3', port: 2000 });
   assert.ok('reason' in parseHostPort('[::1]:1531'));
   assert.ok('reason' in parseHostPort('host:65536'));
+});
+
+test('random datagrams never throw, and every refusal carries a known code (seeded fuzz)', () => {
+  const seed = 1531;
+  const rng = seededRng(seed);
+  const alphabet = `GITBACKPROJECTVIGOENVOY:0123456789abcdef-.\n${ENVOY_A}${PID}`;
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    const n = rng.int(1600);
+    const bytes = i % 2 === 0 ? rng.bytes(n) : new Uint8Array(Buffer.from(Array.from({ length: n }, () => alphabet[rng.int(alphabet.length)]).join(''), 'latin1'));
+    const r = parseAnnounceDatagram(bytes);
+    for (const x of r.refused) assert.ok((ANNOUNCE_REFUSAL_CODES as readonly string[]).includes(x.code), x.code);
+    refused += r.refused.length;
+  }
+  console.log(`announce fuzz: seed=${seed} 3000 datagrams, ${refused} lines refused`);
 });

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tokenId } from '../../src/trust/index.js';
-import { tipsOf, type FetchBundle, type SendBundle, type ReplicationOutput } from '../../src/swarm/index.js';
+import { seededRng } from '../../src/platform/clock.js';
+import { tipsOf, verifyManifest, type FetchBundle, type SendBundle, type ReplicationOutput } from '../../src/swarm/index.js';
 import { NOW, ENVOY_B, projectFixture, sign } from './fixtures.js';
 import { CommitGraph, makeEnvoy, update } from './harness.js';
 
@@ -274,4 +275,20 @@ test('precheck refuses from the headers alone what receive would refuse, before 
   const forged = b.machine.precheck(T, w.f.pid, [update({ ...w.m2, seq: 9 }, w.f.bobChain)], false);
   assert.equal(forged.ok ? 'ok' : forged.code, 'E_MANIFEST_SIGNATURE', 'a forged update refuses a relayed call too');
   assert.equal(b.machine.precheck(T, w.f.pid, [w.u(w.m1), w.u(w.m2)], false).ok, true, 'relayed: a known head among new ones is fine');
+});
+
+test('a manifest with any one field altered never verifies and never throws (seeded fuzz)', async () => {
+  const w = await world();
+  const rng = seededRng(4096);
+  const good = w.m2 as unknown as Record<string, unknown>;
+  const values: unknown[] = [null, 0, -1, 1.5, 2 ** 60, '', 'x', [], {}, true, w.c3, w.f.pid, 'members-only', [{ ref: 'refs/heads/main', old: null, new: w.c3 }]];
+  for (let i = 0; i < 400; i++) {
+    const keys = Object.keys(good);
+    const k = keys[rng.int(keys.length)]!;
+    const v = values[rng.int(values.length)];
+    if (JSON.stringify(good[k]) === JSON.stringify(v)) continue;
+    const bad = { ...good, [k]: v };
+    const r = verifyManifest(bad, w.f.bobChain, { projectId: w.f.pid, now: NOW, bundleSha256: null });
+    assert.equal(r.ok, false, `${k} = ${JSON.stringify(v)} verified`);
+  }
 });
