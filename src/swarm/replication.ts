@@ -170,9 +170,9 @@ export class ReplicationMachine {
   }
 
   /**
-   * Updates that arrived from `from` (a peer's send). `bundleSha256` is the sha256 of the
-   * bundle that came with them when the sender said it is the push's own (exact); null when
-   * rebuilt. An exact single update is judged atomically with the stream's sequence rule
+   * Updates a peer sent (the transport has checked the bundle with checkBundleRefs and holds
+   * it in quarantine). `bundleSha256` is the sha256 of that bundle when the sender said it is
+   * the push's own (exact); null when rebuilt. An exact single update is judged atomically with the stream's sequence rule
    * (push mode); anything else ref by ref (sync mode).
    */
   receive(now: number, projectId: Hex, updates: readonly SignedUpdate[], bundleSha256: Hex | null): ReceiveResult {
