@@ -1,0 +1,61 @@
+/**
+ * The swarm's public surface (issue 9 item 1): the announce codec, the peer table, the
+ * signed ref-update manifest and the replication state machine. The transport
+ * (src/swarm/transport*.ts) and the agent drive these over real sockets and git.
+ */
+export {
+  ANNOUNCE_REFUSAL_CODES,
+  DEFAULT_PEER_PORT,
+  MAX_ANNOUNCE_DATAGRAM,
+  MAX_ANNOUNCE_LINE,
+  MAX_ANNOUNCE_LINES,
+  encodeAnnounceDatagrams,
+  encodeAnnounceLine,
+  isAnnounceHost,
+  parseAnnounceDatagram,
+  parseAnnounceLine,
+} from '../wire/gitback-announce.js';
+export type { Announce, AnnounceLineResult, AnnounceRefusal, AnnounceRefusalCode, EnvoyAnnounce, ParsedDatagram, ProjectAnnounce } from '../wire/gitback-announce.js';
+
+export {
+  MANIFEST_KIND,
+  MANIFEST_REFUSAL_CODES,
+  MAX_MANIFEST_BYTES,
+  MAX_MANIFEST_REFS,
+  ManifestError,
+  checkBundleRefs,
+  checkManifest,
+  isRefName,
+  manifestId,
+  manifestSigningMessage,
+  manifestText,
+  parseManifest,
+  signManifest,
+  verifyManifest,
+} from '../wire/gitback-manifest.js';
+export type { Manifest, ManifestRefusalCode, ManifestVerdict, ManifestVerifyContext, RefUpdate, UnsignedManifest } from '../wire/gitback-manifest.js';
+
+export { DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_PEER_TTL_MS, MAX_ENVOYS, MAX_PEERS_PER_PROJECT, MAX_PROJECTS, ProjectPeers, parseHostPort, peerKey } from './peers.js';
+export type { ObserveResult, Peer, PeerKey } from './peers.js';
+
+export { MAX_APPLIED_IDS, MemoryReplicaStore, streamOf, tipsOf } from './store.js';
+export type { ProjectMeta, RefState, ReplicaStore, SignedUpdate, Tips } from './store.js';
+
+export { DEFAULT_REPLICATION_CONFIG, REPLICATION_REFUSAL_CODES, ReplicationMachine } from './replication.js';
+export type {
+  Answer,
+  FetchBundle,
+  ReceiveResult,
+  RefRefusal,
+  RefusalCode,
+  ReplicationConfig,
+  ReplicationOutput,
+  ReplicationRefusalCode,
+  SendBundle,
+  ServeResult,
+  Step,
+  UpdateVerifier,
+} from './replication.js';
+
+export { updateVerifier } from './verifier.js';
+export type { ProjectTrustView } from './verifier.js';

@@ -1,0 +1,203 @@
+/**
+ * ProjectPeers: where to try for each project. Fed by LAN announces (which expire) and by
+ * `project.json::cross_subnet_members` (which do not); merged and deduplicated by
+ * host:port. Nothing here proves who a peer is — the swarm transport's mTLS does — so the
+ * table only nominates, and it is bounded so that a flood of spoofed announces costs
+ * memory it can name, not memory without end. Time comes in as a number (ms) on each call.
+ */
+import { DEFAULT_PEER_PORT, isAnnounceHost, type Announce } from '../wire/gitback-announce.js';
+import type { Hex, Scope } from '../trust/index.js';
+
+/** Announce interval the agent uses unless configured (Syncthing: 30–60 s). */
+export const DEFAULT_ANNOUNCE_INTERVAL_MS = 30_000;
+/** An announced entry lives for 3 intervals after the last line that named it. */
+export const DEFAULT_PEER_TTL_MS = 3 * DEFAULT_ANNOUNCE_INTERVAL_MS;
+export const MAX_PROJECTS = 4096;
+export const MAX_PEERS_PER_PROJECT = 1024;
+export const MAX_ENVOYS = 4096;
+
+/** `host:port`, host lowercased: the one spelling a peer has in every table. */
+export type PeerKey = string;
+
+export function peerKey(host: string, port: number): PeerKey {
+  return `${host.toLowerCase()}:${port}`;
+}
+
+export interface Peer {
+  key: PeerKey;
+  host: string;
+  port: number;
+  /** from the peer's presence announce, when one was heard (a hint: mTLS has the truth) */
+  envoyId: string | null;
+  /** announced: it says it holds the bare repo; cross-subnet: listed in project.json */
+  sources: Array<'announce' | 'cross-subnet'>;
+  /** the scope the holder announced (null: an old 2-field line or a cross-subnet entry) */
+  scope: Scope | null;
+}
+
+interface Held {
+  host: string;
+  scope: Scope | null;
+  expiresAt: number;
+}
+
+interface Presence {
+  host: string;
+  envoyId: string;
+  port: number;
+  expiresAt: number;
+}
+
+export interface ObserveResult {
+  accepted: boolean;
+  /** why not: the table is full, or the announce names this envoy */
+  reason?: 'self' | 'table-full';
+}
+
+export class ProjectPeers {
+  readonly ttlMs: number;
+  private readonly holders = new Map<Hex, Map<string, Held>>(); // pid → lowercased host → entry
+  private readonly presence = new Map<string, Presence>(); // lowercased host → entry
+  private readonly crossSubnet = new Map<Hex, Map<PeerKey, { host: string; port: number }>>();
+  private readonly selfHost: string;
+  /** counters for the agent's status: announces dropped because a table was full */
+  dropped = 0;
+
+  constructor(opts: { selfHost: string; ttlMs?: number }) {
+    this.selfHost = opts.selfHost.toLowerCase();
+    this.ttlMs = opts.ttlMs ?? DEFAULT_PEER_TTL_MS;
+  }
+
+  /** Records one parsed announce heard at `now`. */
+  observe(a: Announce, now: number): ObserveResult {
+    const host = a.host.toLowerCase();
+    if (host === this.selfHost) return { accepted: false, reason: 'self' };
+    const expiresAt = now + this.ttlMs;
+    if (a.kind === 'envoy') {
+      if (!this.presence.has(host) && this.presence.size >= MAX_ENVOYS) return this.full();
+      this.presence.set(host, { host: a.host, envoyId: a.envoyId, port: a.port, expiresAt });
+      return { accepted: true };
+    }
+    let m = this.holders.get(a.projectId);
+    if (m === undefined) {
+      if (this.holders.size >= MAX_PROJECTS) return this.full();
+      m = new Map();
+      this.holders.set(a.projectId, m);
+    }
+    if (!m.has(host) && m.size >= MAX_PEERS_PER_PROJECT) return this.full();
+    // An old 2-field line from a host that gave its scope before does not erase it.
+    m.set(host, { host: a.host, scope: a.scope ?? m.get(host)?.scope ?? null, expiresAt });
+    return { accepted: true };
+  }
+
+  private full(): ObserveResult {
+    this.dropped++;
+    return { accepted: false, reason: 'table-full' };
+  }
+
+  /**
+   * Replaces the project's cross_subnet_members (`host` or `host:port`). Returns the
+   * entries it could not read, each with why, so the caller can name them.
+   */
+  setCrossSubnetMembers(projectId: Hex, entries: readonly string[]): Array<{ entry: string; reason: string }> {
+    const m = new Map<PeerKey, { host: string; port: number }>();
+    const bad: Array<{ entry: string; reason: string }> = [];
+    for (const entry of entries) {
+      const r = parseHostPort(entry);
+      if ('reason' in r) bad.push({ entry, reason: r.reason });
+      else if (r.host.toLowerCase() !== this.selfHost && m.size < MAX_PEERS_PER_PROJECT) m.set(peerKey(r.host, r.port), r);
+    }
+    if (m.size === 0) this.crossSubnet.delete(projectId);
+    else this.crossSubnet.set(projectId, m);
+    return bad;
+  }
+
+  private portOf(host: string, now: number): { port: number; envoyId: string | null } {
+    const p = this.presence.get(host);
+    return p !== undefined && p.expiresAt > now ? { port: p.port, envoyId: p.envoyId } : { port: DEFAULT_PEER_PORT, envoyId: null };
+  }
+
+  /** Every peer nominated for the project at `now`: live announcers plus cross-subnet entries, deduplicated, sorted by key. */
+  peersOf(projectId: Hex, now: number): Peer[] {
+    const out = new Map<PeerKey, Peer>();
+    for (const [host, h] of this.holders.get(projectId) ?? []) {
+      if (h.expiresAt <= now) continue;
+      const { port, envoyId } = this.portOf(host, now);
+      const key = peerKey(host, port);
+      out.set(key, { key, host: h.host, port, envoyId, sources: ['announce'], scope: h.scope });
+    }
+    for (const [key, c] of this.crossSubnet.get(projectId) ?? []) {
+      const seen = out.get(key);
+      if (seen !== undefined) seen.sources.push('cross-subnet');
+      else {
+        const p = this.presence.get(c.host.toLowerCase());
+        const envoyId = p !== undefined && p.expiresAt > now && p.port === c.port ? p.envoyId : null;
+        out.set(key, { key, host: c.host, port: c.port, envoyId, sources: ['cross-subnet'], scope: null });
+      }
+    }
+    return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Every gitback-enabled envoy heard at `now` (presence lines), sorted by key. */
+  envoys(now: number): Peer[] {
+    const out: Peer[] = [];
+    for (const p of this.presence.values()) {
+      if (p.expiresAt <= now) continue;
+      out.push({ key: peerKey(p.host, p.port), host: p.host, port: p.port, envoyId: p.envoyId, sources: ['announce'], scope: null });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Projects some live peer announces (for gitback-announced.json and DR catch-up). */
+  announcedProjects(now: number): Array<{ projectId: Hex; hosts: string[] }> {
+    const out: Array<{ projectId: Hex; hosts: string[] }> = [];
+    for (const [pid, m] of this.holders) {
+      const hosts = [...m.values()].filter((h) => h.expiresAt > now).map((h) => h.host).sort();
+      if (hosts.length > 0) out.push({ projectId: pid, hosts });
+    }
+    return out.sort((a, b) => (a.projectId < b.projectId ? -1 : 1));
+  }
+
+  /** Drops expired entries; returns how many went. */
+  expire(now: number): number {
+    let n = 0;
+    for (const [pid, m] of this.holders) {
+      for (const [host, h] of m) {
+        if (h.expiresAt > now) continue;
+        m.delete(host);
+        n++;
+      }
+      if (m.size === 0) this.holders.delete(pid);
+    }
+    for (const [host, p] of this.presence) {
+      if (p.expiresAt > now) continue;
+      this.presence.delete(host);
+      n++;
+    }
+    return n;
+  }
+
+  /** When the next announced entry expires (ms), or null when none will. */
+  nextExpiry(): number | null {
+    let next: number | null = null;
+    const see = (t: number): void => {
+      if (next === null || t < next) next = t;
+    };
+    for (const m of this.holders.values()) for (const h of m.values()) see(h.expiresAt);
+    for (const p of this.presence.values()) see(p.expiresAt);
+    return next;
+  }
+}
+
+/** `host` or `host:port` (a cross_subnet_members entry). */
+export function parseHostPort(entry: string): { host: string; port: number } | { reason: string } {
+  if (typeof entry !== 'string') return { reason: 'not a string' };
+  const i = entry.lastIndexOf(':');
+  const host = i < 0 ? entry : entry.slice(0, i);
+  if (!isAnnounceHost(host)) return { reason: `not a host name: ${JSON.stringify(host.slice(0, 64))}` };
+  if (i < 0) return { host, port: DEFAULT_PEER_PORT };
+  const ps = entry.slice(i + 1);
+  const port = Number(ps);
+  if (!/^[1-9][0-9]{0,4}$/.test(ps) || port > 65535) return { reason: `not a port (1-65535): ${JSON.stringify(ps.slice(0, 16))}` };
+  return { host, port };
+}
