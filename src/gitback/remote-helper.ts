@@ -13,6 +13,7 @@ import { VigoError, isVigoError } from '../platform/errors.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
 import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
 import { humanizeTimes } from './when.js';
+import type { bindFromSession } from './bind-client.js';
 
 export interface RemoteHelperIo {
   stdin: NodeJS.ReadableStream;
@@ -21,6 +22,8 @@ export interface RemoteHelperIo {
   env: NodeJS.ProcessEnv;
   socketPath: string;
   names: NameSources;
+  /** binds through the unlocked session (bind-client.ts's bindFromSession); passed in, as bind-client uses this file */
+  bind: typeof bindFromSession;
 }
 
 /** Line reader over git's command stream that can hand back the unread bytes. */
@@ -249,8 +252,7 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
         } catch (e) {
           // not bound yet (or rekeyed): one bind through the session helper if it is unlocked, one retry
           if (!isVigoError(e) || (e.code !== 'E_UNBOUND' && e.code !== 'E_BINDING_MISMATCH')) throw e;
-          const { bindFromSession } = await import('./bind-client.js');
-          const b = await bindFromSession(io.env, { force: true, socketPath: io.socketPath });
+          const b = await io.bind(io.env, { force: true, socketPath: io.socketPath });
           if (b?.ok === false && b.locked) {
             // keep the daemon's hint (it names the command); the message says why it applies
             throw new VigoError(e.code, `${e.message}; your puddle is locked, so it cannot be bound now: run \`vigo swarm puddle unlock\` first`, e.hint !== undefined ? { hint: e.hint } : {});
