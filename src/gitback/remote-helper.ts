@@ -13,6 +13,7 @@ import { VigoError, isVigoError } from '../platform/errors.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
 import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
 import { humanizeTimes } from './when.js';
+import { LineFramer } from '../wire/lines.js';
 import type { bindFromSession } from './bind-client.js';
 
 export interface RemoteHelperIo {
@@ -26,13 +27,16 @@ export interface RemoteHelperIo {
   bind: typeof bindFromSession;
 }
 
+/** git's commands are short (`connect git-receive-pack`); anything this long is not git. */
+const MAX_COMMAND_BYTES = 64 * 1024;
+
 /** Line reader over git's command stream that can hand back the unread bytes. */
 class CommandReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly lines = new LineFramer(MAX_COMMAND_BYTES, "git's remote-helper command");
   private ended = false;
   private waiter: (() => void) | null = null;
   private readonly onData = (c: Buffer | string) => {
-    this.buf = Buffer.concat([this.buf, typeof c === 'string' ? Buffer.from(c) : c]);
+    this.lines.push(c);
     this.wake();
   };
   private readonly onEnd = () => {
@@ -53,12 +57,8 @@ class CommandReader {
 
   async nextLine(): Promise<string | null> {
     for (;;) {
-      const nl = this.buf.indexOf(10);
-      if (nl >= 0) {
-        const line = this.buf.subarray(0, nl).toString('utf8');
-        this.buf = this.buf.subarray(nl + 1);
-        return line;
-      }
+      const line = this.lines.next();
+      if (line !== null) return line;
       if (this.ended) return null;
       await new Promise<void>((r) => (this.waiter = r));
     }
@@ -69,7 +69,7 @@ class CommandReader {
     this.stream.removeListener('data', this.onData);
     this.stream.removeListener('end', this.onEnd);
     this.stream.pause();
-    return { rest: this.buf, ended: this.ended };
+    return { rest: this.lines.flush(), ended: this.ended };
   }
 }
 

@@ -1,4 +1,4 @@
-// Bounding run reports (src/server/run-report.ts): whatever a report holds, the bounded
+// Bounding run reports (src/wire/run-report.ts): whatever a report holds, the bounded
 // one fits its cap, is valid JSON, keeps failures first and its counts whole, and says
 // exactly how much it left out — also when it is cut twice (on the envoy, then the server).
 import { test } from 'node:test';
