@@ -198,9 +198,12 @@ function sharedHome(path, names) {
   return found;
 }
 
+/** Moves are followed only to a file that exists (a tree from before a move is left alone). */
+const exists = (p) => existsSync(join(ROOT, p));
+
 function movedTarget(target) {
   let t = target;
-  for (let i = 0; i < 10 && MOVED_FILES[t]; i++) t = MOVED_FILES[t];
+  for (let i = 0; i < 10 && MOVED_FILES[t] && exists(MOVED_FILES[t]); i++) t = MOVED_FILES[t];
   return t;
 }
 
@@ -208,7 +211,7 @@ function nameHome(target, name) {
   let t = movedTarget(target);
   for (let i = 0; i < 10; i++) {
     const m = MOVED_NAMES[t];
-    const to = m && Object.keys(m).find((k) => m[k].includes(name));
+    const to = m && Object.keys(m).find((k) => m[k].includes(name) && exists(k));
     if (!to) break;
     t = movedTarget(to);
   }
