@@ -1,5 +1,6 @@
 // Lint is part of `npm test`: type-aware rules catch floating promises and the like.
 import tseslint from 'typescript-eslint';
+import subsystemSurface from './eslint-rules/subsystem-surface.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'node_modules/**', 'bin/**'] },
@@ -17,5 +18,11 @@ export default tseslint.config(
       'no-console': 'off',
       eqeqeq: ['error', 'always'],
     },
+  },
+  {
+    // declared module surfaces (docs/architecture.md); import cycles: scripts/surface-imports.mjs --check
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    plugins: { vigo: { rules: { 'subsystem-surface': subsystemSurface } } },
+    rules: { 'vigo/subsystem-surface': 'error' },
   },
 );

@@ -22,10 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
-import { CheckinStream } from '../src/agent/checkin/stream.js';
-import { checkinService, type AgentMessage, type ServerMessage } from '../src/server/checkin/proto.js';
-import { createEnvoyCsr, signEnvoyCsr } from '../src/server/pki.js';
-import { CheckinSchedule, seededRandom } from '../src/agent/checkin/schedule.js';
+import { CheckinStream, CheckinSchedule, seededRandom } from '../src/agent/index.js';
+import { checkinService, type AgentMessage, type ServerMessage } from '../src/wire/checkin.js';
+import { createEnvoyCsr } from '../src/wire/enroll.js';
+import { signEnvoyCsr } from '../src/server/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');

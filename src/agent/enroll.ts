@@ -14,9 +14,8 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import type { Env } from '../platform/paths.js';
-import { createEnvoyCsr } from '../server/pki.js';
-import { api, fetchServerCa, parseServerUrl } from '../server/client/https.js';
-import { enrollTokenCaPrefix } from '../server/tokens.js';
+import { createEnvoyCsr, enrollTokenCaPrefix } from '../wire/enroll.js';
+import { api, fetchServerCa, parseServerUrl } from '../wire/rest-client.js';
 import { identityFiles, isEnrolled, type EnvoyIdentity } from './checkin/identity.js';
 
 export interface EnrollOptions {

@@ -14,6 +14,8 @@ import { uidSocketPath } from './daemon/uid-socket.js';
 import { encodeLine, parseResponse, readLine, type GitService, type DaemonResponse } from './daemon/protocol.js';
 import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
 import { humanizeTimes } from './when.js';
+import { LineFramer } from '../wire/lines.js';
+import type { bindFromSession } from './bind-client.js';
 
 export interface RemoteHelperIo {
   stdin: NodeJS.ReadableStream;
@@ -22,15 +24,20 @@ export interface RemoteHelperIo {
   env: NodeJS.ProcessEnv;
   socketPath: string;
   names: NameSources;
+  /** binds through the unlocked session (bind-client.ts's bindFromSession); passed in, as bind-client uses this file */
+  bind: typeof bindFromSession;
 }
+
+/** git's commands are short (`connect git-receive-pack`); anything this long is not git. */
+const MAX_COMMAND_BYTES = 64 * 1024;
 
 /** Line reader over git's command stream that can hand back the unread bytes. */
 class CommandReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly lines = new LineFramer(MAX_COMMAND_BYTES, "git's remote-helper command");
   private ended = false;
   private waiter: (() => void) | null = null;
   private readonly onData = (c: Buffer | string) => {
-    this.buf = Buffer.concat([this.buf, typeof c === 'string' ? Buffer.from(c) : c]);
+    this.lines.push(c);
     this.wake();
   };
   private readonly onEnd = () => {
@@ -51,12 +58,8 @@ class CommandReader {
 
   async nextLine(): Promise<string | null> {
     for (;;) {
-      const nl = this.buf.indexOf(10);
-      if (nl >= 0) {
-        const line = this.buf.subarray(0, nl).toString('utf8');
-        this.buf = this.buf.subarray(nl + 1);
-        return line;
-      }
+      const line = this.lines.next();
+      if (line !== null) return line;
       if (this.ended) return null;
       await new Promise<void>((r) => (this.waiter = r));
     }
@@ -67,7 +70,7 @@ class CommandReader {
     this.stream.removeListener('data', this.onData);
     this.stream.removeListener('end', this.onEnd);
     this.stream.pause();
-    return { rest: this.buf, ended: this.ended };
+    return { rest: this.lines.flush(), ended: this.ended };
   }
 }
 
@@ -262,8 +265,7 @@ export async function runRemoteHelper(argv: string[], io: RemoteHelperIo): Promi
         } catch (e) {
           // not bound yet (or rekeyed): one bind through the session helper if it is unlocked, one retry
           if (!isVigoError(e) || (e.code !== 'E_UNBOUND' && e.code !== 'E_BINDING_MISMATCH')) throw e;
-          const { bindFromSession } = await import('./bind-client.js');
-          const b = await bindFromSession(io.env, { force: true, socketPath: io.socketPath });
+          const b = await io.bind(io.env, { force: true, socketPath: io.socketPath });
           if (b?.ok === false && b.locked) {
             // keep the daemon's hint (it names the command); the message says why it applies
             throw new VigoError(e.code, `${e.message}; your puddle is locked, so it cannot be bound now: run \`vigo swarm puddle unlock\` first`, e.hint !== undefined ? { hint: e.hint } : {});

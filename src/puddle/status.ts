@@ -1,7 +1,7 @@
 /** What `vigo swarm puddle status` reports, as data (the CLI only formats it). */
 import { readFileSync } from 'node:fs';
 import { formatPublicKey, toHex } from '../trust/index.js';
-import { isInitialized, readNameClaim, readPublicKey } from './index.js';
+import { isInitialized, readNameClaim, readPublicKey } from './identity.js';
 import { puddlePath } from './layout.js';
 import { readPendingRekey } from './rekey.js';
 import { currentSession } from './unlock.js';

@@ -26,7 +26,7 @@ export interface KdfParams {
 
 /**
  * RFC 9106's second recommended option (64 MiB, t=3, p=4): above the OWASP minimum
- * (19 MiB, t=2, p=1). About 250 ms per unlock on a 2-core CI box (bench/unlock.bench.ts).
+ * (19 MiB, t=2, p=1). About 250 ms per unlock on a 2-core CI box (bench/puddle-unlock.bench.ts).
  */
 export const DEFAULT_KDF: KdfParams = { alg: 'argon2id', m_kib: 65536, t: 3, p: 4 };
 /** OWASP's minimum for Argon2id: files weaker than this are refused. */

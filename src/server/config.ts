@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
-import { MIN_REPORT_CAP_BYTES } from './run-report.js';
+import { MIN_REPORT_CAP_BYTES } from '../wire/run-report.js';
 
 const listen = z
   .string()

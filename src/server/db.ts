@@ -37,7 +37,7 @@ CREATE INDEX IF NOT EXISTS runs_by_envoy ON runs (envoy_id, seq);
  *   runs.report_bytes       the report's size as the envoy sent it (NULL: stored before this)
  *   runs.truncated_bytes    bytes cut from the report, on the envoy and here (0: whole)
  *   runs.resources_omitted  resources cut from the report
- *   runs.summary            JSON RunSummary (src/server/run-report.ts); NULL before this
+ *   runs.summary            JSON RunSummary (src/wire/run-report.ts); NULL before this
  */
 const ADDED_COLUMNS: { table: string; column: string; decl: string }[] = [
   { table: 'runs', column: 'report_bytes', decl: 'INTEGER' },

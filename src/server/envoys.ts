@@ -12,7 +12,7 @@
  */
 import type { Db } from './db.js';
 import { envoyStatus, nextStreak, compliance, type EnvoyStatus, type Compliance } from './status.js';
-import type { RunSummary, Truncation } from './run-report.js';
+import type { RunSummary, Truncation } from '../wire/run-report.js';
 
 /** An envoy that holds another policy version than the published one. */
 export interface PolicyLag {

@@ -3,7 +3,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EnvoyIndex } from './envoys.js';
 import type { PolicyState } from './policy.js';
 import type { EnvoyCerts } from './checkin/certs.js';
-import { certValidity, type PemPair } from './pki.js';
+import { certValidity } from '../wire/enroll.js';
+import { type PemPair } from './pki.js';
 
 export interface Metrics {
   registry: Registry;

@@ -3,16 +3,18 @@
  * certificate (SANs: localhost, the host's addresses, the configured names), and client
  * certificates for envoys signed from an Ed25519 CSR (CN = the envoy's UUID).
  * P-256 for the CA and server keeps every TLS stack happy; envoys keep Ed25519 keys.
+ * What the envoy also speaks (its CSR, certificate validity, the CA fingerprint) is in
+ * src/wire/enroll.ts.
  */
 import 'reflect-metadata';
-import { webcrypto, createHash, createPrivateKey, createPublicKey, X509Certificate as NodeX509, randomBytes } from 'node:crypto';
+import { webcrypto, createHash, X509Certificate as NodeX509, randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { VigoError } from '../platform/errors.js';
+import { exportKeyPem } from '../wire/enroll.js';
 
 type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -26,34 +28,9 @@ function validity(now: Date, lifetimeMs: number): { notBefore: Date; notAfter: D
   return { notBefore: new Date(now.getTime() - Math.min(60_000, Math.floor(lifetimeMs / 10))), notAfter: new Date(now.getTime() + lifetimeMs) };
 }
 
-export interface CertValidity {
-  notBefore: number; // ms since the epoch
-  notAfter: number;
-  serial: string;
-}
-
-export function certValidity(pem: string | Buffer): CertValidity {
-  const c = new NodeX509(pem);
-  return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo), serial: c.serialNumber.toLowerCase() };
-}
-
-/**
- * When a certificate is due for renewal: once a third of its life (at most 30 days) is
- * left, i.e. at 2/3 of its lifetime for short-lived ones. Both the server (its own
- * certificate) and the envoy (its client certificate) use this rule.
- */
-export function renewalDueAt(v: Pick<CertValidity, 'notBefore' | 'notAfter'>): number {
-  return v.notAfter - Math.min(30 * DAY, Math.floor((v.notAfter - v.notBefore) / 3));
-}
-
 export interface PemPair {
   cert: string;
   key: string;
-}
-
-async function exportKeyPem(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
 async function importEcKey(pem: string): Promise<CryptoKey> {
@@ -119,35 +96,6 @@ export async function createServerCert(ca: PemPair, sans: string[], now: Date = 
   return { cert: cert.toString('pem'), key: await exportKeyPem(keys.privateKey) };
 }
 
-/** Envoy side: a fresh Ed25519 key and a CSR for it (proof of possession). */
-export async function createEnvoyCsr(hostname: string): Promise<{ csr: string; key: string }> {
-  const alg = { name: 'Ed25519' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-  return { csr: await csrFor(hostname, keys), key: await exportKeyPem(keys.privateKey) };
-}
-
-async function csrFor(hostname: string, keys: CryptoKeyPair): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${hostname.replace(/[,+="<>#;\\]/g, '_')}`,
-    keys,
-    signingAlgorithm: { name: 'Ed25519' },
-  });
-  return csr.toString('pem');
-}
-
-/** Envoy side, at renewal: a CSR for the key the envoy already holds (envoy.key, PKCS#8 PEM). */
-export async function createEnvoyRenewalCsr(hostname: string, keyPem: string): Promise<string> {
-  const alg = { name: 'Ed25519' } as const;
-  const priv = createPrivateKey(keyPem);
-  const spki = createPublicKey(priv).export({ type: 'spki', format: 'der' });
-  const pkcs8 = priv.export({ type: 'pkcs8', format: 'der' });
-  const keys = {
-    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, alg, false, ['sign']),
-    publicKey: await webcrypto.subtle.importKey('spki', spki, alg, true, ['verify']),
-  } as CryptoKeyPair;
-  return await csrFor(hostname, keys);
-}
-
 /** SHA-256 of a certificate's SubjectPublicKeyInfo (what `envoys.pubkey_sha256` holds). */
 export function certPublicKeySha256(pem: string | Buffer): string {
   const spki = new NodeX509(pem).publicKey.export({ type: 'spki', format: 'der' });
@@ -195,14 +143,3 @@ export async function signEnvoyCsr(
   return { cert: cert.toString('pem'), publicKeySha256, serial: sn, notAfter: cert.notAfter.getTime() };
 }
 
-/** SHA-256 of a certificate's DER, lowercase hex (the CA fingerprint operators compare). */
-export function certFingerprint(pem: string): string {
-  return new NodeX509(pem).fingerprint256.replace(/:/g, '').toLowerCase();
-}
-
-/** The CN of a certificate's subject (the envoy id on client certs). */
-export function certCommonName(der: Buffer): string | null {
-  const subject = new NodeX509(der).subject;
-  const m = /(?:^|\n)CN=([^\n]+)/.exec(subject);
-  return m?.[1] ?? null;
-}

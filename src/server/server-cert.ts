@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { writeFileAtomic } from '../platform/atomic.js';
 import type { ServerConfig } from './config.js';
-import { certValidity, createServerCert, renewalDueAt, serverSans, type PemPair } from './pki.js';
+import { certValidity, renewalDueAt } from '../wire/enroll.js';
+import { createServerCert, serverSans, type PemPair } from './pki.js';
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
 type CaListener = grpc.experimental.CaCertificateUpdateListener;

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
 import { VigoError } from '../platform/errors.js';
+import { formatEnrollToken } from '../wire/enroll.js';
 
 export type Role = 'admin' | 'viewer' | 'compliance';
 export const ROLES: readonly Role[] = ['admin', 'viewer', 'compliance'];
@@ -103,16 +104,10 @@ function ensureEnrollTokenSchema(db: Db): void {
 
 export function mintEnrollToken(db: Db, caFingerprint: string, nowS: number, ttlS: number, hostname: string | null = null): { token: string; expires_at: number } {
   ensureEnrollTokenSchema(db);
-  const token = `vget_${randomBytes(24).toString('base64url')}.${caFingerprint.slice(0, 32)}`;
+  const token = formatEnrollToken(randomBytes(24), caFingerprint);
   const expires_at = nowS + ttlS;
   db.prepare('INSERT INTO enroll_tokens (hash, created_at, expires_at, hostname) VALUES (?, ?, ?, ?)').run(tokenHash(token), nowS, expires_at, hostname);
   return { token, expires_at };
-}
-
-/** The CA fingerprint prefix an enrollment token carries (null if malformed). */
-export function enrollTokenCaPrefix(token: string): string | null {
-  const m = /^vget_[A-Za-z0-9_-]{32}\.([0-9a-f]{32})$/.exec(token);
-  return m?.[1] ?? null;
 }
 
 /**

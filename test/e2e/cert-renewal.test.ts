@@ -12,8 +12,8 @@ import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fleet, enrollSimulated, waitFor, type EnvoyJson } from '../server/harness.js';
-import { CheckinStream } from '../../src/agent/checkin/stream.js';
-import type { CertificateStatus } from '../../src/server/checkin/certs.js';
+import { CheckinStream } from '../../src/agent/index.js';
+import type { CertificateStatus } from '../../src/server/index.js';
 
 const LIFETIME_S = 45;
 const YAML = `checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\npki:\n  server_cert_lifetime_s: ${LIFETIME_S}\n  envoy_cert_lifetime_s: ${LIFETIME_S}\n`;

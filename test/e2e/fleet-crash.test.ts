@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from 'nod
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Fleet, enrollSimulated, sampleRunReport, waitFor } from '../server/harness.js';
-import { CheckinStream } from '../../src/agent/checkin/stream.js';
+import { CheckinStream } from '../../src/agent/index.js';
 
 const fleet = new Fleet();
 after(() => fleet.cleanup());

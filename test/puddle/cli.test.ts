@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNameClaim } from '../../src/puddle/index.js';
+import { readNameClaim } from '../../src/puddle/identity.js';
 import { initIdentity } from '../../src/puddle/store.js';
 import { DEFAULT_KDF, MIN_KDF } from '../../src/puddle/wrap.js';
 import { PASS, cleanupHome, ok, tempHome, vigo, withPass } from './harness.js';

@@ -5,7 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPublicKey, isInitialized } from '../../src/puddle/index.js';
+import { readPublicKey, isInitialized } from '../../src/puddle/identity.js';
 import { unwrapIdentity } from '../../src/puddle/store.js';
 import { PASS, cleanupHome, ok, tempHome, vigo, withPass } from './harness.js';
 

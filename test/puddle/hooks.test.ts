@@ -3,7 +3,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { isUnlocked, readPublicKey, registerUnlockHook } from '../../src/puddle/index.js';
+import { isUnlocked, readPublicKey } from '../../src/puddle/identity.js';
+import { registerUnlockHook } from '../../src/puddle/index.js';
 import { lockSession } from '../../src/puddle/session/client.js';
 import { unlockPuddle } from '../../src/puddle/unlock.js';
 import { verifyRaw } from '../../src/trust/index.js';

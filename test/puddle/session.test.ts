@@ -8,7 +8,8 @@ import { MAX_LINE_BYTES } from '../../src/puddle/session/protocol.js';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isInitialized, isUnlocked, readPublicKey, readSessionUnlocked, sessionSigner } from '../../src/puddle/index.js';
+import { isInitialized, isUnlocked, readPublicKey, readSessionUnlocked } from '../../src/puddle/identity.js';
+import { sessionSigner } from '../../src/puddle/index.js';
 import { PASS, VIGO, alive, cleanupHome, helperPid, ok, tempHome, vigo, waitFor, withPass } from './harness.js';
 
 const homes: string[] = [];

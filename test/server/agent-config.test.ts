@@ -1,7 +1,7 @@
 // The check-in section of agent.yaml is validated, naming the file and the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCheckinSection, stateFingerprint } from '../../src/agent/checkin/service.js';
+import { parseCheckinSection, stateFingerprint } from '../../src/agent/index.js';
 
 test('checkin section: defaults, and refusals naming the field', () => {
   assert.deepEqual(parseCheckinSection({ file: '/e/agent.yaml', sections: {} }), { timeout_s: 10, spool_max: 1000, report_max_bytes: 1048576, dead_letter_max: 50 });

@@ -1,8 +1,8 @@
 // Check-in latency as an envoy sees it: real mTLS check-in streams (simulated envoys enrolled
 // over REST), each checking in back to back with a short pause, every latency recorded.
 // Used to show what a publish or a REST flood does to the event loop that serves check-ins.
-import type { ApiTarget } from '../../src/server/client/https.js';
-import { CheckinStream } from '../../src/agent/checkin/stream.js';
+import type { ApiTarget } from '../../src/wire/rest-client.js';
+import { CheckinStream } from '../../src/agent/index.js';
 import { enrollSimulated } from './harness.js';
 
 export interface LatencyStats {

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { api, apiRaw, type ApiTarget } from '../../src/server/client/https.js';
+import { api, apiRaw, type ApiTarget } from '../../src/wire/rest-client.js';
 import { programBin } from '../helpers/program.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -195,7 +195,7 @@ export interface RunJson {
 
 /** An in-process envoy identity (real key, CSR, enrollment over REST) for load and crash tests. */
 export async function enrollSimulated(admin: ApiTarget, hostname: string): Promise<{ id: string; tls: { ca: string; key: string; cert: string } }> {
-  const { createEnvoyCsr } = await import('../../src/server/pki.js');
+  const { createEnvoyCsr } = await import('../../src/wire/enroll.js');
   const { token } = await api<{ token: string }>(admin, 'POST', '/api/v1/enroll/tokens', {});
   const { csr, key } = await createEnvoyCsr(hostname);
   const r = await api<{ envoy_id: string; cert: string; ca: string }>({ server: admin.server, ca: admin.ca }, 'POST', '/api/v1/enroll', { token, hostname, csr });

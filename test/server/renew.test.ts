@@ -5,8 +5,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { Fleet, enrollSimulated } from './harness.js';
-import { CheckinStream } from '../../src/agent/checkin/stream.js';
-import { createEnvoyCsr, createEnvoyRenewalCsr } from '../../src/server/pki.js';
+import { CheckinStream } from '../../src/agent/index.js';
+import { createEnvoyCsr, createEnvoyRenewalCsr } from '../../src/wire/enroll.js';
 
 const fleet = new Fleet();
 after(() => fleet.cleanup());

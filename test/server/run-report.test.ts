@@ -1,9 +1,9 @@
-// Bounding run reports (src/server/run-report.ts): whatever a report holds, the bounded
+// Bounding run reports (src/wire/run-report.ts): whatever a report holds, the bounded
 // one fits its cap, is valid JSON, keeps failures first and its counts whole, and says
 // exactly how much it left out — also when it is cut twice (on the envoy, then the server).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boundReport, describeTruncation, summarizeRun, MIN_REPORT_CAP_BYTES, SUMMARY_FAILING_MAX, type BoundableReport } from '../../src/server/run-report.js';
+import { boundReport, describeTruncation, summarizeRun, MIN_REPORT_CAP_BYTES, SUMMARY_FAILING_MAX, type BoundableReport } from '../../src/wire/run-report.js';
 
 function report(n: number, failEvery: number, message: (i: number) => string): BoundableReport & { policy_version: number } {
   const resources = Array.from({ length: n }, (_, i) => ({ id: `c:file:/etc/f-${i}`, type: 'file', status: i % failEvery === 0 ? 'failed' : i % 2 ? 'changed' : 'ok', message: message(i) }));

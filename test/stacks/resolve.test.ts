@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { globMatches, loadStacks, resolveBundle } from '../../src/server/stacks/index.js';
-import { parseBundle } from '../../src/agent/engine/index.js';
+import { globMatches, loadStacks, resolveBundle } from '../../src/server/index.js';
+import { parseBundle } from '../../src/wire/bundle.js';
 import { stacksTree } from './helpers.js';
 
 const APP = [

@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadStacks, resolveBundle, validateStacks } from '../../src/server/stacks/index.js';
-import { parseBundle } from '../../src/agent/engine/index.js';
+import { loadStacks, resolveBundle, validateStacks } from '../../src/server/index.js';
+import { parseBundle } from '../../src/wire/bundle.js';
 
 // Stacks built from near-valid pieces and arbitrary values: validation must never throw,
 // every problem must name a file, and whatever validates must resolve to bundles the

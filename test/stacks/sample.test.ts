@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadStacks, resolveBundle, validateStacks } from '../../src/server/stacks/index.js';
-import { converge } from '../../src/agent/engine/index.js';
+import { loadStacks, resolveBundle, validateStacks } from '../../src/server/index.js';
+import { converge } from '../../src/agent/index.js';
 import { envoyRoot } from '../agent/helpers.js';
 import { EXAMPLE_STACKS } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadStacks, validateStacks } from '../../src/server/stacks/index.js';
+import { loadStacks, validateStacks } from '../../src/server/index.js';
 import { stacksTree } from './helpers.js';
 
 const ENVOYS_OK = '- match: "*"\n  configcrates: [app]\n';

@@ -9,7 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
-import { certCommonName, certValidity, createEnvoyRenewalCsr, renewalDueAt } from '../../server/pki.js';
+import { certCommonName, certValidity, createEnvoyRenewalCsr, renewalDueAt } from '../../wire/enroll.js';
 import type { CheckinStream } from './stream.js';
 
 export interface HeldCert {

@@ -31,9 +31,9 @@ import { identityFiles, isEnrolled, readIdentity } from './identity.js';
 import { CheckinStream } from './stream.js';
 import { CheckinSchedule } from './schedule.js';
 import { renewCert, renewalDue, type HeldCert } from './renew.js';
-import { certValidity } from '../../server/pki.js';
+import { certValidity } from '../../wire/enroll.js';
 import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
-import { boundReport, MIN_REPORT_CAP_BYTES } from '../../server/run-report.js';
+import { boundReport, MIN_REPORT_CAP_BYTES } from '../../wire/run-report.js';
 
 /** The server's receive limit is 8 MiB; an agent report must leave room under it. */
 const REPORT_CAP_MAX_BYTES = 7 * 1024 * 1024;

@@ -6,8 +6,7 @@
  * sends is one it can receive.
  */
 import * as grpc from '@grpc/grpc-js';
-import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type ServerMessage } from '../../server/checkin/proto.js';
-import { splitHostPort } from '../../server/config.js';
+import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
 import { VigoError } from '../../platform/errors.js';
 
 type Call = grpc.ClientDuplexStream<AgentMessage, ServerMessage>;
@@ -36,7 +35,7 @@ export class CheckinStream {
   constructor(addr: string, tls: StreamTls, extraOptions: grpc.ChannelOptions = {}) {
     ClientCtor ??= grpc.makeGenericClientConstructor(checkinService(), 'Checkin');
     const creds = grpc.credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key), Buffer.from(tls.cert));
-    this.client = new ClientCtor(addr, creds, { ...clientChannelOptions(splitHostPort(addr).host), ...extraOptions }) as unknown as grpc.Client & { Stream(): Call };
+    this.client = new ClientCtor(addr, creds, { ...clientChannelOptions(addr), ...extraOptions }) as unknown as grpc.Client & { Stream(): Call };
   }
 
   get open(): boolean {

@@ -5,7 +5,8 @@
  */
 import { isVigoError } from '../../platform/errors.js';
 import { Accounts } from './accounts.js';
-import { parseBundle, runOrder } from './bundle.js';
+import { parseBundle } from '../../wire/bundle.js';
+import { runOrder } from './order.js';
 import type { ApplyContext, Outcome } from './context.js';
 import { applyDirectory } from './resources/directory.js';
 import { applyExec } from './resources/exec.js';
@@ -13,7 +14,8 @@ import { applyFile } from './resources/file.js';
 import { applySymlink } from './resources/symlink.js';
 import { applyUser, pruneStalePolicies } from './resources/user.js';
 import { Sandbox } from './sandbox.js';
-import type { ConvergeOptions, PolicyBundle, Resource, ResourceReport, RunReport } from './types.js';
+import type { ConvergeOptions } from './types.js';
+import type { PolicyBundle, Resource, ResourceReport, RunReport } from '../../wire/bundle.js';
 
 async function apply(r: Resource, ctx: ApplyContext): Promise<Outcome> {
   switch (r.type) {

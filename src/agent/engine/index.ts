@@ -3,22 +3,8 @@
  * and a run report. See docs/convergence.md.
  */
 export { converge } from './converge.js';
-export { parseBundle } from './bundle.js';
+export { parseBundle } from '../../wire/bundle.js';
 export { AGENT_PROTECTED_PATHS, agentConvergeOptions } from './defaults.js';
 export { readUsercratePolicy, usercratePolicyPath } from './resources/user.js';
-export type {
-  ConvergeOptions,
-  DirectoryResource,
-  ExecResource,
-  FileResource,
-  PolicyBundle,
-  Resource,
-  ResourceReport,
-  ResourceState,
-  ResourceStatus,
-  ResourceType,
-  RunReport,
-  SymlinkResource,
-  UserResource,
-  UsercratePolicy,
-} from './types.js';
+export type { ConvergeOptions, UsercratePolicy } from './types.js';
+export type { DirectoryResource, ExecResource, FileResource, PolicyBundle, Resource, ResourceReport, ResourceState, ResourceStatus, ResourceType, RunReport, SymlinkResource, UserResource } from '../../wire/bundle.js';

@@ -7,7 +7,7 @@
 import { fchmodSync, fchownSync } from 'node:fs';
 import type { AtStat } from '../../platform/fsat.js';
 import type { Accounts } from './accounts.js';
-import { parseMode } from './schema.js';
+import { parseMode } from '../../wire/bundle-schema.js';
 
 export interface DesiredMeta {
   mode?: string | null | undefined;

@@ -15,7 +15,7 @@ import { closeSync, existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { VigoError } from '../../platform/errors.js';
 import { fdPath, openDirNoFollow, type AtStat, type FsAtError } from '../../platform/fsat.js';
-import { checkEnvoyPath } from './schema.js';
+import { checkEnvoyPath } from '../../wire/bundle-schema.js';
 
 /** A resource the guardrails refuse; reported as failed with this message. */
 export class Refusal extends Error {}

@@ -3,8 +3,7 @@
  * `vigo`, chosen by the name it is invoked under (see bin/vigo.js).
  */
 import { paths } from '../../platform/paths.js';
-import { runRemoteHelper } from '../../gitback/remote-helper.js';
-import { nameSources } from '../../gitback/names.js';
+import { runRemoteHelper, nameSources } from '../../gitback/index-remote.js';
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const code = await runRemoteHelper(argv.slice(2), {
@@ -14,7 +13,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     env: process.env,
     socketPath: paths.gitbackSocket(process.env),
     // the puddle module is loaded only when a friendly name misses the fleet map
-    names: nameSources(process.env, async () => (await import('../../gitback/identity.js')).ownNameClaim(process.env)),
+    names: nameSources(process.env, async () => (await import('../../gitback/index.js')).ownNameClaim(process.env)),
+    // so is the binding code: only when the daemon says this user is not bound yet
+    bind: async (env, opts) => (await import('../../gitback/index.js')).bindFromSession(env, opts),
   });
   // stdin may still be open (git keeps it until we exit); flush stdout, then leave.
   process.stdout.write('', () => process.exit(code));

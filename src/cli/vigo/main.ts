@@ -4,7 +4,7 @@ import { group, runCli } from '../run.js';
 import { registerPuddle } from './swarm/puddle/index.js';
 import { registerGitback } from './swarm/gitback/index.js';
 import { registerAgent } from './agent/index.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../../wire/version.js';
 
 export function buildVigo(): Command {
   const program = new Command('vigo').description('Vigo envoy: agent daemon and per-user swarm verbs').version(VERSION);

@@ -1,7 +1,7 @@
 /** `vigocli`: the operator's admin CLI; talks to a server's REST API. */
 import { Command } from 'commander';
 import { runCli } from '../run.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../../wire/version.js';
 import { registerVigocli } from './index.js';
 
 export function buildVigocli(): Command {

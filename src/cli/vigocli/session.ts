@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { homeDir, paths } from '../../platform/paths.js';
 import { writeJsonAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
-import { api, type ApiTarget } from '../../server/client/https.js';
+import { api, type ApiTarget } from '../../wire/rest-client.js';
 
 export interface SavedLogin {
   server: string;

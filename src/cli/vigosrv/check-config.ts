@@ -1,6 +1,6 @@
 /** `vigosrv check-config`: validate server.yaml and print the resolved paths. */
 import type { Command } from 'commander';
-import { defaultConfigFile, loadServerConfig } from '../../server/config.js';
+import { defaultConfigFile, loadServerConfig } from '../../server/index.js';
 
 export function registerCheckConfig(program: Command): void {
   program

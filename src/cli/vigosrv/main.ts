@@ -1,7 +1,7 @@
 /** `vigosrv`: the server. */
 import { Command } from 'commander';
 import { runCli } from '../run.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../../wire/version.js';
 import { registerVigosrv } from './index.js';
 
 export function buildVigosrv(): Command {

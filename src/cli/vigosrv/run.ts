@@ -1,7 +1,6 @@
 /** `vigosrv [run]`: start the server in the foreground; stops cleanly on SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { defaultConfigFile, loadServerConfig } from '../../server/config.js';
-import { startServer, type RunningServer } from '../../server/server.js';
+import { defaultConfigFile, loadServerConfig, startServer, type RunningServer } from '../../server/index.js';
 import { VigoError } from '../../platform/errors.js';
 
 /** How long a failed start may take to wind down before the process exits regardless. */

@@ -5,6 +5,7 @@
  * receive-pack. Nothing in a request says who the caller is: the daemon asks the kernel.
  * Pure: parsing and encoding only.
  */
+import { LineFramer } from '../../wire/lines.js';
 import { VigoError } from '../../platform/errors.js';
 import type { RevocationSet } from '../../trust/index.js';
 
@@ -140,23 +141,25 @@ export function readLine(
   maxBytes: number = MAX_REQUEST_BYTES,
 ): Promise<{ line: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
-    let buf: Buffer = Buffer.alloc(0);
+    const framer = new LineFramer(maxBytes, 'request line');
     const cleanup = () => {
       stream.removeListener('data', onData);
       stream.removeListener('end', onEnd);
       stream.removeListener('error', onError);
     };
     const onData = (chunk: Buffer | string) => {
-      const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
-      const nl = buf.indexOf(10);
-      if (nl >= 0) {
+      framer.push(chunk);
+      let line: string | null;
+      try {
+        line = framer.next();
+      } catch (e) {
+        cleanup();
+        return reject(e);
+      }
+      if (line !== null) {
         cleanup();
         stream.pause();
-        resolve({ line: buf.subarray(0, nl).toString('utf8'), rest: buf.subarray(nl + 1) });
-      } else if (buf.length > maxBytes) {
-        cleanup();
-        reject(new VigoError('E_OVERSIZE', `request line longer than ${maxBytes} bytes`));
+        resolve({ line, rest: framer.flush() });
       }
     };
     const onEnd = () => {

@@ -26,8 +26,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bindingsDir, delegationRecordPath } from '../binding.js';
-import type { AgentContext, AgentService } from '../../agent/daemon.js';
-import type { AgentConfig } from '../../agent/config.js';
+import type { AgentContext, AgentService, AgentConfig } from '../../agent/index.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';

@@ -2,8 +2,9 @@
 import { connect } from 'node:net';
 import { existsSync, unlinkSync, readFileSync } from 'node:fs';
 import { VigoError } from '../../platform/errors.js';
+import { LineFramer } from '../../wire/lines.js';
 import { puddlePath } from '../layout.js';
-import type { Answer, Request, StatusAnswer } from './protocol.js';
+import { MAX_LINE_BYTES, type Answer, type Request, type StatusAnswer } from './protocol.js';
 
 export const UNLOCK_HINT = 'run `vigo swarm puddle unlock`';
 
@@ -13,7 +14,7 @@ export class NoSession extends Error {}
 export function request(sockPath: string, req: Request, timeoutMs = 5000): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const sock = connect(sockPath);
-    let buf = '';
+    const lines = new LineFramer(MAX_LINE_BYTES, `the session helper's answer`);
     let done = false;
     const finish = (err: Error | null, a?: Answer) => {
       if (done) return;
@@ -24,14 +25,12 @@ export function request(sockPath: string, req: Request, timeoutMs = 5000): Promi
       else resolve(a as Answer);
     };
     const t = setTimeout(() => finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} did not answer in ${timeoutMs} ms`)), timeoutMs);
-    sock.setEncoding('utf8');
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
-    sock.on('data', (c: string) => {
-      buf += c;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
+    sock.on('data', (c: Buffer) => {
+      lines.push(c);
       try {
-        finish(null, JSON.parse(buf.slice(0, nl)) as Answer);
+        const line = lines.next();
+        if (line !== null) finish(null, JSON.parse(line) as Answer);
       } catch {
         finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} sent a malformed answer`));
       }

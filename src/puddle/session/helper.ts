@@ -12,6 +12,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../../platform/atomic.js';
+import { isVigoError } from '../../platform/errors.js';
+import { LineFramer } from '../../wire/lines.js';
 import { peerCred } from '../../platform/peercred.js';
 import { processAlive } from '../lock.js';
 import { seedSigner, toHex, type Signer } from '../../trust/index.js';
@@ -106,20 +108,17 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
     }
     const peer = `uid ${cred.uid} pid ${cred.pid}`;
     sock.setTimeout(30_000, () => sock.destroy());
-    let buf = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      if (buf.length > MAX_LINE_BYTES) {
-        answer(sock, { ok: false, code: 'E_OVERSIZE', message: `request larger than ${MAX_LINE_BYTES} bytes` }, () => sock.destroy());
-        buf = '';
-        return;
-      }
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        void handle(sock, line, peer);
+    const lines = new LineFramer(MAX_LINE_BYTES, 'request');
+    let refused = false;
+    sock.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      lines.push(chunk);
+      try {
+        for (let line = lines.next(); line !== null; line = lines.next()) void handle(sock, line, peer);
+      } catch (e) {
+        refused = true;
+        lines.flush();
+        answer(sock, { ok: false, code: 'E_OVERSIZE', message: isVigoError(e) ? e.message : String(e) }, () => sock.destroy());
       }
     });
   };

@@ -7,7 +7,7 @@
  */
 import { VigoError } from '../../platform/errors.js';
 import { resolveBundle, type Stacks } from '../publish/stacks-port.js';
-import { MAX_BUNDLE_JSON_BYTES } from './proto.js';
+import { MAX_BUNDLE_JSON_BYTES } from '../../wire/checkin.js';
 
 export interface OversizedBundle {
   hostname: string;

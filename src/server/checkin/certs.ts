@@ -8,7 +8,7 @@
  * expired ones.
  */
 import type { Db } from '../db.js';
-import { certValidity, renewalDueAt, type CertValidity } from '../pki.js';
+import { certValidity, renewalDueAt, type CertValidity } from '../../wire/enroll.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS envoy_certs (
   envoy_id TEXT PRIMARY KEY, serial TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL)`;

@@ -7,8 +7,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type ServerMessage } from './proto.js';
-import { certCommonName, certValidity, signEnvoyCsr, type PemPair } from '../pki.js';
+import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
+import { certCommonName, certValidity } from '../../wire/enroll.js';
+import { signEnvoyCsr, type PemPair } from '../pki.js';
 import { EnvoyCerts } from './certs.js';
 import type { ServerIdentity } from '../server-cert.js';
 import type { Db } from '../db.js';
@@ -16,7 +17,7 @@ import { VigoError } from '../../platform/errors.js';
 import type { EnvoyIndex, EnvoyRecord, RunInput } from '../envoys.js';
 import type { PolicyState } from '../policy.js';
 import type { Metrics } from '../metrics.js';
-import { boundReport, summarizeRun } from '../run-report.js';
+import { boundReport, summarizeRun } from '../../wire/run-report.js';
 
 type Stream = grpc.ServerDuplexStream<AgentMessage, ServerMessage>;
 

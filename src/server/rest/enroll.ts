@@ -9,7 +9,8 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { checkEnrollToken, consumeEnrollToken, mintEnrollToken } from '../tokens.js';
-import { certValidity, signEnvoyCsr } from '../pki.js';
+import { certValidity } from '../../wire/enroll.js';
+import { signEnvoyCsr } from '../pki.js';
 import { splitHostPort } from '../config.js';
 import { VigoError } from '../../platform/errors.js';
 import type { ServerContext } from '../context.js';

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { describeTruncation, type RunSummary } from '../run-report.js';
+import { describeTruncation, type RunSummary } from '../../wire/run-report.js';
 
 const COLUMNS =
   'r.run_id, r.envoy_id, e.hostname, r.policy_version, r.started_at, r.duration_ms, r.status, r.ok, r.changed, r.failed, r.configcrates, r.report_bytes, r.truncated_bytes, r.resources_omitted';

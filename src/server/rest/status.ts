@@ -1,7 +1,7 @@
 /** Server status, compliance figures, and Prometheus metrics. */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { VERSION } from '../../cli/version.js';
+import { VERSION } from '../../wire/version.js';
 import { certificateStatus } from '../checkin/certs.js';
 
 export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {

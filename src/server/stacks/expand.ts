@@ -4,8 +4,8 @@
  * duplicates found. Validation runs it with a placeholder hostname for every match block;
  * resolveBundle runs it for the real envoy.
  */
-import type { Resource } from '../../agent/engine/index.js';
-import { checkResourceValues, isResourceType, resourceKey } from '../../agent/engine/schema.js';
+import type { Resource } from '../../wire/bundle.js';
+import { checkResourceValues, isResourceType, resourceKey } from '../../wire/bundle-schema.js';
 import { renderTemplate } from './template.js';
 import type { Configcrate, StacksProblem } from './types.js';
 

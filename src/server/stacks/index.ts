@@ -3,7 +3,7 @@
  * Pure apart from reading the files; the server does publishing. See docs/stacks.md.
  */
 import { VigoError, isVigoError } from '../../platform/errors.js';
-import { parseBundle, type PolicyBundle } from '../../agent/engine/index.js';
+import { parseBundle, type PolicyBundle } from '../../wire/bundle.js';
 import { expand } from './expand.js';
 import { globMatches } from './glob.js';
 import { ENVOYS_FILE, fingerprint, parseTree, type ParsedTree } from './parse.js';

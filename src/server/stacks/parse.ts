@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { TYPE_FIELDS, checkKind, isResourceType, RESOURCE_TYPES } from '../../agent/engine/schema.js';
+import { TYPE_FIELDS, checkKind, isResourceType, RESOURCE_TYPES } from '../../wire/bundle-schema.js';
 import { compileGlob } from './glob.js';
 import { parseTemplate } from './template.js';
 import type { Configcrate, FieldValue, MatchBlock, StackResource, StacksProblem } from './types.js';

@@ -1,4 +1,4 @@
-import type { ResourceType } from '../../agent/engine/index.js';
+import type { ResourceType } from '../../wire/bundle.js';
 import type { Template } from './template.js';
 
 export type Hex = string;

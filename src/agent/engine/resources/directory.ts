@@ -2,7 +2,7 @@ import { fstatFd, fstatat, mkdirat, openDirAt, readdirFd, removeTreeAt, unlinkat
 import { nodeKind, outcome, withParent, type ApplyContext, type Outcome } from '../context.js';
 import { applyMetaFd, planMeta, resolveMeta } from '../meta.js';
 import type { Parent } from '../sandbox.js';
-import type { DirectoryResource } from '../types.js';
+import type { DirectoryResource } from '../../../wire/bundle.js';
 
 /** The directory at `p`, never through a symlink (one swapped in after the check is an error). */
 function openDir(p: Parent): number {

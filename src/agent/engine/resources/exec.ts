@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { lstatOrNull, type ApplyContext, type Outcome } from '../context.js';
-import { DEFAULT_TIMEOUT_S } from '../schema.js';
-import type { ExecResource } from '../types.js';
+import { DEFAULT_TIMEOUT_S } from '../../../wire/bundle-schema.js';
+import type { ExecResource } from '../../../wire/bundle.js';
 
 export interface ShellResult {
   code: number | null;

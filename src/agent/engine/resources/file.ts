@@ -4,7 +4,7 @@ import { writeAt } from '../write.js';
 import { nodeKind, outcome, sweepOnce, withParent, type ApplyContext, type Outcome } from '../context.js';
 import { applyMetaFd, planMeta, resolveMeta } from '../meta.js';
 import type { Parent } from '../sandbox.js';
-import type { FileResource } from '../types.js';
+import type { FileResource } from '../../../wire/bundle.js';
 
 /** The regular file at `p`, opened without following a link or blocking on a fifo swapped in. */
 function openRegular(p: Parent): number {

@@ -1,7 +1,7 @@
 import { fstatat, readlinkat, removeTreeAt, unlinkat } from '../../../platform/fsat.js';
 import { placeLinkAt } from '../write.js';
 import { nodeKind, outcome, sweepOnce, withParent, type ApplyContext, type Outcome } from '../context.js';
-import type { SymlinkResource } from '../types.js';
+import type { SymlinkResource } from '../../../wire/bundle.js';
 
 export function applySymlink(r: SymlinkResource, ctx: ApplyContext): Outcome {
   const absent = r.state === 'absent';

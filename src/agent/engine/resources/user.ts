@@ -6,8 +6,9 @@ import { VigoError } from '../../../platform/errors.js';
 import { O, fstatFd, fstatat, openDirNoFollow, openat, readdirFd, unlinkat, withFd, type FsAtError } from '../../../platform/fsat.js';
 import { outcome, sweepOnce, type ApplyContext, type Outcome } from '../context.js';
 import { linkRisk } from '../sandbox.js';
-import { isValidUserName } from '../schema.js';
-import type { UserResource, UsercratePolicy } from '../types.js';
+import { isValidUserName } from '../../../wire/bundle-schema.js';
+import type { UserResource } from '../../../wire/bundle.js';
+import type { UsercratePolicy } from '../types.js';
 
 /** The policy file is world-readable: the gitback CLI reads it as the calling user. */
 export const POLICY_FILE_MODE = 0o644;

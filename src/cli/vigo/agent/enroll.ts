@@ -1,7 +1,6 @@
 /** `vigo agent enroll --server URL [--token-file F | VIGO_ENROLL_TOKEN | stdin] [--hostname H] [--force]` */
 import type { Command } from 'commander';
-import { enrollEnvoy, resolveEnrollToken } from '../../../agent/enroll.js';
-import { identityFiles } from '../../../agent/checkin/identity.js';
+import { enrollEnvoy, resolveEnrollToken, identityFiles } from '../../../agent/index.js';
 
 export function registerEnroll(agent: Command): void {
   agent

@@ -1,8 +1,7 @@
 /** `vigo agent run`: the envoy daemon in the foreground. */
 import type { Command } from 'commander';
-import { defaultAgentConfigPath, loadAgentConfig } from '../../../agent/config.js';
-import { startAgent } from '../../../agent/daemon.js';
-import { agentServices } from '../../../agent/services.js';
+import { defaultAgentConfigPath, loadAgentConfig, startAgent } from '../../../agent/index.js';
+import { agentServices } from './services.js';
 
 export function registerRun(agent: Command): void {
   agent

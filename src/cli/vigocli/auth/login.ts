@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { api, fetchServerCa, parseServerUrl } from '../../../server/client/https.js';
+import { api, fetchServerCa, parseServerUrl } from '../../../wire/rest-client.js';
 import { VigoError } from '../../../platform/errors.js';
 import { saveLogin, loginFile } from '../session.js';
 

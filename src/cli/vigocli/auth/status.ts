@@ -1,6 +1,6 @@
 /** `vigocli auth status [--json]` */
 import type { Command } from 'commander';
-import { api } from '../../../server/client/https.js';
+import { api } from '../../../wire/rest-client.js';
 import { resolveTarget } from '../session.js';
 import { printJson } from '../output.js';
 

@@ -1,5 +1,5 @@
 /** Shapes the REST API returns, as vigocli reads them. */
-export type { EnvoyView } from '../../../server/envoys.js';
+export type { EnvoyView } from '../../../server/index-admin.js';
 
 /** A row of GET /api/v1/runs (hostname and envoy_id only there) and of an envoy's recent runs. */
 export interface RunRow {

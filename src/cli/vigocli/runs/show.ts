@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { call } from '../session.js';
 import { printJson, printTable } from '../output.js';
 import type { RunRow } from '../envoys/types.js';
-import type { RunSummary } from '../../../server/run-report.js';
+import type { RunSummary } from '../../../wire/run-report.js';
 
 export interface RunDetail extends RunRow {
   summary: RunSummary | null;

@@ -5,8 +5,7 @@
  * ./server.yaml; a missing file means the defaults.
  */
 import type { Command } from 'commander';
-import { defaultConfigFile, loadServerConfig } from '../../../server/config.js';
-import { secretsPaths, type SecretsPaths } from '../../../server/secrets.js';
+import { defaultConfigFile, loadServerConfig, secretsPaths, type SecretsPaths } from '../../../server/index-admin.js';
 
 export interface SecretsOpts {
   config?: string;

@@ -1,6 +1,6 @@
 /** `vigocli secrets init` */
 import type { Command } from 'commander';
-import { ensureMasterKey } from '../../../server/secrets.js';
+import { ensureMasterKey } from '../../../server/index-admin.js';
 import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 
 export function registerInit(secrets: Command): void {

@@ -1,6 +1,6 @@
 /** `vigocli secrets list [--json]` — names only; works on a locked vault. */
 import type { Command } from 'commander';
-import { listSecrets, unlockedUntil } from '../../../server/secrets.js';
+import { listSecrets, unlockedUntil } from '../../../server/index-admin.js';
 import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 import { printJson } from '../output.js';
 

@@ -1,6 +1,6 @@
 /** `vigocli secrets lock` — close the unlock window now. */
 import type { Command } from 'commander';
-import { lock, unlockedUntil } from '../../../server/secrets.js';
+import { lock, unlockedUntil } from '../../../server/index-admin.js';
 import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 
 export function registerLock(secrets: Command): void {

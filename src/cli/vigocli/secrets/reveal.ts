@@ -1,6 +1,6 @@
 /** `vigocli secrets reveal NAME` */
 import type { Command } from 'commander';
-import { revealSecret } from '../../../server/secrets.js';
+import { revealSecret } from '../../../server/index-admin.js';
 import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 
 export function registerReveal(secrets: Command): void {

@@ -1,7 +1,7 @@
 /** `vigocli secrets set NAME [--value V]` (value from stdin when --value is absent) */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { setSecret } from '../../../server/secrets.js';
+import { setSecret } from '../../../server/index-admin.js';
 import { VigoError } from '../../../platform/errors.js';
 import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 

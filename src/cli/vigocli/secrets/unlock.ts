@@ -1,6 +1,6 @@
 /** `vigocli secrets unlock` — opens a sliding window of secrets.unlock_window_h (default 24 h). */
 import type { Command } from 'commander';
-import { unlock } from '../../../server/secrets.js';
+import { unlock } from '../../../server/index-admin.js';
 import { secretsFlags, secretsFrom, type SecretsOpts } from './common.js';
 
 export function registerUnlock(secrets: Command): void {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { call, resolveTarget } from '../session.js';
 import { printJson, printTable } from '../output.js';
-import type { CertificateStatus } from '../../../server/checkin/certs.js';
+import type { CertificateStatus } from '../../../server/index-admin.js';
 
 function certLines(c: CertificateStatus | undefined): string {
   if (!c) return '';

@@ -1,8 +1,8 @@
 /** Builds the GitbackContext for a CLI invocation: this process, this user, this terminal. */
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
-import type { GitbackContext } from '../../../../gitback/context.js';
-import { ownNameClaim, puddleSigner, readPuddlePublicKey } from '../../../../gitback/identity.js';
+import type { GitbackContext } from '../../../../gitback/index.js';
+import { ownNameClaim, puddleSigner, readPuddlePublicKey } from '../../../../gitback/index.js';
 
 async function readAll(): Promise<string> {
   const chunks: Buffer[] = [];

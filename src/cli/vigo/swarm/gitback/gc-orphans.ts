@@ -1,6 +1,6 @@
 /** `vigo swarm gitback gc-orphans [--yes]` */
 import type { Command } from 'commander';
-import { gitbackGcOrphans } from '../../../../gitback/project/envoy.js';
+import { gitbackGcOrphans } from '../../../../gitback/index.js';
 import { cliContext } from './context.js';
 
 export function registerGcOrphans(gb: Command): void {

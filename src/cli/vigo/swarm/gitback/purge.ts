@@ -1,6 +1,6 @@
 /** `vigo swarm gitback purge --yes` */
 import type { Command } from 'commander';
-import { gitbackPurge } from '../../../../gitback/project/envoy.js';
+import { gitbackPurge } from '../../../../gitback/index.js';
 import { cliContext } from './context.js';
 
 export function registerPurge(gb: Command): void {

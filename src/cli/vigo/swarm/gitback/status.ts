@@ -1,6 +1,6 @@
 /** `vigo swarm gitback status [--timeout <seconds>]` */
 import type { Command } from 'commander';
-import { gitbackStatus } from '../../../../gitback/project/envoy.js';
+import { gitbackStatus } from '../../../../gitback/index.js';
 import { cliContext } from './context.js';
 
 export function registerStatus(gb: Command): void {

@@ -1,5 +1,5 @@
 /** Bits the puddle verbs share: passphrase sources and duration formatting. */
-import { readPassphrase } from '../../../../puddle/passphrase.js';
+import { readPassphrase } from '../../../../puddle/index.js';
 
 export const PASSPHRASE_FILE_HELP = 'read the passphrase from the first line of F (else $VIGO_PUDDLE_PASSPHRASE, a prompt, or stdin)';
 

@@ -1,7 +1,6 @@
 /** `vigo swarm puddle init`: make this user's keypair and wrap it under a passphrase. */
 import type { Command } from 'commander';
-import { puddleDir } from '../../../../puddle/index.js';
-import { assertNoIdentity, initIdentity, recoverIfNeeded } from '../../../../puddle/store.js';
+import { puddleDir, assertNoIdentity, initIdentity, recoverIfNeeded } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, newPassphrase } from './common.js';
 

@@ -1,7 +1,6 @@
 /** `vigo swarm puddle lock`: make the session helper forget the key. */
 import type { Command } from 'commander';
-import { puddleDir } from '../../../../puddle/index.js';
-import { lockSession } from '../../../../puddle/session/client.js';
+import { puddleDir, lockSession } from '../../../../puddle/index.js';
 
 export function registerLock(puddle: Command): void {
   puddle

@@ -1,8 +1,7 @@
 /** `vigo swarm puddle rekey-pair`: a new keypair; the retired one is kept, projects follow via hooks. */
 import type { Command } from 'commander';
 import { homeDir } from '../../../../platform/paths.js';
-import { puddleDir } from '../../../../puddle/index.js';
-import { rekeyPair } from '../../../../puddle/rekey.js';
+import { puddleDir, rekeyPair } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase } from './common.js';
 

@@ -1,7 +1,6 @@
 /** `vigo swarm puddle rotate-passphrase`: re-wrap the same key under a new passphrase. */
 import type { Command } from 'commander';
-import { puddleDir } from '../../../../puddle/index.js';
-import { rotatePassphrase } from '../../../../puddle/store.js';
+import { puddleDir, rotatePassphrase } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase, newPassphrase } from './common.js';
 

@@ -1,7 +1,6 @@
 /** `vigo swarm puddle status [--json]`: what an operator checks before signing anything. */
 import type { Command } from 'commander';
-import { puddleDir } from '../../../../puddle/index.js';
-import { puddleStatus } from '../../../../puddle/status.js';
+import { puddleDir, puddleStatus } from '../../../../puddle/index.js';
 import { formatDuration } from './common.js';
 
 export function registerStatus(puddle: Command): void {

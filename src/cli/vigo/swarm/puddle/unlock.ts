@@ -1,10 +1,8 @@
 /** `vigo swarm puddle unlock`: unwrap the key into a session helper for this user. */
 import type { Command } from 'commander';
 import { VigoError } from '../../../../platform/errors.js';
-import { puddleDir } from '../../../../puddle/index.js';
-import { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from '../../../../puddle/unlock.js';
+import { puddleDir, DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle, processName } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
-import { processName } from '../../../../puddle/lock.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase, formatDuration } from './common.js';
 
 function parseWatchPid(s: string | undefined): number | null {

@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project init <handle> [--scope] [--repo] [--no-push]` */
 import type { Command } from 'commander';
-import { projectInit, type InitOptions } from '../../../../../gitback/project/found.js';
+import { projectInit, type InitOptions } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerInit(p: Command): void {

@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project invite <project_id> --puddle <fp> --role <role> [--expires <Nd>]` */
 import type { Command } from 'commander';
-import { projectInvite, type InviteOptions } from '../../../../../gitback/project/membership.js';
+import { projectInvite, type InviteOptions } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerInvite(p: Command): void {

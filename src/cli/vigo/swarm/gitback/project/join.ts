@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project join <project_id> [--invitation <file|->]` */
 import type { Command } from 'commander';
-import { projectJoin } from '../../../../../gitback/project/membership.js';
+import { projectJoin } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerJoin(p: Command): void {

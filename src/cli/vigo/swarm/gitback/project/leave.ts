@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project leave <project_id> [--purge] [--yes]` */
 import type { Command } from 'commander';
-import { projectLeave } from '../../../../../gitback/project/membership.js';
+import { projectLeave } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerLeave(p: Command): void {

@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project list [--json]` */
 import type { Command } from 'commander';
-import { projectList } from '../../../../../gitback/project/show.js';
+import { projectList } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerList(p: Command): void {

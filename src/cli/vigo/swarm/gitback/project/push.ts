@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project push [<handle>] [--repo <path>]` */
 import type { Command } from 'commander';
-import { projectPush } from '../../../../../gitback/project/publish.js';
+import { projectPush } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerPush(p: Command): void {

@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project re-found <project_id> [--force]` */
 import type { Command } from 'commander';
-import { projectRefound } from '../../../../../gitback/project/found.js';
+import { projectRefound } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerRefound(p: Command): void {

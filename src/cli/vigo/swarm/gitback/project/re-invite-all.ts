@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project re-invite-all [<project_id>]` */
 import type { Command } from 'commander';
-import { projectReinviteAll } from '../../../../../gitback/project/membership.js';
+import { projectReinviteAll } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerReinviteAll(p: Command): void {

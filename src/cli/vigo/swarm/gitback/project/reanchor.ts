@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project reanchor <project_id>` */
 import type { Command } from 'commander';
-import { projectReanchor } from '../../../../../gitback/project/found.js';
+import { projectReanchor } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerReanchor(p: Command): void {

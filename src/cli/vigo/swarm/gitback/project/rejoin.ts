@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project rejoin <project_id> [--invitation <file|->]` */
 import type { Command } from 'commander';
-import { projectRejoin } from '../../../../../gitback/project/membership.js';
+import { projectRejoin } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerRejoin(p: Command): void {

@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project revoke <project_id> --token-id <hex> [--reason <text>] [--force]` */
 import type { Command } from 'commander';
-import { projectRevoke } from '../../../../../gitback/project/membership.js';
+import { projectRevoke } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerRevoke(p: Command): void {

@@ -1,6 +1,6 @@
 /** `vigo swarm gitback project status <project_id>` */
 import type { Command } from 'commander';
-import { projectStatus } from '../../../../../gitback/project/show.js';
+import { projectStatus } from '../../../../../gitback/index.js';
 import { cliContext } from '../context.js';
 
 export function registerProjectStatus(p: Command): void {

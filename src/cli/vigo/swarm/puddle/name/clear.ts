@@ -1,7 +1,6 @@
 /** `vigo swarm puddle name clear`: drop the local claim. */
 import type { Command } from 'commander';
-import { puddleDir } from '../../../../../puddle/index.js';
-import { clearNameClaim } from '../../../../../puddle/name.js';
+import { puddleDir, clearNameClaim } from '../../../../../puddle/index.js';
 
 export function registerNameClear(name: Command): void {
   name

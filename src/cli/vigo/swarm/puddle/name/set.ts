@@ -1,7 +1,6 @@
 /** `vigo swarm puddle name set <name>`: sign a name claim through the session helper. */
 import type { Command } from 'commander';
-import { puddleDir, sessionSigner } from '../../../../../puddle/index.js';
-import { signNameClaim, writeNameClaim } from '../../../../../puddle/name.js';
+import { puddleDir, sessionSigner, signNameClaim, writeNameClaim } from '../../../../../puddle/index.js';
 import { formatPublicKey, validateName } from '../../../../../trust/index.js';
 
 export function registerNameSet(name: Command): void {

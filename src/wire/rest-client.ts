@@ -7,7 +7,7 @@
 import { request } from 'node:https';
 import { connect, checkServerIdentity, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { VigoError } from '../../platform/errors.js';
+import { VigoError } from '../platform/errors.js';
 
 /** A `--server` flag: an https:// URL, or a clear refusal. */
 export function parseServerUrl(s: string, flag = '--server'): URL {

@@ -1,10 +1,119 @@
 /**
- * Strict parsing of a policy bundle: anything the engine does not understand is refused
- * with the path of the offending field (`resources[3].mode`), before anything is touched.
+ * The policy bundle (CONTRACTS §3) the server resolves for one envoy and sends it in a
+ * check-in, and the run report the engine sends back. Templates are already rendered when a
+ * bundle reaches the engine. Parsing is strict: anything the engine does not understand is
+ * refused with the path of the offending field (`resources[3].mode`), before anything is touched.
  */
-import { VigoError } from '../../platform/errors.js';
-import { COMMON_FIELDS, TYPE_FIELDS, checkKind, checkResourceValues, isResourceType, RESOURCE_TYPES } from './schema.js';
-import type { PolicyBundle, Resource } from './types.js';
+import { VigoError } from '../platform/errors.js';
+import { COMMON_FIELDS, TYPE_FIELDS, checkKind, checkResourceValues, isResourceType, RESOURCE_TYPES } from './bundle-schema.js';
+
+export type ResourceState = 'present' | 'absent';
+
+interface ResourceBase {
+  /** `<configcrate>:<type>:<path|name|label>`, unique within a bundle */
+  id: string;
+  configcrate: string;
+  /** ids of resources that must not have failed before this one runs */
+  require?: string[];
+}
+
+export interface FileResource extends ResourceBase {
+  type: 'file';
+  path: string;
+  /** null/omitted: the content is not managed (an absent file is created empty) */
+  content?: string | null;
+  mode?: string | null;
+  owner?: string | null;
+  group?: string | null;
+  state?: ResourceState;
+  /**
+   * follow a symlink in the path's parents even when a user other than root could have
+   * placed it (owned by them, or in a directory they can write); the leaf is never followed
+   */
+  follow_symlinks?: boolean;
+}
+
+export interface DirectoryResource extends ResourceBase {
+  type: 'directory';
+  path: string;
+  mode?: string | null;
+  owner?: string | null;
+  group?: string | null;
+  state?: ResourceState;
+  /** with state absent: remove a non-empty directory and everything in it */
+  recurse?: boolean;
+  /**
+   * follow a symlink in the path's parents even when a user other than root could have
+   * placed it (owned by them, or in a directory they can write); the leaf is never followed
+   */
+  follow_symlinks?: boolean;
+}
+
+export interface SymlinkResource extends ResourceBase {
+  type: 'symlink';
+  path: string;
+  /** required when present; written verbatim as the link's content */
+  target?: string | null;
+  state?: ResourceState;
+  /** replace a regular file or directory standing at `path` */
+  force?: boolean;
+  /**
+   * follow a symlink in the path's parents even when a user other than root could have
+   * placed it (owned by them, or in a directory they can write); the leaf is never followed
+   */
+  follow_symlinks?: boolean;
+}
+
+export interface ExecResource extends ResourceBase {
+  type: 'exec';
+  command: string;
+  /** a label for the id and the report (stacks: `name:`); defaults to the command */
+  name?: string | null;
+  /** skip when this envoy path exists */
+  creates?: string | null;
+  /** skip when this command exits 0 */
+  unless?: string | null;
+  timeout_s?: number;
+}
+
+export interface UserResource extends ResourceBase {
+  type: 'user';
+  name: string;
+  puddle?: boolean;
+  gitback?: boolean;
+  state?: ResourceState;
+  /** also create/remove the Unix account (useradd -m / userdel) */
+  manage?: boolean;
+}
+
+export type Resource = FileResource | DirectoryResource | SymlinkResource | ExecResource | UserResource;
+export type ResourceType = Resource['type'];
+
+export interface PolicyBundle {
+  version: number;
+  envoy: string;
+  generated_at: number;
+  resources: Resource[];
+}
+
+export type ResourceStatus = 'ok' | 'changed' | 'failed';
+
+export interface ResourceReport {
+  id: string;
+  type: ResourceType;
+  status: ResourceStatus;
+  message: string;
+}
+
+export interface RunReport {
+  policy_version: number;
+  started_at: string;
+  duration_ms: number;
+  status: ResourceStatus;
+  counts: { ok: number; changed: number; failed: number };
+  configcrates: number;
+  resources: ResourceReport[];
+}
 
 const TOP_FIELDS = ['version', 'envoy', 'generated_at', 'resources'] as const;
 
@@ -77,27 +186,6 @@ export function parseBundle(json: unknown): PolicyBundle {
   if (cycle !== null) bad(`resources[${cycle}].require`, 'require forms a cycle');
 
   return { version: json['version'], envoy: json['envoy'], generated_at: json['generated_at'], resources };
-}
-
-/**
- * The order resources run in: bundle order, except that a resource runs after everything
- * it requires (a stable topological sort). Assumes no cycles (parseBundle checks).
- */
-export function runOrder(resources: readonly Resource[]): Resource[] {
-  const byId = new Map(resources.map((r) => [r.id, r]));
-  const done = new Set<string>();
-  const out: Resource[] = [];
-  const visit = (r: Resource): void => {
-    if (done.has(r.id)) return;
-    done.add(r.id);
-    for (const dep of r.require ?? []) {
-      const d = byId.get(dep);
-      if (d !== undefined) visit(d);
-    }
-    out.push(r);
-  };
-  resources.forEach(visit);
-  return out;
 }
 
 /** Index of a resource on a require cycle, or null. */

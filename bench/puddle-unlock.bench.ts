@@ -74,7 +74,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 10);
 const fmt = (k: KdfParams) => `m=${k.m_kib} KiB t=${k.t} p=${k.p}`;
 const chosen = await timeUnwrap(DEFAULT_KDF, runs);
 const owasp = await timeUnwrap({ alg: 'argon2id', ...MIN_KDF }, runs);
-console.log(`unlock.bench: ${runs} runs each, node ${process.version}`);
+console.log(`puddle-unlock.bench: ${runs} runs each, node ${process.version}`);
 console.log(`  baseline  bare XChaCha20-Poly1305 decrypt (32 B + tag): ${chosen.baselineUs.toFixed(2)} µs/op`);
 console.log(
   `  unwrap    chosen  Argon2id ${fmt(DEFAULT_KDF)}: median ${chosen.median.toFixed(1)} ms (mean ${chosen.mean.toFixed(1)}, min ${chosen.min.toFixed(1)})` +

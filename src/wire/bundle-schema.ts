@@ -3,7 +3,7 @@
  * serves both the bundle parser (engine) and the stacks validator, so a field the stacks
  * accept is always a field the engine understands.
  */
-import type { ResourceType } from './types.js';
+import type { ResourceType } from './bundle.js';
 
 export type FieldKind = 'string' | 'nullable-string' | 'bool' | 'timeout' | 'state' | 'string-list';
 

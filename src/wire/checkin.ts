@@ -103,8 +103,12 @@ export function checkinService(): grpc.ServiceDefinition {
   return cached;
 }
 
-/** Channel options for a client dialing the server by IP: the cert carries the fixed SAN `vigosrv`. */
-export function clientChannelOptions(host: string): grpc.ChannelOptions {
+/**
+ * Channel options for an envoy dialing `addr` (`host:port` or `[v6]:port`, as enrollment
+ * gave it). Dialed by IP, the server's cert is checked against its fixed SAN `vigosrv`.
+ */
+export function clientChannelOptions(addr: string): grpc.ChannelOptions {
+  const host = addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
   const ipLike = /^[0-9.]+$/.test(host) || host.includes(':');
   return {
     ...(ipLike ? { 'grpc.ssl_target_name_override': 'vigosrv', 'grpc.default_authority': 'vigosrv' } : {}),

@@ -1,10 +1,9 @@
 /**
  * The services `vigo agent run` starts, in order. Each subsystem adds one line here.
  */
-import type { AgentConfig } from './config.js';
-import type { AgentService } from './daemon.js';
-import { gitbackService } from '../gitback/daemon/service.js';
-import { CheckinService } from './checkin/service.js';
+import type { AgentConfig, AgentService } from '../../../agent/index.js';
+import { gitbackService } from '../../../gitback/index.js';
+import { CheckinService } from '../../../agent/index.js';
 
 export function agentServices(_config: AgentConfig): AgentService[] {
   const services: AgentService[] = [];

@@ -1,0 +1,19 @@
+/**
+ * gitback's surface: what the CLI verbs, the envoy daemon and other subsystems may use.
+ * The rest of src/gitback is private (the lint rule subsystem-surface); git-remote-gitback
+ * starts from the narrower index-remote.ts. Design: docs/gitback.md.
+ */
+export { runRemoteHelper, nameSources } from './index-remote.js';
+export type { RemoteHelperIo } from './index-remote.js';
+export { bindFromSession } from './bind-client.js';
+export type { GitbackContext } from './context.js';
+export { ownNameClaim, puddleSigner, readPuddlePublicKey } from './identity.js';
+export { registerGitbackRekeyHook } from './register.js';
+export { gitbackService } from './daemon/service.js';
+export { gitbackGcOrphans, gitbackPurge, gitbackStatus } from './project/envoy.js';
+export { projectInit, projectReanchor, projectRefound } from './project/found.js';
+export type { InitOptions } from './project/found.js';
+export { projectInvite, projectJoin, projectLeave, projectReinviteAll, projectRejoin, projectRevoke } from './project/membership.js';
+export type { InviteOptions } from './project/membership.js';
+export { projectList, projectStatus } from './project/show.js';
+export { projectPush } from './project/publish.js';

@@ -1,0 +1,10 @@
+/**
+ * vigosrv's surface: what the CLI (vigosrv, vigocli) and tests may use. The rest of
+ * src/server is private (the lint rule subsystem-surface). Formats the envoy speaks too
+ * are in src/wire/. vigocli starts from the narrower index-admin.ts. Design: docs/server.md.
+ */
+export { startServer } from './server.js';
+export type { RunningServer } from './server.js';
+export * from './index-admin.js';
+export { signEnvoyCsr } from './pki.js';
+export { globMatches, loadStacks, resolveBundle, validateStacks } from './stacks/index.js';
