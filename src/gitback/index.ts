@@ -17,3 +17,4 @@ export { projectInvite, projectJoin, projectLeave, projectReinviteAll, projectRe
 export type { InviteOptions } from './project/membership.js';
 export { projectList, projectStatus } from './project/show.js';
 export { projectPush } from './project/publish.js';
+export { uidSocketDir, uidSocketPath } from './daemon/uid-socket.js';

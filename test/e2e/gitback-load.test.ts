@@ -18,7 +18,7 @@ import { initProject, rawClient } from '../gitback/hostile.js';
 import { grantGitback, setupPuddle, twoUserEnvoy, type Sh } from '../gitback/users-env.js';
 import { run } from '../gitback/proc.js';
 import type { RawPlan } from '../gitback/raw-client.js';
-import { uidSocketDir, uidSocketPath } from '../../src/gitback/daemon/uid-socket.js';
+import { uidSocketDir, uidSocketPath } from '../../src/gitback/index.js';
 
 const why = userSupport();
 const RUNS = 7;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { userSupport } from '../helpers/users.js';
 import { initProject, raw } from '../gitback/hostile.js';
 import { grantGitback, ok, setupPuddle, twoUserEnvoy } from '../gitback/users-env.js';
-import { uidSocketDir, uidSocketPath } from '../../src/gitback/daemon/uid-socket.js';
+import { uidSocketDir, uidSocketPath } from '../../src/gitback/index.js';
 
 const why = userSupport();
 
