@@ -173,6 +173,7 @@ export class GitbackService implements AgentService {
       maxEntries: 200_000,
       timeoutMs: this.cfg.status_timeout_s * 1000,
       log,
+      clock,
     });
     const daemon = new GitbackDaemon({
       socketPath,
