@@ -24,7 +24,7 @@ import type { Clock } from '../platform/clock.js';
 import type { VerifyCache } from '../trust/index.js';
 import { FILES, loadProject, type Reader } from './state.js';
 import { reapEnvelopes } from './envelopes.js';
-import { IDENTITY_PUB, type Loaded } from './daemon/decide.js';
+import { IDENTITY_PUB, loadFact } from './daemon/decide.js';
 import type { UserDirectory } from './stores/stores.js';
 import type { PasswdEntry } from './passwd.js';
 import { Budget, DEFAULT_SWEEP_LIMITS, planSweep, type ObservedProject, type ObservedSentinel, type RevokeProgress, type SweepLimits, type SweepPlan, type SweepStores } from './reactor-plan.js';
@@ -189,14 +189,6 @@ function takeSentinel(dir: UserDir, file: string): string | null {
   return taking;
 }
 
-function load<T>(f: () => T): Loaded<T> {
-  try {
-    return { ok: true, value: f() };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
 interface Tick {
   opts: SweepOptions;
   memory: SweepMemory;
@@ -285,7 +277,7 @@ function observeSentinel(dir: UserDir, file: string, remembered?: Map<string, Re
   const stamp = dir.stamp(taken);
   const r = remembered?.get(join(dir.path, taken));
   const resume = r !== undefined && stamp !== null && r.stamp === stamp ? r : null;
-  return { s: { taken, stamp, text: resume !== null ? { ok: true, value: null } : load(() => dir.read(taken)) }, resume };
+  return { s: { taken, stamp, text: resume !== null ? { ok: true, value: null } : loadFact(() => dir.read(taken)) }, resume };
 }
 
 function observe(t: Tick, user: PasswdEntry, homeFd: number, base: string, pid: string, dir: UserDir): ObservedProject {
@@ -299,9 +291,9 @@ function observe(t: Tick, user: PasswdEntry, homeFd: number, base: string, pid: 
     leave: leave?.s ?? null,
     revoke: revoke?.s ?? null,
     resume: revoke?.resume ?? null,
-    state: load(() => loadProject(base, pid, read)),
+    state: loadFact(() => loadProject(base, pid, read)),
     // read only when there is a sentinel to sweep (the key is not needed otherwise)
-    identity: leave === null && revoke === null ? null : load(() => read(join(user.home, IDENTITY_PUB))),
+    identity: leave === null && revoke === null ? null : loadFact(() => read(join(user.home, IDENTITY_PUB))),
   };
 }
 

@@ -17,7 +17,7 @@ import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache, type RevocationSet } from '../../trust/index.js';
 import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
 import { verifyBindingProof, type BindingRecord } from '../binding.js';
-import { boundPresenterOf, decideAccess, presenterKeyOf, IDENTITY_PUB, type AccessDecision, type AccessFacts, type AccessRequest, type Loaded } from './decide.js';
+import { boundPresenterOf, decideAccess, loadFact, presenterKeyOf, IDENTITY_PUB, type AccessDecision, type AccessFacts, type AccessRequest } from './decide.js';
 import type { AccessStores } from '../stores/stores.js';
 
 export { tombstonesDir } from '../stores/disk.js';
@@ -38,14 +38,6 @@ export function bareRepoPath(env: Env, pid: string): string {
   return join(paths.gitbackProjects(env), `${pid}.git`);
 }
 
-function load<T>(f: () => T): Loaded<T> {
-  try {
-    return { ok: true, value: f() };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
 /**
  * The facts for uid and project, in the order the decision checks them, stopping at the
  * first that already refuses (no passwd entry, a closed gate, no state, no identity, no
@@ -55,19 +47,19 @@ export function loadAccessFacts(stores: AccessStores, uid: number, projectId: st
   const facts: AccessFacts = { uid, usersSource: stores.users.source, user: stores.users.byUid(uid) };
   const user = facts.user;
   if (user === null) return facts;
-  facts.gate = load(() => (stores.users.checkGate(uid, user.name), true as const));
+  facts.gate = loadFact(() => (stores.users.checkGate(uid, user.name), true as const));
   if (!facts.gate.ok) return facts;
-  facts.state = load(() => stores.users.project(user, projectId));
+  facts.state = loadFact(() => stores.users.project(user, projectId));
   if (!facts.state.ok || facts.state.value === null) return facts;
   facts.envoyTombstone = stores.projects.isTombstoned(projectId);
-  facts.identity = load(() => stores.users.identity(user));
+  facts.identity = loadFact(() => stores.users.identity(user));
   if (!facts.identity.ok || facts.identity.value === null) return facts;
-  facts.binding = load(() => stores.bindings.get(uid));
+  facts.binding = loadFact(() => stores.bindings.get(uid));
   if (!facts.binding.ok || facts.binding.value === null) return facts;
-  facts.known = load(() => stores.projects.delegations(projectId));
+  facts.known = loadFact(() => stores.projects.delegations(projectId));
   if (!facts.known.ok) return facts;
   const known = facts.known.value;
-  facts.revocations = load(() => stores.envelopes.load(projectId, now, known).set);
+  facts.revocations = loadFact(() => stores.envelopes.load(projectId, now, known).set);
   return facts;
 }
 

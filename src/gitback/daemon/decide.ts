@@ -17,6 +17,15 @@ import type { ProjectState } from '../state.js';
 /** A fact as loaded: its value, or what loading it threw (a malformed or unsafe file). */
 export type Loaded<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** f's value, or what it threw, as a fact. */
+export function loadFact<T>(f: () => T): Loaded<T> {
+  try {
+    return { ok: true, value: f() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 /**
  * What the envoy knows for one (uid, project). The loader stops at the first fact that
  * already refuses (a user who holds no state costs no store read), so a later fact may be
