@@ -256,7 +256,7 @@ function sweepUser(t: Tick, user: PasswdEntry, homeFd: number): void {
         t.opts.afterCheck?.(path);
         const observed = observe(t, user, homeFd, base, pid, dir);
         const plan = planSweep(observed, t.opts.stores, t.now, { budget: t.budget, limits: t.limits, noted: t.memory.noted, ...(t.opts.cache ? { cache: t.opts.cache } : {}) });
-        apply(t, plan, user, pid, dir, baseDir);
+        applySweep(t, plan, user, pid, dir, baseDir);
         if (plan.skip !== null) t.opts.log(`skipping ${path}: ${plan.skip instanceof Error ? plan.skip.message : String(plan.skip)}`);
       } catch (e) {
         t.opts.log(`skipping ${path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -298,7 +298,7 @@ function observe(t: Tick, user: PasswdEntry, homeFd: number, base: string, pid: 
 }
 
 /** The plan's actions, in order, through the directory fds and the stores. */
-function apply(t: Tick, plan: SweepPlan, user: PasswdEntry, pid: string, dir: UserDir, baseDir: UserDir): void {
+function applySweep(t: Tick, plan: SweepPlan, user: PasswdEntry, pid: string, dir: UserDir, baseDir: UserDir): void {
   const { stores, log } = t.opts;
   if (plan.changed) t.changed.add(pid);
   for (const a of plan.actions) {
