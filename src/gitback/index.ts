@@ -8,7 +8,7 @@ export type { RemoteHelperIo } from './index-remote.js';
 export { bindFromSession } from './bind-client.js';
 export type { GitbackContext } from './context.js';
 export { ownNameClaim, puddleSigner, readPuddlePublicKey } from './identity.js';
-export { registerGitbackRekeyHook } from './register.js';
+export { registerGitbackHooks } from './register.js';
 export { gitbackService } from './daemon/service.js';
 export { gitbackGcOrphans, gitbackPurge, gitbackStatus } from './project/envoy.js';
 export { projectInit, projectReanchor, projectRefound } from './project/found.js';

@@ -1,18 +1,19 @@
 /**
- * Registers gitback's puddle hooks, so `puddle rekey-pair` runs the rekey hook and
- * `puddle unlock` binds this uid to the key on this envoy (when its daemon is up).
+ * gitback's puddle hooks, registered into the registry the entry point hands over, so
+ * `puddle rekey-pair` runs the rekey hook and `puddle unlock` binds this uid to the key on
+ * this envoy (when its daemon is up). `env` is the entry point's: it locates the socket
+ * and the bindings.
  */
 import { existsSync } from 'node:fs';
-import { registerRekeyHook, registerUnlockHook } from '../puddle/index.js';
-import { paths } from '../platform/paths.js';
+import type { PuddleHooks } from '../puddle/index.js';
+import { paths, type Env } from '../platform/paths.js';
 import { toHex, type Signer } from '../trust/index.js';
 import { rekeyPreflight, runRekeyHook } from './rekey-hook.js';
 import { bindToEnvoy, boundLine, type BindResult } from './bind-client.js';
 import { bindingState } from './binding.js';
 
 /** One bind with a signer the puddle just handed us; null when there is no daemon or nothing to do. */
-async function bindWith(signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
-  const env = process.env;
+async function bindWith(env: Env, signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
   const sock = paths.gitbackSocket(env);
   if (!existsSync(sock)) return null;
   if (!force && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
@@ -23,25 +24,25 @@ async function bindWith(signer: Signer, now: number, force: boolean): Promise<{ 
   }
 }
 
-export function registerGitbackRekeyHook(): void {
-  registerRekeyHook({
+export function registerGitbackHooks(hooks: PuddleHooks, env: Env): void {
+  hooks.rekey.register({
     name: 'gitback',
     preflight: (ctx) => Promise.resolve(rekeyPreflight(ctx)),
     run: async (ctx) => {
       const lines = await runRekeyHook(ctx);
       // the envoy's uid binding moves to the new key with a fresh proof by it (best effort:
       // the next git operation or unlock binds otherwise)
-      const b = await bindWith(ctx.newSigner, ctx.now, true);
+      const b = await bindWith(env, ctx.newSigner, ctx.now, true);
       if (b?.ok === true) lines.push(boundLine(b.result).trimEnd());
       else if (b?.ok === false) lines.push(`warning: could not re-bind your uid on this envoy to the new key: ${b.reason}`);
       return lines;
     },
   });
   // Best effort, silent without a daemon: a failed bind is one line, never the unlock's failure.
-  registerUnlockHook({
+  hooks.unlock.register({
     name: 'gitback',
     run: async (ctx) => {
-      const b = await bindWith(ctx.signer, ctx.now, false);
+      const b = await bindWith(env, ctx.signer, ctx.now, false);
       if (b?.ok === true) return [`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`];
       if (b?.ok === false) return [`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`];
       return [];

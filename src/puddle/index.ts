@@ -8,8 +8,7 @@ export type { NameClaim } from './name.js';
 export { sessionSigner } from './session/signer.js';
 export type { SessionUnlockedFile } from './session/helper.js';
 export { puddleStatus, type PuddleStatus } from './status.js';
-export { registerUnlockHook, type UnlockHook, type UnlockContext } from './hooks.js';
-export { registerRekeyHook, type RekeyHook, type RekeyContext, type RekeyPreflightContext } from './rekey.js';
+export { HookRegistry, puddleHooks, type PuddleHooks, type UnlockHook, type UnlockContext, type RekeyHook, type RekeyContext, type RekeyPreflightContext } from './hooks.js';
 
 // for the `vigo swarm puddle …` verbs
 export { readPassphrase } from './passphrase.js';

@@ -16,47 +16,17 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { fsyncDir } from '../platform/atomic.js';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { crashPoint } from './crash.js';
-import { HookRegistry } from './hooks.js';
+import type { HookRegistry, RekeyContext, RekeyHook, RekeyPreflightContext } from './hooks.js';
 import { commitChange } from './journal.js';
 import { FILES, PRIVATE_MODE, PUBLIC_MODE, puddlePath, retiredPaths } from './layout.js';
 import { nameClaimText, readNameClaimFile, signNameClaim } from './name.js';
 import { launchSession } from './session/launch.js';
 import { lockSession, sessionStatus } from './session/client.js';
 import { identityFiles, openIdentity, readIdentityFiles, seal, underLock } from './store.js';
-import { generateKeyPair, publicKeyFromSeed, seedSigner, toHex, type Signer } from '../trust/index.js';
+import { generateKeyPair, publicKeyFromSeed, seedSigner, toHex } from '../trust/index.js';
 import { SALT_LEN, parseWrapped, unwrapSeed } from './wrap.js';
 
-export interface RekeyContext {
-  oldSigner: Signer;
-  newPublicKey: Uint8Array;
-  now: number;
-  forceOrphanProjects: boolean;
-  home: string;
-  /** beyond CONTRACTS §2: the new key, for hooks that mint under it (e.g. a fresh admin token) */
-  newSigner: Signer;
-}
-
-export interface RekeyPreflightContext {
-  oldPublicKey: Uint8Array;
-  newPublicKey: Uint8Array;
-  now: number;
-  forceOrphanProjects: boolean;
-  home: string;
-}
-
-export interface RekeyHook {
-  name: string;
-  /** optional: throw (a VigoError with a hint) to refuse the rekey before anything changes */
-  preflight?(ctx: RekeyPreflightContext): Promise<void>;
-  /** must be idempotent: it runs again when an interrupted rekey is resumed. Returns lines to print. */
-  run(ctx: RekeyContext): Promise<string[]>;
-}
-
-const rekeyHooks = new HookRegistry<RekeyHook>();
-
-export function registerRekeyHook(h: RekeyHook): void {
-  rekeyHooks.register(h);
-}
+export type { RekeyContext, RekeyHook, RekeyPreflightContext } from './hooks.js';
 
 interface PendingRekey {
   v: 1;
@@ -87,9 +57,12 @@ export interface RekeyOptions {
   forceOrphanProjects: boolean;
   home: string;
   now?: () => number;
-  env?: NodeJS.ProcessEnv;
+  /** the entry point's environment */
+  env: NodeJS.ProcessEnv;
   /** progress lines (stderr) */
   progress?: (line: string) => void;
+  /** the rekey hooks to run (the entry point's registry) */
+  hooks: HookRegistry<RekeyHook>;
 }
 
 export interface RekeyResult {
@@ -114,7 +87,7 @@ async function openRetired(dir: string, pubHex: string, passphrase: string): Pro
 
 export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyResult> {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-  const env = opts.env ?? process.env;
+  const env = opts.env;
   const progress = opts.progress ?? (() => undefined);
   return underLock(dir, async () => {
     const pending = readPendingRekey(dir);
@@ -143,7 +116,7 @@ export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyR
         forceOrphanProjects: opts.forceOrphanProjects,
         home: opts.home,
       };
-      for (const h of rekeyHooks.all()) if (h.preflight) await h.preflight(pre);
+      for (const h of opts.hooks.all()) if (h.preflight) await h.preflight(pre);
       progress('wrapping the new key');
       const sealed = await seal(newSeed, fresh.publicKey, passphrase);
       const oldFiles = readIdentityFiles(dir);
@@ -184,7 +157,7 @@ export async function rekeyPair(dir: string, opts: RekeyOptions): Promise<RekeyR
         newSigner,
       };
       const lines: string[] = [];
-      for (const h of rekeyHooks.all()) {
+      for (const h of opts.hooks.all()) {
         progress(`running rekey hook ${h.name}`);
         try {
           lines.push(...(await h.run(ctx)));

@@ -1,7 +1,7 @@
 /** Unlocking: unwrap the identity and hand the key to a fresh session helper. */
 import { VigoError } from '../platform/errors.js';
 import { homeDir } from '../platform/paths.js';
-import { runUnlockHooks } from './hooks.js';
+import { runUnlockHooks, type HookRegistry, type UnlockHook } from './hooks.js';
 import { sessionSigner } from './session/signer.js';
 import { launchSession } from './session/launch.js';
 import { lockSession, removeStaleSessionFiles, sessionStatus } from './session/client.js';
@@ -28,10 +28,13 @@ export function parseDuration(s: string, what = '--idle-timeout'): number {
 export interface UnlockOptions {
   idleTimeoutS: number;
   watchPid: number | null;
-  env?: NodeJS.ProcessEnv;
+  /** the entry point's environment */
+  env: NodeJS.ProcessEnv;
   /** for unlock hooks */
   home?: string;
   now?: () => number;
+  /** the unlock hooks to run (the entry point's registry) */
+  hooks: HookRegistry<UnlockHook>;
 }
 
 export type UnlockResult = { already: true; status: StatusAnswer } | { already: false; pid: number; publicKey: Uint8Array; lines: string[] };
@@ -59,7 +62,7 @@ export async function unlockPuddle(dir: string, getPassphrase: () => Promise<str
   const passphrase = await getPassphrase();
   const { seed, publicKey } = await unwrapIdentity(dir, passphrase);
   const pid = await launchSession(dir, seed, opts); // zeroes seed
-  const lines = await runUnlockHooks({
+  const lines = await runUnlockHooks(opts.hooks, {
     signer: await sessionSigner(dir),
     home: opts.home ?? homeDir(opts.env),
     now: (opts.now ?? (() => Math.floor(Date.now() / 1000)))(),

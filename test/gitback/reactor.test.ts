@@ -12,12 +12,19 @@ import { canonicalize, generateKeyPair, mintBootstrapToken, mintChildToken, mint
 import { saveProject, type ProjectConfig } from '../../src/gitback/state.js';
 import { bindingMessage, writeBinding, type BindingBody } from '../../src/gitback/binding.js';
 import { heldByUid } from '../../src/gitback/envelopes.js';
-import { sweepOnce, type SweepLimits } from '../../src/gitback/reactor.js';
+import { sweepOnce, type SweepLimits, type SweepOptions } from '../../src/gitback/reactor.js';
+import { diskStores } from '../../src/gitback/stores/disk.js';
+import { systemClock } from '../../src/platform/clock.js';
 import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vgt-reactor-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const uid = process.getuid?.() ?? 0;
+
+/** The daemon's sweep over this envoy's files, on the real clock (its wall-time cap is real too). */
+function sweep(o: { env: { VIGO_ROOT: string }; passwdFile: string; log: (m: string) => void } & Pick<SweepOptions, 'limits' | 'afterCheck'>) {
+  return sweepOnce({ ...o, stores: diskStores(o.env, o.passwdFile, o.log), clock: systemClock });
+}
 
 /** A user (this uid) with a home, a puddle key bound to its uid, and a founded project. */
 async function founder(name: string): Promise<{ env: { VIGO_ROOT: string }; passwd: string; home: string; s: Signer; root: Token; pdir: string }> {
@@ -49,14 +56,14 @@ test('3,000 revokes from one user: swept over several bounded ticks, then refuse
   const revokes = [];
   for (let i = 0; i < 3000; i++) revokes.push(await mintRevoke(u.s, [u.root], [], randomBytes(32).toString('hex'), null, now));
   const logs: string[] = [];
-  const opts = { env: u.env, passwdFile: u.passwd, now: () => now, log: (m: string) => void logs.push(m), limits };
+  const opts = { env: u.env, passwdFile: u.passwd, log: (m: string) => void logs.push(m), limits };
   // the CLI appends to revoke.pending and each file stays under the reader's 1 MiB: three batches of 1,000
   const ticks: { ms: number; stored: number; more: boolean }[] = [];
   for (let batch = 0; batch < 3; batch++) {
     writeFileSync(join(u.pdir, 'revoke.pending'), canonicalize(revokes.slice(batch * 1000, (batch + 1) * 1000)));
     for (let t = 0; t < 2000; t++) {
       const t0 = process.hrtime.bigint();
-      const r = sweepOnce(opts);
+      const r = sweep(opts);
       ticks.push({ ms: Number(process.hrtime.bigint() - t0) / 1e6, stored: r.revokes, more: r.more });
       assert.ok(r.revokes <= limits.perUser, `a tick stores at most the per-user budget (${r.revokes})`);
       if (r.revokes > 0) assert.deepEqual(r.changedProjects, [u.root.project_id]);
@@ -78,7 +85,7 @@ test('3,000 revokes from one user: swept over several bounded ticks, then refuse
   assert.match(logs.join('\n'), /rejected .*revoke\.pending \(from loaduser\): E_QUOTA: loaduser \(uid \d+\) holds 400 envelopes/);
   assert.ok(existsSync(join(u.pdir, 'revoke.pending.rejected')));
   // the last tick had nothing left to do
-  assert.equal(sweepOnce(opts).more, false);
+  assert.equal(sweep(opts).more, false);
 });
 
 test('the per-tick budget is shared fairly: a capped tick continues with the next user next time', async () => {
@@ -87,22 +94,22 @@ test('the per-tick budget is shared fairly: a capped tick continues with the nex
   const revokes = [];
   for (let i = 0; i < 30; i++) revokes.push(await mintRevoke(u.s, [u.root], [], randomBytes(32).toString('hex'), null, now));
   writeFileSync(join(u.pdir, 'revoke.pending'), canonicalize(revokes));
-  const opts = { env: u.env, passwdFile: u.passwd, now: () => now, log: () => undefined, limits: { perUser: 50, perTick: 11, quotaPerUserProject: 100, maxTickMs: 60_000 } };
-  const first = sweepOnce(opts);
+  const opts = { env: u.env, passwdFile: u.passwd, log: () => undefined, limits: { perUser: 50, perTick: 11, quotaPerUserProject: 100, maxTickMs: 60_000 } };
+  const first = sweep(opts);
   assert.equal(first.revokes, 10, 'one budget unit for the membership check, ten for revokes');
   assert.equal(first.more, true);
   assert.ok(existsSync(join(u.pdir, 'revoke.pending.sweeping')), 'the half-done sentinel waits for the next tick');
   let total = first.revokes;
-  for (let i = 0; i < 5 && existsSync(join(u.pdir, 'revoke.pending.sweeping')); i++) total += sweepOnce(opts).revokes;
+  for (let i = 0; i < 5 && existsSync(join(u.pdir, 'revoke.pending.sweeping')); i++) total += sweep(opts).revokes;
   assert.equal(total, 30);
   assert.equal(existsSync(join(u.pdir, 'revoke.pending.sweeping')), false);
 
   // a machine too slow for the wall-time cap still makes progress: one revoke per tick
   writeFileSync(join(u.pdir, 'revoke.pending'), canonicalize([await mintRevoke(u.s, [u.root], [], 'aa'.repeat(32), null, now), await mintRevoke(u.s, [u.root], [], 'bb'.repeat(32), null, now)]));
   const slow = { ...opts, limits: { ...opts.limits, maxTickMs: 0 } };
-  const s1 = sweepOnce(slow);
+  const s1 = sweep(slow);
   assert.deepEqual([s1.revokes, s1.more], [1, true]);
-  const s2 = sweepOnce(slow);
+  const s2 = sweep(slow);
   assert.equal(s2.revokes, 1);
   assert.equal(existsSync(join(u.pdir, 'revoke.pending.sweeping')), false);
 });
@@ -141,10 +148,10 @@ test('a user swaps its project directory for a symlink to another user’s: noth
   const logs: string[] = [];
   const swapped: string[] = [];
   // between the reactor's check of the directory and its use, the attacker swaps it
-  const r = sweepOnce({
+  const r = sweep({
     env: { VIGO_ROOT: vroot },
     passwdFile: passwd,
-    now: () => Math.floor(Date.now() / 1000),
+    
     log: (x) => void logs.push(x),
     afterCheck: (d) => {
       if (d !== mdir) return;
@@ -163,7 +170,7 @@ test('a user swaps its project directory for a symlink to another user’s: noth
 
   // and at the next sweep the link itself is refused, naming it
   const logs2: string[] = [];
-  sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: passwd, now: () => Math.floor(Date.now() / 1000), log: (x) => void logs2.push(x) });
+  sweep({ env: { VIGO_ROOT: vroot }, passwdFile: passwd,  log: (x) => void logs2.push(x) });
   assert.match(logs2.join('\n'), new RegExp(`skipping ${mdir}: ${mdir} is not a directory \\(symlinks are refused\\)`));
   assert.deepEqual(readdirSync(vdir).sort(), before);
   // a swapped ~/.vigo-gitback is refused the same way
@@ -171,7 +178,7 @@ test('a user swaps its project directory for a symlink to another user’s: noth
   renameSync(join(m.home, '.vigo-gitback'), join(m.home, 'old-gitback'));
   symlinkSync(join(v.home, '.vigo-gitback'), join(m.home, '.vigo-gitback'));
   const logs3: string[] = [];
-  sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: passwd, now: () => Math.floor(Date.now() / 1000), log: (x) => void logs3.push(x) });
+  sweep({ env: { VIGO_ROOT: vroot }, passwdFile: passwd,  log: (x) => void logs3.push(x) });
   assert.match(logs3.join('\n'), /\.vigo-gitback is not a directory \(symlinks are refused\)/);
   assert.deepEqual(readdirSync(vdir).sort(), before);
 });
@@ -184,7 +191,7 @@ test('leave.pending holds exactly one envelope: an array of two valid leaves is 
   const leaves = [await mintLeave(u.s, [u.root, child], [], now - 10), await mintLeave(u.s, [u.root, child], [], now - 5)];
   writeFileSync(join(u.pdir, 'leave.pending'), canonicalize(leaves));
   const logs: string[] = [];
-  const r = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
+  const r = sweep({ env: u.env, passwdFile: u.passwd, log: (m) => void logs.push(m) });
   assert.equal(r.leaves, 0);
   assert.equal(r.rejected, 1);
   assert.deepEqual(r.changedProjects, []);
@@ -192,12 +199,12 @@ test('leave.pending holds exactly one envelope: an array of two valid leaves is 
   assert.equal(existsSync(join(u.env.VIGO_ROOT, 'var/lib/vigo/swarm/gitback/envelopes', u.root.project_id, 'leaves')), false);
   // one of them alone is swept, and the project's revocation set changes
   writeFileSync(join(u.pdir, 'leave.pending'), canonicalize(leaves[0]));
-  const r2 = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
+  const r2 = sweep({ env: u.env, passwdFile: u.passwd, log: (m) => void logs.push(m) });
   assert.equal(r2.leaves, 1);
   assert.deepEqual(r2.changedProjects, [u.root.project_id]);
   // a revoke queued before leaving is still swept: the held leave carries the leaver's chain
   writeFileSync(join(u.pdir, 'revoke.pending'), canonicalize([await mintRevoke(u.s, [u.root, child], [], 'ee'.repeat(32), null, now - 20)]));
   for (const f of ['project.json', 'tokens.json']) rmSync(join(u.pdir, f));
-  const r3 = sweepOnce({ env: u.env, passwdFile: u.passwd, now: () => now, log: (m) => void logs.push(m) });
+  const r3 = sweep({ env: u.env, passwdFile: u.passwd, log: (m) => void logs.push(m) });
   assert.equal(r3.revokes, 1, logs.join('\n'));
 });

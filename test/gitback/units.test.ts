@@ -11,6 +11,8 @@ import { parseBindProofLine, parseRequest } from '../../src/gitback/daemon/proto
 import { resolveProject, saveProject, saveConfig, type ProjectConfig } from '../../src/gitback/state.js';
 import { reapEnvelopes, storeLeave } from '../../src/gitback/envelopes.js';
 import { sweepOnce } from '../../src/gitback/reactor.js';
+import { diskStores } from '../../src/gitback/stores/disk.js';
+import { ManualClock } from '../../src/platform/clock.js';
 import { retiredTokens } from '../../src/gitback/project/common.js';
 import { testContext } from './harness.js';
 
@@ -106,7 +108,8 @@ test('reaping removes envelopes stored longer than the retention; a forged senti
   const uid = process.getuid?.() ?? 0;
   writeFileSync(join(dir, 'passwd'), `u:x:${uid}:${uid}::${home}:/bin/sh\n`);
   const logs: string[] = [];
-  const r = sweepOnce({ env: { VIGO_ROOT: vroot }, passwdFile: join(dir, 'passwd'), now: () => 2000, log: (m) => logs.push(m) });
+  const log = (m: string) => void logs.push(m);
+  const r = sweepOnce({ stores: diskStores({ VIGO_ROOT: vroot }, join(dir, 'passwd'), log), clock: new ManualClock(2000_000), log });
   assert.equal(r.rejected, 1);
   assert.ok(existsSync(join(pdir, 'leave.pending.rejected')));
   assert.equal(existsSync(join(store, leave.project_id, 'leaves')) && r.leaves > 0, false);

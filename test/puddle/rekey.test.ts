@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, verify } from 'node:crypto';
+import { puddleHooks, sessionSigner, type RekeyContext } from '../../src/puddle/index.js';
 import { readNameClaim, readPublicKey } from '../../src/puddle/identity.js';
-import { registerRekeyHook, sessionSigner, type RekeyContext } from '../../src/puddle/index.js';
 import { rekeyPair } from '../../src/puddle/rekey.js';
 import { VigoError } from '../../src/platform/errors.js';
 import { PASS, alive, cleanupHome, helperPid, ok, tempHome, vigo, waitFor, withPass } from './harness.js';
@@ -24,7 +24,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 let mode: 'ok' | 'fail' | 'refuse' = 'ok';
 const calls: { ctx: RekeyContext; oldSig: Uint8Array }[] = [];
-registerRekeyHook({
+const hooks = puddleHooks();
+hooks.rekey.register({
   name: 'test-projects',
   async preflight(ctx) {
     if (mode === 'refuse' && !ctx.forceOrphanProjects) {
@@ -39,7 +40,7 @@ registerRekeyHook({
   },
 });
 
-const opts = (force = false) => ({ passphrase: () => Promise.resolve(PASS), forceOrphanProjects: force, home: h });
+const opts = (force = false) => ({ passphrase: () => Promise.resolve(PASS), forceOrphanProjects: force, home: h, hooks: hooks.rekey, env: process.env });
 
 test('rekey-pair: hooks, session refresh, name claim, retired key kept', async () => {
   ok(vigo(h, ['init'], withPass()));

@@ -5,11 +5,16 @@ import { registerPuddle } from './swarm/puddle/index.js';
 import { registerGitback } from './swarm/gitback/index.js';
 import { registerAgent } from './agent/index.js';
 import { VERSION } from '../../wire/version.js';
+import { puddleHooks } from '../../puddle/index.js';
+import { registerGitbackHooks } from '../../gitback/index.js';
 
 export function buildVigo(): Command {
   const program = new Command('vigo').description('Vigo envoy: agent daemon and per-user swarm verbs').version(VERSION);
   const swarm = group(program, 'swarm', 'Peer-to-peer subsystems among envoys');
-  registerPuddle(swarm);
+  // the puddle's hooks are built here and handed down: gitback's binds the uid on unlock and follows a rekey
+  const hooks = puddleHooks();
+  registerGitbackHooks(hooks, process.env);
+  registerPuddle(swarm, hooks);
   registerGitback(swarm);
   registerAgent(program);
   return program;

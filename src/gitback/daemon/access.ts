@@ -1,78 +1,77 @@
 /**
- * The helper daemon's access decision for one connection. Identity comes only from the
- * kernel (the uid); everything else is loaded from THAT uid's home, owner-checked:
- * its project state, its chain and its delegations. The presenter is NOT taken from the
- * user's files: it is the key this uid proved it holds (the envoy's binding, see
- * ../binding.ts); identity.pub must agree with it. The envoy adds what the user cannot
- * forge: the revocations in the envelope store, the envoy's tombstones and the longest
- * delegation list it has verified. The trust core's verifyChain makes the decision.
+ * The helper daemon's access decision for one connection, in two parts: loadAccessFacts
+ * reads what the decision needs through the stores (../stores/stores.ts), and the pure
+ * decideAccess (./decide.ts) decides from those facts alone. Identity comes only from the
+ * kernel (the uid); everything else is loaded from THAT uid's home, owner-checked: its
+ * project state, its chain and its delegations. The presenter is NOT taken from the user's
+ * files: it is the key this uid proved it holds (the envoy's binding, see ../binding.ts);
+ * identity.pub must agree with it. The envoy adds what the user cannot forge: the
+ * revocations in the envelope store, the envoy's tombstones and the longest delegation
+ * list it has verified.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PeerCred } from '../../platform/peercred.js';
+import type { Clock } from '../../platform/clock.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { VerifyCache, verifyChain, type RevocationSet } from '../../trust/index.js';
-import { checkUsercrateGate } from '../gate.js';
-import { userByUid } from '../passwd.js';
-import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
-import { EnvelopeCache, loadRevocations } from '../envelopes.js';
+import { VerifyCache, type RevocationSet } from '../../trust/index.js';
 import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
-import {
-  UNBOUND_HINT,
-  readBinding,
-  readDelegationRecord,
-  verifyBindingProof,
-  writeBinding,
-  writeDelegationRecord,
-  type BindingRecord,
-} from '../binding.js';
+import { verifyBindingProof, type BindingRecord } from '../binding.js';
+import { boundPresenterOf, decideAccess, loadFact, presenterKeyOf, IDENTITY_PUB, type AccessDecision, type AccessFacts, type AccessRequest } from './decide.js';
+import type { AccessStores } from '../stores/stores.js';
+
+export { tombstonesDir } from '../stores/disk.js';
 
 export interface AccessOptions {
   env: Env;
-  passwdFile: string;
-  now: () => number;
+  stores: AccessStores;
+  /** the trust core counts in unix seconds: Math.floor(clock.now() / 1000) */
+  clock: Clock;
   log: (m: string) => void;
   cache?: VerifyCache;
-  envelopes?: EnvelopeCache;
 }
 
-export function tombstonesDir(env: Env): string {
-  return join(paths.gitbackBase(env), 'tombstones');
-}
+/** unix seconds, the trust core's unit */
+export const seconds = (clock: Clock): number => Math.floor(clock.now() / 1000);
 
 export function bareRepoPath(env: Env, pid: string): string {
   return join(paths.gitbackProjects(env), `${pid}.git`);
 }
 
-export function presenterKey(home: string, read: (p: string) => string | null): string {
-  const file = join(home, '.vigo-puddle', 'identity.pub');
-  const text = read(file);
-  if (text === null) throw new VigoError('E_PUDDLE_NOT_INITIALIZED', `you have no puddle identity (${file} is missing)`, { hint: 'run `vigo swarm puddle init`' });
-  const hex = text.trim().replace(/^ed25519:/, '');
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new VigoError('E_STATE_MALFORMED', `${file} is not a 64-hex public key`);
-  return hex;
+/**
+ * The facts for uid and project, in the order the decision checks them, stopping at the
+ * first that already refuses (no passwd entry, a closed gate, no state, no identity, no
+ * binding), so a refused stranger costs no envelope-store read.
+ */
+export function loadAccessFacts(stores: AccessStores, uid: number, projectId: string, now: number): AccessFacts {
+  const facts: AccessFacts = { uid, usersSource: stores.users.source, user: stores.users.byUid(uid) };
+  const user = facts.user;
+  if (user === null) return facts;
+  facts.gate = loadFact(() => (stores.users.checkGate(uid, user.name), true as const));
+  if (!facts.gate.ok) return facts;
+  facts.state = loadFact(() => stores.users.project(user, projectId));
+  if (!facts.state.ok || facts.state.value === null) return facts;
+  facts.envoyTombstone = stores.projects.isTombstoned(projectId);
+  facts.identity = loadFact(() => stores.users.identity(user));
+  if (!facts.identity.ok || facts.identity.value === null) return facts;
+  facts.binding = loadFact(() => stores.bindings.get(uid));
+  if (!facts.binding.ok || facts.binding.value === null) return facts;
+  facts.known = loadFact(() => stores.projects.delegations(projectId));
+  if (!facts.known.ok) return facts;
+  const known = facts.known.value;
+  facts.revocations = loadFact(() => stores.envelopes.load(projectId, now, known).set);
+  return facts;
 }
 
-/**
- * The key this uid may present: its binding, which must also be what identity.pub says
- * (a user who rekeyed, or who pasted another key into identity.pub, must bind again).
- */
-export function boundPresenter(env: Env, user: { uid: number; name: string; home: string }, read: (p: string) => string | null): string {
-  const own = presenterKey(user.home, read);
-  const b = readBinding(env, user.uid);
-  // a record for a different user name is a uid reused after userdel/useradd: not this user's
-  if (b === null || b.user !== user.name) {
-    throw new VigoError('E_UNBOUND', `this envoy has not bound a puddle key to you (${user.name}, uid ${user.uid}) yet`, { hint: UNBOUND_HINT });
-  }
-  if (b.pubkey !== own) {
-    throw new VigoError('E_BINDING_MISMATCH', `your identity.pub (${own.slice(0, 16)}…) is not the key this envoy bound to uid ${user.uid} (${b.pubkey.slice(0, 16)}…)`, {
-      hint:
-        'run `vigo swarm puddle unlock` (then retry) if you rekeyed or restored another identity, so this envoy binds the new key; ' +
-        "if you did not, ~/.vigo-puddle/identity.pub was changed behind the puddle's back: restore the original file",
-    });
-  }
-  return b.pubkey;
+/** The key identity.pub names, read through `read` (the reactor's fd-walking reader). */
+export function presenterKey(home: string, read: (p: string) => string | null): string {
+  const file = join(home, IDENTITY_PUB);
+  return presenterKeyOf(read(file), file);
+}
+
+/** The key bound to the user's uid, which identity.pub (read through `read`) must name. */
+export function boundPresenter(stores: Pick<AccessStores, 'bindings'>, user: { uid: number; name: string; home: string }, read: (p: string) => string | null): string {
+  return boundPresenterOf(user, read(join(user.home, IDENTITY_PUB)), () => stores.bindings.get(user.uid));
 }
 
 /**
@@ -82,20 +81,21 @@ export function boundPresenter(env: Env, user: { uid: number; name: string; home
  */
 export async function bindUid(opts: AccessOptions, cred: PeerCred, challenge: string, proof: unknown): Promise<{ uid: number; pubkey: string; replaced: string | null }> {
   await Promise.resolve();
-  const user = userByUid(cred.uid, opts.passwdFile);
-  if (!user) throw new VigoError('E_UNKNOWN_USER', `uid ${cred.uid} is not in ${opts.passwdFile}`);
-  checkUsercrateGate(cred.uid, user.name, opts.env);
-  const now = opts.now();
+  const { users, bindings } = opts.stores;
+  const user = users.byUid(cred.uid);
+  if (!user) throw new VigoError('E_UNKNOWN_USER', `uid ${cred.uid} is not in ${users.source}`);
+  users.checkGate(cred.uid, user.name);
+  const now = seconds(opts.clock);
   const p = verifyBindingProof(proof, { uid: cred.uid, challenge, now });
-  const own = presenterKey(user.home, ownedReader(cred.uid));
+  const own = presenterKeyOf(users.identity(user), join(user.home, IDENTITY_PUB));
   if (p.pubkey !== own) throw new VigoError('E_BIND_REFUSED', `binding refused: the proof is for ${p.pubkey.slice(0, 16)}…, but your identity.pub names ${own.slice(0, 16)}…`);
   let prev: BindingRecord | null = null;
   try {
-    prev = readBinding(opts.env, cred.uid);
+    prev = bindings.get(cred.uid);
   } catch (e) {
     opts.log(`uid ${cred.uid}: replacing an unreadable binding: ${e instanceof Error ? e.message : String(e)}`);
   }
-  writeBinding(opts.env, { v: 1, uid: cred.uid, user: user.name, pubkey: p.pubkey, bound_at: now, proof: p });
+  bindings.put({ v: 1, uid: cred.uid, user: user.name, pubkey: p.pubkey, bound_at: now, proof: p });
   const replaced = prev !== null && (prev.pubkey !== p.pubkey || prev.user !== user.name) ? prev.pubkey : null;
   if (prev === null) opts.log(`uid ${cred.uid} (${user.name}) bound to ${p.pubkey}`);
   else if (replaced !== null) opts.log(`uid ${cred.uid} (${user.name}) binding rotated ${prev.pubkey} (${prev.user}) → ${p.pubkey}`);
@@ -104,7 +104,7 @@ export async function bindUid(opts: AccessOptions, cred: PeerCred, challenge: st
 
 export async function authorize(opts: AccessOptions, cred: PeerCred, req: ConnectRequest): Promise<Grant> {
   await Promise.resolve();
-  return decide(opts, cred, req.project_id, req.handle, false);
+  return decide(opts, cred, { projectId: req.project_id, handle: req.handle, ignoreTombstone: false });
 }
 
 /**
@@ -114,8 +114,8 @@ export async function authorize(opts: AccessOptions, cred: PeerCred, req: Connec
  */
 export async function authorizeMigrate(opts: AccessOptions, cred: PeerCred, req: MigrateRequest): Promise<{ from: Grant; to: Grant }> {
   await Promise.resolve();
-  const to = decide(opts, cred, req.to, null, false);
-  const from = decide(opts, cred, req.from, to.handle, true);
+  const to = decide(opts, cred, { projectId: req.to, handle: null, ignoreTombstone: false });
+  const from = decide(opts, cred, { projectId: req.from, handle: to.handle, ignoreTombstone: true });
   // reading the source needs only what a fetch needs; writing every ref of the target needs admin
   if (to.role !== 'admin') throw new VigoError('E_NOT_ADMIN', `migrating into ${to.projectId.slice(0, 12)}… needs admin; you are a ${to.role}`);
   return { from, to };
@@ -128,67 +128,19 @@ export async function authorizeMigrate(opts: AccessOptions, cred: PeerCred, req:
  */
 export async function authorizeRetired(opts: AccessOptions, cred: PeerCred, projectId: string): Promise<RevocationSet> {
   await Promise.resolve();
-  decide(opts, cred, projectId, null, true);
-  return loadRevocations(paths.gitbackEnvelopes(opts.env), projectId, opts.now(), opts.log, opts.envelopes ?? new EnvelopeCache(), {
-    knownDelegations: readDelegationRecord(opts.env, projectId),
-  });
+  decide(opts, cred, { projectId, handle: null, ignoreTombstone: true });
+  return opts.stores.envelopes.load(projectId, seconds(opts.clock), opts.stores.projects.delegations(projectId)).set;
 }
 
-function decide(opts: AccessOptions, cred: PeerCred, projectId: string, wantHandle: string | null, ignoreTombstone: boolean): Grant & { handle: string } {
-  const req = { project_id: projectId, handle: wantHandle ?? '' };
-  const user = userByUid(cred.uid, opts.passwdFile);
-  if (!user) throw new VigoError('E_UNKNOWN_USER', `uid ${cred.uid} is not in ${opts.passwdFile}`);
-  checkUsercrateGate(cred.uid, user.name, opts.env);
-  const read = ownedReader(cred.uid);
-  const base = join(user.home, '.vigo-gitback');
-  const notMember = () =>
-    new VigoError('E_NOT_MEMBER', `you (${user.name}) hold no state for project ${req.handle === '' ? '' : `${req.handle} `}(${req.project_id.slice(0, 12)}…) on this envoy`, {
-      hint: 'join it first: vigo swarm gitback project join <project_id> --invitation <file>',
-    });
-  if (!checkOwnedDir(base, cred.uid) || !checkOwnedDir(join(base, req.project_id), cred.uid)) throw notMember();
-  const state = loadProject(base, req.project_id, read);
-  if (!state) throw notMember();
-  if (wantHandle === null) req.handle = state.config.handle;
-  if (state.config.handle !== req.handle) {
-    throw new VigoError('E_WRONG_HANDLE', `project ${req.project_id.slice(0, 12)}… is '${state.config.handle}', not '${req.handle}'`, {
-      hint: `use gitback://${req.project_id}/${state.config.handle}`,
-    });
-  }
-  const tombstoned = !ignoreTombstone && (state.config.tombstoned_at !== null || existsSync(join(tombstonesDir(opts.env), `${req.project_id}.json`)));
-  const now = opts.now();
-  const presenter = boundPresenter(opts.env, { uid: cred.uid, name: user.name, home: user.home }, read);
-  const known = readDelegationRecord(opts.env, req.project_id);
-  // what is in force: revokes that stand (their signer not revoked before signing) and leaves (leaf only)
-  const rv = loadRevocations(paths.gitbackEnvelopes(opts.env), req.project_id, now, opts.log, opts.envelopes ?? new EnvelopeCache(), { knownDelegations: known });
-  const result = verifyChain({
-    projectId: req.project_id,
-    chain: state.chain,
-    delegations: state.delegations,
-    revoked: rv.revoked,
-    revokedAt: rv.revokedAt,
-    left: rv.left,
-    now,
-    presenter,
-    tombstoned,
-    ...(known.length > 0 ? { knownDelegations: known } : {}),
-    ...(opts.cache ? { cache: opts.cache } : {}),
-  });
-  if (!result.ok) {
-    const hint =
-      result.code === 'E_TOMBSTONED'
-        ? state.config.successor
-          ? `the project continues as ${state.config.successor}; run \`vigo swarm gitback project push\` to re-point your remote`
-          : 'ask the founder for the re-founded project id'
-        : result.code === 'E_REVOKED'
-          ? 'ask a project admin for a new invitation'
-          : undefined;
-    throw new VigoError(result.code, `access to ${req.handle} refused (${result.code}): ${result.message}`, hint ? { hint } : {});
-  }
-  // verified and consistent with what we held (reconcileDelegations): remember the longer list
+/** Loads the facts, decides, and applies what the decision asks (recording a longer delegation list). */
+function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest): Grant & { handle: string } {
+  const now = seconds(opts.clock);
+  const d: AccessDecision = decideAccess(loadAccessFacts(opts.stores, cred.uid, req.projectId, now), req, now, opts.cache ? { cache: opts.cache } : {});
+  if (!d.allow) throw d.error;
   // (decide is synchronous: no other connection can record between our read and this write)
-  if (state.delegations.length > known.length) {
-    writeDelegationRecord(opts.env, req.project_id, state.delegations, now);
-    opts.log(`project ${req.project_id.slice(0, 12)}…: recorded ${state.delegations.length} founder delegation(s) (was ${known.length})`);
+  if (d.recordDelegations !== null) {
+    opts.stores.projects.recordDelegations(d.projectId, d.recordDelegations, now);
+    opts.log(`project ${d.projectId.slice(0, 12)}…: recorded ${d.recordDelegations.length} founder delegation(s) (was ${d.knownDelegations})`);
   }
-  return { repo: bareRepoPath(opts.env, req.project_id), projectId: req.project_id, user: user.name, role: result.role, handle: state.config.handle };
+  return { repo: bareRepoPath(opts.env, d.projectId), projectId: d.projectId, user: d.user, role: d.role, handle: d.handle };
 }

@@ -33,8 +33,9 @@ import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { authorize, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
 import { StatusService } from './status-service.js';
-import { reapOnce, sweepOnce, type SweepLimits } from '../reactor.js';
-import { EnvelopeCache } from '../envelopes.js';
+import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
+import { diskStores } from '../stores/disk.js';
+import type { Clock } from '../../platform/clock.js';
 
 /** Limits in the config's units (seconds, counts); see DaemonLimits for what each caps. */
 const LIMIT_KEYS = {
@@ -144,16 +145,24 @@ export class GitbackService implements AgentService {
   private timer: NodeJS.Timeout | null = null;
   private backlogTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly cfg: GitbackConfig) {}
+  /** `clock` decides (the access decision, the sweep's time and wall-time cap); the timers stay libuv's */
+  constructor(
+    private readonly cfg: GitbackConfig,
+    private readonly clock: Clock,
+  ) {}
 
   async start(ctx: AgentContext): Promise<void> {
     const env = ctx.env;
-    const now = () => Math.floor(Date.now() / 1000);
+    const clock = this.clock;
     const cache = new VerifyCache();
-    const envelopes = new EnvelopeCache();
     const socketPath = this.cfg.socket ?? paths.gitbackSocket(env);
     const passwdFile = this.cfg.passwd_file;
     const log = (m: string) => ctx.log(`gitback: ${m}`);
+    // one set of stores and one sweep memory for the daemon's life: the envelope cache is
+    // shared by the access decision and the sweep
+    const stores = diskStores(env, passwdFile, log);
+    const memory = new SweepMemory();
+    const access = { env, stores, clock, log, cache };
     prepareDirs(env);
     const statusService = new StatusService({
       env,
@@ -163,16 +172,17 @@ export class GitbackService implements AgentService {
       maxEntries: 200_000,
       timeoutMs: this.cfg.status_timeout_s * 1000,
       log,
+      clock,
     });
     const daemon = new GitbackDaemon({
       socketPath,
       log,
       limits: this.cfg.limits,
       repoLedgerDir: repoLedgerDir(env),
-      authorize: (cred, req) => authorize({ env, passwdFile, now, log, cache, envelopes }, cred, req),
-      authorizeMigrate: (cred, req) => authorizeMigrate({ env, passwdFile, now, log, cache, envelopes }, cred, req),
-      authorizeRetired: (cred, req) => authorizeRetired({ env, passwdFile, now, log, cache, envelopes }, cred, req.project_id),
-      bind: (cred, challenge, proof) => bindUid({ env, passwdFile, now, log }, cred, challenge, proof),
+      authorize: (cred, req) => authorize(access, cred, req),
+      authorizeMigrate: (cred, req) => authorizeMigrate(access, cred, req),
+      authorizeRetired: (cred, req) => authorizeRetired(access, cred, req.project_id),
+      bind: (cred, challenge, proof) => bindUid(access, cred, challenge, proof),
       // root sees every user's state; anyone else gets the same envoy-wide figures
       // (counts and sizes only — no user's files are disclosed beyond that)
       status: () => statusService.get(),
@@ -188,10 +198,10 @@ export class GitbackService implements AgentService {
       this.backlogTimer = null;
       try {
         // bounded per user and per tick (sweepOnce is synchronous, so ticks never overlap)
-        const r = sweepOnce({ env, passwdFile, now, log, limits: this.cfg.sweep_limits, envelopes });
+        const r = sweepOnce({ stores, clock, log, limits: this.cfg.sweep_limits, memory, cache: stores.envelopes.cache.verifyCache });
         if (r.revokes + r.leaves + r.tombstones > 0) statusService.invalidate();
         if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
-        reapOnce(env, Date.now(), this.cfg.envelope_retention_days * 86400, log);
+        reapOnce(env, clock.now(), this.cfg.envelope_retention_days * 86400, log);
         // work left behind by the bounds goes on soon, not a whole interval later
         if (r.more && this.timer) this.backlogTimer = setTimeout(tick, SWEEP_BACKLOG_TICK_MS);
       } catch (e) {
@@ -219,6 +229,6 @@ export class GitbackService implements AgentService {
   }
 }
 
-export function gitbackService(config: AgentConfig): AgentService {
-  return new GitbackService(parseGitbackConfig(config));
+export function gitbackService(config: AgentConfig, clock: Clock): AgentService {
+  return new GitbackService(parseGitbackConfig(config), clock);
 }

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { VigoError } from '../../platform/errors.js';
 import type { Env } from '../../platform/paths.js';
+import type { Clock } from '../../platform/clock.js';
 import type { EnvoyStatus, RepoFigures } from '../status.js';
 import type { StatusJob } from './status-worker.js';
 
@@ -19,6 +20,8 @@ export interface StatusServiceOptions {
   maxEntries: number;
   timeoutMs: number;
   log: (m: string) => void;
+  /** decides whether the cached answer is still fresh (and times a scan for the log) */
+  clock: Clock;
 }
 
 export class StatusService {
@@ -42,7 +45,7 @@ export class StatusService {
 
   get(): Promise<EnvoyStatus> {
     const c = this.cached;
-    if (c && Date.now() - c.at < this.opts.cacheMs) return Promise.resolve(c.status);
+    if (c && this.opts.clock.now() - c.at < this.opts.cacheMs) return Promise.resolve(c.status);
     if (this.inflight === null || this.inflightGeneration !== this.generation) {
       const gen = this.generation;
       const run: Promise<EnvoyStatus> = this.scan(gen).finally(() => {
@@ -63,7 +66,7 @@ export class StatusService {
       maxEntries: this.opts.maxEntries,
       figures: this.figures,
     };
-    const started = Date.now();
+    const started = this.opts.clock.now();
     return new Promise<EnvoyStatus>((resolve, reject) => {
       const w = new Worker(new URL('./status-worker.js', import.meta.url), { workerData: job });
       let settled = false;
@@ -81,8 +84,8 @@ export class StatusService {
         settled = true;
         clearTimeout(timer);
         this.figures = m.figures;
-        if (gen === this.generation) this.cached = { at: Date.now(), status: m.status };
-        if (Date.now() - started > 1_000) this.opts.log(`status scan took ${Date.now() - started} ms (${m.status.bare_repos} bare repo(s))`);
+        if (gen === this.generation) this.cached = { at: this.opts.clock.now(), status: m.status };
+        if (this.opts.clock.now() - started > 1_000) this.opts.log(`status scan took ${this.opts.clock.now() - started} ms (${m.status.bare_repos} bare repo(s))`);
         resolve(m.status);
       });
       w.once('error', (e) => {

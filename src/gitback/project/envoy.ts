@@ -101,7 +101,7 @@ export function gitbackGcOrphans(ctx: GitbackContext, opts: { yes?: boolean }): 
     return;
   }
   ctx.out(`${orphans.length} orphan bare repo(s) under ${dir}/ (no user in /etc/passwd holds the project):\n`);
-  const now = Date.now();
+  const now = ctx.now() * 1000; // ms, for ago()
   for (const pid of orphans) {
     const repo = join(dir, `${pid}.git`);
     ctx.out(`  ${pid}  ${formatBytes(dirBytes(repo), true).padStart(10)}  last-modified ${ago(now - statSync(repo).mtimeMs)}  ${repo}\n`);

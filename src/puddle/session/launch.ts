@@ -13,7 +13,8 @@ export interface LaunchOptions {
   idleTimeoutS: number;
   /** pid whose exit locks the session; null for none */
   watchPid: number | null;
-  env?: NodeJS.ProcessEnv;
+  /** the entry point's environment (the helper gets a cleaned copy) */
+  env: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
 }
 
@@ -55,7 +56,7 @@ export async function launchSession(dir: string, seed: Uint8Array, opts: LaunchO
     detached: true,
     stdio: ['pipe', 'pipe', logFd],
     cwd: '/',
-    env: helperEnv(opts.env ?? process.env),
+    env: helperEnv(opts.env),
   });
   closeSync(logFd);
   const copy = Buffer.from(seed);

@@ -4,10 +4,12 @@
 import type { AgentConfig, AgentService } from '../../../agent/index.js';
 import { gitbackService } from '../../../gitback/index.js';
 import { CheckinService } from '../../../agent/index.js';
+import { systemClock, type Clock } from '../../../platform/clock.js';
 
-export function agentServices(_config: AgentConfig): AgentService[] {
+/** `clock`: the time the services decide by (the real one, or a simulator's) */
+export function agentServices(_config: AgentConfig, clock: Clock = systemClock): AgentService[] {
   const services: AgentService[] = [];
-  services.push(gitbackService(_config));
+  services.push(gitbackService(_config, clock));
   services.push(new CheckinService(_config));
   return services;
 }

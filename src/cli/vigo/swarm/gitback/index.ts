@@ -5,7 +5,6 @@ import { registerStatus } from './status.js';
 import { registerPurge } from './purge.js';
 import { registerGcOrphans } from './gc-orphans.js';
 import { registerProject } from './project/index.js';
-import { registerGitbackRekeyHook } from '../../../../gitback/index.js';
 
 export function registerGitback(swarm: Command): void {
   const gb = group(swarm, 'gitback', 'Peer-replicated git among envoys');
@@ -13,5 +12,4 @@ export function registerGitback(swarm: Command): void {
   registerPurge(gb);
   registerGcOrphans(gb);
   registerProject(gb);
-  registerGitbackRekeyHook();
 }

@@ -1,11 +1,11 @@
 /** `vigo swarm puddle rekey-pair`: a new keypair; the retired one is kept, projects follow via hooks. */
 import type { Command } from 'commander';
 import { homeDir } from '../../../../platform/paths.js';
-import { puddleDir, rekeyPair } from '../../../../puddle/index.js';
+import { puddleDir, type HookRegistry, type RekeyHook, rekeyPair } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase } from './common.js';
 
-export function registerRekeyPair(puddle: Command): void {
+export function registerRekeyPair(puddle: Command, hooks: HookRegistry<RekeyHook>): void {
   puddle
     .command('rekey-pair')
     .description('Replace the keypair (same passphrase); keep the retired key wrapped; delegate founded projects to the new key')
@@ -17,6 +17,8 @@ export function registerRekeyPair(puddle: Command): void {
         forceOrphanProjects: opts.forceOrphanProjects === true,
         home: homeDir(),
         progress: (l) => process.stderr.write(`${l}\n`),
+        hooks,
+        env: process.env,
       });
       const out = [
         r.resumed ? 'Rekey finished (resumed)' : 'Puddle rekeyed',

@@ -1,7 +1,7 @@
 /** `vigo swarm puddle unlock`: unwrap the key into a session helper for this user. */
 import type { Command } from 'commander';
 import { VigoError } from '../../../../platform/errors.js';
-import { puddleDir, DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle, processName } from '../../../../puddle/index.js';
+import { puddleDir, type HookRegistry, type UnlockHook, DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle, processName } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase, formatDuration } from './common.js';
 
@@ -17,7 +17,7 @@ function watchedName(pid: number): string {
   return n === null ? '' : ` (${n})`;
 }
 
-export function registerUnlock(puddle: Command): void {
+export function registerUnlock(puddle: Command, hooks: HookRegistry<UnlockHook>): void {
   puddle
     .command('unlock')
     .description('Unwrap the key and start the session helper (locks when idle or when the watched process exits)')
@@ -28,7 +28,7 @@ export function registerUnlock(puddle: Command): void {
       const dir = puddleDir();
       const idleTimeoutS = parseDuration(opts.idleTimeout);
       const watchPid = parseWatchPid(opts.watchPid);
-      const r = await unlockPuddle(dir, currentPassphrase(opts.passphraseFile), { idleTimeoutS, watchPid });
+      const r = await unlockPuddle(dir, currentPassphrase(opts.passphraseFile), { idleTimeoutS, watchPid, hooks, env: process.env });
       if (r.already) {
         process.stdout.write(
           `Puddle already unlocked (session pid ${r.status.pid}, locks after ${formatDuration(r.status.idle_left_s)} more idle)\n`,

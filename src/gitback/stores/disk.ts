@@ -1,0 +1,111 @@
+/**
+ * The stores on disk, as the envoy has always kept them: the envelope store and the
+ * bindings, delegation records and tombstones under $VIGO_ROOT/var/lib/vigo/swarm/gitback
+ * (root-owned), /etc/passwd, and each user's home read owner-checked (state.ts ownedReader).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../platform/atomic.js';
+import { paths, type Env } from '../../platform/paths.js';
+import { type Delegation, type LeaveEnvelope, type RevokeEnvelope } from '../../trust/index.js';
+import { readBinding, readDelegationRecord, writeBinding, writeDelegationRecord } from '../binding.js';
+import { EnvelopeCache, heldByUid, leavesDir, loadStore, revokesDir, storeLeave, storeRevoke } from '../envelopes.js';
+import { checkUsercrateGate } from '../gate.js';
+import { readPasswd, type PasswdEntry } from '../passwd.js';
+import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
+import type { AccessStores, BindingStore, EnvelopeKind, EnvelopeStore, HeldEnvelopes, ProjectStore, TombstoneRecord, UserDirectory } from './stores.js';
+
+export function tombstonesDir(env: Env): string {
+  return join(paths.gitbackBase(env), 'tombstones');
+}
+
+export class DiskEnvelopeStore implements EnvelopeStore {
+  readonly dir: string;
+  constructor(
+    env: Env,
+    private readonly log: (m: string) => void,
+    readonly cache: EnvelopeCache = new EnvelopeCache(),
+  ) {
+    this.dir = paths.gitbackEnvelopes(env);
+  }
+  load(pid: string, now: number, knownDelegations: Delegation[]): HeldEnvelopes {
+    return loadStore(this.dir, pid, now, this.log, this.cache, { knownDelegations });
+  }
+  heldByUid(pid: string, uid: number): number {
+    return heldByUid(this.dir, pid, uid);
+  }
+  has(kind: EnvelopeKind, pid: string, id: string, uid: number): boolean {
+    return existsSync(join(kind === 'revoke' ? revokesDir(this.dir, pid) : leavesDir(this.dir, pid), `${id}.u${uid}.json`));
+  }
+  put(kind: 'revoke', env: RevokeEnvelope, uid: number): void;
+  put(kind: 'leave', env: LeaveEnvelope, uid: number): void;
+  put(kind: EnvelopeKind, env: RevokeEnvelope | LeaveEnvelope, uid: number): void {
+    if (kind === 'revoke') storeRevoke(this.dir, env as RevokeEnvelope, uid);
+    else storeLeave(this.dir, env as LeaveEnvelope, uid);
+  }
+}
+
+export class DiskBindingStore implements BindingStore {
+  constructor(private readonly env: Env) {}
+  get(uid: number) {
+    return readBinding(this.env, uid);
+  }
+  put(rec: Parameters<typeof writeBinding>[1]): void {
+    writeBinding(this.env, rec);
+  }
+}
+
+export class DiskProjectStore implements ProjectStore {
+  constructor(private readonly env: Env) {}
+  delegations(pid: string): Delegation[] {
+    return readDelegationRecord(this.env, pid);
+  }
+  recordDelegations(pid: string, delegations: Delegation[], now: number): void {
+    writeDelegationRecord(this.env, pid, delegations, now);
+  }
+  isTombstoned(pid: string): boolean {
+    return existsSync(join(tombstonesDir(this.env), `${pid}.json`));
+  }
+  putTombstone(rec: TombstoneRecord): boolean {
+    const file = join(tombstonesDir(this.env), `${rec.project_id}.json`);
+    if (existsSync(file)) return false;
+    mkdirSync(tombstonesDir(this.env), { recursive: true, mode: 0o700 });
+    writeFileAtomic(file, JSON.stringify({ project_id: rec.project_id, tombstoned_at: rec.tombstoned_at, successor: rec.successor, by: rec.by }) + '\n', { mode: 0o600 });
+    return true;
+  }
+}
+
+/** /etc/passwd (re-read per call: users come and go), the usercrate policy files, and homes read as root for the uid, owner-checked. */
+export class DiskUserDirectory implements UserDirectory {
+  constructor(
+    readonly source: string,
+    private readonly env: Env,
+  ) {}
+  list(): PasswdEntry[] {
+    return readPasswd(this.source);
+  }
+  byUid(uid: number): PasswdEntry | null {
+    return this.list().find((u) => u.uid === uid) ?? null;
+  }
+  checkGate(uid: number, name: string): void {
+    checkUsercrateGate(uid, name, this.env);
+  }
+  project(user: PasswdEntry, pid: string) {
+    const base = join(user.home, '.vigo-gitback');
+    if (!checkOwnedDir(base, user.uid) || !checkOwnedDir(join(base, pid), user.uid)) return null;
+    return loadProject(base, pid, ownedReader(user.uid));
+  }
+  identity(user: PasswdEntry): string | null {
+    return ownedReader(user.uid)(join(user.home, '.vigo-puddle', 'identity.pub'));
+  }
+}
+
+/** Every store of the envoy on disk (the daemon's). */
+export function diskStores(env: Env, passwdFile: string, log: (m: string) => void, envelopes?: EnvelopeCache): AccessStores & { envelopes: DiskEnvelopeStore } {
+  return {
+    users: new DiskUserDirectory(passwdFile, env),
+    bindings: new DiskBindingStore(env),
+    projects: new DiskProjectStore(env),
+    envelopes: new DiskEnvelopeStore(env, log, envelopes),
+  };
+}
