@@ -253,7 +253,7 @@ export class SwarmTransport {
   /** Errors before a request exists (slow headers, malformed HTTP): answer JSON, close. */
   private onClientError(e: NodeJS.ErrnoException, s: Socket): void {
     const pending = (s as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-    if (!s.writable || (pending && pending.headersSent)) {
+    if (e.code === 'ECONNRESET' || !s.writable || (pending && pending.headersSent)) {
       s.destroy();
       return;
     }

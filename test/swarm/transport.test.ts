@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type TLSSocket } from 'node:tls';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { SwarmTransport, SwarmError, type SwarmLimits, type SwarmPeer } from '../../src/swarm/transport.js';
 import { swarmCall, type SwarmCall } from '../../src/swarm/transport-client.js';
 import { TestFleet, type TestEnvoy } from './transport-fleet.js';
@@ -242,4 +242,49 @@ test('every client call has a deadline: a peer that never answers is given up on
   console.log(`client deadline 1000 ms fired after ${ms} ms`);
   assert.ok(ms >= 950 && ms < 15_000, `${ms} ms`);
   release();
+});
+
+test('a streaming route reads a capped body stream and answers a stream into the client sink', async () => {
+  const t = new SwarmTransport({ identity: a.identity, host: '127.0.0.1', port: 0 });
+  let handled = 0;
+  t.route(
+    'POST',
+    '/bundle/:pid',
+    async (peer, req) => {
+      handled++;
+      let n = 0;
+      for await (const chunk of req.stream as Readable) n += (chunk as Buffer).length;
+      // the answer is streamed back: the pid, then as many bytes as were received
+      return { status: 200, stream: Readable.from([Buffer.from(`${req.params.pid}:${peer.envoyId}:`), Buffer.alloc(n, 0x61)]) };
+    },
+    { body: 'stream', bodyLimitBytes: 256 * 1024 },
+  );
+  const { port } = await t.listen();
+  running.push(t);
+  const got: Buffer[] = [];
+  const sink = new Writable({ write: (c: Buffer, _e, cb) => (got.push(c), cb()) });
+  const chunks = Array.from({ length: 50 }, () => Buffer.alloc(4096, 1)); // 200 KiB, no content-length
+  const r = await call(port, b, { path: '/bundle/p%2F1', body: Readable.from(chunks), sink });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.length, 0, 'it went to the sink');
+  const text = Buffer.concat(got).toString();
+  assert.equal(text, `p/1:${b.id}:${'a'.repeat(50 * 4096)}`);
+  // past the route's own limit the stream errors and the peer gets 413
+  const over = await call(port, b, { path: '/bundle/x', body: Readable.from(Array.from({ length: 80 }, () => Buffer.alloc(4096, 1))) });
+  assert.equal(over.status, 413);
+  assert.equal(over.error?.code, 'E_BODY_TOO_LARGE');
+  assert.equal(handled, 2);
+  // a reply bigger than the caller's cap is refused by the client
+  await assert.rejects(call(port, b, { path: '/bundle/y', body: Buffer.alloc(100 * 1024), maxResponseBytes: 64 * 1024 }), (e: Error & { code?: string }) => e.code === 'E_SWARM_REPLY_TOO_LARGE' || assert.fail(`${String(e.code)} ${e.message}`));
+});
+
+test('after a certificate renewal new connections see the new certificate', async () => {
+  const { t, port } = await startA();
+  assert.equal((await call(port, b)).peerEnvoyId, a.id);
+  // stands in for A's renewed certificate: same fleet, the listener is not restarted
+  const renewed = await fleet.envoy('a');
+  t.updateIdentity(renewed.identity);
+  const r = await call(port, b, { expectEnvoyId: renewed.id });
+  assert.equal(r.status, 200);
+  assert.equal(r.peerEnvoyId, renewed.id);
 });
