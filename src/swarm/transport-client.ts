@@ -22,6 +22,8 @@ export interface SwarmCall {
   host: string;
   /** default 1531 */
   port?: number;
+  /** the source address to connect from (a multi-homed host, tests on 127.0.0.N) */
+  localAddress?: string;
   /** the envoy id the peer's certificate must name (discovery nominated it; TLS proves it) */
   expectEnvoyId: string;
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -98,6 +100,7 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
     sock = connect({
       host: c.host,
       port,
+      ...(c.localAddress !== undefined ? { localAddress: c.localAddress } : {}),
       cert: c.identity.cert,
       key: c.identity.key,
       ca: [c.identity.ca],

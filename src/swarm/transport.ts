@@ -16,7 +16,8 @@
  * Limits on every endpoint: the handshake and the request headers within
  * `headersTimeoutMs`; then body, handler and response within the route's
  * `requestTimeoutMs`; a body limit (413); at most `perPeerConcurrency` requests in flight
- * per envoy id (429); at most `maxConnections` open connections (more are closed at once).
+ * per envoy id (429); at most `maxConnections` open connections, `maxConnectionsPerAddress`
+ * of them from one address (more are closed at once).
  * Every error is JSON: `{ "error": { "code", "message" } }`.
  */
 import { createServer, type Server } from 'node:https';
@@ -50,6 +51,8 @@ export interface SwarmLimits {
   perPeerConcurrency: number;
   /** open connections in total (more are closed at accept) */
   maxConnections: number;
+  /** open connections from one source address, handshake or not (more are closed at accept) */
+  maxConnectionsPerAddress: number;
 }
 
 export const DEFAULT_SWARM_LIMITS: SwarmLimits = {
@@ -58,6 +61,7 @@ export const DEFAULT_SWARM_LIMITS: SwarmLimits = {
   requestTimeoutMs: 60_000,
   perPeerConcurrency: 4,
   maxConnections: 256,
+  maxConnectionsPerAddress: 32,
 };
 
 /** Per-route overrides (a bundle endpoint takes more bytes and more time than a digest). */
@@ -133,6 +137,8 @@ export interface SwarmTransportStats {
   tlsRefused: number;
   /** requests answered 429 because the peer was at its concurrency limit */
   busyRefused: number;
+  /** connections closed at accept because their address had maxConnectionsPerAddress open */
+  addressRefused: number;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -154,6 +160,8 @@ export class SwarmTransport {
   private readonly routes: Route[] = [];
   private readonly inFlight = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
+  private readonly perAddress = new Map<string, number>();
+  private addressRefused = 0;
   private tlsRefused = 0;
   private busyRefused = 0;
   private readonly log: (line: string) => void;
@@ -180,9 +188,24 @@ export class SwarmTransport {
       maxHeaderSize: 16 * 1024,
     });
     this.server.maxConnections = limits.maxConnections;
+    // counted before the handshake: anyone can open TCP connections, and one address
+    // holding half-open handshakes must not fill the total for the whole fleet
     this.server.on('connection', (s: Socket) => {
+      const from = s.remoteAddress ?? '?';
+      const n = this.perAddress.get(from) ?? 0;
+      if (n >= limits.maxConnectionsPerAddress) {
+        this.addressRefused++;
+        s.destroy();
+        return;
+      }
+      this.perAddress.set(from, n + 1);
       this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+      s.once('close', () => {
+        this.sockets.delete(s);
+        const left = (this.perAddress.get(from) ?? 1) - 1;
+        if (left <= 0) this.perAddress.delete(from);
+        else this.perAddress.set(from, left);
+      });
     });
     this.server.on('tlsClientError', (e: NodeJS.ErrnoException, s: TLSSocket) => {
       this.tlsRefused++;
@@ -232,7 +255,7 @@ export class SwarmTransport {
   }
 
   stats(): SwarmTransportStats {
-    return { connections: this.sockets.size, inFlight: Object.fromEntries(this.inFlight), tlsRefused: this.tlsRefused, busyRefused: this.busyRefused };
+    return { connections: this.sockets.size, inFlight: Object.fromEntries(this.inFlight), tlsRefused: this.tlsRefused, busyRefused: this.busyRefused, addressRefused: this.addressRefused };
   }
 
   /** Stop accepting, and close every open connection. */

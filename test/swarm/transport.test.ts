@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type TLSSocket } from 'node:tls';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { SwarmTransport, SwarmError, type SwarmLimits, type SwarmPeer } from '../../src/swarm/transport.js';
 import { swarmCall, type SwarmCall } from '../../src/swarm/transport-client.js';
@@ -232,6 +233,26 @@ test('connections past the total limit are closed at once; errors and unknown pa
   assert.deepEqual(JSON.parse(refused.body.toString()), { error: { code: 'E_STALE_TIP', message: 'the tip you sent is behind ours' } });
   const wrongMethod = await call(port, b, { method: 'GET', path: '/echo', body: undefined });
   assert.equal(wrongMethod.status, 405);
+});
+
+test('one address cannot hold more than its share of connections, even without a handshake', async () => {
+  const { t, port } = await startA({ maxConnectionsPerAddress: 2 });
+  // two bare TCP connections that never start TLS, from 127.0.0.1
+  const idle: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const s = tcpConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+    s.on('error', () => {});
+    idle.push(s);
+  }
+  await waitFor('two idle connections counted', () => t.stats().connections === 2);
+  await assert.rejects(call(port, b, { localAddress: '127.0.0.1', deadlineMs: 10_000 }), (e: Error & { code?: string }) => e.code === 'E_SWARM_CONNECT' || assert.fail(`${String(e.code)} ${e.message}`));
+  assert.equal(t.stats().addressRefused, 1);
+  // another address is served meanwhile
+  const other = await call(port, c, { localAddress: '127.0.0.2' });
+  assert.equal(other.status, 200);
+  for (const s of idle) s.destroy();
+  await waitFor('idle connections gone', () => t.stats().connections === 0);
+  assert.equal((await call(port, b, { localAddress: '127.0.0.1' })).status, 200, 'served again once they closed');
 });
 
 test('every client call has a deadline: a peer that never answers is given up on in time', async () => {
