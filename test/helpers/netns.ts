@@ -7,9 +7,10 @@
  * routes 224.0.0.0/4 out of eth0 and the bridge floods it (snooping off, there is no IGMP
  * querier).
  *
- * Names start with a per-run prefix `vgt-<pid base 36>-<random>`; setup first removes the
+ * Names start with a per-run prefix `vigo-netns-<pid base 36>-<6 hex>`; setup first removes the
  * namespaces of earlier runs whose process is gone (a crashed or killed run), never those
- * of a live one. Everything a bed made goes away in `destroy()` — the `after` hook of
+ * of a live one. Each host also gets its own `VIGO_ROOT` directory, `<tmp>/vigo-netns-beds/<prefix>/<name>`,
+ * set in the environment of what runs there. Everything a bed made goes away in `destroy()` — the `after` hook of
  * `useNetnsBed`, and a process 'exit' (and SIGINT/SIGTERM) handler for when that hook
  * never runs — including every process it started in its hosts.
  *
@@ -18,9 +19,16 @@
  */
 import { spawn as spawnChild, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, after } from 'node:test';
 
-const PREFIX_ROOT = 'vgt-';
+const PREFIX_ROOT = 'vigo-netns-';
+/** `vigo-netns-<pid base 36>-<6 hex>`, then `-<host>` on namespace names; nothing else matches */
+const BED_NAME = /^vigo-netns-([0-9a-z]{1,8})-[0-9a-f]{6}(?:-[a-z0-9]+)?$/;
+/** the hosts' VIGO_ROOT directories of every bed, and nothing else, live under here */
+const ROOTS_PARENT = join(tmpdir(), 'vigo-netns-beds');
 const SUBNET = '10.77.0';
 const IP_TIMEOUT_MS = 30_000;
 
@@ -33,6 +41,8 @@ export interface NetnsHost {
   addr: string;
   /** the bridge port (in the bridge namespace) that links it */
   port: string;
+  /** its own `VIGO_ROOT` (an empty directory); spawn/exec set it unless the env names one */
+  vigoRoot: string;
 }
 
 export interface ExecResult {
@@ -110,17 +120,28 @@ export function netnsUnavailable(): string | null {
   return (cachedReason = null);
 }
 
-/** Remove namespaces left by bed runs whose process is gone; returns their names. */
+function stale(name: string): boolean {
+  const m = BED_NAME.exec(name);
+  if (!m) return false;
+  const pid = parseInt(m[1] as string, 36);
+  return pid !== process.pid && !alive(pid);
+}
+
+/** Remove namespaces (and VIGO_ROOT directories) left by bed runs whose process is gone; returns the namespaces. */
 export function sweepStaleNetns(): string[] {
   const swept: string[] = [];
   for (const ns of listNetns()) {
-    const m = /^vgt-([0-9a-z]+)-/.exec(ns);
-    if (!m) continue;
-    const pid = parseInt(m[1] as string, 36);
-    if (pid === process.pid || alive(pid)) continue;
+    if (!stale(ns)) continue;
     removeNetns(ns);
     swept.push(ns);
   }
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(ROOTS_PARENT);
+  } catch {
+    /* no bed ever ran here */
+  }
+  for (const d of dirs) if (stale(d)) rmSync(join(ROOTS_PARENT, d), { recursive: true, force: true });
   return swept;
 }
 
@@ -145,6 +166,8 @@ export class NetnsBed {
   private readonly children = new Set<ChildProcess>();
   private groupBridges: string[] = [];
   private destroyed = false;
+  /** the hosts' VIGO_ROOT directories live under here */
+  readonly rootsDir: string;
   private readonly onExit = () => this.destroy();
   private readonly onSignal = (sig: NodeJS.Signals) => {
     this.destroy();
@@ -160,6 +183,7 @@ export class NetnsBed {
     sweepStaleNetns();
     this.prefix = `${PREFIX_ROOT}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
     this.bridgeNs = `${this.prefix}-br`;
+    this.rootsDir = join(ROOTS_PARENT, this.prefix);
     process.on('exit', this.onExit);
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
@@ -168,8 +192,14 @@ export class NetnsBed {
       ip(['-n', this.bridgeNs, 'link', 'set', 'lo', 'up'], 'bridge loopback');
       ip(['-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0'], 'make the bridge');
       ip(['-n', this.bridgeNs, 'link', 'set', 'br0', 'up'], 'bridge up');
+      mkdirSync(ROOTS_PARENT, { recursive: true, mode: 0o755 });
+      mkdirSync(this.rootsDir, { mode: 0o755 });
+      // test users reach their envoy's sockets under it, whatever the umask
+      chmodSync(ROOTS_PARENT, 0o755);
+      chmodSync(this.rootsDir, 0o755);
       names.forEach((name, i) => {
-        const h: NetnsHost = { name, ns: `${this.prefix}-${name}`, addr: `${SUBNET}.${10 + i}`, port: `p${i}` };
+        const h: NetnsHost = { name, ns: `${this.prefix}-${name}`, addr: `${SUBNET}.${10 + i}`, port: `p${i}`, vigoRoot: join(this.rootsDir, name) };
+        mkdirSync(h.vigoRoot, { mode: 0o755 });
         ip(['netns', 'add', h.ns], `make host ${name}`);
         ip(['-n', h.ns, 'link', 'set', 'lo', 'up'], `${name}: loopback up`);
         // made inside the bridge namespace, far end moved straight into the host's
@@ -197,7 +227,9 @@ export class NetnsBed {
   spawn(host: string, argv: string[], opts: SpawnOptions = {}): ChildProcess {
     const h = this.host(host);
     if (argv.length === 0) throw new Error('netns bed: spawn needs a command');
-    const child = spawnChild('ip', ['netns', 'exec', h.ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    const env = { ...(opts.env ?? process.env) };
+    if (opts.env?.VIGO_ROOT === undefined) env.VIGO_ROOT = h.vigoRoot;
+    const child = spawnChild('ip', ['netns', 'exec', h.ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts, env });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
@@ -206,7 +238,7 @@ export class NetnsBed {
   /** Run a command inside a host to its end (killed after `timeoutMs`, default 60 s). */
   exec(host: string, argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      const child = this.spawn(host, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+      const child = this.spawn(host, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -273,6 +305,7 @@ export class NetnsBed {
     this.destroyed = true;
     for (const c of this.children) if (c.pid !== undefined && c.exitCode === null) c.kill('SIGKILL');
     for (const ns of listNetns()) if (ns.startsWith(`${this.prefix}-`)) removeNetns(ns);
+    rmSync(this.rootsDir, { recursive: true, force: true });
     process.off('exit', this.onExit);
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);

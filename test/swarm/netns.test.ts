@@ -4,6 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsBed, netnsUnavailable, sweepStaleNetns, useNetnsBed } from '../helpers/netns.js';
 
@@ -60,6 +63,16 @@ describe('the netns multi-host test bed', { skip: skip ?? false }, () => {
       assert.match(addrs, new RegExp(`eth0\\s+inet ${h.addr.replace(/\./g, '\\.')}/24`));
     }
     assert.ok(netnsList().includes(b.bridgeNs));
+  });
+
+  test('each host has its own VIGO_ROOT, set for what runs there', async () => {
+    const b = bed();
+    const seen = await Promise.all(['a', 'b'].map(async (h) => (await b.exec(h, node('console.log(process.env.VIGO_ROOT)'))).stdout.trim()));
+    assert.deepEqual(seen, [b.host('a').vigoRoot, b.host('b').vigoRoot]);
+    assert.notEqual(seen[0], seen[1]);
+    for (const r of seen) assert.ok(existsSync(r), r);
+    const given = await b.exec('a', node('console.log(process.env.VIGO_ROOT)'), { env: { ...process.env, VIGO_ROOT: '/tmp/elsewhere' } });
+    assert.equal(given.stdout.trim(), '/tmp/elsewhere', 'an explicit VIGO_ROOT wins');
   });
 
   test('a UDP multicast datagram sent on one host reaches the others', async () => {
@@ -157,6 +170,7 @@ describe('the netns bed leaves nothing behind', { skip: skip ?? false }, () => {
     const { prefix, child } = await childBed(`setTimeout(() => { throw new Error('test failed'); }, 500);`);
     await exited(child);
     assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), [], 'its exit handler removed them');
+    assert.equal(existsSync(join(tmpdir(), 'vigo-netns-beds', prefix)), false);
   });
 
   test("a run that was SIGKILLed leaves namespaces that the next bed's setup sweeps", async () => {
@@ -165,9 +179,17 @@ describe('the netns bed leaves nothing behind', { skip: skip ?? false }, () => {
     child.kill('SIGKILL');
     await exited(child);
     assert.equal(netnsList().filter((n) => n.startsWith(prefix)).length, 3, 'no handler runs on SIGKILL: they are left behind');
+    // other tests' scratch directories (the tree's tests name theirs vgt-…) are not the bed's
+    const bystanders = [mkdtempSync(join(tmpdir(), 'vgt-bystander-')), join(tmpdir(), 'vigo-netns-beds', 'not-a-bed')];
+    mkdirSync(bystanders[1] as string, { recursive: true });
     const swept = sweepStaleNetns();
+    for (const d of bystanders) {
+      assert.ok(existsSync(d), `the sweep left ${d} alone`);
+      rmSync(d, { recursive: true, force: true });
+    }
     assert.deepEqual(swept.filter((n) => n.startsWith(prefix)).sort(), [`${prefix}-br`, `${prefix}-x`, `${prefix}-y`]);
     assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), []);
+    assert.equal(existsSync(join(tmpdir(), 'vigo-netns-beds', prefix)), false, 'and its VIGO_ROOT directories');
   });
 
   test('a live bed is never swept, and destroy removes it and the processes it started', async () => {
@@ -180,6 +202,7 @@ describe('the netns bed leaves nothing behind', { skip: skip ?? false }, () => {
       bed.destroy();
       await exited(p);
       assert.deepEqual(netnsList().filter((n) => n.startsWith(bed.prefix)), []);
+      assert.equal(existsSync(bed.rootsDir), false, 'the hosts\' VIGO_ROOT directories are gone too');
     } finally {
       bed.destroy();
     }
