@@ -210,6 +210,8 @@ export class SwarmTransport {
     this.server.on('tlsClientError', (e: NodeJS.ErrnoException, s: TLSSocket) => {
       this.tlsRefused++;
       this.log(`swarm: refused a TLS connection from ${s.remoteAddress ?? '?'}: ${e.code ?? e.message}`);
+      // with a listener here Node leaves the socket open: close it (handshake timeouts too)
+      s.destroy();
     });
     this.server.on('clientError', (e: NodeJS.ErrnoException, s: Socket) => this.onClientError(e, s));
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res));

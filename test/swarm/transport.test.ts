@@ -194,7 +194,16 @@ test('a slow-loris peer is cut at the time limit, in the headers and in the body
   assert.match(inBody.text, /^HTTP\/1\.1 408/);
   assert.match(inBody.text, /"code":"E_TIMEOUT","message":"request not completed within 1500 ms"/);
   assert.ok(inBody.ms >= 1400 && inBody.ms < 15_000, `cut in ${inBody.ms} ms`);
-  assert.equal(seen.peers.length, 0, 'no handler ran for either');
+  // a bare TCP connection that never starts the handshake is closed at the same limit
+  const silent = await new Promise<number>((resolve) => {
+    const t0 = Date.now();
+    const s = tcpConnect({ host: '127.0.0.1', port });
+    s.on('error', () => {});
+    s.on('close', () => resolve(Date.now() - t0));
+  });
+  console.log(`silent TCP connection closed after ${silent} ms (limit 1500 ms)`);
+  assert.ok(silent >= 1400 && silent < 15_000, `closed in ${silent} ms`);
+  assert.equal(seen.peers.length, 0, 'no handler ran for any of them');
 });
 
 test('a peer over its concurrency limit gets 429 JSON while another peer is still served', async () => {
