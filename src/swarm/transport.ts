@@ -356,24 +356,26 @@ export class SwarmTransport {
       return fail(429, 'E_PEER_BUSY', `envoy ${peer.envoyId} already has ${busy} requests in flight (limit ${this.limits.perPeerConcurrency}); retry when one finishes`);
     }
     this.inFlight.set(peer.envoyId, busy + 1);
-    const abort = new AbortController();
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      clearTimeout(timer);
+    // the slot is held until the handler has settled AND the response is over: a peer that
+    // hangs up does not free it while its handler still works (abort asks the handler to stop)
+    let holds = 2;
+    const releaseHold = () => {
+      if (--holds > 0) return;
       const n = (this.inFlight.get(peer.envoyId) ?? 1) - 1;
       if (n <= 0) this.inFlight.delete(peer.envoyId);
       else this.inFlight.set(peer.envoyId, n);
-      abort.abort();
     };
+    const abort = new AbortController();
     const timer = setTimeout(() => {
       this.log(`swarm: ${req.method ?? '?'} ${url.pathname} from envoy ${peer.envoyId} cut at ${route.limits.requestTimeoutMs} ms`);
       abort.abort(new SwarmError(408, 'E_TIMEOUT', 'time limit passed'));
       fail(408, 'E_TIMEOUT', `request not completed within ${route.limits.requestTimeoutMs} ms`);
-      release();
     }, route.limits.requestTimeoutMs);
-    res.once('close', release);
+    res.once('close', () => {
+      clearTimeout(timer);
+      abort.abort(new SwarmError(499, 'E_PEER_GONE', 'the response is over or the peer hung up'));
+      releaseHold();
+    });
 
     const limit = route.limits.bodyLimitBytes;
     const declared = Number(req.headers['content-length'] ?? '0');
@@ -405,6 +407,8 @@ export class SwarmTransport {
       if (e instanceof VigoError) return fail(400, e.code, e.message);
       this.log(`swarm: ${req.method ?? '?'} ${url.pathname} from envoy ${peer.envoyId} failed: ${e instanceof Error ? e.message : String(e)}`);
       return fail(500, 'E_INTERNAL', 'the peer failed to handle this request; see its log');
+    } finally {
+      releaseHold();
     }
   }
 

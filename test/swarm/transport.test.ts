@@ -226,6 +226,19 @@ test('a peer over its concurrency limit gets 429 JSON while another peer is stil
   assert.equal(t.stats().busyRefused, 1);
 });
 
+test('a peer that hangs up does not get its slot back while its handler still works', async () => {
+  const { t, port, release } = await startA({ perPeerConcurrency: 1 });
+  // B gives up on a slow request (its deadline closes the connection); A's handler goes on
+  await assert.rejects(call(port, b, { method: 'GET', path: '/hold/1', body: undefined, deadlineMs: 500 }), (e: Error & { code?: string }) => e.code === 'E_SWARM_DEADLINE' || assert.fail(`${String(e.code)} ${e.message}`));
+  await waitFor('A to see the hang-up', () => t.stats().connections === 0);
+  const again = await call(port, b);
+  assert.equal(again.status, 429, 'the slot is still taken by the running handler');
+  assert.equal(again.error?.code, 'E_PEER_BUSY');
+  release();
+  await waitFor('the handler to finish', () => t.stats().inFlight[b.id] === undefined);
+  assert.equal((await call(port, b)).status, 200);
+});
+
 test('connections past the total limit are closed at once; errors and unknown paths answer JSON', async () => {
   const { t, port, release } = await startA({ maxConnections: 2 });
   const held = [call(port, b, { method: 'GET', path: '/hold/1', body: undefined }), call(port, c, { method: 'GET', path: '/hold/2', body: undefined })];
