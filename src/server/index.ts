@@ -6,5 +6,6 @@
 export { startServer } from './server.js';
 export type { RunningServer } from './server.js';
 export * from './index-admin.js';
-export { signEnvoyCsr } from './pki.js';
+export { signEnvoyCsr, createCa, createServerCert } from './pki.js';
+export type { PemPair } from './pki.js';
 export { globMatches, loadStacks, resolveBundle, validateStacks } from './stacks/index.js';

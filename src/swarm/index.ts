@@ -59,3 +59,9 @@ export type {
 
 export { updateVerifier } from './verifier.js';
 export type { ProjectTrustView } from './verifier.js';
+
+export { DEFAULT_SWARM_LIMITS, DEFAULT_SWARM_PORT, SwarmError, SwarmTransport } from './transport.js';
+export type { RouteLimits, SwarmHandler, SwarmIdentity, SwarmLimits, SwarmPeer, SwarmRequest, SwarmResponse, SwarmTransportOptions, SwarmTransportStats } from './transport.js';
+export { DEFAULT_MAX_RESPONSE_BYTES, replyJson, swarmCall } from './transport-client.js';
+export type { SwarmCall, SwarmReply } from './transport-client.js';
+export { PeerCertError, envoyIdOf, verifyEnvoyCertificate } from './transport-identity.js';
