@@ -71,7 +71,7 @@ export class Fleet {
     const file = join(this.dir, 'server.yaml');
     writeFileSync(
       file,
-      `server:\n  rest_listen: 127.0.0.1:${this.restPort}\n  grpc_listen: 127.0.0.1:${this.grpcPort}\n  hostname: vigosrv-test\n${extra}`,
+      `server:\n  api_listen: 127.0.0.1:${this.restPort}\n  grpc_listen: 127.0.0.1:${this.grpcPort}\n  hostname: vigosrv-test\n${extra}`,
     );
     return file;
   }
@@ -83,7 +83,7 @@ export class Fleet {
     return join(this.srvRoot, 'srv', 'vigo');
   }
 
-  async startServer(yamlExtra = 'checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n'): Promise<void> {
+  async startServer(yamlExtra = 'checkin:\n  interval: 1s\ndatabase:\n  flush_interval_ms: 200\n'): Promise<void> {
     // freePort's port can be taken before vigosrv binds it (another process's outgoing
     // connection draws from the same ephemeral range): on a first start, pick anew
     const picked = !this.restPort && !this.grpcPort;

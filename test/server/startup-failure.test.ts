@@ -63,7 +63,7 @@ test('REST port taken: vigosrv names it, releases the gRPC port, exits non-zero'
     assert.equal(r.killed, false, `vigosrv was still running after ${BOUND_MS} ms:\n${r.out}`);
     assert.notEqual(r.code, 0);
     assert.match(r.out, new RegExp(`error: cannot listen for the REST API on 127\\.0\\.0\\.1:${fleet.restPort}: the address is in use`));
-    assert.match(r.out, /hint: another process holds .*server\.rest_listen/);
+    assert.match(r.out, /hint: another process holds .*server\.api_listen/);
     assert.ok(await isFree(fleet.grpcPort), 'the gRPC port was released');
   } finally {
     squatter.close();
