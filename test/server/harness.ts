@@ -116,10 +116,13 @@ export class Fleet {
     this.srv = undefined;
   }
 
-  writeStacks(crates: Record<string, string>, envoys: string): void {
+  /** Replace stacks/ with configcrates/<name>.vgo, usercrates/<user>.vgo and envoys.vgo. */
+  writeStacks(crates: Record<string, string>, envoys: string, usercrates: Record<string, string> = {}): void {
     rmSync(this.stacksDir, { recursive: true, force: true });
     mkdirSync(join(this.stacksDir, 'configcrates'), { recursive: true });
     for (const [name, text] of Object.entries(crates)) writeFileSync(join(this.stacksDir, 'configcrates', `${name}.vgo`), text);
+    if (Object.keys(usercrates).length > 0) mkdirSync(join(this.stacksDir, 'usercrates'));
+    for (const [user, text] of Object.entries(usercrates)) writeFileSync(join(this.stacksDir, 'usercrates', `${user}.vgo`), text);
     writeFileSync(join(this.stacksDir, 'envoys.vgo'), envoys);
   }
 

@@ -34,8 +34,8 @@ export function registerShow(runs: Command): void {
         ].join('\n') + '\n',
       );
       printTable(
-        ['ID', 'TYPE', 'MESSAGE'],
-        (s?.failing ?? []).map((f) => [f.id, f.type, f.message]),
+        ['ID', 'NAME', 'TYPE', 'MESSAGE'],
+        (s?.failing ?? []).map((f) => [f.id, f.name ?? '-', f.type, f.message]),
       );
     });
 }
