@@ -64,6 +64,8 @@ export class Fleet {
   grpcPort = 0;
   restUrl = '';
   admin!: ApiTarget;
+  /** the host vigosrv listens on; '' writes a bare :PORT (every address) */
+  listenHost = '127.0.0.1';
 
   async writeServerYaml(extra = ''): Promise<string> {
     if (!this.restPort) this.restPort = await freePort();
@@ -71,7 +73,7 @@ export class Fleet {
     const file = join(this.dir, 'server.yaml');
     writeFileSync(
       file,
-      `server:\n  api_listen: 127.0.0.1:${this.restPort}\n  grpc_listen: 127.0.0.1:${this.grpcPort}\n  hostname: vigosrv-test\n${extra}`,
+      `server:\n  api_listen: "${this.listenHost}:${this.restPort}"\n  grpc_listen: "${this.listenHost}:${this.grpcPort}"\n  hostname: vigosrv-test\n${extra}`,
     );
     return file;
   }
