@@ -19,6 +19,7 @@ import {
   DIGEST_BUCKETS,
   gossipMessageBytes,
   MAX_GOSSIP_MESSAGE_BYTES,
+  MAX_ROWS_PER_MESSAGE,
   parseGossipMessage,
   RosterError,
   rowTime,
@@ -226,7 +227,7 @@ export class RosterGossip {
     let more = false;
     for (const [, r] of differing) {
       const n = Buffer.byteLength(JSON.stringify(r), 'utf8') + 1;
-      if (size + n > MAX_GOSSIP_MESSAGE_BYTES) {
+      if (size + n > MAX_GOSSIP_MESSAGE_BYTES || rows.length === MAX_ROWS_PER_MESSAGE) {
         more = true;
         break;
       }
