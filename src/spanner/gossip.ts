@@ -77,6 +77,12 @@ export class RosterGossip {
   private readonly fanout: number;
   private readonly roundMs: number;
   private nextRoundAt: number;
+  /** a changed roster waits to be announced until this time (ms), or null */
+  private announceAt: number | null = null;
+  private lastAnnounceAt = -Infinity;
+  /** no new pull is sent before this time (ms): one pull in flight at a time */
+  private pullQuietUntil = -Infinity;
+  private peerCache: { digest: Hex; at: number; peers: Hex[] } | null = null;
   private bucketCache: { digest: Hex; buckets: string; rows: [Hex, RosterRow][][] } | null = null;
   private readonly heard = new Map<Hex, number>();
   readonly counters: GossipCounters = { rounds: 0, received: 0, ignored: 0, merges: 0 };
@@ -109,7 +115,8 @@ export class RosterGossip {
   addRows(rows: readonly unknown[]): MergeResult & GossipOutput {
     const before = this.state.digest;
     const r = this.merge(rows);
-    return { ...r, send: r.state.digest !== before ? this.announce(null) : [], wakeAt: this.nextRoundAt };
+    const send = r.state.digest !== before ? this.changed(null) : [];
+    return { ...r, send, wakeAt: this.wakeAt() };
   }
 
   tick(): GossipOutput {
@@ -119,13 +126,29 @@ export class RosterGossip {
       this.counters.rounds++;
       send.push(...this.announce(null));
       while (this.nextRoundAt <= now) this.nextRoundAt += this.roundMs;
-    }
-    return { send, wakeAt: this.nextRoundAt };
+    } else if (this.announceAt !== null && now >= this.announceAt) send.push(...this.announce(null));
+    return { send, wakeAt: this.wakeAt() };
+  }
+
+  private wakeAt(): number {
+    return this.announceAt === null ? this.nextRoundAt : Math.min(this.announceAt, this.nextRoundAt);
+  }
+
+  /**
+   * The roster changed: tell `fanout` peers now, or, when we told some less than a quarter
+   * round ago, at the quarter (one announcement then covers every change meanwhile).
+   */
+  private changed(except: Hex | null): Outgoing[] {
+    const now = this.clock.now();
+    const gap = this.roundMs / 8;
+    if (now - this.lastAnnounceAt >= gap) return this.announce(except);
+    this.announceAt ??= this.lastAnnounceAt + gap;
+    return [];
   }
 
   /** A message from peer `from` (its pubkey, as the transport authenticated it). `bytes`: its size on the wire. */
   onMessage(from: Hex, raw: unknown, bytes?: number): GossipOutput {
-    const out: GossipOutput = { send: [], wakeAt: this.nextRoundAt };
+    const out: GossipOutput = { send: [], wakeAt: this.wakeAt() };
     this.counters.received++;
     let msg: GossipMessage;
     try {
@@ -146,7 +169,11 @@ export class RosterGossip {
     const mine = this.state.digest;
     switch (msg.t) {
       case 'digest':
-        if (msg.digest !== mine) out.send.push({ to: from, msg: { v: 1, t: 'pull', spanner_id: this.ctx.spannerId, digest: mine, buckets: this.buckets().buckets } });
+        // One pull at a time: digests arriving while one is answered wait for the next round.
+        if (msg.digest !== mine && this.clock.now() >= this.pullQuietUntil) {
+          this.pullQuietUntil = this.clock.now() + this.roundMs / 5;
+          out.send.push({ to: from, msg: { v: 1, t: 'pull', spanner_id: this.ctx.spannerId, digest: mine, buckets: this.buckets().buckets } });
+        }
         break;
       case 'pull':
         if (msg.digest !== mine) out.send.push({ to: from, msg: this.rowsFor(msg.buckets, true) });
@@ -156,8 +183,13 @@ export class RosterGossip {
         if (msg.rows.length > 0) this.merge(msg.rows);
         const now = this.state.digest;
         if (msg.buckets !== null && now !== msg.digest) out.send.push({ to: from, msg: this.rowsFor(msg.buckets, false) });
-        if (msg.more) out.send.push({ to: from, msg: { v: 1, t: 'pull', spanner_id: this.ctx.spannerId, digest: now, buckets: this.buckets().buckets } });
-        if (now !== before) out.send.push(...this.announce(from));
+        if (msg.buckets !== null) this.pullQuietUntil = -Infinity; // our pull is answered
+        if (msg.more) {
+          this.pullQuietUntil = this.clock.now() + this.roundMs / 5;
+          out.send.push({ to: from, msg: { v: 1, t: 'pull', spanner_id: this.ctx.spannerId, digest: now, buckets: this.buckets().buckets } });
+        }
+        if (now !== before) out.send.push(...this.changed(from));
+        out.wakeAt = this.wakeAt();
         break;
       }
     }
@@ -184,10 +216,9 @@ export class RosterGossip {
 
   /** Our digest to `fanout` random live peers (not `except`). */
   private announce(except: Hex | null): Outgoing[] {
-    const nowS = Math.floor(this.clock.now() / 1000);
-    const peers = liveBolts(this.state, nowS)
-      .map((b) => b.pubkey)
-      .filter((k) => k !== this.self && k !== except);
+    this.lastAnnounceAt = this.clock.now();
+    this.announceAt = null;
+    const peers = this.livePeers().filter((k) => k !== except);
     const msg: GossipMessage = { v: 1, t: 'digest', spanner_id: this.ctx.spannerId, digest: this.state.digest, rows: this.state.held.size };
     const out: Outgoing[] = [];
     // A partial Fisher-Yates shuffle: `fanout` distinct peers, uniformly.
@@ -197,6 +228,18 @@ export class RosterGossip {
       out.push({ to: peers[i]!, msg });
     }
     return out;
+  }
+
+  /** Live bolts but this one, cached per roster and second. */
+  private livePeers(): Hex[] {
+    const at = Math.floor(this.clock.now() / 1000);
+    const c = this.peerCache;
+    if (c !== null && c.digest === this.state.digest && c.at === at) return [...c.peers];
+    const peers = liveBolts(this.state, at)
+      .map((b) => b.pubkey)
+      .filter((k) => k !== this.self);
+    this.peerCache = { digest: this.state.digest, at, peers };
+    return [...peers];
   }
 
   /** Held rows grouped by the first byte of their id, and the 256 bucket hashes (cached per digest). */

@@ -88,6 +88,12 @@ export function emptyRoster(): RosterState {
 }
 
 function digestOf(sortedIds: readonly string[]): Hex {
+  // JCS of an array of lowercase-hex strings is exactly this text (nothing to escape).
+  return sha256Hex(sortedIds.length === 0 ? `${DIGEST_TAG}[]` : `${DIGEST_TAG}["${sortedIds.join('","')}"]`);
+}
+
+/** The digest as its definition reads (JCS of the sorted ids), for the tests to check digestOf against. */
+export function digestByDefinition(sortedIds: readonly string[]): Hex {
   return sha256Hex(DIGEST_TAG + canonicalize(sortedIds));
 }
 

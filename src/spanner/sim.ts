@@ -245,7 +245,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
   let lastFrom = 3;
   for (let e = 0; e < episodes; e++) {
     const from = r0 + rng.int(2);
-    const len = 1 + rng.int(4);
+    const len = (e === episodes - 1 ? 2 : 1) + rng.int(3); // the last is long enough to hold its events
     const groups = 2 + rng.int(2);
     queue.push(round(from), () => {
       for (const b of bolts) group.set(b.pubkey, rng.int(groups));
@@ -261,9 +261,10 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
   }
   // Events fall in the chaos window; the first of each kind falls in the last partition, so
   // the last heal always has news to carry across.
+  // Every event, and the stale admit 1.1 s after a revocation, happens before the last heal.
   const eventAt = (k: number): number => {
     const [a, b] = k === 0 && episodes > 0 ? [lastFrom, lastHeal] : [3, chaosEnd];
-    return start + a * roundMs + rng.float() * (b - a) * roundMs;
+    return start + a * roundMs + rng.float() * Math.max(0, (b - a) * roundMs - 1200);
   };
   const chaosEnd = lastHeal;
 
@@ -294,7 +295,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
       checkRevocations(revoker);
       dispatch(revoker, out.send);
       log(`sim: ${revoker.name} revokes ${target.name} at ${row.revoked_at}`);
-      queue.push(clock.now() + roundMs / 2 + 1000, async () => {
+      queue.push(clock.now() + 1100, async () => {
         if (target.gossip.roster.revoked.has(target.pubkey) || spare >= total) return; // it knows: it stops
         const stale = await signAdmit(target.signer, fields(spare++, nowS()));
         sign([stale]);

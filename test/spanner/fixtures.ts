@@ -2,21 +2,25 @@
 // test/vectors), a real envoy CA certificate, and a small world of signed rows.
 import { createHash } from 'node:crypto';
 import { pubkeyHex, seedSigner, type Signer } from '../../src/trust/index.js';
+import { SIM_CA_PEM } from '../../src/spanner/sim-ca.js';
 import { signAdmit, signInviteConsumed, signRevoke, type AdmitRow, type InviteConsumedRow, type RevokeRow, type RosterContext } from '../../src/spanner/index.js';
 
 export const SPANNER_ID = 'acme-prod';
 export const T0 = 1_764_000_000; // 2025-11-24T16:00:00Z, as in the trust vectors
 
-/** A self-signed Ed25519 CA (CN=vigo envoy CA bolt-a), made once with openssl for the fixtures. */
-export const CA_PEM = `-----BEGIN CERTIFICATE-----
-MIIBZTCCARegAwIBAgIUdihtym49SuZycktAhAif5n3kEOUwBQYDK2VwMB8xHTAb
-BgNVBAMMFHZpZ28gZW52b3kgQ0EgYm9sdC1hMCAXDTI2MTIwMTIyNDQwMloYDzIx
-MjYxMTA3MjI0NDAyWjAfMR0wGwYDVQQDDBR2aWdvIGVudm95IENBIGJvbHQtYTAq
-MAUGAytlcAMhAD//b5/8xWA6XkyQQOgLrNt1inXnZ0njJg7517Iag2Imo2MwYTAd
-BgNVHQ4EFgQUY7OTqAcUquGFF3uVj/tTjebNkR0wHwYDVR0jBBgwFoAUY7OTqAcU
-quGFF3uVj/tTjebNkR0wDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYw
-BQYDK2VwA0EABXHL6kfIm/huyZbDD88h7RsXXgIFecx5JECHR9VGLxN40t3Fw5Xx
-Gi1X0gCNPELZu+XIOWHmhdnEEa4KXlOfCg==
+/** A real self-signed Ed25519 CA (CN=vigo envoy CA bolt-a, made with openssl): the one the simulator uses. */
+export const CA_PEM = SIM_CA_PEM;
+
+/** A real certificate that is not a CA (basicConstraints CA:FALSE). */
+export const NOT_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBUjCCAQSgAwIBAgIUYELsNb2YWX4g/Sq1ykhuyD9DzZowBQYDK2VwMB8xHTAb
+BgNVBAMMFGVudm95LTE3LmV4YW1wbGUubmV0MCAXDTI2MTIwMTIzMDQ0M1oYDzIx
+MjYxMTA3MjMwNDQzWjAfMR0wGwYDVQQDDBRlbnZveS0xNy5leGFtcGxlLm5ldDAq
+MAUGAytlcAMhAB+cenGIRn4sTaUfEvasP1A68h0MIC5EhMu54e2aMsJQo1AwTjAd
+BgNVHQ4EFgQUn0CpG73S05RmU7OuY7BRzVFUsBAwHwYDVR0jBBgwFoAUn0CpG73S
+05RmU7OuY7BRzVFUsBAwDAYDVR0TAQH/BAIwADAFBgMrZXADQQDuG3ds+BHaEFfw
+oXkf1HL0Z2qC3zEYRdfQqurUNK8bT1qXBBaObBMgTEtIVkk2XeVG89InR9peY82C
+x9oiDvoA
 -----END CERTIFICATE-----
 `;
 

@@ -201,3 +201,21 @@ test('CRDT: any order, grouping and duplication of the same rows gives the same 
   );
   assert.equal(SPANNER_ID, 'acme-prod');
 });
+
+test('bounds: past 16,384 held rows, or 1,024 rows of unknown signers, a new row is refused E_ROSTER_FULL', async () => {
+  const { MAX_ROSTER_ROWS, MAX_PENDING_ROWS } = await import('../../src/spanner/index.js');
+  const rows: unknown[] = [await admit('bolt-a', 'bolt-a', T0)];
+  for (let i = 1; i < MAX_ROSTER_ROWS; i++) rows.push(await consume('bolt-a', `inv-${i}`, T0 + 1));
+  const full = merge(emptyRoster(), rows);
+  assert.deepEqual(full.refused, []);
+  assert.equal(full.state.held.size, MAX_ROSTER_ROWS);
+  const one = merge(full.state, [await consume('bolt-a', 'inv-one-more', T0 + 2)]);
+  assert.deepEqual(one.refused.map((x) => x.code), ['E_ROSTER_FULL']);
+  assert.equal(rosterDigest(one.state), rosterDigest(full.state));
+
+  const strangers: unknown[] = [];
+  for (let i = 0; i <= MAX_PENDING_ROWS; i++) strangers.push(await consume('mallory', `spam-${i}`, T0 + 1));
+  const spam = merge(merge(emptyRoster(), [rows[0]]).state, strangers);
+  assert.equal(spam.state.pending.size, MAX_PENDING_ROWS);
+  assert.equal(spam.refused.filter((x) => x.code === 'E_ROSTER_FULL').length, 1);
+});
