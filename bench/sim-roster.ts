@@ -35,7 +35,7 @@ console.log(`bolts ${r.bolts} at start, ${r.boltsAtEnd} at end (${r.joins} joine
 console.log(`messages ${r.messages}, lost ${r.lost} (loss rate and partitions)`);
 console.log(`last heal at round ${r.lastHealRound}; rounds to converge after it: ${r.roundsToConverge === null ? 'did not converge' : r.roundsToConverge.toFixed(2)}`);
 console.log(`bytes per bolt per round: steady ${r.bytes.steady}, during partitions ${r.bytes.chaos}, after the heal until converged ${r.bytes.afterHeal}`);
-console.log(`revocations undone by a merge: ${r.revocationsUndone}; rows signed after their signer's revocation, refused: ${r.refusedAfterRevocation}`);
+console.log(`revocations undone by a merge: ${r.revocationsUndone}; rows signed after their signer's revocation, refused: ${r.refusedAfterRevocation}; revoked keys admitted again, refused: ${r.refusedReadmissions} of ${r.readmissions}`);
 console.log(`roster digest ${r.digest}; simulated in ${(ms / 1000).toFixed(1)} s`);
 const ok = r.converged && r.roundsToConverge !== null && r.roundsToConverge <= 3 && r.revocationsUndone === 0;
 console.log(ok ? 'goal met: one roster within 3 rounds of the last heal, no revocation undone' : 'GOAL MISSED');

@@ -51,6 +51,9 @@ export interface SimResult {
   revocationsUndone: number;
   /** rows signed by a bolt after its revocation, refused in the final roster */
   refusedAfterRevocation: number;
+  /** admissions of revoked keys (by bolts not yet aware), and how many the final roster refuses */
+  readmissions: number;
+  refusedReadmissions: number;
   revocations: number;
   joins: number;
   messages: number;
@@ -279,6 +282,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
   // the revoked bolt goes on signing, unaware, until the heal). It then admits a spare key:
   // a row signed after its revocation, which every bolt must end up refusing.
   let revocations = 0;
+  let readmissions = 0;
   let joins = 0;
   let spare = n + nJoins;
   for (let k = 0; k < nRevocations; k++) {
@@ -302,6 +306,18 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
         const o = target.gossip.addRows([stale]);
         dispatch(target, o.send);
         log(`sim: ${target.name}, revoked but unaware, admits ${stale.bolt_id} at ${stale.admitted_at}`);
+        // A bolt beside it, as unaware, admits the revoked key again under a new bolt id:
+        // a revocation must beat that admission on every bolt.
+        const gT = group.get(target.pubkey) ?? 0;
+        const friend = pick((b) => b !== target && b !== revoker && truthLive(b) && liveNow(b) && !b.gossip.roster.revoked.has(target.pubkey) && (group.get(b.pubkey) ?? 0) === gT);
+        if (friend === null) return;
+        const again = await signAdmit(friend.signer, { ...fields(target.index, nowS()), bolt_id: `${target.name}-again` });
+        sign([again]);
+        const o2 = friend.gossip.addRows([again]);
+        checkRevocations(friend);
+        dispatch(friend, o2.send);
+        readmissions++;
+        log(`sim: ${friend.name}, unaware, admits ${target.name}'s revoked key again as ${again.bolt_id} at ${again.admitted_at}`);
       });
     });
   }
@@ -371,6 +387,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
   }
 
   const refusedAfterRevocation = [...truth.refusedRows.values()].filter((r) => r.code === 'E_SIGNER_REVOKED').length;
+  const refusedReadmissions = [...truth.refusedRows.values()].filter((r) => r.code === 'E_REVOKED').length;
   const boltsAtEnd = bolts.length;
   const perBoltRound = (bytes: number, rounds: number): number => (rounds > 0 ? Math.round(bytes / boltsAtEnd / rounds) : 0);
   const endAt: number = convergedAt ?? giveUp;
@@ -384,6 +401,8 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
     lastHealRound: lastHeal,
     revocationsUndone,
     refusedAfterRevocation,
+    readmissions,
+    refusedReadmissions,
     revocations,
     joins,
     messages,
