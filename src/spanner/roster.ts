@@ -250,6 +250,40 @@ function effectiveIds(state: RosterState): Set<Hex> {
   return out;
 }
 
+// Rows already held are most of what gossip delivers (it sends whole buckets). A row equal,
+// member by member, to one held under the same signature is that row: no need to parse,
+// canonicalize, hash and verify it again.
+const sigIndexes = new WeakMap<RosterState, Map<string, Hex>>();
+function sigIndex(state: RosterState): Map<string, Hex> {
+  let ix = sigIndexes.get(state);
+  if (ix === undefined) {
+    ix = new Map();
+    for (const m of [state.held, state.pending]) for (const [id, row] of m) ix.set(row.sig, id);
+    sigIndexes.set(state, ix);
+  }
+  return ix;
+}
+
+function heldAlready(state: RosterState, index: Map<string, Hex>, v: unknown): Hex | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const sig = (v as { sig?: unknown }).sig;
+  if (typeof sig !== 'string') return null;
+  const id = index.get(sig);
+  if (id === undefined) return null;
+  const row = (state.held.get(id) ?? state.pending.get(id)) as unknown as Record<string, unknown>;
+  const other = v as Record<string, unknown>;
+  const keys = Object.keys(row);
+  if (Object.keys(other).length !== keys.length) return null;
+  for (const k of keys) {
+    const a = row[k];
+    const b = other[k];
+    if (Array.isArray(a)) {
+      if (!Array.isArray(b) || b.length !== a.length || a.some((x, i) => x !== b[i])) return null;
+    } else if (a !== b) return null;
+  }
+  return id;
+}
+
 /**
  * Merges rows (as received: unknown, checked here) into a state. Returns the new state,
  * the rows that now count and did not before, and every refusal with its code: incoming
@@ -259,7 +293,14 @@ function effectiveIds(state: RosterState): Set<Hex> {
 export function mergeRows(state: RosterState, rows: readonly unknown[], ctx: RosterContext): MergeResult {
   const refused: Refusal[] = [];
   const incoming = new Map<Hex, RosterRow>();
+  const index = sigIndex(state);
   for (const v of rows) {
+    const known = heldAlready(state, index, v);
+    if (known !== null) {
+      const why = state.refusedRows.get(known);
+      if (why !== undefined) refused.push({ row: v, ...why });
+      continue;
+    }
     const c = verifyRow(v, ctx);
     if (!c.ok) refused.push({ row: v, code: c.code, message: c.message });
     else if (!state.held.has(c.id) && !state.pending.has(c.id)) incoming.set(c.id, c.row);

@@ -27,8 +27,13 @@ test('init, invite and join: the founder admits itself, then admits two bolts; a
 });
 
 test('a forged row, a row for another spanner and a stranger self-admit are refused and the roster is unchanged', async () => {
-  const base = merge(emptyRoster(), [await admit('bolt-a', 'bolt-a', T0), await admit('bolt-a', 'bolt-b', T0 + 10)]).state;
+  const heldB = await admit('bolt-a', 'bolt-b', T0 + 10);
+  const base = merge(emptyRoster(), [await admit('bolt-a', 'bolt-a', T0), heldB]).state;
   const forged = { ...(await admit('bolt-a', 'bolt-m', T0 + 20)), patterns: ['*'] }; // patterns widened after signing
+  // A held row, widened, under its own (held) signature: not mistaken for the row we hold.
+  const widened = merge(base, [{ ...heldB, patterns: ['*'] }, { ...heldB, patterns: [...heldB.patterns, '*'] }]);
+  assert.deepEqual(widened.refused.map((x) => x.code), ['E_BAD_SIGNATURE', 'E_BAD_SIGNATURE']);
+  assert.deepEqual(merge(base, [{ ...heldB }]).refused, [], 'an exact copy of a held row is simply held already');
   const otherSpanner = await admit('bolt-a', 'bolt-m', T0 + 20, { spanner_id: 'acme-staging' });
   const strangerRoot = await admit('mallory', 'mallory', T0); // mallory founds a "spanner" of her own
   const unknown = { ...(await admit('bolt-a', 'bolt-m', T0 + 20)), role: 'admin' };
