@@ -44,6 +44,11 @@ export interface GossipOptions {
   store: RosterStore;
   fanout?: number;
   roundMs?: number;
+  /**
+   * A roster this process already merged, holding exactly the store's rows (the simulator
+   * starts its bolts from one). Without it, the store's rows are loaded and verified.
+   */
+  state?: RosterState;
 }
 
 export interface Outgoing {
@@ -97,7 +102,7 @@ export class RosterGossip {
     this.roundMs = opts.roundMs ?? DEFAULT_ROUND_MS;
     if (!Number.isSafeInteger(this.fanout) || this.fanout < 1) throw new RangeError(`RosterGossip: fanout ${this.fanout} must be a positive integer`);
     if (!(this.roundMs > 0)) throw new RangeError(`RosterGossip: roundMs ${this.roundMs} must be positive`);
-    this.state = mergeRows(emptyRoster(), this.store.rows(), this.ctx).state;
+    this.state = opts.state ?? mergeRows(emptyRoster(), this.store.rows(), this.ctx).state;
     // A random phase, so bolts started together do not gossip in lockstep.
     this.nextRoundAt = this.clock.now() + this.rng.int(Math.max(1, Math.floor(this.roundMs)));
   }
@@ -200,8 +205,11 @@ export class RosterGossip {
     const r = mergeRows(this.state, rows, this.ctx);
     if (r.state !== this.state) {
       this.counters.merges++;
-      const fresh = [...r.state.held].filter(([id]) => !this.state.held.has(id)).map(([, row]) => row);
-      this.store.add(fresh);
+      const fresh = [...r.state.held].filter(([id]) => !this.state.held.has(id));
+      this.store.add(
+        fresh.map(([, row]) => row),
+        fresh.map(([id]) => id),
+      );
       this.state = r.state;
     }
     return r;

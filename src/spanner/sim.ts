@@ -14,7 +14,7 @@ import { ManualClock, seededRng, type Rng } from '../platform/clock.js';
 import { pubkeyHex, seedSigner, type Hex, type Signer } from '../trust/index.js';
 import { signAdmit, signInviteConsumed, signRevoke, type RosterContext, type RosterRow } from '../wire/spanner-roster.js';
 import { RosterGossip, type Outgoing } from './gossip.js';
-import { emptyRoster, liveBolts, mergeRows, rosterSnapshot, type RosterState } from './roster.js';
+import { emptyRoster, liveBolts, mergeRows, type RosterState } from './roster.js';
 import { memoryRosterStore } from './store.js';
 
 export interface SimOptions {
@@ -229,16 +229,18 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
       });
     }
   };
-  const addBolt = (i: number, rows: readonly RosterRow[]): SimBolt => {
+  const addBolt = (i: number, from: RosterState): SimBolt => {
     const pubkey = pubkeyHex(signers[i]!.publicKey);
-    const gossip = new RosterGossip({ self: pubkey, ctx, clock, rng, store: memoryRosterStore(rows), fanout, roundMs });
+    const store = memoryRosterStore([...from.held.values()], [...from.held.keys()]);
+    const gossip = new RosterGossip({ self: pubkey, ctx, clock, rng, store, fanout, roundMs, state: from });
     const b: SimBolt = { index: i, name: `bolt-${pad(i)}`, signer: signers[i]!, pubkey, gossip, wakeAt: -1, revokedSeen: gossip.roster.revoked, digest: gossip.roster.digest };
     bolts.push(b);
     byKey.set(pubkey, b);
     schedule(b, clock.now());
     return b;
   };
-  for (let i = 0; i < n; i++) addBolt(i, initial);
+  const initialState = truth;
+  for (let i = 0; i < n; i++) addBolt(i, initialState);
   log(`sim: ${n} bolts started at one roster of ${initial.length} rows`);
 
   // The chaos window: partition episodes one after another, starting at round 3.
@@ -335,7 +337,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
       const out = admitter.gossip.addRows([row, inv]);
       checkRevocations(admitter);
       dispatch(admitter, out.send);
-      const joiner = addBolt(idx, rosterSnapshot(admitter.gossip.roster));
+      const joiner = addBolt(idx, admitter.gossip.roster);
       group.set(joiner.pubkey, group.get(admitter.pubkey) ?? 0);
       log(`sim: ${admitter.name} admits ${joiner.name} at ${row.admitted_at}`);
     });

@@ -8,30 +8,30 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalize } from '../trust/index.js';
+import { canonicalize, type Hex } from '../trust/index.js';
 import { parseRosterRow, rowId, rowSigner, rowTime, RosterError, type RosterRow } from '../wire/spanner-roster.js';
 
 export interface RosterStore {
   /** every row stored, oldest first (by time, then id) */
   rows(): RosterRow[];
-  /** stores rows not yet stored (by row id), all or none */
-  add(rows: readonly RosterRow[]): void;
+  /** stores rows not yet stored (by row id), all or none; `ids`: their rowId()s when the caller has them */
+  add(rows: readonly RosterRow[], ids?: readonly Hex[]): void;
   close(): void;
 }
 
-export function memoryRosterStore(initial: readonly RosterRow[] = []): RosterStore {
+export function memoryRosterStore(initial: readonly RosterRow[] = [], ids?: readonly Hex[]): RosterStore {
   const byId = new Map<string, RosterRow>();
   const store: RosterStore = {
     rows: () => [...byId].sort(([ia, a], [ib, b]) => rowTime(a) - rowTime(b) || (ia < ib ? -1 : ia > ib ? 1 : 0)).map(([, r]) => r),
-    add: (rows) => {
-      for (const r of rows) {
-        const id = rowId(r);
+    add: (rows, rowIds) => {
+      rows.forEach((r, i) => {
+        const id = rowIds?.[i] ?? rowId(r);
         if (!byId.has(id)) byId.set(id, r);
-      }
+      });
     },
     close: () => {},
   };
-  store.add(initial);
+  store.add(initial, ids);
   return store;
 }
 
@@ -56,8 +56,8 @@ export function openSqliteRosterStore(path: string): RosterStore {
   db.exec(SCHEMA);
   const insert = db.prepare('INSERT OR IGNORE INTO spanner_bolts (id, kind, signer, at, body) VALUES (?, ?, ?, ?, ?)');
   const select = db.prepare('SELECT id, body FROM spanner_bolts ORDER BY at, id');
-  const addAll = db.transaction((rows: readonly RosterRow[]) => {
-    for (const r of rows) insert.run(rowId(r), r.kind, rowSigner(r), rowTime(r), canonicalize(r));
+  const addAll = db.transaction((rows: readonly RosterRow[], ids?: readonly Hex[]) => {
+    rows.forEach((r, i) => insert.run(ids?.[i] ?? rowId(r), r.kind, rowSigner(r), rowTime(r), canonicalize(r)));
   });
   return {
     rows: () =>
@@ -69,8 +69,8 @@ export function openSqliteRosterStore(path: string): RosterStore {
           throw e;
         }
       }),
-    add: (rows) => {
-      if (rows.length > 0) addAll(rows);
+    add: (rows, ids) => {
+      if (rows.length > 0) addAll(rows, ids);
     },
     close: () => db.close(),
   };
