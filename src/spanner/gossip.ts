@@ -140,8 +140,8 @@ export class RosterGossip {
   }
 
   /**
-   * The roster changed: tell `fanout` peers now, or, when we told some less than a quarter
-   * round ago, at the quarter (one announcement then covers every change meanwhile).
+   * The roster changed: tell `fanout` peers now, or, when we told some less than an eighth
+   * of a round ago, at the eighth (one announcement then covers every change meanwhile).
    */
   private changed(except: Hex | null): Outgoing[] {
     const now = this.clock.now();
@@ -174,7 +174,7 @@ export class RosterGossip {
     const mine = this.state.digest;
     switch (msg.t) {
       case 'digest':
-        // One pull at a time: digests arriving while one is answered wait for the next round.
+        // One pull at a time: a digest arriving while one is out is dropped; later rounds bring it again.
         if (msg.digest !== mine && this.clock.now() >= this.pullQuietUntil) {
           this.pullQuietUntil = this.clock.now() + this.roundMs / 5;
           out.send.push({ to: from, msg: { v: 1, t: 'pull', spanner_id: this.ctx.spannerId, digest: mine, buckets: this.buckets().buckets } });
