@@ -13,9 +13,11 @@
  * a round instead of one.
  */
 import type { Clock, Rng } from '../platform/clock.js';
-import { sha256Hex, type Hex } from '../trust/index.js';
+import { CLOCK_SKEW_S, sha256Hex, type Hex } from '../trust/index.js';
 import {
+  ADMIT_KIND,
   BUCKET_HASH_LEN,
+  REVOKE_KIND,
   DIGEST_BUCKETS,
   gossipMessageBytes,
   MAX_GOSSIP_MESSAGE_BYTES,
@@ -68,6 +70,8 @@ export interface GossipCounters {
   /** messages dropped: malformed, oversized, another spanner, or from a key not live in our roster */
   ignored: number;
   merges: number;
+  /** received rows dated more than CLOCK_SKEW_S ahead of our clock, not merged */
+  futureRows: number;
 }
 
 const EMPTY_BUCKET = '0'.repeat(BUCKET_HASH_LEN);
@@ -90,7 +94,7 @@ export class RosterGossip {
   private peerCache: { digest: Hex; at: number; peers: Hex[] } | null = null;
   private bucketCache: { digest: Hex; buckets: string; rows: [Hex, RosterRow][][] } | null = null;
   private readonly heard = new Map<Hex, number>();
-  readonly counters: GossipCounters = { rounds: 0, received: 0, ignored: 0, merges: 0 };
+  readonly counters: GossipCounters = { rounds: 0, received: 0, ignored: 0, merges: 0, futureRows: 0 };
 
   constructor(opts: GossipOptions) {
     this.self = opts.self;
@@ -185,7 +189,8 @@ export class RosterGossip {
         break;
       case 'rows': {
         const before = this.state.digest;
-        if (msg.rows.length > 0) this.merge(msg.rows);
+        const rows = msg.rows.filter((r) => !this.fromTheFuture(r));
+        if (rows.length > 0) this.merge(rows);
         const now = this.state.digest;
         if (msg.buckets !== null && now !== msg.digest) out.send.push({ to: from, msg: this.rowsFor(msg.buckets, false) });
         if (msg.buckets !== null) this.pullQuietUntil = -Infinity; // our pull is answered
@@ -213,6 +218,20 @@ export class RosterGossip {
       this.state = r.state;
     }
     return r;
+  }
+
+  /**
+   * A received row dated more than CLOCK_SKEW_S (the trust core's 300 s) ahead of our clock
+   * is not merged yet: the merge itself never reads a clock, so this is where a post-dated
+   * row is held off. A peer offers it again once our clock has caught up.
+   */
+  private fromTheFuture(row: unknown): boolean {
+    if (typeof row !== 'object' || row === null) return false;
+    const r = row as Record<string, unknown>;
+    const t = r.kind === ADMIT_KIND ? r.admitted_at : r.kind === REVOKE_KIND ? r.revoked_at : r.consumed_at;
+    if (typeof t !== 'number' || t <= this.clock.now() / 1000 + CLOCK_SKEW_S) return false;
+    this.counters.futureRows++;
+    return true;
   }
 
   private isLivePeer(key: Hex, nowS: number): boolean {

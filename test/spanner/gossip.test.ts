@@ -90,3 +90,20 @@ test('messages from a key not live in the roster, for another spanner, malformed
   assert.deepEqual(live.onMessage(pk('bolt-c'), digest, MAX_GOSSIP_MESSAGE_BYTES + 1).send, []);
   assert.equal(live.counters.ignored, 3);
 });
+
+test('a row post-dated beyond the 300 s clock skew is held off until the clock reaches it', async () => {
+  const clock = new ManualClock((T0 + 100) * 1000);
+  const root = await admit('bolt-a', 'bolt-a', T0);
+  const b = await admit('bolt-a', 'bolt-b', T0 + 10);
+  const later = await admit('bolt-a', 'bolt-c', T0 + 100 + 3600); // signed "an hour from now"
+  const a = bolt('bolt-a', clock, [root, b, later]);
+  const bb = bolt('bolt-b', clock, [root, b]);
+  const bolts = new Map([['bolt-a', a], ['bolt-b', bb]]);
+  const digest = (): Outgoing[] => [{ to: pk('bolt-b'), msg: { v: 1, t: 'digest', spanner_id: ctx.spannerId, digest: rosterDigest(a.roster), rows: a.roster.held.size } }];
+  exchange(bolts, { from: 'bolt-a', send: digest() });
+  assert.equal(bb.roster.held.size, 2, 'bolt-b does not take the post-dated admit');
+  assert.equal(bb.counters.futureRows, 1);
+  clock.set((T0 + 100 + 3600 - 300) * 1000); // within the skew now
+  exchange(bolts, { from: 'bolt-a', send: digest() });
+  assert.equal(rosterDigest(bb.roster), rosterDigest(a.roster));
+});
