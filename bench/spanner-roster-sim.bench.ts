@@ -5,7 +5,8 @@
 // within 3 gossip rounds after the last heal, and no revocation ever undone.
 import { parseArgs } from 'node:util';
 import { randomInt } from 'node:crypto';
-import { runRosterSim, SIM_CA_PEM } from '../src/spanner/index.js';
+import { runRosterSim } from '../src/spanner/sim.js';
+import { SIM_CA_PEM } from '../src/spanner/sim-ca.js';
 
 const { values } = parseArgs({
   options: {
