@@ -89,7 +89,8 @@ test('envoys stuck on an old policy are stale-policy with the reason, not conver
     const e = await envoy(short);
     return e.policy_version === 3 && e.status === 'converged' && e.stale_policy === null;
   }, 30_000);
-  assert.match(agents[0]?.out() ?? '', /received policy version 3, but caching it at .*bundle\.json failed: .*applying it from memory/);
+  // The agent's log line and its run report travel different pipes: wait for the line.
+  await waitFor(`${short}'s log names the failed cache write`, () => /received policy version 3, but caching it at .*bundle\.json failed: .*applying it from memory/.test(agents[0]?.out() ?? ''), 30_000);
   const c3 = await fleet.api<{ counts: Record<string, number>; compliance_pct: number }>('GET', '/api/v1/compliance');
   assert.deepEqual([c3.counts['stale-policy'], c3.counts.converged, c3.compliance_pct], [1, 1, 50]);
   rmSync(cached, { recursive: true });
