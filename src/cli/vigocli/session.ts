@@ -19,11 +19,11 @@ export interface SavedLogin {
 }
 
 export function loginFile(): string {
-  return join(homeDir(), '.vigocli', 'auth.json');
+  return join(homeDir(process.env), '.vigocli', 'auth.json');
 }
 
 export function localAdminPath(): string {
-  return join(paths.srv(), 'local-admin.json');
+  return join(paths.srv(process.env), 'local-admin.json');
 }
 
 export function saveLogin(l: SavedLogin): void {
