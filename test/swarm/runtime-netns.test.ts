@@ -40,14 +40,21 @@ function refsOf(repo: string): Record<string, string> {
   return out;
 }
 
-/** Every file under a directory with its size and content hash (the receiver's "disk"). */
+/**
+ * Every file under a directory with its size and content hash (the receiver's "disk"),
+ * but for the announce cache and the scratch directory `replica/quarantine/`, where the
+ * receiver's own background fetches come and go; what a refused push put there is checked
+ * apart (`leftovers`).
+ */
 function diskOf(dir: string, skipName = 'gitback-announced.json'): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
       const st = statSync(p);
-      if (st.isDirectory()) walk(p);
+      if (st.isDirectory()) {
+        if (p !== join(dir, 'replica', 'quarantine')) walk(p);
+      }
       else if (n !== skipName) out.push(`${p.slice(dir.length)} ${st.size} ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}`);
     }
   };
@@ -105,6 +112,7 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
   const cfgPaths: Record<string, string> = {};
   const procs: Record<string, EnvoyProc> = {};
   let otherCaDir = '';
+  let foreignClientDir = '';
   const baseOf = (h: string): string => join(bed().host(h).vigoRoot, 'var/lib/vigo/swarm/gitback');
   const repoOf = (h: string): string => join(baseOf(h), 'projects', `${fx.pid}.git`);
   const src = join(work, 'src');
@@ -142,6 +150,8 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
     }
     const other = await (await TestFleet.create('vigo fleet')).envoy('m');
     otherCaDir = writeIdentityDir(other, work);
+    // the same foreign certificate, but trusting this fleet's CA: B's server must refuse it in the handshake
+    foreignClientDir = writeIdentityDir({ id: other.id, identity: { ...other.identity, ca: ids.m!.identity.ca } }, work);
     git(['init', '--quiet', '-b', 'main', src]);
     await Promise.all(['a', 'b', 'c'].map((h) => start(h)));
   });
@@ -229,12 +239,41 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
     assert.equal(readFileSync(join(clone, 'two.txt'), 'utf8'), 'two.txt\n');
   });
 
+  test('announces: an oversized, a malformed and a spoofed datagram are counted and ignored', { timeout: 120_000 }, async () => {
+    const spoofPid = 'ab'.repeat(32);
+    const dgrams: Array<[string, Buffer]> = [
+      ['oversized', Buffer.alloc(1500, 0x41)],
+      ['malformed', Buffer.from(`GITBACKPROJECT:${bed().host('m').addr}:not-a-pid\n`)],
+      // from mallory's address, naming A's: someone trying to route A's project to itself, or A's to nowhere
+      ['spoofed', Buffer.from(`GITBACKPROJECT:${bed().host('a').addr}:${spoofPid}:vigo-web:swarm-wide\n`)],
+    ];
+    const before = (await procs.b!.cmd({ cmd: 'status', pid: spoofPid })).announcer as Record<string, number>;
+    for (const [name, d] of dgrams) {
+      const f = join(work, `dgram-${name}`);
+      writeFileSync(f, d);
+      const r = await bed().exec('m', [process.execPath, peerJs, 'udp', GROUP, String(ANNOUNCE_PORT), bed().host('m').addr, f]);
+      assert.match(r.stdout, /"ok":true/, r.stderr);
+    }
+    let st: Reply | undefined;
+    await until('B counted the three datagrams', 30_000, async () => {
+      st = await procs.b!.cmd({ cmd: 'status', pid: spoofPid });
+      const c = st.announcer as Record<string, number>;
+      return c.oversized! > before.oversized! && c.malformed! > before.malformed! && c.spoofed! > before.spoofed!;
+    });
+    const c = st!.announcer as Record<string, number>;
+    console.log(`B's announcer: ${JSON.stringify(c)}`);
+    assert.deepEqual(st!.peers, [], 'the spoofed line nominated no peer for its project');
+  });
+
   describe('what a hostile or broken peer sends B is refused with nothing changed on B', () => {
     let tip = '';
     let x = '';
     let y = '';
     let good = '';
     const files = (n: string): string => join(work, n);
+
+    /** scratch files a push makes (its streamed body); a refusal must remove them before it answers */
+    const leftovers = (): string[] => readdirSync(join(baseOf('b'), 'replica', 'quarantine')).filter((n) => n.startsWith('push-'));
 
     async function raw(head: unknown, body: string | null, dir = idDirs.m!): Promise<RawResult> {
       const hf = files(`head-${Math.random().toString(36).slice(2)}.json`);
@@ -252,6 +291,7 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
       console.log(`${what}: ${r.ok ? `HTTP ${r.status} ` : ''}${String(got)} ${r.ok ? (r.body?.error?.message ?? '') : (r.message ?? '')}`);
       assert.equal(got, code, `${what}: ${JSON.stringify(r)}`);
       if (r.ok) assert.notEqual(r.body?.accepted, true);
+      assert.deepEqual(leftovers(), [], `${what}: the refused push left nothing in quarantine`);
       const after = { refs: refsOf(repoOf('b')), objects: git(['--git-dir', repoOf('b'), 'count-objects', '-v']), disk: diskOf(baseOf('b')) };
       assert.deepEqual(after, before, `${what}: B's refs, objects and files are unchanged`);
     }
@@ -305,6 +345,11 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
       console.log(`peer certificate from another CA: ${String(otherCa.code)} ${otherCa.message ?? ''}`);
       assert.equal(otherCa.ok, false, JSON.stringify(otherCa));
       assert.ok(['E_SWARM_PEER_UNTRUSTED', 'E_SWARM_CONNECT'].includes(otherCa.code ?? ''), JSON.stringify(otherCa));
+      const before = diskOf(baseOf('b'));
+      const foreign = await raw({ v: 1, exact: true, updates: [{ manifest: genuine, chain: fx.aliceChain }] }, good, foreignClientDir);
+      console.log(`client certificate from another CA (trusting B's CA): ${String(foreign.code)} ${foreign.message ?? ''}`);
+      assert.equal(foreign.ok, false, `B's server refuses the handshake: ${JSON.stringify(foreign)}`);
+      assert.deepEqual(diskOf(baseOf('b')), before);
       assert.notEqual(refsOf(repoOf('b'))['refs/heads/main'], x);
 
       // the same genuine update, whole and as signed, is accepted: the refusals were for their defects

@@ -11,11 +11,14 @@
  *     one POST /swarm/gitback/push/<pid> of `<head.json>\n<body-file>`; prints {ok, status, body} or {ok:false, code}.
  *   node runtime-peer.js get <identity-dir> <host> <port> <envoy-id> <pid> <chain-file>
  *     one GET /swarm/gitback/bundle/<pid>; prints {ok, status, error}.
+ *   node runtime-peer.js udp <group> <port> <interface-address> <datagram-file>
+ *     sends the file as one multicast datagram; prints {ok}.
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { createSocket } from 'node:dgram';
 import { systemClock, cryptoRng } from '../../src/platform/clock.js';
 import { VigoError } from '../../src/platform/errors.js';
 import { fromHex, seedSigner, type Hex, type Scope } from '../../src/trust/index.js';
@@ -152,6 +155,15 @@ if (mode === 'serve') {
   } catch (e) {
     out({ ok: false, code: e instanceof VigoError ? e.code : String(e), message: e instanceof Error ? e.message : '' });
   }
+} else if (mode === 'udp') {
+  const [group, port, iface, file] = args as [string, string, string, string];
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, iface, resolve));
+  s.setMulticastInterface(iface);
+  s.setMulticastTTL(1);
+  await new Promise<void>((resolve, reject) => s.send(readFileSync(file), Number(port), group, (e) => (e ? reject(e) : resolve())));
+  s.close();
+  out({ ok: true });
 } else {
   throw new Error(`runtime-peer: unknown mode ${String(mode)}`);
 }
