@@ -148,8 +148,15 @@ export class DiskReplicaStore implements ReplicaStore {
       this.records.set(pid, r);
     }
     const repo = this.repoOf(pid);
+    const q = this.quarantine?.projectId === pid ? this.quarantine.gitDir : null;
+    // every tip must be an object before anything is copied: no pack lands for a move that cannot be made
+    for (const u of applied) {
+      if (u.new !== null && runGit(['--git-dir', q ?? repo, 'cat-file', '-e', u.new]).status !== 0) {
+        throw new VigoError('E_MANIFEST_BUNDLE_REFS', `${u.ref}: object ${u.new} is neither in the bundle nor in the repo`, { hint: 'nothing was changed; the sending envoy built a bundle that does not match its manifest' });
+      }
+    }
     ensureBare(repo);
-    if (this.quarantine?.projectId === pid) importPacks(this.quarantine.gitDir, repo);
+    if (q !== null) importPacks(q, repo);
     this.moveRefs(repo, r.file.refs, applied);
     const m = update.manifest;
     const stream = streamOf(m);
@@ -177,7 +184,7 @@ export class DiskReplicaStore implements ReplicaStore {
       if (now === u.new) continue;
       const recorded = held[u.ref]?.tip ?? null;
       if (now !== recorded && now !== u.old) {
-        throw new VigoError('E_REF_MOVED', `${repo}: ${u.ref} is at ${now ?? '(none)'} in git, but replication recorded ${recorded ?? '(none)'}`, { hint: 'a push reached the bare repo without the replication runtime; the next anti-entropy round reconciles' });
+        throw new VigoError('E_REF_MOVED', `${repo}: ${u.ref} is at ${now ?? '(none)'} in git, but replication recorded ${recorded ?? '(none)'}`, { hint: `a push reached the bare repo without the replication runtime; put ${u.ref} back to ${recorded ?? '(none)'} with git update-ref to resume its replication` });
       }
       const expect = now ?? ZERO_OID;
       lines.push(u.new === null ? `delete ${u.ref} ${expect}` : `update ${u.ref} ${u.new} ${expect}`);
