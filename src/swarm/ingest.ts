@@ -31,7 +31,12 @@ export function manifestTips(manifests: readonly Manifest[]): Map<string, string
 export function scratchRepo(parent: string, repo: string): string {
   mkdirSync(parent, { recursive: true, mode: 0o700 });
   const dir = join(parent, `q-${randomBytes(6).toString('hex')}.git`);
-  gitOk(['init', '--bare', '--quiet', dir], 'make a quarantine repo');
+  // what `git init --bare` makes that git needs, without a process (one per received bundle)
+  mkdirSync(join(dir, 'objects', 'info'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(dir, 'objects', 'pack'), { mode: 0o700 });
+  mkdirSync(join(dir, 'refs'), { mode: 0o700 });
+  writeFileSync(join(dir, 'HEAD'), 'ref: refs/heads/main\n');
+  writeFileSync(join(dir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
   if (existsSync(join(repo, 'objects'))) writeFileSync(join(dir, 'objects', 'info', 'alternates'), `${join(repo, 'objects')}\n`);
   return dir;
 }

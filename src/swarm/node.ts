@@ -160,6 +160,8 @@ export class SwarmNode {
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
   private readonly log: (line: string) => void;
+  /** bundle bytes sent to and received from peers (what the fan-out costs on the wire) */
+  readonly bytes = { sent: 0, received: 0 };
   /** refusals answered by the peer server, by code (an operator's first look) */
   readonly refusals: Record<string, number> = {};
 
@@ -294,6 +296,7 @@ export class SwarmNode {
         exact = exact && o.updates[0]!.manifest.refs.every((r) => r.new === null);
         bundle = buildBundle(this.store.repoOf(o.projectId), this.scratch, manifestTips(o.updates.map((u) => u.manifest)), o.base, tmp);
       }
+      if (bundle !== null) this.bytes.sent += statSync(bundle).size;
       const r = await this.call(peer, { method: 'POST', path: `/swarm/gitback/push/${o.projectId}`, body: frame({ v: 1, exact, updates: o.updates }, bundle) });
       answer = receiveAnswer(r.status, r.body, peer.key);
     } catch (e) {
@@ -391,7 +394,9 @@ export class SwarmNode {
         if (e instanceof SwarmError) throw e;
         throw new SwarmError(400, 'E_SWARM_BODY', `the bundle did not arrive whole: ${e instanceof Error ? e.message : String(e)}`);
       }
-      const empty = statSync(file).size === 0;
+      const size = statSync(file).size;
+      this.bytes.received += size;
+      const empty = size === 0;
       const sha = await fileSha256(file);
       try {
         q = this.admit(pid, head.updates.map((u) => u.manifest), empty ? null : file);

@@ -179,8 +179,10 @@ export class DiskReplicaStore implements ReplicaStore {
    */
   private moveRefs(repo: string, held: Record<string, RefState>, applied: readonly RefUpdate[]): void {
     const lines: string[] = [];
+    let reshaped = false;
     for (const u of applied) {
       const now = currentTip(repo, u.ref);
+      reshaped ||= now === null || u.new === null;
       if (now === u.new) continue;
       const recorded = held[u.ref]?.tip ?? null;
       if (now !== recorded && now !== u.old) {
@@ -191,7 +193,8 @@ export class DiskReplicaStore implements ReplicaStore {
     }
     if (lines.length === 0) return;
     gitOk(['--git-dir', repo, 'update-ref', '--stdin'], 'move replicated refs', `start\n${lines.join('\n')}\nprepare\ncommit\n`);
-    fixHead(repo);
+    // HEAD can only dangle once a ref was created or deleted
+    if (reshaped) fixHead(repo);
   }
 
   private save(projectId: Hex): void {
@@ -202,11 +205,9 @@ export class DiskReplicaStore implements ReplicaStore {
 }
 
 export function currentTip(repo: string, ref: string): string | null {
-  const r = runGit(['--git-dir', repo, 'rev-parse', '--verify', '-q', `${ref}^{}`]);
-  if (r.status !== 0) return null;
-  // a tag ref: the object the ref names, not what it peels to
-  const direct = runGit(['--git-dir', repo, 'rev-parse', '--verify', '-q', ref]);
-  return direct.status === 0 ? direct.stdout.trim() : null;
+  // the object the ref names (for an annotated tag, the tag, not what it peels to)
+  const r = runGit(['--git-dir', repo, 'rev-parse', '--verify', '-q', ref]);
+  return r.status === 0 ? r.stdout.trim() : null;
 }
 
 /** `git init --bare` aside, then rename into place (0700), as the daemon makes its repos. */

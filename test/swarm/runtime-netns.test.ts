@@ -7,38 +7,23 @@
 // refused with the receiver's refs, objects and files unchanged.
 import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { netnsUnavailable, useNetnsBed } from '../helpers/netns.js';
 import { TestFleet, writeIdentityDir, type TestEnvoy } from './transport-fleet.js';
 import { projectFixture, seedOf, signer, type ProjectFixture } from './fixtures.js';
 import { signManifest, type Manifest, type RefUpdate, type SignedUpdate } from '../../src/swarm/index.js';
 import type { RuntimeConfig } from './runtime-peer.js';
+import { git, refsOf, runtimePeerJs, startRuntime, type Reply, type RuntimeProc } from './runtime-bed.js';
 
 const skip = netnsUnavailable();
-const peerJs = fileURLToPath(new URL('./runtime-peer.js', import.meta.url));
+const peerJs = runtimePeerJs;
 const PORT = 1531;
 const GROUP = '239.77.15.31';
 const ANNOUNCE_PORT = 15310;
 const BODY_LIMIT = 4 * 1024 * 1024;
-
-function git(args: string[], cwd?: string): string {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'alice', GIT_AUTHOR_EMAIL: 'alice@example.org', GIT_COMMITTER_NAME: 'alice', GIT_COMMITTER_EMAIL: 'alice@example.org' } });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-function refsOf(repo: string): Record<string, string> {
-  if (!existsSync(repo)) return {};
-  const out: Record<string, string> = {};
-  for (const l of git(['--git-dir', repo, 'for-each-ref', '--format=%(objectname) %(refname)']).split('\n')) if (l !== '') out[l.split(' ')[1]!] = l.split(' ')[0]!;
-  return out;
-}
 
 /**
  * Every file under a directory with its size and content hash (the receiver's "disk"),
@@ -62,35 +47,6 @@ function diskOf(dir: string, skipName = 'gitback-announced.json'): string[] {
   return out;
 }
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  error?: string;
-  [k: string]: unknown;
-}
-
-class EnvoyProc {
-  private next = 1;
-  private readonly waiting = new Map<number, (r: Reply) => void>();
-  stderr = '';
-  constructor(readonly proc: ChildProcess) {
-    proc.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20_000)));
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      if (!l.startsWith('{')) return;
-      const r = JSON.parse(l) as Reply;
-      this.waiting.get(r.id)?.(r);
-      this.waiting.delete(r.id);
-    });
-  }
-  cmd(c: Record<string, unknown>): Promise<Reply> {
-    const id = this.next++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.proc.stdin!.write(`${JSON.stringify({ ...c, id })}\n`);
-    });
-  }
-}
-
 interface RawResult {
   ok: boolean;
   status?: number;
@@ -110,7 +66,7 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
   const ids: Record<string, TestEnvoy> = {};
   const idDirs: Record<string, string> = {};
   const cfgPaths: Record<string, string> = {};
-  const procs: Record<string, EnvoyProc> = {};
+  const procs: Record<string, RuntimeProc> = {};
   let otherCaDir = '';
   let foreignClientDir = '';
   const baseOf = (h: string): string => join(bed().host(h).vigoRoot, 'var/lib/vigo/swarm/gitback');
@@ -157,19 +113,7 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
   });
 
   async function start(h: string): Promise<void> {
-    const p = bed().spawn(h, [process.execPath, peerJs, 'serve', cfgPaths[h]!], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const e = new EnvoyProc(p);
-    await new Promise<void>((resolve, reject) => {
-      const onLine = (d: Buffer): void => {
-        if (d.toString().includes('ready')) {
-          p.stdout?.off('data', onLine);
-          resolve();
-        }
-      };
-      p.stdout?.on('data', onLine);
-      p.once('exit', (code) => reject(new Error(`runtime on ${h} exited ${String(code)}: ${e.stderr}`)));
-    });
-    procs[h] = e;
+    procs[h] = await startRuntime(bed(), h, cfgPaths[h]!);
   }
 
   /** A real commit and `git push` into A's bare repo, then the runtime's localPush with a signed manifest. */
@@ -225,8 +169,7 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
   });
 
   test('C, down while a push fans out, converges after its restart with no new push', { timeout: 180_000 }, async () => {
-    procs.c!.proc.kill('SIGKILL');
-    await new Promise((r) => procs.c!.proc.once('exit', r));
+    await procs.c!.kill();
     const tips = await pushOnA('two.txt');
     await until('B holds the second push', 90_000, () => JSON.stringify(refsOf(repoOf('b'))) === JSON.stringify(tips));
     assert.notEqual(refsOf(repoOf('c'))['refs/heads/main'], tips['refs/heads/main'], 'C was down: it cannot have the push yet');

@@ -118,6 +118,7 @@ if (mode === 'serve') {
           peers: peers.peersOf(c.pid, now).map((p) => p.key),
           envoys: peers.envoys(now).map((p) => p.key),
           refusals: node.refusals,
+          bytes: node.bytes,
           counters: node.machine.counters,
           announcer: announcer.counters,
         });
