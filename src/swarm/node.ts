@@ -18,7 +18,7 @@
  *     tips built on `have`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -234,6 +234,16 @@ export class SwarmNode {
   /** The push's signed update: recorded and fanned out (the refs are already in the repo). */
   localPush(update: SignedUpdate, meta?: { scope: Scope; member: boolean }): void {
     this.run(this.machine.localPush(this.o.clock.now(), update, meta));
+    this.pruneBundles();
+  }
+
+  /** Push bundles no held ref comes from any more are never sent as is again: remove them. */
+  private pruneBundles(): void {
+    const live = this.store.liveBundleHashes();
+    for (const n of readdirSync(this.bundles)) {
+      const m = /^([0-9a-f]{64})\.bundle$/.exec(n);
+      if (m !== null && !live.has(m[1]!)) rmSync(join(this.bundles, n), { force: true });
+    }
   }
 
   /** Run a tick now (new peers heard, a test that wants no wait). */

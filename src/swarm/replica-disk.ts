@@ -125,6 +125,13 @@ export class DiskReplicaStore implements ReplicaStore {
     return this.records.get(projectId)?.file.updates[manifestId];
   }
 
+  /** bundle_sha256 of every update some held ref still comes from (their push bundles are kept). */
+  liveBundleHashes(): Set<Hex> {
+    const out = new Set<Hex>();
+    for (const r of this.records.values()) for (const u of Object.values(r.file.updates)) out.add(u.manifest.bundle_sha256);
+    return out;
+  }
+
   hasApplied(projectId: Hex, manifestId: Hex): boolean {
     return this.records.get(projectId)?.applied.has(manifestId) ?? false;
   }

@@ -177,6 +177,15 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
     await start('c');
     await until('C converges after restart', 90_000, () => JSON.stringify(refsOf(repoOf('c'))) === JSON.stringify(tips));
     console.log(`C converged ${Date.now() - t0} ms after its restart (${((Date.now() - t0) / 3000).toFixed(1)} catch-up ticks of 3 s), no new push`);
+    // what C remembers survived the kill: the first push, sent again, is a replay there
+    const hf = join(work, 'replay-c.json');
+    writeFileSync(hf, JSON.stringify({ v: 1, exact: true, updates: [updates[0]] }));
+    const r = await bed().exec('m', [process.execPath, peerJs, 'raw', idDirs.m!, bed().host('c').addr, String(PORT), ids.c!.id, fx.pid, hf, '-']);
+    const replay = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}') as RawResult;
+    assert.deepEqual([replay.status, replay.body?.error?.code], [409, 'E_MANIFEST_REPLAY'], `replay to the restarted C: ${r.stdout} ${r.stderr}`);
+    // only the push bundle of the update the tip comes from is kept on A
+    const kept = readdirSync(join(baseOf('a'), 'replica', 'bundles')).filter((n) => n.endsWith('.bundle'));
+    assert.deepEqual(kept, [`${updates[1]!.manifest.bundle_sha256}.bundle`]);
     const clone = join(work, 'clone-c2');
     git(['clone', '--quiet', repoOf('c'), clone]);
     assert.equal(readFileSync(join(clone, 'two.txt'), 'utf8'), 'two.txt\n');
