@@ -17,7 +17,7 @@ import { createReadStream, existsSync, mkdirSync, rmSync, writeFileSync } from '
 import { join } from 'node:path';
 import { VigoError } from '../platform/errors.js';
 import type { Manifest } from '../wire/gitback-manifest.js';
-import { gitOk, runGit } from './replica-disk.js';
+import { gitOkAsync, runGitAsync } from './replica-disk.js';
 import type { Tips } from './store.js';
 
 /** The refs the manifests end at, applied in order (null: deleted). */
@@ -57,19 +57,20 @@ export function fileSha256(path: string): Promise<string> {
  * needs objects (deletions only). Base tips that are not objects here, or that a wanted tip
  * is an ancestor of (git would drop that ref from the bundle), are left out.
  */
-export function buildBundle(repo: string, scratchParent: string, want: ReadonlyMap<string, string | null>, base: Readonly<Tips> | null, out: string): string | null {
+export async function buildBundle(repo: string, scratchParent: string, want: ReadonlyMap<string, string | null>, base: Readonly<Tips> | null, out: string): Promise<string | null> {
   const refs = [...want].filter((e): e is [string, string] => e[1] !== null);
   if (refs.length === 0) return null;
   const scratch = scratchRepo(scratchParent, repo);
   try {
-    gitOk(['--git-dir', scratch, 'update-ref', '--stdin'], 'set the bundle refs', refs.map(([r, t]) => `update ${r} ${t}`).join('\n') + '\n');
+    await gitOkAsync(['--git-dir', scratch, 'update-ref', '--stdin'], 'set the bundle refs', refs.map(([r, t]) => `update ${r} ${t}`).join('\n') + '\n');
     const prereq: string[] = [];
     for (const tip of new Set(Object.values(base ?? {}))) {
-      if (runGit(['--git-dir', repo, 'cat-file', '-e', `${tip}^{commit}`]).status !== 0) continue;
-      if (refs.some(([, t]) => t === tip || runGit(['--git-dir', repo, 'merge-base', '--is-ancestor', t, tip]).status === 0)) continue;
-      prereq.push(`^${tip}`);
+      if ((await runGitAsync(['--git-dir', repo, 'cat-file', '-e', `${tip}^{commit}`])).status !== 0) continue;
+      let below = false;
+      for (const [, t] of refs) if (t === tip || (await runGitAsync(['--git-dir', repo, 'merge-base', '--is-ancestor', t, tip])).status === 0) below = true;
+      if (!below) prereq.push(`^${tip}`);
     }
-    gitOk(['--git-dir', scratch, 'bundle', 'create', '--quiet', out, ...refs.map(([r]) => r), ...prereq], 'create the bundle');
+    await gitOkAsync(['--git-dir', scratch, 'bundle', 'create', '--quiet', out, ...refs.map(([r]) => r), ...prereq], 'create the bundle');
     return out;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -77,8 +78,8 @@ export function buildBundle(repo: string, scratchParent: string, want: ReadonlyM
 }
 
 /** ref → tip a bundle file says it carries (`git bundle list-heads`); E_BUNDLE_CORRUPT when git cannot read it. */
-export function bundleHeads(gitDir: string, bundle: string): Tips {
-  const r = runGit(['--git-dir', gitDir, 'bundle', 'list-heads', bundle]);
+export async function bundleHeads(gitDir: string, bundle: string): Promise<Tips> {
+  const r = await runGitAsync(['--git-dir', gitDir, 'bundle', 'list-heads', bundle]);
   if (r.status !== 0) throw new VigoError('E_BUNDLE_CORRUPT', `git bundle list-heads: ${r.stderr || 'not a bundle'}`);
   const out: Tips = {};
   for (const line of r.stdout.split('\n')) {
@@ -98,10 +99,10 @@ export class Quarantine {
   }
 
   /** `git bundle verify`, then fetch the bundle's refs into the quarantine repo (all objects kept as one pack). */
-  admit(bundle: string): void {
-    const v = runGit(['--git-dir', this.gitDir, 'bundle', 'verify', '--quiet', bundle]);
+  async admit(bundle: string): Promise<void> {
+    const v = await runGitAsync(['--git-dir', this.gitDir, 'bundle', 'verify', '--quiet', bundle]);
     if (v.status !== 0) throw new VigoError('E_BUNDLE_CORRUPT', `git bundle verify: ${v.stderr || 'failed'}`);
-    const f = runGit(['--git-dir', this.gitDir, '-c', 'fetch.unpackLimit=1', '-c', 'transfer.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', bundle, 'refs/*:refs/*']);
+    const f = await runGitAsync(['--git-dir', this.gitDir, '-c', 'fetch.unpackLimit=1', '-c', 'transfer.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', bundle, 'refs/*:refs/*']);
     if (f.status !== 0) throw new VigoError('E_BUNDLE_CORRUPT', `git fetch from the bundle: ${f.stderr || 'failed'}`);
   }
 

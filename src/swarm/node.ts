@@ -223,9 +223,9 @@ export class SwarmNode {
     const base: Tips = {};
     for (const r of refs) if (r.old !== null) base[r.ref] = r.old;
     const tmp = join(this.bundles, `.tmp-${randomBytes(6).toString('hex')}`);
-    const built = buildBundle(repo, this.scratch, want, base, tmp);
-    if (built === null) return Promise.resolve({ bundleSha256: createHash('sha256').digest('hex') });
-    return fileSha256(tmp).then((sha) => {
+    return buildBundle(repo, this.scratch, want, base, tmp).then(async (built) => {
+      if (built === null) return { bundleSha256: createHash('sha256').digest('hex') };
+      const sha = await fileSha256(tmp);
       renameSync(tmp, join(this.bundles, `${sha}.bundle`));
       return { bundleSha256: sha };
     });
@@ -304,7 +304,7 @@ export class SwarmNode {
       if (own !== null && existsSync(own)) bundle = own;
       else {
         exact = exact && o.updates[0]!.manifest.refs.every((r) => r.new === null);
-        bundle = buildBundle(this.store.repoOf(o.projectId), this.scratch, manifestTips(o.updates.map((u) => u.manifest)), o.base, tmp);
+        bundle = await buildBundle(this.store.repoOf(o.projectId), this.scratch, manifestTips(o.updates.map((u) => u.manifest)), o.base, tmp);
       }
       if (bundle !== null) this.bytes.sent += statSync(bundle).size;
       const r = await this.call(peer, { method: 'POST', path: `/swarm/gitback/push/${o.projectId}`, body: frame({ v: 1, exact, updates: o.updates }, bundle) });
@@ -333,7 +333,7 @@ export class SwarmNode {
       const { head, bundle } = splitFile(file, MAX_HEAD_BYTES);
       const h = parseJsonLine(head, 'bundle answer');
       const served: ServeResult = { updates: h.updates === undefined || (Array.isArray(h.updates) && h.updates.length === 0) ? [] : checkUpdates(h.updates, 'bundle answer'), tips: checkTips(h.tips, 'bundle answer') };
-      q = this.admit(o.projectId, served.updates.map((u) => u.manifest), bundle);
+      q = await this.admit(o.projectId, served.updates.map((u) => u.manifest), bundle);
       this.store.setQuarantine({ projectId: o.projectId, gitDir: q.gitDir });
       try {
         this.run(this.machine.fetched(this.o.clock.now(), o.requestId, { ok: true, value: served }));
@@ -360,13 +360,13 @@ export class SwarmNode {
   }
 
   /** Checks a received bundle against its manifests and fetches it into a quarantine; throws SwarmError. */
-  private admit(projectId: Hex, manifests: Manifest[], bundle: string | null): Quarantine {
+  private async admit(projectId: Hex, manifests: Manifest[], bundle: string | null): Promise<Quarantine> {
     const q = new Quarantine(this.scratch, this.store.repoOf(projectId));
     try {
-      const heads = bundle === null ? {} : bundleHeads(q.gitDir, bundle);
+      const heads = bundle === null ? {} : await bundleHeads(q.gitDir, bundle);
       const c = checkBundleRefs(manifests, heads);
       if (!c.ok) throw new SwarmError(409, c.code, c.message);
-      if (bundle !== null) q.admit(bundle);
+      if (bundle !== null) await q.admit(bundle);
       return q;
     } catch (e) {
       q.dispose();
@@ -409,7 +409,7 @@ export class SwarmNode {
       const empty = size === 0;
       const sha = await fileSha256(file);
       try {
-        q = this.admit(pid, head.updates.map((u) => u.manifest), empty ? null : file);
+        q = await this.admit(pid, head.updates.map((u) => u.manifest), empty ? null : file);
       } catch (e) {
         if (e instanceof SwarmError && e.status === 409) return this.refuse(e.code, e.message, pid);
         throw e;
@@ -434,7 +434,7 @@ export class SwarmNode {
     }
   }
 
-  private onBundle(peer: SwarmPeer, req: SwarmRequest): SwarmResponse {
+  private async onBundle(peer: SwarmPeer, req: SwarmRequest): Promise<SwarmResponse> {
     const pid = req.params.pid ?? '';
     if (!isHex64(pid)) throw new SwarmError(400, 'E_SWARM_PROJECT_ID', `not a project id: ${JSON.stringify(String(pid).slice(0, 80))}`);
     const chain = req.headers['x-vigo-chain'];
@@ -474,7 +474,7 @@ export class SwarmNode {
     }
     const served = this.machine.serve(pid, have);
     const out = join(this.scratch, `serve-${randomBytes(6).toString('hex')}.bundle`);
-    const bundle = served.updates.length === 0 ? null : buildBundle(this.store.repoOf(pid), this.scratch, manifestTips(served.updates.map((u) => u.manifest)), have, out);
+    const bundle = served.updates.length === 0 ? null : await buildBundle(this.store.repoOf(pid), this.scratch, manifestTips(served.updates.map((u) => u.manifest)), have, out);
     const body = frame({ v: 1, updates: served.updates, tips: served.tips }, bundle);
     body.once('close', () => rmSync(out, { force: true }));
     return { status: 200, stream: body };

@@ -12,7 +12,7 @@
  * `git update-ref --stdin` transaction of compare-and-swap lines. Nothing reaches the real
  * repo before the machine accepted the update.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -39,6 +39,41 @@ export interface GitResult {
 export function runGit(args: string[], input?: string): GitResult {
   const r = spawnSync('git', args, { env: replicaGitEnv(), encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
   return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? String(r.error ?? '')).trim() };
+}
+
+/** git without blocking the event loop (bundle create, verify, fetch: the heavy calls); output capped at 64 MiB. */
+export function runGitAsync(args: string[], input?: string): Promise<GitResult> {
+  return new Promise((resolve) => {
+    const c = spawn('git', args, { env: replicaGitEnv(), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    let size = 0;
+    const timer = setTimeout(() => c.kill('SIGKILL'), 300_000);
+    c.stdout!.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size <= 64 * 1024 * 1024) out.push(d);
+      else c.kill('SIGKILL');
+    });
+    c.stderr!.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-8192)));
+    c.once('error', (e) => {
+      clearTimeout(timer);
+      resolve({ status: null, stdout: '', stderr: e.message });
+    });
+    c.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code, stdout: Buffer.concat(out).toString('utf8'), stderr: err.trim() });
+    });
+    if (c.stdin !== null) {
+      c.stdin.on('error', () => {}); // git may exit before reading it all; its status says why
+      c.stdin.end(input);
+    }
+  });
+}
+
+export async function gitOkAsync(args: string[], what: string, input?: string): Promise<string> {
+  const r = await runGitAsync(args, input);
+  if (r.status !== 0) throw new VigoError('E_GIT', `${what}: git ${args.join(' ')}: ${r.stderr || `exit ${String(r.status)}`}`);
+  return r.stdout;
 }
 
 export function gitOk(args: string[], what: string, input?: string): string {
