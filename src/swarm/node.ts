@@ -321,14 +321,16 @@ export class SwarmNode {
   private async doFetch(o: FetchBundle): Promise<void> {
     const file = join(this.scratch, `in-${randomBytes(6).toString('hex')}`);
     let q: Quarantine | null = null;
+    let sink: import('node:fs').WriteStream | null = null;
     try {
       const chain = (this.o.chainFor ?? ((pid: Hex) => this.anyChain(pid)))(o.projectId);
       if (chain === null) throw new VigoError('E_SWARM_NO_CHAIN', `no chain for project ${o.projectId} to present`);
       const peer = this.peerOf(o.projectId, o.peer);
       const have = Buffer.from(JSON.stringify(o.have)).toString('base64url');
-      const sink = createWriteStream(file, { mode: 0o600 });
-      const r = await this.call(peer, { method: 'GET', path: `/swarm/gitback/bundle/${o.projectId}?have=${have}`, headers: { 'x-vigo-chain': chain }, sink });
-      await new Promise<void>((res) => sink.end(res));
+      const out = createWriteStream(file, { mode: 0o600 });
+      sink = out;
+      const r = await this.call(peer, { method: 'GET', path: `/swarm/gitback/bundle/${o.projectId}?have=${have}`, headers: { 'x-vigo-chain': chain }, sink: out });
+      await new Promise<void>((res) => out.end(res));
       if (r.status !== 200) throw new VigoError(r.error?.code ?? 'E_SWARM_REPLY', `envoy ${r.peerEnvoyId} answered ${r.status}: ${r.error?.message ?? ''}`);
       const { head, bundle } = splitFile(file, MAX_HEAD_BYTES);
       const h = parseJsonLine(head, 'bundle answer');
@@ -345,6 +347,7 @@ export class SwarmNode {
       this.log(`swarm replication: fetch of ${o.projectId} from ${o.peer} failed: ${error}`);
       this.run(this.machine.fetched(this.o.clock.now(), o.requestId, { ok: false, error }));
     } finally {
+      sink?.destroy();
       q?.dispose();
       rmSync(file, { force: true });
       rmSync(`${file}.bundle`, { force: true });
@@ -474,7 +477,13 @@ export class SwarmNode {
     }
     const served = this.machine.serve(pid, have);
     const out = join(this.scratch, `serve-${randomBytes(6).toString('hex')}.bundle`);
-    const bundle = served.updates.length === 0 ? null : await buildBundle(this.store.repoOf(pid), this.scratch, manifestTips(served.updates.map((u) => u.manifest)), have, out);
+    let bundle: string | null = null;
+    try {
+      if (served.updates.length > 0) bundle = await buildBundle(this.store.repoOf(pid), this.scratch, manifestTips(served.updates.map((u) => u.manifest)), have, out);
+    } catch (e) {
+      rmSync(out, { force: true });
+      throw e;
+    }
     const body = frame({ v: 1, updates: served.updates, tips: served.tips }, bundle);
     body.once('close', () => rmSync(out, { force: true }));
     return { status: 200, stream: body };
