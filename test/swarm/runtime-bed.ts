@@ -37,6 +37,7 @@ export class RuntimeProc {
   private readonly waiting = new Map<number, (r: Reply) => void>();
   stderr = '';
   constructor(readonly proc: ChildProcess) {
+    proc.stdin?.on('error', () => {}); // a command to a runtime that just died: answered by cmd()
     proc.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20_000)));
     createInterface({ input: proc.stdout! }).on('line', (l) => {
       if (!l.startsWith('{')) return;
@@ -48,6 +49,7 @@ export class RuntimeProc {
 
   cmd(c: Record<string, unknown>): Promise<Reply> {
     const id = this.next++;
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve({ id, ok: false, error: `the runtime exited (${String(this.proc.exitCode ?? this.proc.signalCode)})` });
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       this.proc.stdin!.write(`${JSON.stringify({ ...c, id })}\n`);
