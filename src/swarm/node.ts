@@ -394,7 +394,10 @@ export class SwarmNode {
     const now = this.o.clock.now();
     const pre = this.machine.precheck(now, pid, head.updates, head.exact);
     if (!pre.ok) {
-      stream.resume(); // drain what the peer still sends; nothing is written
+      // Read and drop what the peer still sends (capped by the body and time limits) before
+      // answering: Node closes a connection whose request was not read to its end, and the
+      // peer, still writing, would see EPIPE instead of this refusal.
+      await drain(stream);
       this.log(`swarm replication: refused a push of ${pid} from envoy ${peer.envoyId}: ${pre.code} ${pre.message}`);
       return this.refuse(pre.code, pre.message, pid);
     }
@@ -488,6 +491,14 @@ export class SwarmNode {
     body.once('close', () => rmSync(out, { force: true }));
     return { status: 200, stream: body };
   }
+}
+
+function drain(s: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    s.once('end', resolve);
+    s.once('error', () => resolve());
+    s.resume();
+  });
 }
 
 function receiveAnswer(status: number, body: Buffer, from: string): Answer<ReceiveResult> {

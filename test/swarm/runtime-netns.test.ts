@@ -272,6 +272,8 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
       const g = readFileSync(good);
       writeFileSync(files('truncated.bundle'), g.subarray(0, Math.floor(g.length * 0.6)));
       writeFileSync(files('oversized.bundle'), Buffer.alloc(BODY_LIMIT + 512 * 1024, 7));
+      // under the limit, and large enough that the sender is still writing when a refusal is decided
+      writeFileSync(files('large.body'), Buffer.alloc(BODY_LIMIT - 512 * 1024, 9));
     });
 
     test('forged, replayed, foreign-chain, oversized, truncated, mismatched and other-CA pushes; then a good one lands', { timeout: 240_000 }, async () => {
@@ -284,6 +286,8 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
 
       const replay = updates[updates.length - 1]!;
       await refused('replayed manifest (the last push, again)', { v: 1, exact: true, updates: [replay] }, good, 'E_MANIFEST_REPLAY');
+      // refused from the JSON line while 3.5 MiB are still on their way: the sender reads the refusal, not EPIPE
+      await refused('replayed manifest with a large body', { v: 1, exact: true, updates: [replay] }, files('large.body'), 'E_MANIFEST_REPLAY');
 
       await refused('chain for another project', { v: 1, exact: true, updates: [{ manifest: genuine, chain: fx.otherAliceChain }] }, good, 'E_MANIFEST_CHAIN');
       const get = await bed().exec('m', [process.execPath, peerJs, 'get', idDirs.m!, bed().host('b').addr, String(PORT), ids.b!.id, fx.pid, join(work, 'cfg', 'other-chain')]);
