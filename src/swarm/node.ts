@@ -37,6 +37,8 @@ import { updateVerifier, type ProjectTrustView } from './verifier.js';
 
 /** Largest JSON line before a bundle (manifests plus chains). */
 export const MAX_HEAD_BYTES = 4 * 1024 * 1024;
+/** Longest `have` query sent; a larger one is replaced by `{}` (a full bundle). */
+export const MAX_HAVE_CHARS = 12 * 1024;
 export const DEFAULT_PUSH_BODY_LIMIT = 512 * 1024 * 1024;
 export const DEFAULT_CALL_DEADLINE_MS = 120_000;
 
@@ -326,7 +328,9 @@ export class SwarmNode {
       const chain = (this.o.chainFor ?? ((pid: Hex) => this.anyChain(pid)))(o.projectId);
       if (chain === null) throw new VigoError('E_SWARM_NO_CHAIN', `no chain for project ${o.projectId} to present`);
       const peer = this.peerOf(o.projectId, o.peer);
-      const have = Buffer.from(JSON.stringify(o.have)).toString('base64url');
+      // the request line shares the transport's 16 KiB header cap: past it (about 150 refs), ask for everything
+      const encoded = Buffer.from(JSON.stringify(o.have)).toString('base64url');
+      const have = encoded.length <= MAX_HAVE_CHARS ? encoded : Buffer.from('{}').toString('base64url');
       const out = createWriteStream(file, { mode: 0o600 });
       sink = out;
       const r = await this.call(peer, { method: 'GET', path: `/swarm/gitback/bundle/${o.projectId}?have=${have}`, headers: { 'x-vigo-chain': chain }, sink: out });
