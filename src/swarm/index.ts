@@ -72,3 +72,4 @@ export { DiskReplicaStore } from './replica-disk.js';
 export type { DiskReplicaStoreOptions } from './replica-disk.js';
 export { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
+export { MAX_HAVE_CHARS } from './node.js';
