@@ -65,3 +65,11 @@ export type { RouteLimits, SwarmHandler, SwarmIdentity, SwarmLimits, SwarmPeer, 
 export { DEFAULT_MAX_RESPONSE_BYTES, replyJson, swarmCall } from './transport-client.js';
 export type { SwarmCall, SwarmReply } from './transport-client.js';
 export { PeerCertError, envoyIdOf, verifyEnvoyCertificate } from './transport-identity.js';
+
+export { DEFAULT_CALL_DEADLINE_MS, DEFAULT_PUSH_BODY_LIMIT, MAX_HEAD_BYTES, SwarmNode } from './node.js';
+export type { SwarmNodeOptions } from './node.js';
+export { DiskReplicaStore } from './replica-disk.js';
+export type { DiskReplicaStoreOptions } from './replica-disk.js';
+export { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
+export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
+export { MAX_HAVE_CHARS } from './node.js';

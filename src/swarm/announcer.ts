@@ -1,0 +1,157 @@
+/**
+ * LAN discovery over UDP multicast (issue 11 item 3): every interval this envoy sends its
+ * presence line (`VIGOENVOY:<host>:<envoy id>:<peer port>`) and one
+ * `GITBACKPROJECT:<host>:<pid>:<handle>:<dr_scope>` line per bare repo it holds, to the
+ * group (default 239.77.15.31, port 15310, TTL 1: announces stay on the link). Datagrams
+ * heard feed the ProjectPeers table; an oversized or malformed one, or a line whose host
+ * is an IPv4 address other than the datagram's source (spoofed), is counted and ignored. An
+ * announce only nominates a peer: the transport's mTLS proves who answers there.
+ *
+ * It also writes the world-readable cache `gitback-announced.json` (0644, atomically, under
+ * the gitback base) that puddle unlock reads for auto-adoption: the projects peers announce
+ * and which hosts announce them.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { writeJsonAtomic } from '../platform/atomic.js';
+import type { Clock } from '../platform/clock.js';
+import type { Hex, Scope } from '../trust/index.js';
+import { encodeAnnounceDatagrams, MAX_ANNOUNCE_DATAGRAM, parseAnnounceDatagram, type Announce } from '../wire/gitback-announce.js';
+import { DEFAULT_ANNOUNCE_INTERVAL_MS, type ProjectPeers } from './peers.js';
+
+export const DEFAULT_ANNOUNCE_GROUP = '239.77.15.31';
+export const DEFAULT_ANNOUNCE_PORT = 15310;
+export const ANNOUNCED_CACHE_FILE = 'gitback-announced.json';
+
+export interface AnnouncerOptions {
+  /** the host name peers reach this envoy at (its announced host) */
+  host: string;
+  envoyId: string;
+  /** the swarm transport's port, announced on the presence line */
+  peerPort: number;
+  /** the address of the interface to send and join on (default: the kernel's choice) */
+  interfaceAddress?: string;
+  group?: string;
+  port?: number;
+  intervalMs?: number;
+  peers: ProjectPeers;
+  /** the bare repos this envoy holds, asked at every announce */
+  held: () => Array<{ projectId: Hex; handle: string; scope: Scope }>;
+  /** where gitback-announced.json goes (`<gitback base>/gitback-announced.json`); null: not written */
+  cachePath: string | null;
+  clock: Clock;
+  /** called after a datagram added or refreshed a peer */
+  onPeers?: () => void;
+  log?: (line: string) => void;
+}
+
+export interface AnnouncerCounters {
+  sent: number;
+  received: number;
+  accepted: number;
+  /** datagrams above MAX_ANNOUNCE_DATAGRAM */
+  oversized: number;
+  /** lines the parser refused */
+  malformed: number;
+  /** lines naming an IPv4 host other than the datagram's source */
+  spoofed: number;
+}
+
+export class Announcer {
+  readonly counters: AnnouncerCounters = { sent: 0, received: 0, accepted: 0, oversized: 0, malformed: 0, spoofed: 0 };
+  readonly group: string;
+  readonly port: number;
+  private sock: Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastCache = '';
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly o: AnnouncerOptions) {
+    this.group = o.group ?? DEFAULT_ANNOUNCE_GROUP;
+    this.port = o.port ?? DEFAULT_ANNOUNCE_PORT;
+    this.log = o.log ?? (() => {});
+  }
+
+  async start(): Promise<void> {
+    const s = createSocket({ type: 'udp4', reuseAddr: true });
+    this.sock = s;
+    s.on('message', (msg, rinfo) => this.heard(msg, rinfo.address));
+    s.on('error', (e) => this.log(`swarm announcer: ${e.message}`));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(this.port, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    s.addMembership(this.group, this.o.interfaceAddress);
+    if (this.o.interfaceAddress !== undefined) s.setMulticastInterface(this.o.interfaceAddress);
+    s.setMulticastTTL(1);
+    s.setMulticastLoopback(false);
+    this.announce();
+    this.timer = setInterval(() => this.announce(), this.o.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.sock?.close();
+    this.sock = null;
+  }
+
+  /** The lines this envoy sends now. */
+  lines(): Announce[] {
+    const out: Announce[] = [{ kind: 'envoy', host: this.o.host, envoyId: this.o.envoyId, port: this.o.peerPort }];
+    for (const p of this.o.held()) out.push({ kind: 'project', host: this.o.host, projectId: p.projectId, handle: p.handle, scope: p.scope });
+    return out;
+  }
+
+  announce(): void {
+    const s = this.sock;
+    if (s === null) return;
+    for (const d of encodeAnnounceDatagrams(this.lines())) {
+      s.send(d, this.port, this.group, (e) => {
+        if (e) this.log(`swarm announcer: send to ${this.group}:${this.port}: ${e.message}`);
+        else this.counters.sent++;
+      });
+    }
+    this.writeCache();
+  }
+
+  /** One datagram from `from` (its source address). */
+  heard(msg: Buffer, from: string): void {
+    this.counters.received++;
+    if (msg.length > MAX_ANNOUNCE_DATAGRAM) {
+      this.counters.oversized++;
+      return;
+    }
+    const parsed = parseAnnounceDatagram(msg);
+    this.counters.malformed += parsed.refused.length;
+    const now = this.o.clock.now();
+    let changed = false;
+    for (const a of parsed.announces) {
+      if (isIP(a.host) === 4 && a.host !== from) {
+        this.counters.spoofed++;
+        continue;
+      }
+      if (this.o.peers.observe(a, now).accepted) {
+        this.counters.accepted++;
+        changed = true;
+      }
+    }
+    if (changed) this.o.onPeers?.();
+  }
+
+  private writeCache(): void {
+    if (this.o.cachePath === null) return;
+    const projects = this.o.peers.announcedProjects(this.o.clock.now()).map((p) => ({ project_id: p.projectId, hosts: p.hosts }));
+    const text = JSON.stringify(projects);
+    if (text === this.lastCache) return;
+    try {
+      writeJsonAtomic(this.o.cachePath, { v: 1, written_at: Math.floor(this.o.clock.now() / 1000), projects }, { mode: 0o644, mkdirMode: 0o755 });
+      this.lastCache = text;
+    } catch (e) {
+      this.log(`swarm announcer: cannot write ${this.o.cachePath}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
