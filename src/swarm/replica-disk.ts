@@ -24,9 +24,12 @@ import { MAX_APPLIED_IDS, streamOf, type ProjectMeta, type RefState, type Replic
 
 const ZERO_OID = '0000000000000000000000000000000000000000';
 
-/** A clean environment for the git processes replication runs. */
+/**
+ * A clean environment for the git processes replication runs: a fixed system PATH, as a
+ * root daemon should have (no caller's PATH decides which git runs on peer input).
+ */
 export function replicaGitEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: '/', LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+  return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/', LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
 }
 
 export interface GitResult {
