@@ -1,0 +1,55 @@
+/**
+ * The spanner's public surface: the admissions roster (signed rows, the CRDT merge, the
+ * digest), its gossip between bolts, and its stores. Other subsystems import only this.
+ * Formats: docs/wire-formats.md "Spanner roster". Model and decisions: docs/spanner.md.
+ */
+export {
+  ADMIT_KIND,
+  REVOKE_KIND,
+  INVITE_CONSUMED_KIND,
+  ROW_KINDS,
+  ROSTER_CODES,
+  RosterError,
+  MAX_PATTERNS,
+  MAX_PATTERN_LEN,
+  MAX_CA_PEM_LEN,
+  MAX_REASON_LEN,
+  MAX_GOSSIP_MESSAGE_BYTES,
+  DIGEST_BUCKETS,
+  parseRosterRow,
+  parseGossipMessage,
+  gossipMessageBytes,
+  rowId,
+  rowSigner,
+  rowTime,
+  signAdmit,
+  signRevoke,
+  signInviteConsumed,
+  verifyRow,
+} from '../wire/spanner-roster.js';
+export type {
+  AdmitRow,
+  RevokeRow,
+  InviteConsumedRow,
+  RosterRow,
+  RowKind,
+  AdmitFields,
+  RevokeFields,
+  InviteConsumedFields,
+  RosterCode,
+  RosterContext,
+  RowCheck,
+  GossipMessage,
+  DigestMessage,
+  PullMessage,
+  RowsMessage,
+} from '../wire/spanner-roster.js';
+
+export { emptyRoster, mergeRows, rosterDigest, liveBolts, rosterBolts, isInviteConsumed, rosterSnapshot, MAX_ROSTER_ROWS, MAX_PENDING_ROWS } from './roster.js';
+export type { RosterState, BoltEntry, Refusal, MergeResult } from './roster.js';
+
+export { RosterGossip, DEFAULT_FANOUT, DEFAULT_ROUND_MS } from './gossip.js';
+export type { GossipOptions, GossipOutput, Outgoing, GossipCounters } from './gossip.js';
+
+export { memoryRosterStore, openSqliteRosterStore } from './store.js';
+export type { RosterStore } from './store.js';

@@ -1,0 +1,12 @@
+/** The envoy CA certificate every simulated bolt advertises: a real self-signed Ed25519 CA (made with openssl), so rows pass the same checks as a real bolt's. */
+export const SIM_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBZTCCARegAwIBAgIUdihtym49SuZycktAhAif5n3kEOUwBQYDK2VwMB8xHTAb
+BgNVBAMMFHZpZ28gZW52b3kgQ0EgYm9sdC1hMCAXDTI2MTIwMTIyNDQwMloYDzIx
+MjYxMTA3MjI0NDAyWjAfMR0wGwYDVQQDDBR2aWdvIGVudm95IENBIGJvbHQtYTAq
+MAUGAytlcAMhAD//b5/8xWA6XkyQQOgLrNt1inXnZ0njJg7517Iag2Imo2MwYTAd
+BgNVHQ4EFgQUY7OTqAcUquGFF3uVj/tTjebNkR0wHwYDVR0jBBgwFoAUY7OTqAcU
+quGFF3uVj/tTjebNkR0wDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYw
+BQYDK2VwA0EABXHL6kfIm/huyZbDD88h7RsXXgIFecx5JECHR9VGLxN40t3Fw5Xx
+Gi1X0gCNPELZu+XIOWHmhdnEEa4KXlOfCg==
+-----END CERTIFICATE-----
+`;
