@@ -1,0 +1,179 @@
+// Three bolts as three vigosrv processes (own VIGO_ROOT, own ports): the operator founds
+// the spanner on A, invites and joins B and C, and every bolt lists the same roster — C's
+// admission reaches B by gossip alone. A replayed, an expired and a tampered invite are
+// refused and change no roster; the roster survives a restart of B; bolt-to-bolt calls
+// without a roster key's signature are refused; vigocli keeps one login per server.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Fleet, freePort, waitFor } from '../server/harness.js';
+import { GOSSIP_PATH, peerCall } from '../../src/spanner/index.js';
+import { generateKeyPair, seedSigner } from '../../src/trust/index.js';
+
+const A = new Fleet();
+const B = new Fleet();
+const C = new Fleet();
+const plain = new Fleet();
+
+async function spannerYaml(f: Fleet, mode: 'hub' | 'spoke', boltId: string, patterns: string[], hub?: Fleet): Promise<string> {
+  if (!f.restPort) f.restPort = await freePort();
+  return (
+    'checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n' +
+    `spanner:\n  mode: ${mode}\n  spanner_id: acme-prod\n  bolt_id: ${boltId}\n  advertise: 127.0.0.1:${f.restPort}\n` +
+    `  patterns: [${patterns.map((p) => JSON.stringify(p)).join(', ')}]\n  gossip_interval_s: 1\n` +
+    (hub ? `  hub_addr: 127.0.0.1:${hub.restPort}\n` : '')
+  );
+}
+
+let yamlB = '';
+before(async () => {
+  await A.startServer(await spannerYaml(A, 'hub', 'bolt-a', ['web-*']));
+  yamlB = await spannerYaml(B, 'spoke', 'bolt-b', ['db-*'], A);
+  await B.startServer(yamlB);
+  await C.startServer(await spannerYaml(C, 'spoke', 'bolt-c', ['cache-*', 'mq-*'], A));
+  await plain.startServer();
+});
+after(async () => {
+  await Promise.all([A.cleanup(), B.cleanup(), C.cleanup(), plain.cleanup()]);
+});
+
+function ok(f: Fleet, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = f.cli('vigocli.js', args, env);
+  assert.equal(r.status, 0, `vigocli ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+function refused(f: Fleet, args: string[], why: RegExp): void {
+  const r = f.cli('vigocli.js', args);
+  assert.notEqual(r.status, 0, `vigocli ${args.join(' ')} should have been refused:\n${r.stdout}`);
+  assert.match(r.stderr, why);
+}
+
+interface Roster {
+  spanner_id: string;
+  digest: string;
+  bolts: { bolt_id: string; pubkey: string; hostname: string; admitted_at: string; admitted_by: string; status: string; self: boolean }[];
+}
+const roster = (f: Fleet): Roster => JSON.parse(ok(f, ['spanner', 'bolt', 'list', '--json'])) as Roster;
+/** what every bolt must agree on: the list without its own `self` mark */
+const shared = (r: Roster) => ({ digest: r.digest, bolts: r.bolts.map(({ self: _self, ...b }) => b) });
+
+function invite(f: Fleet, name: string, ttl = '1h'): string {
+  const out = join(f.dir, `${name}.invite`);
+  ok(f, ['spanner', 'bolt', 'invite', '--ttl', ttl, '--out', out]);
+  assert.equal(statSync(out).mode & 0o777, 0o600, 'the invite file is mode 0600');
+  return readFileSync(out, 'utf8').trim();
+}
+
+test('a standalone server says so, and a bolt without a roster says what to do', () => {
+  assert.equal(ok(plain, ['spanner', 'status']), 'No spanner configured.\n');
+  refused(plain, ['spanner', 'init'], /standalone/);
+  assert.match(ok(B, ['spanner', 'status']), /Role: +spoke[\s\S]*Roster: +none yet/);
+  refused(B, ['spanner', 'bolt', 'list'], /holds no roster yet[\s\S]*spanner init/);
+  // the bare group prints help, it does not default to list
+  const bare = B.cli('vigocli.js', ['spanner', 'bolt']);
+  assert.match(bare.stdout + bare.stderr, /Usage: vigocli spanner bolt[\s\S]*list[\s\S]*invite[\s\S]*join/);
+  // the bolt key was made at first start, 0600, wrapped (no raw seed on disk)
+  const keyFile = join(B.dataDir, 'secrets', 'spanner-bolt.key');
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  const doc = JSON.parse(readFileSync(keyFile, 'utf8')) as { pubkey: string; sealed: string };
+  assert.match(doc.pubkey, /^[0-9a-f]{64}$/);
+  assert.match(JSON.parse(doc.sealed).alg as string, /AES-256-GCM/);
+});
+
+test('init on A, invite and join B and C: every bolt lists the same roster, C reaches B by gossip', async () => {
+  assert.match(ok(A, ['spanner', 'init']), /Spanner founded\nBolt: +bolt-a/);
+  refused(A, ['spanner', 'init'], /already holds a roster/);
+
+  const forB = invite(A, 'b');
+  assert.match(ok(B, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', forB]), /Joined the spanner[\s\S]*bolt-b[\s\S]*by bolt-a/);
+  const forC = invite(A, 'c');
+  assert.match(ok(C, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', `@${join(A.dir, 'c.invite')}`]), /Roster: +3 bolt/);
+  assert.ok(forC.startsWith('vgsi1_'));
+
+  const a = roster(A);
+  assert.deepEqual(a.bolts.map((b) => [b.bolt_id, b.admitted_by, b.status]), [
+    ['bolt-a', 'bolt-a', 'live'],
+    ['bolt-b', 'bolt-a', 'live'],
+    ['bolt-c', 'bolt-a', 'live'],
+  ]);
+  // B was not part of C's join: it learns of C from A's gossip, without asking
+  await waitFor('bolt-c in B\'s roster by gossip', () => roster(B).bolts.length === 3, 30_000, 200);
+  assert.deepEqual(shared(roster(B)), shared(a));
+  assert.deepEqual(shared(roster(C)), shared(a));
+  assert.match(ok(A, ['spanner', 'status']), /Role: +hub[\s\S]*3 live bolt[\s\S]*bolt-a \(this\)[\s\S]*bolt-c/);
+  const text = ok(A, ['spanner', 'bolt', 'list']);
+  assert.match(text, /^BOLT +PUBKEY +HOSTNAME +ADMITTED +ADMITTED BY +STATUS\n/);
+});
+
+test('a replayed, an expired and a tampered invite are refused and no roster changes', async () => {
+  const before = roster(A).digest;
+  const extra = new Fleet();
+  try {
+    await extra.startServer(await spannerYaml(extra, 'spoke', 'bolt-d', ['log-*'], A));
+    // replay: B's bundle was spent
+    refused(extra, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', readFileSync(join(A.dir, 'b.invite'), 'utf8').trim()], /already used/);
+    // expired
+    const short = invite(A, 'short', '1s');
+    await new Promise((r) => setTimeout(r, 2200));
+    refused(extra, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', short], /expired/);
+    // tampered: a later expiry written into a valid bundle breaks its signature
+    const fresh = invite(A, 'fresh');
+    const inv = JSON.parse(Buffer.from(fresh.slice('vgsi1_'.length), 'base64url').toString('utf8')) as { expires_at: number };
+    inv.expires_at += 86400;
+    const tampered = 'vgsi1_' + Buffer.from(JSON.stringify(inv), 'utf8').toString('base64url');
+    refused(extra, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', tampered], /signature does not verify/);
+    // the wrong server for a good bundle: the CA it presents is not the one the bundle names
+    refused(extra, ['spanner', 'bolt', 'join', '--from', B.restUrl, '--code', fresh], /presents CA sha256/);
+    refused(extra, ['spanner', 'bolt', 'list'], /holds no roster yet/);
+    for (const f of [A, B, C]) assert.equal(roster(f).digest, before, 'the roster is unchanged');
+    assert.equal(roster(A).bolts.length, 3);
+  } finally {
+    await extra.cleanup();
+  }
+});
+
+test('bolt-to-bolt gossip is refused without a live roster key\'s signature', async () => {
+  const a = roster(A).bolts.find((b) => b.bolt_id === 'bolt-a')!;
+  const msg = { v: 1, t: 'digest', spanner_id: 'acme-prod', digest: '0'.repeat(64), rows: 0 };
+  const unsigned = await A.apiRaw<{ message: string }>('POST', GOSSIP_PATH, msg, { server: A.restUrl, ca: A.admin.ca });
+  assert.equal(unsigned.status, 401);
+  assert.match(unsigned.body.message, /X-Vigo-Bolt/);
+  const stranger = seedSigner(generateKeyPair().seed);
+  const r = await peerCall<{ message: string }>(stranger, 'acme-prod', { pubkey: a.pubkey, addr: A.restUrl.replace('https://', ''), ca: A.admin.ca }, 'POST', GOSSIP_PATH, msg, Math.floor(Date.now() / 1000));
+  assert.equal(r.status, 401);
+  assert.match(r.body.message, /not a live bolt/);
+});
+
+test('the roster survives a restart of B', async () => {
+  const want = shared(roster(B));
+  await B.stopServer();
+  await B.startServer(yamlB);
+  assert.deepEqual(shared(roster(B)), want);
+  refused(B, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', invite(A, 'again')], /already holds a roster/);
+});
+
+test('vigocli keeps one login per server; the newest is the default; --server picks one', async () => {
+  const home = join(A.dir, 'ops-home');
+  const env = { HOME: home, VIGO_ROOT: join(A.dir, 'not-a-server') };
+  const tokA = await A.api<{ token: string }>('POST', '/api/v1/auth/tokens', { name: 'ops-a', role: 'admin' });
+  const tokC = await C.api<{ token: string }>('POST', '/api/v1/auth/tokens', { name: 'ops-c', role: 'admin' });
+  ok(A, ['auth', 'login', '--server', A.restUrl, '--token', tokA.token, '--ca', join(A.dataDir, 'tls', 'ca.crt')], env);
+  ok(A, ['auth', 'login', '--server', C.restUrl, '--token', tokC.token, '--ca', join(C.dataDir, 'tls', 'ca.crt')], env);
+  assert.equal(statSync(join(home, '.vigocli', 'auth.json')).mode & 0o777, 0o600);
+  const st = JSON.parse(ok(A, ['auth', 'status', '--json'], env)) as { server: string; name: string; logins: { server: string; default: boolean; name: string }[] };
+  assert.equal(st.server, C.restUrl, 'the newest login is the default');
+  assert.deepEqual(st.logins.map((l) => [l.server, l.default, l.name]), [
+    [C.restUrl, true, 'ops-c'],
+    [A.restUrl, false, 'ops-a'],
+  ]);
+  const mine = (args: string[]) => (JSON.parse(ok(A, [...args, 'spanner', 'status', '--json'], env)) as { bolt_id: string }).bolt_id;
+  assert.equal(mine([]), 'bolt-c');
+  assert.equal(mine(['--server', A.restUrl]), 'bolt-a');
+  const r = A.cli('vigocli.js', ['--server', B.restUrl, 'spanner', 'status'], env);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, new RegExp(`not logged in to ${B.restUrl.replace(/[.]/g, '\\.')}`));
+  assert.match(ok(A, ['auth', 'logout', '--server', C.restUrl], env), /Logged out of/);
+  assert.equal(mine([]), 'bolt-a');
+});
