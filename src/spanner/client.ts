@@ -20,6 +20,9 @@ export const PEER_TIMEOUT_MS = 10_000;
 
 export const GOSSIP_PATH = '/api/v1/spanner/peer/gossip';
 export const ADMIT_PATH = '/api/v1/spanner/peer/admit';
+export const STATS_PATH = '/api/v1/spanner/peer/stats';
+/** `spanner status` waits this long for each peer's figures */
+export const STATS_TIMEOUT_MS = 3_000;
 
 interface PeerRequestBody {
   spanner_id: string;
@@ -44,10 +47,10 @@ export interface Peer {
 }
 
 /** One signed call to a peer bolt; resolves for every HTTP status, rejects on transport errors. */
-export async function peerCall<T>(signer: Signer, spannerId: string, peer: Peer, method: string, path: string, body: unknown, nowS: number): Promise<ApiResponse<T>> {
+export async function peerCall<T>(signer: Signer, spannerId: string, peer: Peer, method: string, path: string, body: unknown, nowS: number, timeoutMs = PEER_TIMEOUT_MS): Promise<ApiResponse<T>> {
   const from = toHex(signer.publicKey);
   const sig = toHex(await signer.sign(signingMessage(PEER_REQUEST_KIND, requestBody(spannerId, from, peer.pubkey, method, path, nowS, body))));
-  return apiRaw<T>({ server: `https://${peer.addr}`, ca: peer.ca, headers: { 'x-vigo-bolt': from, 'x-vigo-bolt-at': String(nowS), 'x-vigo-bolt-sig': sig } }, method, path, body, PEER_TIMEOUT_MS);
+  return apiRaw<T>({ server: `https://${peer.addr}`, ca: peer.ca, headers: { 'x-vigo-bolt': from, 'x-vigo-bolt-at': String(nowS), 'x-vigo-bolt-sig': sig } }, method, path, body, timeoutMs);
 }
 
 export type PeerCheck = { ok: true; from: Hex } | { ok: false; message: string };

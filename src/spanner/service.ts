@@ -11,7 +11,7 @@ import { VigoError } from '../platform/errors.js';
 import { toHex, type Hex } from '../trust/index.js';
 import { fetchServerCa, apiRaw } from '../wire/rest-client.js';
 import { ADMIT_KIND, signAdmit, signInviteConsumed, type AdmitRow, type RosterContext, type RosterRow } from '../wire/spanner-roster.js';
-import { checkPeerRequest, peerError, ADMIT_PATH, PEER_TIMEOUT_MS, type Peer, type PeerCheck } from './client.js';
+import { checkPeerRequest, peerCall, peerError, ADMIT_PATH, PEER_TIMEOUT_MS, STATS_PATH, STATS_TIMEOUT_MS, type Peer, type PeerCheck } from './client.js';
 import type { SpannerConfig } from './config.js';
 import { RosterGossip } from './gossip.js';
 import { loadOrCreateBoltIdentity, type BoltIdentity, type KeyWrap } from './identity.js';
@@ -58,7 +58,7 @@ export interface BoltOptions {
   rng: Rng;
   log: (m: string) => void;
   /** this bolt's own figures for `spanner status` */
-  localStats: () => { envoys: number; compliance_pct: number | null };
+  localStats: () => LocalStats;
 }
 
 export interface BoltView {
@@ -81,7 +81,24 @@ export interface SpannerStatus {
   pubkey?: Hex;
   member?: boolean;
   roster?: { rows: number; digest: Hex; live: number; revoked: number };
-  bolts?: (BoltView & { last_heard_s: number | null; envoys: number | null; compliance_pct: number | null })[];
+  bolts?: (BoltView & BoltHealth)[];
+}
+
+/** A bolt's figures as `spanner status` shows them: its own, or asked of the peer (a signed call). */
+export interface BoltHealth {
+  /** seconds since its last gossip message reached us (0 for this bolt) */
+  last_heard_s: number | null;
+  envoys: number | null;
+  compliance_pct: number | null;
+  /** round trip of the stats call, ms (null for this bolt, or when it did not answer) */
+  latency_ms: number | null;
+  health: 'ok' | 'unreachable' | 'revoked';
+  error: string | null;
+}
+
+export interface LocalStats {
+  envoys: number;
+  compliance_pct: number | null;
 }
 
 function refuse(code: string, message: string, hint?: string): never {
@@ -191,19 +208,37 @@ export class Bolt {
     }));
   }
 
-  status(): SpannerStatus {
+  /** `spanner status`: the roster's counts and every bolt's figures (peers asked in parallel, STATS_TIMEOUT_MS each). */
+  async status(): Promise<SpannerStatus> {
     const c = this.o.config;
     const base = { mode: c.mode, spanner_id: this.spannerId, bolt_id: c.bolt_id!, pubkey: this.identity.pubkey };
     const g = this.gossipState;
     if (g === null) return { ...base, member: false };
     const now = this.o.clock.now();
     const heard = g.lastHeard();
-    const local = this.o.localStats();
-    const bolts = this.list().map((b) => {
-      const h = heard.get(b.pubkey);
-      return { ...b, last_heard_s: b.self ? 0 : h === undefined ? null : Math.round((now - h) / 1000), envoys: b.self ? local.envoys : null, compliance_pct: b.self ? local.compliance_pct : null };
-    });
+    const bolts = await Promise.all(
+      this.list().map(async (b): Promise<BoltView & BoltHealth> => {
+        const h = heard.get(b.pubkey);
+        const lastHeard = b.self ? 0 : h === undefined ? null : Math.round((now - h) / 1000);
+        const none = { envoys: null, compliance_pct: null, latency_ms: null };
+        if (b.status !== 'live') return { ...b, ...none, last_heard_s: lastHeard, health: 'revoked', error: null };
+        if (b.self) return { ...b, ...this.o.localStats(), latency_ms: null, last_heard_s: 0, health: 'ok', error: null };
+        const t0 = performance.now();
+        try {
+          const r = await peerCall<LocalStats>(this.identity.signer, this.spannerId, this.peer(b.pubkey)!, 'GET', STATS_PATH, undefined, this.nowS(), STATS_TIMEOUT_MS);
+          if (r.status !== 200) throw peerError(b.bolt_id, r);
+          return { ...b, envoys: r.body.envoys, compliance_pct: r.body.compliance_pct, latency_ms: Math.round(performance.now() - t0), last_heard_s: lastHeard, health: 'ok', error: null };
+        } catch (e) {
+          return { ...b, ...none, last_heard_s: lastHeard, health: 'unreachable', error: e instanceof Error ? e.message : String(e) };
+        }
+      }),
+    );
     return { ...base, member: true, roster: { rows: g.roster.held.size, digest: g.roster.digest, live: liveBolts(g.roster, this.nowS()).length, revoked: g.roster.revoked.size }, bolts };
+  }
+
+  /** This bolt's own figures, for a peer's `spanner status` (a signed bolt request). */
+  stats(): LocalStats {
+    return this.o.localStats();
   }
 
   /** `spanner init`: the founder's self-admit row. Refused when any row is held already. */

@@ -7,7 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Fleet, freePort, waitFor } from '../server/harness.js';
+import { Fleet, enrollSimulated, freePort, waitFor } from '../server/harness.js';
 import { GOSSIP_PATH, peerCall } from '../../src/spanner/index.js';
 import { generateKeyPair, seedSigner } from '../../src/trust/index.js';
 
@@ -103,6 +103,17 @@ test('init on A, invite and join B and C: every bolt lists the same roster, C re
   assert.deepEqual(shared(roster(B)), shared(a));
   assert.deepEqual(shared(roster(C)), shared(a));
   assert.match(ok(A, ['spanner', 'status']), /Role: +hub[\s\S]*3 live bolt[\s\S]*bolt-a \(this\)[\s\S]*bolt-c/);
+  // per-bolt figures: A asks each peer (a signed call) for its envoy count and compliance
+  await enrollSimulated(B.admin, 'db-1');
+  await enrollSimulated(B.admin, 'db-2');
+  const st = JSON.parse(ok(A, ['spanner', 'status', '--json'])) as { bolts: { bolt_id: string; health: string; envoys: number; latency_ms: number | null; patterns: string[] }[] };
+  assert.deepEqual(st.bolts.map((b) => [b.bolt_id, b.health, b.envoys, b.patterns]), [
+    ['bolt-a', 'ok', 0, ['web-*']],
+    ['bolt-b', 'ok', 2, ['db-*']],
+    ['bolt-c', 'ok', 0, ['cache-*', 'mq-*']],
+  ]);
+  for (const b of st.bolts.slice(1)) assert.ok(typeof b.latency_ms === 'number' && b.latency_ms >= 0, `latency of ${b.bolt_id} measured`);
+  console.log(`spanner status from A: latency to B ${st.bolts[1]!.latency_ms} ms, to C ${st.bolts[2]!.latency_ms} ms`);
   const text = ok(A, ['spanner', 'bolt', 'list']);
   assert.match(text, /^BOLT +PUBKEY +HOSTNAME +ADMITTED +ADMITTED BY +STATUS\n/);
 });

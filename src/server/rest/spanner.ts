@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { VigoError } from '../../platform/errors.js';
 import { parseServerUrl } from '../../wire/rest-client.js';
-import { ADMIT_PATH, GOSSIP_PATH, MAX_GOSSIP_MESSAGE_BYTES, SPANNER_STATUS, DEFAULT_INVITE_TTL_S, MAX_INVITE_TTL_S, type Bolt, type JoinRequest } from '../../spanner/index.js';
+import { ADMIT_PATH, GOSSIP_PATH, STATS_PATH, MAX_GOSSIP_MESSAGE_BYTES, SPANNER_STATUS, DEFAULT_INVITE_TTL_S, MAX_INVITE_TTL_S, type Bolt, type JoinRequest } from '../../spanner/index.js';
 
 /** A verb's answer, or its refusal as `{message, code, hint}` with the status SPANNER_STATUS gives. */
 async function answer<T>(reply: FastifyReply, fn: () => T | Promise<T>): Promise<T | FastifyReply> {
@@ -78,6 +78,14 @@ export async function spannerPlugin(app: FastifyInstance, ctx: ServerContext): P
     const b = bolt();
     if (b === null) return standalone(reply);
     return answer(reply, () => b.admit(req.body));
+  });
+
+  app.get(STATS_PATH, { config: { auth: 'bolt' } }, async (req, reply) => {
+    const b = bolt();
+    if (b === null) return standalone(reply);
+    const check = b.checkPeer(req.headers, 'GET', STATS_PATH, undefined);
+    if (!check.ok) return reply.code(401).send({ message: check.message });
+    return b.stats();
   });
 
   app.post(GOSSIP_PATH, { config: { auth: 'bolt' }, bodyLimit: MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024 }, async (req, reply) => {

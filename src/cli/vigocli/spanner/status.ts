@@ -19,16 +19,19 @@ export function registerStatus(spanner: Command): void {
       }
       process.stdout.write(`Roster:   ${s.roster.live} live bolt(s), ${s.roster.revoked} revoked, ${s.roster.rows} rows, digest ${s.roster.digest.slice(0, 16)}\n\n`);
       printTable(
-        ['BOLT', 'HOSTNAME', 'STATUS', 'HEALTH', 'ENVOYS', 'COMPLIANCE', 'PATTERNS'],
+        ['BOLT', 'HOSTNAME', 'STATUS', 'HEALTH', 'LATENCY', 'HEARD', 'ENVOYS', 'COMPLIANCE', 'PATTERNS'],
         s.bolts.map((b) => [
           b.self ? `${b.bolt_id} (this)` : b.bolt_id,
           b.hostname,
           b.status,
-          b.self ? 'ok' : b.last_heard_s === null ? 'not heard' : `heard ${b.last_heard_s}s ago`,
+          b.health,
+          b.latency_ms === null ? null : `${b.latency_ms}ms`,
+          b.self ? 'this bolt' : b.last_heard_s === null ? 'not yet' : `${b.last_heard_s}s ago`,
           b.envoys,
           b.compliance_pct === null ? null : `${b.compliance_pct}%`,
           b.patterns.join(','),
         ]),
       );
+      for (const b of s.bolts) if (b.error) process.stdout.write(`${b.bolt_id}: ${b.error}\n`);
     });
 }

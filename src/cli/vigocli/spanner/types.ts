@@ -18,5 +18,5 @@ export interface SpannerStatus {
   pubkey?: string;
   member?: boolean;
   roster?: { rows: number; digest: string; live: number; revoked: number };
-  bolts?: (BoltView & { last_heard_s: number | null; envoys: number | null; compliance_pct: number | null })[];
+  bolts?: (BoltView & { last_heard_s: number | null; envoys: number | null; compliance_pct: number | null; latency_ms: number | null; health: 'ok' | 'unreachable' | 'revoked'; error: string | null })[];
 }
