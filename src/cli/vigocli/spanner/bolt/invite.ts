@@ -23,7 +23,7 @@ export function registerInvite(bolt: Command): void {
       if (o.out) {
         writeFileAtomic(o.out, r.bundle + '\n', { mode: 0o600 });
         if (o.json) return printJson({ ...r, bundle: undefined, out: o.out });
-        return void process.stdout.write(`Invite for spanner ${r.spanner_id} written to ${o.out} (mode 0600), expires ${r.expires_at}\nOn the joining server: vigocli spanner bolt join --from https://${r.peer_addr} --code "$(cat ${o.out})"\n`);
+        return void process.stdout.write(`Invite for spanner ${r.spanner_id} written to ${o.out} (mode 0600), expires ${r.expires_at}\nOn the joining server (with the file copied there): vigocli spanner bolt join --from https://${r.peer_addr} --code @${o.out}\n`);
       }
       if (process.stdout.isTTY) process.stderr.write('warning: the invite bundle is a secret: whoever holds it can join a server to this spanner once, until it expires\n');
       if (o.json) return printJson(r);
