@@ -190,7 +190,7 @@ async function connectAll(addr: string, tlsFor: (i: number) => { ca: string; key
 async function provision(dir: string, root: string, intervalS: number) {
   const grpcPort = await freePort();
   const yaml = join(dir, 'server.yaml');
-  writeFileSync(yaml, `server:\n  rest_listen: 127.0.0.1:${await freePort()}\n  grpc_listen: 127.0.0.1:${grpcPort}\ncheckin:\n  interval_s: ${intervalS}\n`);
+  writeFileSync(yaml, `server:\n  api_listen: 127.0.0.1:${await freePort()}\n  grpc_listen: 127.0.0.1:${grpcPort}\ncheckin:\n  interval: ${intervalS}s\n`);
   const vigosrv = join(repo, 'bin', 'vigosrv.js');
   const srv = await spawnNode([vigosrv, '--config', yaml], { VIGO_ROOT: root }, /vigosrv ready/);
   srv.child.kill('SIGTERM');

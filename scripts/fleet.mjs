@@ -174,7 +174,7 @@ try {
   const rest = await freePort();
   const grpc = await freePort();
   const yaml = join(base, 'server.yaml');
-  writeFileSync(yaml, `server:\n  hostname: fleet-demo\n  rest_listen: 127.0.0.1:${rest}\n  grpc_listen: 127.0.0.1:${grpc}\ncheckin:\n  interval_s: ${INTERVAL_S}\n`);
+  writeFileSync(yaml, `server:\n  hostname: fleet-demo\n  api_listen: 127.0.0.1:${rest}\n  grpc_listen: 127.0.0.1:${grpc}\ncheckin:\n  interval: ${INTERVAL_S}s\n`);
   step(`starting vigosrv (VIGO_ROOT=${srvRoot})`);
   const srv = start('vigosrv', 'vigosrv.js', ['--config', yaml], srvRoot);
   srv.on('exit', (c) => {
@@ -193,11 +193,12 @@ try {
     `name: motd\nvars:\n  greeting: hello\n  team: ops\nresources:\n  - type: file\n    path: /etc/motd\n    content: "{{ .Vars.greeting }} from {{ .Envoy.hostname }}, managed by vigo for {{ .Vars.team }}\\n"\n    mode: "0644"\n  - type: directory\n    path: /opt/app\n    mode: "0755"\n  - type: symlink\n    path: /opt/current\n    target: /opt/app\n`,
   );
   // the gitback user's usercrate: puddle and gitback allowed for that user on web-01
-  const web01 = gitbackUser.name === null ? '' : `- match: "web-01"\n  configcrates: [motd, gitback-users]\n  vars:\n    team: web\n`;
+  const web01 = gitbackUser.name === null ? '' : `  - match: "web-01"\n    configcrates: [motd]\n    usercrates: [${gitbackUser.name}]\n    vars:\n      team: web\n`;
   if (gitbackUser.name !== null) {
-    writeFileSync(join(stacks, 'configcrates', 'gitback-users.vgo'), `name: gitback-users\nresources:\n  - type: user\n    name: ${gitbackUser.name}\n    puddle: true\n    gitback: true\n`);
+    mkdirSync(join(stacks, 'usercrates'), { recursive: true });
+    writeFileSync(join(stacks, 'usercrates', `${gitbackUser.name}.vgo`), `name: ${gitbackUser.name}\nresources:\n  - type: user\n    name: ${gitbackUser.name}\n    puddle: true\n    gitback: true\n`);
   }
-  writeFileSync(join(stacks, 'envoys.vgo'), `${web01}- match: "web-*"\n  configcrates: [motd]\n  vars:\n    team: web\n- match: "*"\n  configcrates: [motd]\n`);
+  writeFileSync(join(stacks, 'envoys.vgo'), `envoys:\n${web01}  - match: "web-*"\n    configcrates: [motd]\n    vars:\n      team: web\n  - match: "*"\n    configcrates: [motd]\n`);
   step(`wrote a sample configcrate to ${stacks}${gitbackUser.name === null ? '' : ` (and a usercrate for ${gitbackUser.name} on web-01)`}`);
 
   for (const name of ENVOYS) {

@@ -11,7 +11,7 @@ import { VigoError } from '../platform/errors.js';
 export function checkUsercrateGate(uid: number, user: string, env: Env): void {
   if (uid === 0) return;
   const file = paths.usercratePolicy(user, env);
-  const hint = `the agent writes ${file} from your usercrate; ask the operator to set \`gitback: true\` on your user resource`;
+  const hint = `the agent writes ${file} from your usercrate; ask the operator to add stacks usercrates/${user}.vgo (a type: user resource for ${user} with \`gitback: true\`) and list ${user} under this envoy's match block's usercrates:`;
   if (!existsSync(file)) throw new VigoError('E_USERCRATE_DENIED', `gitback is not enabled for user ${user}: ${file} does not exist`, { hint });
   let v: unknown;
   try {

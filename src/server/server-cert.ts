@@ -8,7 +8,6 @@
  * were made with; every new handshake gets the new one.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { writeFileAtomic } from '../platform/atomic.js';
 import type { ServerConfig } from './config.js';
@@ -66,7 +65,7 @@ export class ServerIdentity implements CertificateProvider {
 }
 
 function files(config: ServerConfig): { crt: string; key: string; sans: string } {
-  return { crt: join(config.tlsDir, 'server.crt'), key: join(config.tlsDir, 'server.key'), sans: join(config.tlsDir, 'server.sans.json') };
+  return { crt: config.tls.cert, key: config.tls.key, sans: config.tls.sans };
 }
 
 /**

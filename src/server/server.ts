@@ -4,10 +4,11 @@
  * `.live/`, the gRPC check-in endpoint, the REST API, and the root-only local-admin token.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
-import { splitHostPort, type ServerConfig } from './config.js';
+import { networkInterfaces, hostname as osHostname } from 'node:os';
+import { bindHost, splitHostPort, type ServerConfig } from './config.js';
 import { openDb, type Db } from './db.js';
 import { EnvoyIndex } from './envoys.js';
 import { PolicyState } from './policy.js';
@@ -18,7 +19,6 @@ import { certFingerprint } from '../wire/enroll.js';
 import { createCa, type PemPair } from './pki.js';
 import { ServerIdentity, ensureServerCert, keepServerCertFresh } from './server-cert.js';
 import { ensureMasterKey, masterKeyWrap, secretsPaths } from './secrets.js';
-import { hostname as osHostname } from 'node:os';
 import { Bolt, BOLT_KEY_WRAP_DOMAIN, boltKeyFile } from '../spanner/index.js';
 import { cryptoRng } from '../platform/clock.js';
 import { mintLocalAdminToken } from './tokens.js';
@@ -39,13 +39,15 @@ export function localAdminFile(dataDir: string): string {
 }
 
 async function ensureTls(config: ServerConfig, log: (m: string) => void): Promise<{ ca: PemPair; server: PemPair }> {
-  const dir = config.tlsDir;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caCrt = join(dir, 'ca.crt');
-  const caKey = join(dir, 'ca.key');
+  const { ca: caCrt, caKey } = config.tls;
+  for (const f of [caCrt, caKey, config.tls.cert, config.tls.key]) mkdirSync(dirname(f), { recursive: true, mode: 0o700 });
   let ca: PemPair;
   if (existsSync(caCrt) && existsSync(caKey)) ca = { cert: readFileSync(caCrt, 'utf8'), key: readFileSync(caKey, 'utf8') };
-  else {
+  else if (existsSync(caCrt) || existsSync(caKey)) {
+    // never mint a CA over half of one: every enrolled envoy trusts the existing certificate
+    const [has, lacks, setting] = existsSync(caCrt) ? [caCrt, caKey, 'server.tls.ca_key_file'] : [caKey, caCrt, 'server.tls.ca_file'];
+    throw new VigoError('E_TLS', `the CA is half there: ${has} exists but ${lacks} does not`, { hint: `point ${setting} in server.yaml at the file that belongs with ${has}, or move both away to have vigosrv create a new CA (envoys enrolled with the old one must then enroll again)` });
+  } else {
     ca = await createCa(`vigo CA ${config.server.hostname ?? ''}`.trim());
     writeFileAtomic(caKey, ca.key, { mode: 0o600 });
     writeFileAtomic(caCrt, ca.cert, { mode: 0o644 });
@@ -53,6 +55,11 @@ async function ensureTls(config: ServerConfig, log: (m: string) => void): Promis
   }
   const server = await ensureServerCert(config, ca, log);
   return { ca, server };
+}
+
+/** Whether this host has IPv6 at all (else "every address" is 0.0.0.0: binding :: would fail). */
+function hasIpv6(): boolean {
+  return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6'));
 }
 
 /** A listen failure named by the listener and its address, with what to do next. */
@@ -99,7 +106,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       });
     }
     release.push(() => db.close());
-    const intervalMs = config.checkin.interval_s * 1000;
+    const intervalMs = config.checkinIntervalMs;
     const index = new EnvoyIndex(db, intervalMs);
     const policy = new PolicyState(db, config.dataDir, config.liveDir, config.stacksDir);
     policy.boot();
@@ -109,11 +116,13 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     const metrics = createMetrics();
     index.policy = policy; // envoys lagging the published version become stale-policy
     const identity = new ServerIdentity(ca.cert, srvTls);
-    const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(config.checkin.interval_s)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s });
+    const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(intervalMs / 1000)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s });
     release.push(() => checkin.stop());
     let grpcPort: number;
     try {
-      grpcPort = await checkin.listen(config.server.grpc_listen, identity);
+      const g = splitHostPort(config.server.grpc_listen);
+      const host = bindHost(g.host, hasIpv6());
+      grpcPort = await checkin.listen(`${host.includes(':') ? `[${host}]` : host}:${g.port}`, identity);
     } catch (e) {
       throw listenError('gRPC check-ins', config.server.grpc_listen, 'server.grpc_listen', e);
     }
@@ -138,11 +147,12 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
     const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
     release.push(() => app.close());
-    const rest = splitHostPort(config.server.rest_listen);
+    const rest = splitHostPort(config.server.api_listen);
+    rest.host = bindHost(rest.host, hasIpv6());
     try {
       await app.listen({ host: rest.host, port: rest.port });
     } catch (e) {
-      throw listenError('the REST API', config.server.rest_listen, 'server.rest_listen', e);
+      throw listenError('the REST API', config.server.api_listen, 'server.api_listen', e);
     }
     const addr = app.server.address();
     const restPort = typeof addr === 'object' && addr ? addr.port : rest.port;
@@ -155,7 +165,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     registerCertGauges(metrics, index, checkin.certs, identity, now);
 
     const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
-    writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: join(config.tlsDir, 'ca.crt') }, { mode: 0o600 });
+    writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: config.tls.ca }, { mode: 0o600 });
 
     const flushEvery = setInterval(() => {
       try {

@@ -29,7 +29,7 @@ import {
   type RosterContext,
   type RosterRow,
 } from '../wire/spanner-roster.js';
-import { emptyRoster, liveBolts, mergeRows, type MergeResult, type RosterState } from './roster.js';
+import { emptyRoster, isBoltLive, liveBolts, mergeRows, type MergeResult, type RosterState } from './roster.js';
 import type { RosterStore } from './store.js';
 
 export const DEFAULT_FANOUT = 3;
@@ -170,7 +170,7 @@ export class RosterGossip {
       throw e;
     }
     const nowS = Math.floor(this.clock.now() / 1000);
-    if (msg.spanner_id !== this.ctx.spannerId || from === this.self || !this.isLivePeer(from, nowS)) {
+    if (msg.spanner_id !== this.ctx.spannerId || from === this.self || !isBoltLive(this.state, from, nowS)) {
       this.counters.ignored++;
       return out;
     }
@@ -232,13 +232,6 @@ export class RosterGossip {
     if (typeof t !== 'number' || t <= this.clock.now() / 1000 + CLOCK_SKEW_S) return false;
     this.counters.futureRows++;
     return true;
-  }
-
-  private isLivePeer(key: Hex, nowS: number): boolean {
-    const b = this.state.bolts.get(key);
-    if (b === undefined || b.admit.admitted_at > nowS) return false;
-    const rv = this.state.revoked.get(key);
-    return rv === undefined || rv.revoked_at > nowS;
   }
 
   /** Our digest to `fanout` random live peers (not `except`). */

@@ -45,7 +45,7 @@ export type {
   RowsMessage,
 } from '../wire/spanner-roster.js';
 
-export { emptyRoster, mergeRows, rosterDigest, liveBolts, rosterBolts, isInviteConsumed, rosterSnapshot, MAX_ROSTER_ROWS, MAX_PENDING_ROWS } from './roster.js';
+export { emptyRoster, mergeRows, rosterDigest, liveBolts, isBoltLive, rosterBolts, isInviteConsumed, rosterSnapshot, MAX_ROSTER_ROWS, MAX_PENDING_ROWS } from './roster.js';
 export type { RosterState, BoltEntry, Refusal, MergeResult } from './roster.js';
 
 export { RosterGossip, DEFAULT_FANOUT, DEFAULT_ROUND_MS } from './gossip.js';

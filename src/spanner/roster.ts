@@ -359,6 +359,11 @@ export function rosterBolts(state: RosterState, at: number): (BoltEntry & { stat
     .sort((a, b) => (a.bolt_id < b.bolt_id ? -1 : a.bolt_id > b.bolt_id ? 1 : 0));
 }
 
+/** True when `key` is live at `at` (unix seconds): admitted at or before it, not revoked at or before it. */
+export function isBoltLive(state: RosterState, key: Hex, at: number): boolean {
+  return isLive(state.bolts, state.revoked, key, at);
+}
+
 /** True when some live-signed row has consumed the invite whose token hashes to tokenHash. */
 export function isInviteConsumed(state: RosterState, tokenHash: Hex): boolean {
   return state.consumed.has(tokenHash);

@@ -15,7 +15,7 @@
  */
 import { VigoError } from '../platform/errors.js';
 import { canonicalize, fromHex, sha256Hex, signingMessage, toHex, verifyRaw, type Hex, type Signer } from '../trust/index.js';
-import { exactMembers, hex64, parseRosterRow, spannerIdField, type AdmitFields } from '../wire/spanner-roster.js';
+import { parseRosterRow, type AdmitFields } from '../wire/spanner-roster.js';
 
 export const INVITE_KIND = 'spanner-invite';
 export const JOIN_KIND = 'spanner-join';
@@ -84,6 +84,25 @@ export function parseBundle(text: string): Invite {
     refuse('E_INVITE_SIGNATURE', 'invite bundle: the signature does not verify (altered or forged bundle)');
   }
   return inv;
+}
+
+/** The object's members, exactly `keys`: a missing or an unknown member is named. */
+function exactMembers(v: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${path}: expected an object`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${path}.${k}: unknown field`);
+  for (const k of keys) if (!(k in o)) throw new Error(`${path}.${k}: missing`);
+  return o;
+}
+
+function hex64(v: unknown, path: string): Hex {
+  if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw new Error(`${path}: expected 64 lowercase hex characters`);
+  return v;
+}
+
+function spannerIdField(v: unknown, path: string): string {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new Error(`${path}: expected a spanner id (1-64 of A-Z a-z 0-9 . _ -)`);
+  return v;
 }
 
 function hex64Sig(v: unknown): Hex {

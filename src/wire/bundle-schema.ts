@@ -32,9 +32,10 @@ const ownership: Record<string, FieldSpec> = {
 const follow: Record<string, FieldSpec> = { follow_symlinks: { kind: 'bool' } };
 
 export const TYPE_FIELDS: Readonly<Record<ResourceType, Readonly<Record<string, FieldSpec>>>> = {
-  file: { path: { kind: 'string', required: true }, content: { kind: 'nullable-string' }, ...ownership, state: { kind: 'state' }, ...follow },
-  directory: { path: { kind: 'string', required: true }, ...ownership, state: { kind: 'state' }, recurse: { kind: 'bool' }, ...follow },
-  symlink: { path: { kind: 'string', required: true }, target: { kind: 'nullable-string' }, state: { kind: 'state' }, force: { kind: 'bool' }, ...follow },
+  // `name` (optional) labels a resource in run reports and errors; user and exec have their own
+  file: { path: { kind: 'string', required: true }, name: { kind: 'nullable-string' }, content: { kind: 'nullable-string' }, ...ownership, state: { kind: 'state' }, ...follow },
+  directory: { path: { kind: 'string', required: true }, name: { kind: 'nullable-string' }, ...ownership, state: { kind: 'state' }, recurse: { kind: 'bool' }, ...follow },
+  symlink: { path: { kind: 'string', required: true }, name: { kind: 'nullable-string' }, target: { kind: 'nullable-string' }, state: { kind: 'state' }, force: { kind: 'bool' }, ...follow },
   exec: {
     command: { kind: 'string', required: true },
     name: { kind: 'nullable-string' },

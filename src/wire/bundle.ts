@@ -13,6 +13,8 @@ interface ResourceBase {
   /** `<configcrate>:<type>:<path|name|label>`, unique within a bundle */
   id: string;
   configcrate: string;
+  /** the operator's label for the resource (a user's name, an exec's label), shown in run reports */
+  name?: string | null;
   /** ids of resources that must not have failed before this one runs */
   require?: string[];
 }
@@ -100,6 +102,8 @@ export type ResourceStatus = 'ok' | 'changed' | 'failed';
 
 export interface ResourceReport {
   id: string;
+  /** the resource's `name`, when it has one */
+  name?: string;
   type: ResourceType;
   status: ResourceStatus;
   message: string;

@@ -86,7 +86,8 @@ export interface RunSummary {
   counts: { ok: number; changed: number; failed: number };
   /** resources in the run as the engine made it (listed + omitted) */
   resources: number;
-  failing: { id: string; type: string; message: string }[];
+  /** `name`: the resource's, when it has one */
+  failing: { id: string; name?: string; type: string; message: string }[];
   /** failed resources not listed (beyond `failing`'s bound, or cut before the report arrived) */
   failing_omitted: number;
 }
@@ -97,7 +98,12 @@ const SUMMARY_MESSAGE_CHARS = 512;
 /** Per-resource outcomes of a run, small whatever the report's size. */
 export function summarizeRun(report: BoundableReport): RunSummary {
   const failed = report.resources.filter((r) => r.status === 'failed');
-  const failing = failed.slice(0, SUMMARY_FAILING_MAX).map((r) => ({ id: clip(r.id, SUMMARY_MESSAGE_CHARS), type: r.type, message: clip(r.message ?? '', SUMMARY_MESSAGE_CHARS) }));
+  const failing = failed.slice(0, SUMMARY_FAILING_MAX).map((r) => {
+    const name = (r as { name?: unknown }).name;
+    const id = clip(r.id, SUMMARY_MESSAGE_CHARS);
+    const message = clip(r.message ?? '', SUMMARY_MESSAGE_CHARS);
+    return typeof name === 'string' && name !== '' ? { id, name: clip(name, SUMMARY_MESSAGE_CHARS), type: r.type, message } : { id, type: r.type, message };
+  });
   return {
     counts: { ...report.counts },
     resources: report.resources.length + (report.truncated?.resources_omitted ?? 0),

@@ -155,7 +155,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Exactly these members: an unknown one is E_UNKNOWN_FIELD naming it, a missing one E_MALFORMED. */
-export function exactMembers(v: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+function exactMembers(v: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
   if (!isPlainObject(v)) bad(path, `expected an object, got ${show(v)}`);
   for (const k of Object.keys(v)) if (!keys.includes(k)) throw new RosterError('E_UNKNOWN_FIELD', `${path}.${k}: unknown field (a ${path} has only ${keys.join(', ')})`);
   for (const k of keys) if (!Object.prototype.hasOwnProperty.call(v, k)) bad(`${path}.${k}`, 'missing field');
@@ -169,7 +169,7 @@ function str(v: unknown, path: string, re: RegExp, what: string, max: number): s
   return v;
 }
 
-export function hex64(v: unknown, path: string): Hex {
+function hex64(v: unknown, path: string): Hex {
   return str(v, path, HEX64_RE, '64 lowercase hex characters', 64);
 }
 
@@ -182,7 +182,7 @@ function one(v: unknown, path: string, want: string | number): void {
   if (v !== want) bad(path, `expected ${JSON.stringify(want)}, got ${show(v)}`);
 }
 
-export function spannerIdField(v: unknown, path: string): string {
+function spannerIdField(v: unknown, path: string): string {
   return str(v, path, ID_RE, 'a spanner id (1-64 of A-Z a-z 0-9 . _ -)', 64);
 }
 

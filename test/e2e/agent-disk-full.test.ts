@@ -32,7 +32,7 @@ test('a full disk on the envoy is reported as a full disk, not as an unreachable
     assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
   }
 
-  fleet.writeStacks({ motd: 'name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "hello\\n"\n    mode: "0644"\n' }, '- match: "web-*"\n  configcrates: [motd]\n');
+  fleet.writeStacks({ motd: 'name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "hello\\n"\n    mode: "0644"\n' }, 'envoys:\n  - match: "web-*"\n    configcrates: [motd]\n');
   const agent = fleet.startAgent('web-01');
   await waitFor('web-01 connected', async () => (await fleet.api<{ envoys: { connected: boolean }[] }>('GET', '/api/v1/envoys')).envoys.every((e) => e.connected), 30_000);
   const pub = fleet.cli('vigocli.js', ['config', 'publish', '--json']);

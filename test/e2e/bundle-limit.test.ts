@@ -19,8 +19,9 @@ resources:
     content: "${'x'.repeat(bytes)}"
     mode: "0644"
 `;
-const ENVOYS = `- match: "web-*"
-  configcrates: [big]
+const ENVOYS = `envoys:
+  - match: "web-*"
+    configcrates: [big]
 `;
 
 async function envoy(name: string): Promise<EnvoyJson> {

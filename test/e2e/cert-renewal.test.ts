@@ -16,7 +16,7 @@ import { CheckinStream } from '../../src/agent/index.js';
 import type { CertificateStatus } from '../../src/server/index.js';
 
 const LIFETIME_S = 45;
-const YAML = `checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\npki:\n  server_cert_lifetime_s: ${LIFETIME_S}\n  envoy_cert_lifetime_s: ${LIFETIME_S}\n`;
+const YAML = `checkin:\n  interval: 1s\ndatabase:\n  flush_interval_ms: 200\npki:\n  server_cert_lifetime_s: ${LIFETIME_S}\n  envoy_cert_lifetime_s: ${LIFETIME_S}\n`;
 
 const fleet = new Fleet();
 after(() => fleet.cleanup());

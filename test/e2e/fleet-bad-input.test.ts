@@ -9,15 +9,15 @@ import { spawnSync } from 'node:child_process';
 import { Fleet, bin } from '../server/harness.js';
 
 const fleet = new Fleet();
-before(() => fleet.startServer('checkin:\n  interval_s: 1\n'));
+before(() => fleet.startServer('checkin:\n  interval: 1s\n'));
 after(() => fleet.cleanup());
 
 test('a bad server.yaml stops vigosrv naming the file, the field and why', () => {
   const file = join(fleet.dir, 'bad.yaml');
-  writeFileSync(file, 'server:\n  rest_listen: "not an address"\nspanner:\n  mode: hub\n');
+  writeFileSync(file, 'server:\n  api_listen: "not an address"\nspanner:\n  mode: hub\n');
   const r = spawnSync(process.execPath, [bin('vigosrv.js'), '--config', file], { env: { ...process.env, VIGO_ROOT: join(fleet.dir, 'never') }, encoding: 'utf8' });
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, new RegExp(`error: ${file.replace(/[.]/g, '\\.')}: server\\.rest_listen: must be HOST:PORT`));
+  assert.match(r.stderr, new RegExp(`error: ${file.replace(/[.]/g, '\\.')}: server\\.api_listen: must be HOST:PORT`));
   assert.match(r.stderr, /spanner\.spanner_id: required when mode is hub/);
   assert.doesNotMatch(r.stderr, /at .*\.js:\d+/); // no stack trace
   assert.equal(existsSync(join(fleet.dir, 'never')), false, 'nothing was created');
@@ -89,7 +89,7 @@ test('an oversized body and an unknown field are refused with a message', async 
 });
 
 test('malformed YAML in the stacks is refused with file and line; .live/ keeps the last whole version', async () => {
-  fleet.writeStacks({ motd: 'name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "v1\\n"\n' }, '- match: "*"\n  configcrates: [motd]\n');
+  fleet.writeStacks({ motd: 'name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "v1\\n"\n' }, 'envoys:\n  - match: "*"\n    configcrates: [motd]\n');
   let r = fleet.cli('vigocli.js', ['config', 'publish', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const v1 = (JSON.parse(r.stdout) as { version: number }).version;

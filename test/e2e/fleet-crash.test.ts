@@ -24,7 +24,7 @@ function writeGeneration(gen: number): void {
       `# generation ${gen}\n# ${filler}\nname: c${i}\nresources:\n  - type: file\n    path: /etc/c${i}\n    content: "gen ${gen}\\n"\n`,
     );
   }
-  writeFileSync(join(fleet.stacksDir, 'envoys.vgo'), `# generation ${gen}\n- match: "*"\n  configcrates: [c0]\n`);
+  writeFileSync(join(fleet.stacksDir, 'envoys.vgo'), `# generation ${gen}\nenvoys:\n  - match: "*"\n    configcrates: [c0]\n`);
 }
 
 /** Every file under .live/ and the generation they all carry (throws on a mix). */

@@ -37,8 +37,8 @@ function crate(): string {
 }
 
 test('a huge run report is stored capped, its summary is right, and the operator sees the cut', async () => {
-  await fleet.startServer('checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n  run_report_max_bytes: 8192\n');
-  fleet.writeStacks({ fleetwide: crate() }, '- match: "big-*"\n  configcrates: [fleetwide]\n');
+  await fleet.startServer('checkin:\n  interval: 1s\ndatabase:\n  flush_interval_ms: 200\n  run_report_max_bytes: 8192\n');
+  fleet.writeStacks({ fleetwide: crate() }, 'envoys:\n  - match: "big-*"\n    configcrates: [fleetwide]\n');
   const pub = fleet.cli('vigocli.js', ['config', 'publish', '--json']);
   assert.equal(pub.status, 0, pub.stderr);
   await fleet.enroll('big-09');

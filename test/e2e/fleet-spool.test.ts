@@ -28,8 +28,8 @@ function manyFiles(n: number): string {
 }
 
 test('a refused report is dead-lettered and reported failed; the runs behind it arrive', async () => {
-  await fleet.startServer('checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n');
-  fleet.writeStacks({ many: manyFiles(80) }, '- match: "dl-*"\n  configcrates: [many]\n');
+  await fleet.startServer('checkin:\n  interval: 1s\ndatabase:\n  flush_interval_ms: 200\n');
+  fleet.writeStacks({ many: manyFiles(80) }, 'envoys:\n  - match: "dl-*"\n    configcrates: [many]\n');
   const pub = fleet.cli('vigocli.js', ['config', 'publish', '--json']);
   assert.equal(pub.status, 0, pub.stderr);
   await fleet.enroll('dl-07');

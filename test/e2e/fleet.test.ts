@@ -18,15 +18,18 @@ resources:
     content: "{{ .Vars.greeting }} {{ .Envoy.hostname }}\\n"
     mode: "0644"
 `;
-const PEOPLE = `name: people
+// dan's usercrate: the user resource with the puddle and gitback grants
+const DAN = `name: dan
 resources:
   - type: user
     name: dan
     puddle: true
     gitback: true
 `;
-const ENVOYS = `- match: "web-*"
-  configcrates: [motd, people]
+const ENVOYS = `envoys:
+  - match: "web-*"
+    configcrates: [motd]
+    usercrates: [dan]
 `;
 
 const fleet = new Fleet();
@@ -40,8 +43,8 @@ async function lastRun(name: string): Promise<RunJson | undefined> {
 }
 
 test('three envoys enroll, converge, drift, get pushed, go offline; compliance matches', async () => {
-  await fleet.startServer('checkin:\n  interval_s: 2\ndatabase:\n  flush_interval_ms: 200\n');
-  fleet.writeStacks({ motd: MOTD, people: PEOPLE }, ENVOYS);
+  await fleet.startServer('checkin:\n  interval: 2s\ndatabase:\n  flush_interval_ms: 200\n');
+  fleet.writeStacks({ motd: MOTD }, ENVOYS, { dan: DAN });
   const names = ['web-01', 'web-02', 'web-03'];
   for (const n of names) await fleet.enroll(n);
   const before = await fleet.api<{ envoys: EnvoyJson[] }>('GET', '/api/v1/envoys');
@@ -126,7 +129,7 @@ test('three envoys enroll, converge, drift, get pushed, go offline; compliance m
   const motd2 = join(fleet.envoyRoot('web-02'), 'etc', 'motd');
   writeFileSync(motd2, 'edited while the server is down\n');
   await waitFor('web-02 puts the file back without its server', () => readFileSync(motd2, 'utf8') === 'hello web-02\n', 10_000);
-  await fleet.startServer('checkin:\n  interval_s: 2\ndatabase:\n  flush_interval_ms: 200\n');
+  await fleet.startServer('checkin:\n  interval: 2s\ndatabase:\n  flush_interval_ms: 200\n');
   const upAt = new Date().toISOString();
   await waitFor('the runs made offline arrive', async () => {
     const runs = (await fleet.api<{ runs: RunJson[] }>('GET', '/api/v1/runs?envoy=web-02&limit=50')).runs;

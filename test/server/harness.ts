@@ -64,6 +64,8 @@ export class Fleet {
   grpcPort = 0;
   restUrl = '';
   admin!: ApiTarget;
+  /** the host vigosrv listens on; '' writes a bare :PORT (every address) */
+  listenHost = '127.0.0.1';
 
   async writeServerYaml(extra = ''): Promise<string> {
     if (!this.restPort) this.restPort = await freePort();
@@ -71,7 +73,7 @@ export class Fleet {
     const file = join(this.dir, 'server.yaml');
     writeFileSync(
       file,
-      `server:\n  rest_listen: 127.0.0.1:${this.restPort}\n  grpc_listen: 127.0.0.1:${this.grpcPort}\n  hostname: vigosrv-test\n${extra}`,
+      `server:\n  api_listen: "${this.listenHost}:${this.restPort}"\n  grpc_listen: "${this.listenHost}:${this.grpcPort}"\n  hostname: vigosrv-test\n${extra}`,
     );
     return file;
   }
@@ -83,7 +85,7 @@ export class Fleet {
     return join(this.srvRoot, 'srv', 'vigo');
   }
 
-  async startServer(yamlExtra = 'checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n'): Promise<void> {
+  async startServer(yamlExtra = 'checkin:\n  interval: 1s\ndatabase:\n  flush_interval_ms: 200\n'): Promise<void> {
     // freePort's port can be taken before vigosrv binds it (another process's outgoing
     // connection draws from the same ephemeral range): on a first start, pick anew
     const picked = !this.restPort && !this.grpcPort;
@@ -116,10 +118,13 @@ export class Fleet {
     this.srv = undefined;
   }
 
-  writeStacks(crates: Record<string, string>, envoys: string): void {
+  /** Replace stacks/ with configcrates/<name>.vgo, usercrates/<user>.vgo and envoys.vgo. */
+  writeStacks(crates: Record<string, string>, envoys: string, usercrates: Record<string, string> = {}): void {
     rmSync(this.stacksDir, { recursive: true, force: true });
     mkdirSync(join(this.stacksDir, 'configcrates'), { recursive: true });
     for (const [name, text] of Object.entries(crates)) writeFileSync(join(this.stacksDir, 'configcrates', `${name}.vgo`), text);
+    if (Object.keys(usercrates).length > 0) mkdirSync(join(this.stacksDir, 'usercrates'));
+    for (const [user, text] of Object.entries(usercrates)) writeFileSync(join(this.stacksDir, 'usercrates', `${user}.vgo`), text);
     writeFileSync(join(this.stacksDir, 'envoys.vgo'), envoys);
   }
 

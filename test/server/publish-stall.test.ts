@@ -12,12 +12,12 @@ const fleet = new Fleet();
 after(() => fleet.cleanup());
 
 test('a 4,001-file publish does not stall check-ins', { timeout: 600_000 }, async () => {
-  await fleet.startServer('checkin:\n  interval_s: 60\n');
+  await fleet.startServer('checkin:\n  interval: 60s\n');
   mkdirSync(join(fleet.stacksDir, 'configcrates'), { recursive: true });
   for (let i = 0; i < 4000; i++) {
     writeFileSync(join(fleet.stacksDir, 'configcrates', `c${i}.vgo`), `name: c${i}\nresources:\n  - type: file\n    path: /etc/vigo-test/c${i}\n    content: "crate ${i}"\n`);
   }
-  writeFileSync(join(fleet.stacksDir, 'envoys.vgo'), '- match: "*"\n  configcrates: [c0]\n');
+  writeFileSync(join(fleet.stacksDir, 'envoys.vgo'), 'envoys:\n  - match: "*"\n    configcrates: [c0]\n');
   const probe = await CheckinProbe.enroll(fleet.admin, fleet.grpcPort, 4, 'stall');
   try {
     probe.start();

@@ -11,7 +11,7 @@ const fleet = new Fleet();
 after(() => fleet.cleanup());
 
 const motd = (content: string) => `name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "${content}"\n`;
-const envoys = '- match: "*"\n  configcrates: [motd]\n';
+const envoys = 'envoys:\n  - match: "*"\n    configcrates: [motd]\n';
 const crateFile = () => join(fleet.stacksDir, 'configcrates', 'motd.vgo');
 const liveMotd = () => readFileSync(join(fleet.dataDir, '.live', 'configcrates', 'motd.vgo'), 'utf8');
 const liveTarget = () => readlinkSync(join(fleet.dataDir, '.live'));

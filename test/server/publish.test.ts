@@ -19,7 +19,7 @@ const live = join(data, '.live');
 function write(content: string): void {
   mkdirSync(join(stacks, 'configcrates'), { recursive: true });
   writeFileSync(join(stacks, 'configcrates', 'motd.vgo'), `name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "${content}"\n`);
-  writeFileSync(join(stacks, 'envoys.vgo'), '- match: "*"\n  configcrates: [motd]\n');
+  writeFileSync(join(stacks, 'envoys.vgo'), 'envoys:\n  - match: "*"\n    configcrates: [motd]\n');
 }
 
 test('publish, refuse invalid stacks untouched, and recover a swap that was never counted', async () => {

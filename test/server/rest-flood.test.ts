@@ -29,7 +29,7 @@ async function phase(probe: CheckinProbe, ms: number, during?: Promise<unknown>)
 }
 
 test('a REST flood of nested brackets does not slow check-ins', { timeout: 600_000 }, async () => {
-  await fleet.startServer('checkin:\n  interval_s: 60\n');
+  await fleet.startServer('checkin:\n  interval: 60s\n');
   const probe = await CheckinProbe.enroll(fleet.admin, fleet.grpcPort, 8, 'flood');
   try {
     // Quiet and flooded phases alternate, so load from elsewhere on the machine hits both

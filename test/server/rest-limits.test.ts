@@ -53,7 +53,7 @@ function post(path: string, body: string, from: string, token?: string): Promise
 const enrollBody = (token: string) => JSON.stringify({ token, hostname: 'web-01', csr: '-----BEGIN CERTIFICATE REQUEST-----' });
 
 test('body size, nesting depth, and failed-request blocking per source address', { timeout: 300_000 }, async () => {
-  await fleet.startServer('  rest_failures_per_min: 10\n  rest_block_s: 3\ncheckin:\n  interval_s: 60\n');
+  await fleet.startServer('  rest_failures_per_min: 10\n  rest_block_s: 3\ncheckin:\n  interval: 60s\n');
   const log = () => fleet.srv?.out() ?? '';
 
   // an enrollment is a token, a hostname and a CSR: 40 KiB is refused unread, naming the limit

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { Fleet, bin, freePort } from './harness.js';
@@ -63,7 +63,7 @@ test('REST port taken: vigosrv names it, releases the gRPC port, exits non-zero'
     assert.equal(r.killed, false, `vigosrv was still running after ${BOUND_MS} ms:\n${r.out}`);
     assert.notEqual(r.code, 0);
     assert.match(r.out, new RegExp(`error: cannot listen for the REST API on 127\\.0\\.0\\.1:${fleet.restPort}: the address is in use`));
-    assert.match(r.out, /hint: another process holds .*server\.rest_listen/);
+    assert.match(r.out, /hint: another process holds .*server\.api_listen/);
     assert.ok(await isFree(fleet.grpcPort), 'the gRPC port was released');
   } finally {
     squatter.close();
@@ -106,6 +106,26 @@ test('a write that fails after both listeners are open (as on a full disk) relea
   assert.ok(await isFree(fleet.restPort), 'the REST port was released');
   assert.ok(await isFree(fleet.grpcPort), 'the gRPC port was released');
   rmSync(la, { recursive: true, force: true });
+});
+
+test('server.tls names a CA certificate whose key is missing: vigosrv refuses instead of minting a new CA over it', { timeout: 120_000 }, async () => {
+  await fleet.stopServer();
+  fleet.restPort = await freePort();
+  fleet.grpcPort = await freePort();
+  // the operator's CA certificate is in place, its key path is wrong
+  const tls = join(fleet.dir, 'operator-tls');
+  mkdirSync(tls, { recursive: true });
+  const caPem = readFileSync(join(fleet.dataDir, 'tls', 'ca.crt'), 'utf8');
+  writeFileSync(join(tls, 'ca.pem'), caPem);
+  const file = await fleet.writeServerYaml(`  tls:\n    ca_file: ${tls}/ca.pem\n    ca_key_file: ${tls}/ca-key.pem\n`);
+  const r = await runVigosrv(file, BOUND_MS);
+  assert.equal(r.killed, false, `vigosrv was still running after ${BOUND_MS} ms:\n${r.out}`);
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, new RegExp(`error: the CA is half there: ${tls}/ca\\.pem exists but ${tls}/ca-key\\.pem does not`));
+  assert.match(r.out, /hint: point server\.tls\.ca_key_file in server\.yaml at the file that belongs with/);
+  assert.equal(readFileSync(join(tls, 'ca.pem'), 'utf8'), caPem, "the operator's CA certificate is untouched");
+  assert.equal(existsSync(join(tls, 'ca-key.pem')), false, 'no key was minted for it');
+  assert.ok(await isFree(fleet.restPort), 'no port left open');
 });
 
 test('a full disk at boot: vigosrv exits non-zero with the error and leaves no port open', { timeout: 180_000 }, async (t) => {

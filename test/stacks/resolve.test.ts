@@ -27,21 +27,22 @@ const APP = [
   '    timeout_s: 30',
   '  - type: user',
   '    name: dan',
-  '    gitback: true',
+  '    state: present',
   '    require: ["app:file:/opt/app/{{ .Envoy.hostname }}.conf"]',
 ].join('\n');
 
 const ENVOYS = [
-  '- match: "web-0[1-3]"',
-  '  configcrates: [app, motd]',
-  '  vars:',
-  '    port: 9000',
-  '- match: "web-*"',
-  '  configcrates: [app]',
-  '  vars:',
-  '    env: staging',
-  '- match: "db-?"',
-  '  configcrates: [motd]',
+  'envoys:',
+  '  - match: "web-0[1-3]"',
+  '    configcrates: [app, motd]',
+  '    vars:',
+  '      port: 9000',
+  '  - match: "web-*"',
+  '    configcrates: [app]',
+  '    vars:',
+  '      env: staging',
+  '  - match: "db-?"',
+  '    configcrates: [motd]',
 ].join('\n');
 
 const MOTD = 'name: motd\nresources:\n  - type: file\n    path: /etc/motd\n    content: "hi {{ .Envoy.hostname }}\\n"\n';
@@ -101,7 +102,7 @@ test('a hostname that makes a path escape is a resolve error, not a bundle', (t)
   const stacks = loadStacks(
     stacksTree(t, {
       'configcrates/per-host.vgo': 'name: per-host\nresources:\n  - type: directory\n    path: "/srv/{{ .Envoy.hostname }}/data"\n',
-      'envoys.vgo': '- match: "*"\n  configcrates: [per-host]\n',
+      'envoys.vgo': 'envoys:\n  - match: "*"\n    configcrates: [per-host]\n',
     }),
   );
   assert.equal(resolveBundle(stacks, 'web-01', 1, 0)?.resources[0]?.id, 'per-host:directory:/srv/web-01/data');
@@ -124,4 +125,30 @@ test('the fingerprint covers file names and contents, nothing else', (t) => {
   const c = stacksTree(t, { ...files, 'configcrates/motd.vgo': MOTD });
   writeFileSync(join(c, 'configcrates/zzz.vgo'), 'name: zzz\n');
   assert.notEqual(loadStacks(c).fingerprint, fa, 'a new file changes it');
+});
+
+test("a match block's usercrates bring each user's usercrate: the user resource with puddle and gitback", (t) => {
+  const stacks = loadStacks(
+    stacksTree(t, {
+      'configcrates/motd.vgo': MOTD,
+      'usercrates/dan.vgo': 'name: dan\nresources:\n  - type: user\n    name: dan\n    puddle: true\n    gitback: true\n  - type: file\n    name: dan-profile\n    path: /home/dan/.profile\n    content: "export EDITOR=vi\\n"\n    owner: dan\n',
+      'usercrates/eve.vgo': 'name: eve\nresources:\n  - type: user\n    name: eve\n    puddle: true\n',
+      'envoys.vgo': 'envoys:\n  - match: "web-*"\n    configcrates: [motd]\n    usercrates: [dan, eve]\n  - match: "*"\n    configcrates: [motd]\n',
+    }),
+  );
+  const b = resolveBundle(stacks, 'web-01', 4, 0);
+  assert.ok(b);
+  assert.deepEqual(
+    b.resources.map((r) => [r.id, r.configcrate]),
+    [
+      ['motd:file:/etc/motd', 'motd'],
+      ['usercrates/dan:user:dan', 'usercrates/dan'],
+      ['usercrates/dan:file:/home/dan/.profile', 'usercrates/dan'],
+      ['usercrates/eve:user:eve', 'usercrates/eve'],
+    ],
+  );
+  assert.deepEqual(b.resources[1], { id: 'usercrates/dan:user:dan', configcrate: 'usercrates/dan', type: 'user', name: 'dan', puddle: true, gitback: true });
+  assert.equal(b.resources[2]?.name, 'dan-profile', 'a named resource keeps its name in the bundle');
+  assert.deepEqual(parseBundle(JSON.parse(JSON.stringify(b))), b, 'the engine takes the bundle as it is');
+  assert.deepEqual(resolveBundle(stacks, 'db-01', 4, 0)?.resources.map((r) => r.id), ['motd:file:/etc/motd'], 'a block without usercrates grants no one');
 });

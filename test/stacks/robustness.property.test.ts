@@ -22,6 +22,7 @@ const resource = fc.record(
     target: word,
     command: word,
     name: fc.constantFrom('dan', 'eve', 'init'),
+    gitback: fc.oneof(fc.boolean(), value),
     state: fc.constantFrom('present', 'absent', 'gone'),
     require: fc.array(fc.constantFrom('file:/etc/a', 'directory:/opt/b', 'motd:file:/etc/a', 'x'), { maxLength: 2 }),
     extra: value,
@@ -29,15 +30,27 @@ const resource = fc.record(
   { requiredKeys: ['type'] },
 );
 const crate = fc.record({ name: fc.constantFrom('a', 'b', 'x'), vars: fc.dictionary(fc.constantFrom('x', 'y', 'bad-name'), value, { maxKeys: 2 }), resources: fc.array(resource, { maxLength: 4 }) }, { requiredKeys: ['name'] });
-const block = fc.record({ match: fc.constantFrom('*', 'web-*', 'db-?', '[ab]*', '[bad'), configcrates: fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }), vars: fc.dictionary(fc.constantFrom('x', 'y'), value, { maxKeys: 2 }) }, { requiredKeys: ['match', 'configcrates'] });
+const block = fc.record(
+  {
+    match: fc.constantFrom('*', 'web-*', 'db-?', '[ab]*', '[bad'),
+    configcrates: fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }),
+    usercrates: fc.oneof(fc.array(fc.constantFrom('dan', 'eve', '9x'), { maxLength: 2 }), value),
+    vars: fc.dictionary(fc.constantFrom('x', 'y'), value, { maxKeys: 2 }),
+  },
+  { requiredKeys: ['match', 'configcrates'] },
+);
+// envoys.vgo: mostly the reference form, sometimes the old bare list or anything at all
+const envoysFile = fc.oneof(fc.record({ envoys: fc.array(block, { maxLength: 3 }) }), fc.array(block, { maxLength: 2 }), value);
 
 test('property: validateStacks never throws; what validates resolves to bundles the engine accepts', () => {
   fc.assert(
-    fc.property(fc.array(crate, { maxLength: 2 }), fc.oneof(fc.array(block, { maxLength: 3 }), value), fc.constantFrom('web-01', 'db-1', 'a1', 'zzz'), (crates, envoys, host) => {
+    fc.property(fc.array(crate, { maxLength: 2 }), fc.array(crate, { maxLength: 2 }), envoysFile, fc.constantFrom('web-01', 'db-1', 'a1', 'zzz'), (crates, usercrates, envoys, host) => {
       const dir = mkdtempSync(join(tmpdir(), 'vgt-stacks-prop-'));
       try {
         mkdirSync(join(dir, 'configcrates'));
         crates.forEach((c, i) => writeFileSync(join(dir, 'configcrates', `${i === 0 ? 'a' : 'b'}.vgo`), stringify(c)));
+        mkdirSync(join(dir, 'usercrates'));
+        usercrates.forEach((c, i) => writeFileSync(join(dir, 'usercrates', `${i === 0 ? 'dan' : 'eve'}.vgo`), stringify({ ...c, name: i === 0 ? 'dan' : 'eve' })));
         writeFileSync(join(dir, 'envoys.vgo'), stringify(envoys));
         const problems = validateStacks(dir);
         for (const p of problems) assert.ok(p.file !== '' && p.message !== '', JSON.stringify(p));

@@ -21,6 +21,7 @@ test('the example stacks validate and resolve per hostname, first match wins', (
         id: 'motd:file:/etc/motd',
         configcrate: 'motd',
         type: 'file',
+        name: 'message-of-the-day',
         path: '/etc/motd',
         content: 'Welcome to web envoy web-01\nManaged by vigo for the vigo fleet; local edits are put back on the next run.\n',
         mode: '0644',
@@ -29,6 +30,9 @@ test('the example stacks validate and resolve per hostname, first match wins', (
   });
   const db = resolveBundle(stacks, 'db-01', 3, 1764000000);
   assert.equal(db?.resources[0]?.type === 'file' && db.resources[0].content?.split('\n')[0], 'Welcome to db-01');
+  assert.deepEqual(db?.resources.map((r) => r.id), ['motd:file:/etc/motd'], 'no usercrate outside dev-*');
+  const dev = resolveBundle(stacks, 'dev-01', 3, 1764000000);
+  assert.deepEqual(dev?.resources[1], { id: 'usercrates/dan:user:dan', configcrate: 'usercrates/dan', type: 'user', name: 'dan', puddle: true, gitback: true });
 });
 
 test('a resolved example bundle converges on an envoy root', async (t) => {
@@ -50,8 +54,11 @@ test('loaded stacks expose configcrates by name and match blocks in order, with 
   assert.deepEqual(
     stacks.envoys.map((b) => [b.match, b.configcrates, b.vars, `${b.file}:${b.line}`]),
     [
-      ['web-*', ['motd'], { greeting: 'Welcome to web envoy' }, 'envoys.vgo:2'],
-      ['*', ['motd'], {}, 'envoys.vgo:6'],
+      ['web-*', ['motd'], { greeting: 'Welcome to web envoy' }, 'envoys.vgo:3'],
+      ['dev-*', ['motd'], {}, 'envoys.vgo:8'],
+      ['*', ['motd'], {}, 'envoys.vgo:11'],
     ],
   );
+  assert.deepEqual(stacks.envoys.map((b) => b.usercrates), [[], ['dan'], []]);
+  assert.deepEqual([...stacks.usercrates.keys()], ['dan']);
 });

@@ -66,6 +66,7 @@ export async function converge(bundle: PolicyBundle, opts: ConvergeOptions): Pro
       }
     }
     if (rep.status === 'failed') failed.add(r.id);
+    if (typeof r.name === 'string' && r.name !== '') rep = { id: rep.id, name: r.name, type: rep.type, status: rep.status, message: rep.message };
     reports.push(rep);
   }
   const users = new Set(checked.resources.flatMap((r) => (r.type === 'user' ? [r.name] : [])));

@@ -13,7 +13,7 @@ function explain(e: unknown, config: ReturnType<typeof loadServerConfig>): never
     throw new VigoError('E_PERMISSION', `${err.message}`, { hint: `run vigosrv as root, or set VIGO_ROOT (or server.data_dir) to a directory you own; data dir is ${config.dataDir}` });
   }
   if (err?.code === 'EADDRINUSE' || /EADDRINUSE|No address added/.test(String(err?.message))) {
-    throw new VigoError('E_ADDR_IN_USE', `cannot listen: ${err.message}`, { hint: `another process holds ${config.server.rest_listen} or ${config.server.grpc_listen}; change server.rest_listen / server.grpc_listen` });
+    throw new VigoError('E_ADDR_IN_USE', `cannot listen: ${err.message}`, { hint: `another process holds ${config.server.api_listen} or ${config.server.grpc_listen}; change server.api_listen / server.grpc_listen` });
   }
   throw e;
 }

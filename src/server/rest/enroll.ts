@@ -94,7 +94,7 @@ export async function enrollPlugin(app: FastifyInstance, ctx: ServerContext): Pr
       ctx.metrics.enrollments.inc();
       ctx.log(`enrolled envoy ${id} (${hostname})`);
       const grpcAddr = ctx.config.server.grpc_advertise ?? `${splitHostPort(req.headers.host ?? `127.0.0.1:0`).host || '127.0.0.1'}:${ctx.grpcPort}`;
-      return reply.code(201).send({ envoy_id: id, hostname, cert: signed.cert, ca: ctx.ca.cert, grpc_addr: grpcAddr, interval_s: ctx.config.checkin.interval_s });
+      return reply.code(201).send({ envoy_id: id, hostname, cert: signed.cert, ca: ctx.ca.cert, grpc_addr: grpcAddr, interval_s: Math.max(1, Math.round(ctx.config.checkinIntervalMs / 1000)) });
     },
   );
 }

@@ -16,7 +16,7 @@ export async function statusPlugin(app: FastifyInstance, ctx: ServerContext): Pr
       live_error: ctx.policy.liveError,
       envoys: { enrolled: ctx.index.size, connected: ctx.checkin.connectedCount, ...c.counts, revoked: c.revoked },
       compliance_pct: c.compliance_pct,
-      checkin_interval_s: ctx.config.checkin.interval_s,
+      checkin_interval_s: Math.max(1, Math.round(ctx.config.checkinIntervalMs / 1000)),
       spanner_mode: ctx.config.spanner.mode,
       grpc_port: ctx.grpcPort,
       certificates: certificateStatus(ctx.checkin.serverCert, ctx.checkin.certs, ctx.index.all().filter((e) => !e.revoked), now),

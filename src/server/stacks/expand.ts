@@ -6,6 +6,7 @@
  */
 import type { Resource } from '../../wire/bundle.js';
 import { checkResourceValues, isResourceType, resourceKey } from '../../wire/bundle-schema.js';
+import { resourceLabel } from './parse.js';
 import { renderTemplate } from './template.js';
 import type { Configcrate, StacksProblem } from './types.js';
 
@@ -42,7 +43,7 @@ export function expand(crates: readonly Configcrate[], scope: Scope): { resource
   for (const crate of crates) {
     const vars = { ...crate.vars, ...scope.vars };
     for (const r of crate.resources) {
-      const at = `resources[${r.index}]`;
+      const at = resourceLabel(r.index, r.fields['name']?.value);
       const rendered: Record<string, unknown> = {};
       let ok = true;
       const undefinedVar = (field: string, line: number, names: string[]): void => {

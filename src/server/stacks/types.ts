@@ -41,6 +41,9 @@ export interface MatchBlock {
   configcrates: string[];
   /** the line of each entry of `configcrates` */
   configcrateLines: number[];
+  /** users whose usercrates/<user>.vgo this block's envoys get */
+  usercrates: string[];
+  usercrateLines: number[];
   vars: Record<string, string>;
   file: string;
   line: number;
@@ -48,6 +51,8 @@ export interface MatchBlock {
 
 export interface Stacks {
   configcrates: Map<string, Configcrate>;
+  /** usercrates/<user>.vgo by user; `name` is the user */
+  usercrates: Map<string, Configcrate>;
   envoys: MatchBlock[];
   fingerprint: Hex;
 }

@@ -33,9 +33,12 @@ export function registerShow(runs: Command): void {
           `Failing resources${s && s.failing_omitted > 0 ? ` (${s.failing_omitted} more not listed)` : ''}:`,
         ].join('\n') + '\n',
       );
+      const failing = s?.failing ?? [];
+      // a NAME column only when a failing resource has a name
+      const named = failing.some((f) => f.name !== undefined);
       printTable(
-        ['ID', 'TYPE', 'MESSAGE'],
-        (s?.failing ?? []).map((f) => [f.id, f.type, f.message]),
+        named ? ['ID', 'NAME', 'TYPE', 'MESSAGE'] : ['ID', 'TYPE', 'MESSAGE'],
+        failing.map((f) => (named ? [f.id, f.name ?? '-', f.type, f.message] : [f.id, f.type, f.message])),
       );
     });
 }
