@@ -8,7 +8,7 @@ import { z } from 'zod';
 
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT (e.g. 10.0.0.5:8443)')
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT (a host to dial, e.g. 10.0.0.5:8443)')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535');
 /** an address another bolt dials: a concrete host, lowercase (it is signed into the roster row) */
 const peerAddr = hostPort.refine((s) => !/^(0\.0\.0\.0|\[::\]):/.test(s) && s === s.toLowerCase(), 'must be a lowercase HOST:PORT other bolts can dial (not 0.0.0.0)');

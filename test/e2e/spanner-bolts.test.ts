@@ -19,7 +19,7 @@ const plain = new Fleet();
 async function spannerYaml(f: Fleet, mode: 'hub' | 'spoke', boltId: string, patterns: string[], hub?: Fleet): Promise<string> {
   if (!f.restPort) f.restPort = await freePort();
   return (
-    'checkin:\n  interval_s: 1\ndatabase:\n  flush_interval_ms: 200\n' +
+    'checkin:\n  interval: 1s\ndatabase:\n  flush_interval_ms: 200\n' +
     `spanner:\n  mode: ${mode}\n  spanner_id: acme-prod\n  bolt_id: ${boltId}\n  advertise: 127.0.0.1:${f.restPort}\n` +
     `  patterns: [${patterns.map((p) => JSON.stringify(p)).join(', ')}]\n  gossip_interval_s: 1\n` +
     (hub ? `  hub_addr: 127.0.0.1:${hub.restPort}\n` : '')
