@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fleet, enrollSimulated, freePort, waitFor } from '../server/harness.js';
-import { GOSSIP_PATH, peerCall } from '../../src/spanner/index.js';
-import { generateKeyPair, seedSigner } from '../../src/trust/index.js';
+import { BOLT_KEY_WRAP_DOMAIN, GOSSIP_PATH, boltKeyFile, loadOrCreateBoltIdentity, peerCall, signAdmit } from '../../src/spanner/index.js';
+import { masterKeyWrap, secretsPaths } from '../../src/server/index.js';
+import { generateKeyPair, seedSigner, toHex } from '../../src/trust/index.js';
 
 const A = new Fleet();
 const B = new Fleet();
@@ -155,6 +156,31 @@ test('bolt-to-bolt gossip is refused without a live roster key\'s signature', as
   const r = await peerCall<{ message: string }>(stranger, 'acme-prod', { pubkey: a.pubkey, addr: A.restUrl.replace('https://', ''), ca: A.admin.ca }, 'POST', GOSSIP_PATH, msg, Math.floor(Date.now() / 1000));
   assert.equal(r.status, 401);
   assert.match(r.body.message, /not a live bolt/);
+});
+
+test('rows gossiped by a live bolt are refused when forged or signed by a key the roster does not hold', async () => {
+  const before = roster(A);
+  const a = before.bolts.find((b) => b.bolt_id === 'bolt-a')!;
+  // B's own key, opened as vigosrv opens it: the sender is a live, pinned bolt
+  const sp = secretsPaths(join(B.dataDir, 'secrets'), B.dataDir);
+  const bKey = loadOrCreateBoltIdentity(boltKeyFile(sp.dir), masterKeyWrap(sp, BOLT_KEY_WRAP_DOMAIN));
+  assert.equal(bKey.created, false);
+  const caPem = readFileSync(join(B.dataDir, 'tls', 'ca.crt'), 'utf8').trim() + '\n';
+  const fields = { spanner_id: 'acme-prod', bolt_id: 'bolt-x', hostname: 'bolt-x', peer_addr: '127.0.0.1:1', patterns: ['*'], envoy_ca_pem: caPem, admitted_at: Math.floor(Date.now() / 1000) };
+  const stranger = seedSigner(generateKeyPair().seed);
+  const byB = await signAdmit(bKey.signer, { ...fields, pubkey: toHex(stranger.publicKey) });
+  const forged = { ...byB, patterns: ['web-*'] }; // altered after signing
+  const byStranger = await signAdmit(stranger, { ...fields, pubkey: toHex(seedSigner(generateKeyPair().seed).publicKey) });
+  const rows = (r: unknown[]) => ({ v: 1, t: 'rows', spanner_id: 'acme-prod', digest: '0'.repeat(64), buckets: null, more: false, rows: r });
+  const peer = { pubkey: a.pubkey, addr: A.restUrl.replace('https://', ''), ca: A.admin.ca };
+  for (const r of [forged, byStranger]) {
+    const sent = await peerCall<{ ok: boolean }>(bKey.signer, 'acme-prod', peer, 'POST', GOSSIP_PATH, rows([r]), Math.floor(Date.now() / 1000));
+    assert.equal(sent.status, 202, 'a live bolt\'s message is taken');
+  }
+  // give A time to merge (and gossip) anything it wrongly took
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(shared(roster(A)), shared(before), 'neither row reached the roster');
+  assert.equal(roster(B).digest, before.digest);
 });
 
 test('the roster survives a restart of B', async () => {
