@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fleet, enrollSimulated, freePort, waitFor } from '../server/harness.js';
-import { BOLT_KEY_WRAP_DOMAIN, GOSSIP_PATH, boltKeyFile, loadOrCreateBoltIdentity, peerCall, signAdmit } from '../../src/spanner/index.js';
+import { ADMIT_PATH, BOLT_KEY_WRAP_DOMAIN, GOSSIP_PATH, boltKeyFile, loadOrCreateBoltIdentity, peerCall, signAdmit } from '../../src/spanner/index.js';
 import { masterKeyWrap, secretsPaths } from '../../src/server/index.js';
 import { generateKeyPair, seedSigner, toHex } from '../../src/trust/index.js';
 
@@ -138,9 +138,23 @@ test('a replayed, an expired and a tampered invite are refused and no roster cha
     refused(extra, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', tampered], /signature does not verify/);
     // the wrong server for a good bundle: the CA it presents is not the one the bundle names
     refused(extra, ['spanner', 'bolt', 'join', '--from', B.restUrl, '--code', fresh], /presents CA sha256/);
+    // the inviter checks again itself: a joiner that skips its own checks gets the same refusals
+    const direct = async (bundle: string) => {
+      const r = await A.apiRaw<{ code: string }>('POST', ADMIT_PATH, { bundle, joiner: {}, proof: '0'.repeat(128) }, { server: A.restUrl, ca: A.admin.ca });
+      return `${r.status} ${r.body.code}`;
+    };
+    assert.equal(await direct(readFileSync(join(A.dir, 'b.invite'), 'utf8').trim()), '403 E_INVITE_USED');
+    assert.equal(await direct(short), '403 E_INVITE_EXPIRED');
+    assert.equal(await direct(tampered), '403 E_INVITE_SIGNATURE');
+    assert.equal(await direct(fresh), '400 E_JOIN_MALFORMED');
+    // the inviter down: the join says so, and the bundle is not spent
+    refused(extra, ['spanner', 'bolt', 'join', '--from', 'https://127.0.0.1:1', '--code', fresh], /cannot reach https:\/\/127\.0\.0\.1:1/);
     refused(extra, ['spanner', 'bolt', 'list'], /holds no roster yet/);
     for (const f of [A, B, C]) assert.equal(roster(f).digest, before, 'the roster is unchanged');
     assert.equal(roster(A).bolts.length, 3);
+    // and the bundle the failed joins carried was not spent: it still admits, once
+    assert.match(ok(extra, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', fresh]), /Roster: +4 bolt/);
+    refused(C, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', fresh], /already holds a roster/);
   } finally {
     await extra.cleanup();
   }
