@@ -7,7 +7,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Fleet, enrollSimulated, freePort, waitFor } from '../server/harness.js';
+import { spawnSync } from 'node:child_process';
+import { Fleet, bin, enrollSimulated, freePort, waitFor } from '../server/harness.js';
 import { ADMIT_PATH, BOLT_KEY_WRAP_DOMAIN, GOSSIP_PATH, boltKeyFile, loadOrCreateBoltIdentity, peerCall, signAdmit } from '../../src/spanner/index.js';
 import { masterKeyWrap, secretsPaths } from '../../src/server/index.js';
 import { generateKeyPair, seedSigner, toHex } from '../../src/trust/index.js';
@@ -158,6 +159,18 @@ test('a replayed, an expired and a tampered invite are refused and no roster cha
   } finally {
     await extra.cleanup();
   }
+});
+
+test('an invite printed to a terminal comes with a warning that it is a secret; piped, it is the bundle alone', () => {
+  const piped = A.cli('vigocli.js', ['spanner', 'bolt', 'invite', '--ttl', '1m']);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.match(piped.stdout, /^vgsi1_[A-Za-z0-9_-]+\n$/);
+  assert.equal(piped.stderr, '');
+  // script(1) gives the command a pseudo-terminal
+  const cmd = `${process.execPath} ${bin('vigocli.js')} spanner bolt invite --ttl 1m`;
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, VIGO_ROOT: A.srvRoot, HOME: join(A.dir, 'home') }, encoding: 'utf8' });
+  assert.equal(tty.status, 0, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, /warning: the invite bundle is a secret[\s\S]*vgsi1_/);
 });
 
 test('bolt-to-bolt gossip is refused without a live roster key\'s signature', async () => {
