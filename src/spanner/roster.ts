@@ -9,8 +9,9 @@
  *   1. admitted-ever: the keys reachable from the founder's self-admit through admit rows
  *      whose signer was admitted-ever at or before the row's time (revocations ignored).
  *      Monotone: more rows never remove a key.
- *   2. revocations: every revoke row signed by an admitted-ever key at or before its time.
- *      Monotone in the set, so a revocation is never undone by any merge.
+ *   2. revocations: every held revoke row signed by the founder (the one revocation
+ *      authority) of a key other than the founder's. Whether one counts depends on no other
+ *      row, so more rows never undo a revocation, and a removed bolt's key revokes nobody.
  *   3. the live roster: admissions in (admitted_at, id) order, each needing its signer
  *      live at admitted_at (admitted at or before it, not revoked at or before it), its
  *      subject not revoked at or before it, and its key and bolt id not already pinned.
@@ -155,11 +156,28 @@ function decide(candidates: Map<Hex, RosterRow>, ctx: RosterContext): Omit<Roste
     }
   }
 
-  // 2. revocations: every held revoke counts; the earliest per key is the one shown.
+  // 2. revocations: only the founder's count, and never of the founder; the earliest per key
+  // is the one shown. No rule over the rows' own dates can tell a late honest revocation from
+  // a backdated one, so a revocation by any live bolt gives either revenge (a removed bolt's
+  // key revokes the others) or undone revocations (a backdated revocation of the revoker).
   const revoked = new Map<Hex, RevokeRow>();
   const effective = new Set<Hex>();
   for (const [id, row] of held) {
     if (row.kind !== REVOKE_KIND) continue;
+    if (row.pubkey === ctx.founder) {
+      refusedRows.set(id, {
+        code: 'E_REVOKE_ROOT',
+        message: `revoke ${short(id)} at ${row.revoked_at} by ${short(row.revoked_by)} names the founder ${short(ctx.founder)}, the spanner's root of trust, which cannot be revoked; if the hub's key is compromised, found a new spanner (\`vigocli spanner init\` with a new spanner_id) and re-join the bolts`,
+      });
+      continue;
+    }
+    if (row.revoked_by !== ctx.founder) {
+      refusedRows.set(id, {
+        code: 'E_REVOKE_NOT_FOUNDER',
+        message: `revoke ${short(id)} of ${short(row.pubkey)} at ${row.revoked_at} is signed by ${short(row.revoked_by)}, not by the founder ${short(ctx.founder)}: only the hub revokes; run \`vigocli spanner bolt remove <bolt-id>\` on the hub`,
+      });
+      continue;
+    }
     effective.add(id);
     if (!revoked.has(row.pubkey)) revoked.set(row.pubkey, row); // held is in (time, id) order: the first is the earliest
   }
@@ -179,11 +197,9 @@ function decide(candidates: Map<Hex, RosterRow>, ctx: RosterContext): Omit<Roste
   const heldAdmits = admits.filter(([id]) => held.has(id));
   let rootRow: AdmitRow | null = null;
   if (root !== null) {
-    const r = revokedBy(ctx.founder, root[1].admitted_at);
-    if (r === null) {
-      rootRow = root[1];
-      admit(root[0], root[1]);
-    } else refusedRows.set(root[0], { code: 'E_REVOKED', message: `the founder's self-admit at ${root[1].admitted_at}: the founder was revoked at ${r.revoked_at}` });
+    // The founder is never revoked (stratum 2), so its self-admit always counts.
+    rootRow = root[1];
+    admit(root[0], root[1]);
   }
   for (let i = 0; i < heldAdmits.length; ) {
     const t = heldAdmits[i]![1].admitted_at;

@@ -7,12 +7,13 @@
  * replayed exactly from its seed.
  *
  * What it measures: rounds from the last heal until every live bolt holds the roster of all
- * rows ever signed (the same digest), bytes sent per bolt per round, and whether any merge
- * on any bolt ever undid a revocation that bolt had seen.
+ * rows ever signed (the same digest), bytes sent per bolt per round, whether any merge
+ * on any bolt ever undid a revocation that bolt had seen, and whether any bolt ever counted
+ * a revocation signed by a revoked bolt (revenge).
  */
 import { ManualClock, seededRng, type Rng } from '../platform/clock.js';
 import { pubkeyHex, seedSigner, type Hex, type Signer } from '../trust/index.js';
-import { signAdmit, signInviteConsumed, signRevoke, type RosterContext, type RosterRow } from '../wire/spanner-roster.js';
+import { rowId, signAdmit, signInviteConsumed, signRevoke, type RosterContext, type RosterRow } from '../wire/spanner-roster.js';
 import { RosterGossip, type Outgoing } from './gossip.js';
 import { emptyRoster, liveBolts, mergeRows, type RosterState } from './roster.js';
 import { memoryRosterStore } from './store.js';
@@ -28,7 +29,7 @@ export interface SimOptions {
   latencyMs?: [number, number];
   /** partition episodes, one after another, in the chaos window */
   partitions?: number;
-  /** revocations during the run (each by a live bolt, of another bolt) */
+  /** revocations during the run (each by the founder, the one revocation authority, of another bolt) */
   revocations?: number;
   /** bolts admitted during the run */
   joins?: number;
@@ -54,6 +55,11 @@ export interface SimResult {
   /** admissions of revoked keys (by bolts not yet aware), and how many the final roster refuses */
   readmissions: number;
   refusedReadmissions: number;
+  /** revocations a revoked bolt signed of others (revenge), and how many the final roster refuses */
+  revengeRevocations: number;
+  refusedRevenge: number;
+  /** times some bolt counted a revenge revocation after a merge (must be 0) */
+  revengeCounted: number;
   revocations: number;
   joins: number;
   messages: number;
@@ -178,6 +184,8 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
   let lost = 0;
   let bytesSent = 0;
   let revocationsUndone = 0;
+  const revengeIds = new Set<Hex>();
+  const revengeSeen = new Set<string>(); // `${bolt}/${row id}`: a revenge row some bolt counted
 
   // Live keys of a state at a second, cached (states are immutable values).
   const liveCache = new WeakMap<RosterState, { at: number; keys: Set<Hex> }>();
@@ -191,6 +199,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
     const s = b.gossip.roster;
     if (s.digest === b.digest) return;
     for (const k of b.revokedSeen.keys()) if (!s.revoked.has(k) || (s.revoked.get(k)!.revoked_at <= nowS() && liveKeys(s).has(k))) revocationsUndone++;
+    for (const id of revengeIds) if (s.held.has(id) && !s.refusedRows.has(id)) revengeSeen.add(`${b.index}/${id}`);
     b.revokedSeen = s.revoked;
     b.digest = s.digest;
   };
@@ -280,17 +289,19 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
   };
   const truthLive = (b: SimBolt): boolean => liveKeys(truth).has(b.pubkey);
 
-  // Revocations: a live bolt revokes another live bolt, preferably one in another group (so
-  // the revoked bolt goes on signing, unaware, until the heal). It then admits a spare key:
-  // a row signed after its revocation, which every bolt must end up refusing.
+  // Revocations: the founder (the one revocation authority) revokes a live bolt, preferably
+  // one in another group (so the revoked bolt goes on signing, unaware, until the heal). It
+  // then admits a spare key: a row signed after its revocation, which every bolt must end up
+  // refusing. And, aware or not (its key may be stolen), it signs revocations of a live bolt
+  // and of the founder (revenge), which no bolt may ever count.
   let revocations = 0;
   let readmissions = 0;
+  let revengeRevocations = 0;
   let joins = 0;
   let spare = n + nJoins;
   for (let k = 0; k < nRevocations; k++) {
     queue.push(eventAt(k), async () => {
-      const revoker = pick((b) => b.index !== 0 && truthLive(b) && liveNow(b));
-      if (revoker === null) return;
+      const revoker = bolts[0]!;
       const gRev = group.get(revoker.pubkey) ?? 0;
       const target = pick((b) => b !== revoker && b.index !== 0 && truthLive(b) && (group.size === 0 || (group.get(b.pubkey) ?? 0) !== gRev)) ?? pick((b) => b !== revoker && b.index !== 0 && truthLive(b));
       if (target === null) return;
@@ -301,6 +312,18 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
       checkRevocations(revoker);
       dispatch(revoker, out.send);
       log(`sim: ${revoker.name} revokes ${target.name} at ${row.revoked_at}`);
+      queue.push(clock.now() + 1150, async () => {
+        const victim = pick((b) => b !== target && b.index !== 0 && truthLive(b) && (group.get(b.pubkey) ?? 0) === (group.get(target.pubkey) ?? 0)) ?? pick((b) => b !== target && b.index !== 0 && truthLive(b));
+        const rows = [await signRevoke(target.signer, { spanner_id: ctx.spannerId, pubkey: revoker.pubkey, revoked_at: nowS(), reason: 'revenge' })];
+        if (victim !== null) rows.push(await signRevoke(target.signer, { spanner_id: ctx.spannerId, pubkey: victim.pubkey, revoked_at: nowS(), reason: 'revenge' }));
+        for (const r of rows) revengeIds.add(rowId(r));
+        sign(rows);
+        revengeRevocations += rows.length;
+        const o = target.gossip.addRows(rows);
+        checkRevocations(target);
+        dispatch(target, o.send);
+        log(`sim: ${target.name}, revoked, signs revocations of the founder${victim === null ? '' : ` and ${victim.name}`} at ${nowS()}`);
+      });
       queue.push(clock.now() + 1100, async () => {
         if (target.gossip.roster.revoked.has(target.pubkey) || spare >= total) return; // it knows: it stops
         const stale = await signAdmit(target.signer, fields(spare++, nowS()));
@@ -390,6 +413,7 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
 
   const refusedAfterRevocation = [...truth.refusedRows.values()].filter((r) => r.code === 'E_SIGNER_REVOKED').length;
   const refusedReadmissions = [...truth.refusedRows.values()].filter((r) => r.code === 'E_REVOKED').length;
+  const refusedRevenge = [...revengeIds].filter((id) => truth.refusedRows.has(id)).length;
   const boltsAtEnd = bolts.length;
   const perBoltRound = (bytes: number, rounds: number): number => (rounds > 0 ? Math.round(bytes / boltsAtEnd / rounds) : 0);
   const endAt: number = convergedAt ?? giveUp;
@@ -405,6 +429,9 @@ export async function runRosterSim(opts: SimOptions): Promise<SimResult> {
     refusedAfterRevocation,
     readmissions,
     refusedReadmissions,
+    revengeRevocations,
+    refusedRevenge,
+    revengeCounted: revengeSeen.size,
     revocations,
     joins,
     messages,

@@ -3,7 +3,7 @@
  * (docs/wire-formats.md "Spanner roster", docs/spanner.md). Three signed row kinds:
  *
  *   spanner-admit            a live bolt admits another (or the founder admits itself, once)
- *   spanner-revoke           a bolt revokes a bolt's key
+ *   spanner-revoke           the founder revokes a bolt's key (a revoke by any other key never counts)
  *   spanner-invite-consumed  a bolt records that it spent an invite token (grow-only set)
  *
  * Each is signed like every vigo object: Ed25519 over `vigo/<kind>/v1` ‖ 0x00 ‖ JCS(row
@@ -52,6 +52,8 @@ export const ROSTER_CODES = [
   'E_SIGNER_REVOKED',
   'E_REVOKED',
   'E_KEY_PINNED',
+  'E_REVOKE_NOT_FOUNDER',
+  'E_REVOKE_ROOT',
   'E_ROSTER_FULL',
   // gossip messages
   'E_MESSAGE_TOO_LARGE',

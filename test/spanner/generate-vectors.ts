@@ -24,7 +24,7 @@ export async function generate(): Promise<unknown> {
   const admitB = await admit('bolt-a', 'bolt-b', T0 + 60);
   const consumedB = await consume('bolt-a', 'invite-for-bolt-b', T0 + 60);
   const admitC = await admit('bolt-b', 'bolt-c', T0 + 120);
-  const revokeC = await revoke('bolt-b', 'bolt-c', T0 + 3600, 'decommissioned');
+  const revokeC = await revoke('bolt-a', 'bolt-c', T0 + 3600, 'decommissioned'); // only the founder revokes
   const rows = [founder, admitB, consumedB, admitC, revokeC];
   const state = mergeRows(emptyRoster(), rows, ctx).state;
 
@@ -62,6 +62,9 @@ export async function generate(): Promise<unknown> {
   await mergeCase('signed-after-revocation', 'bolt-c admits bolt-d after its own revocation at T0+3600', [await admit('bolt-c', 'bolt-d', T0 + 3601)]);
   await mergeCase('readmit-revoked', 'bolt-a re-admits bolt-c\'s revoked key as bolt-c2', [await admit('bolt-a', 'bolt-c', T0 + 4000, { bolt_id: 'bolt-c2' })]);
   await mergeCase('key-pinned', 'bolt-a admits "bolt-b" again with mallory\'s key', [await admit('bolt-a', 'bolt-b', T0 + 300, { key: 'mallory' })]);
+  await mergeCase('revoke-not-founder', 'bolt-b, live, revokes bolt-c: only the founder revokes', [await revoke('bolt-b', 'bolt-c', T0 + 3000)]);
+  await mergeCase('revoke-revenge', 'bolt-c, revoked at T0+3600, revokes bolt-b at T0+3601', [await revoke('bolt-c', 'bolt-b', T0 + 3601)]);
+  await mergeCase('revoke-root', 'the founder bolt-a revokes itself: the root cannot be revoked', [await revoke('bolt-a', 'bolt-a', T0 + 4000)]);
 
   const digestMsg = { v: 1, t: 'digest', spanner_id: SPANNER_ID, digest: rosterDigest(state), rows: state.held.size };
   const gossip = [
@@ -83,7 +86,7 @@ export async function generate(): Promise<unknown> {
       signedVector('admit-bolt-b', 'bolt-a', admitB),
       signedVector('invite-consumed-bolt-b', 'bolt-a', consumedB),
       signedVector('admit-bolt-c', 'bolt-b', admitC),
-      signedVector('revoke-bolt-c', 'bolt-b', revokeC),
+      signedVector('revoke-bolt-c', 'bolt-a', revokeC),
     ],
     roster: {
       rows: rows.map(rowId),

@@ -1,7 +1,7 @@
 // The admissions roster merge (issue 13 item 2): the stories an operator tells about a
 // spanner's roster, and the CRDT laws checked by fast-check over a pool of signed rows
-// that covers every rule (chains, same-second chains, revocations of revokers, mutual
-// revocations, key pins, strangers, invites).
+// that covers every rule (chains, same-second chains, the founder's revocations, refused
+// revocations by other bolts and of the founder, key pins, strangers, invites).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -68,7 +68,7 @@ test('a row signed before its signer was admitted is refused: live means admitte
 
 test('a revocation beats an admission: revoked at t, not live from t on, and never admitted again', async () => {
   const s = merge(emptyRoster(), [await admit('bolt-a', 'bolt-a', T0), await admit('bolt-a', 'bolt-b', T0 + 10), await admit('bolt-a', 'bolt-c', T0 + 10)]).state;
-  const r = merge(s, [await revoke('bolt-b', 'bolt-c', T0 + 50, 'disk failed')]);
+  const r = merge(s, [await revoke('bolt-a', 'bolt-c', T0 + 50, 'disk failed')]);
   assert.deepEqual(r.refused, []);
   assert.deepEqual(live(r.state, T0 + 49), ['bolt-a', 'bolt-b', 'bolt-c']);
   assert.deepEqual(live(r.state, T0 + 50), ['bolt-a', 'bolt-b']);
@@ -115,20 +115,67 @@ test('rows a revoked bolt signed before its revocation are kept; those after are
   assert.deepEqual(live(once.state, T0 + 100), ['bolt-a', 'bolt-d']);
 });
 
-test('a revocation is never undone: not when its signer is revoked later, nor earlier', async () => {
+test('revenge: bolt-c, removed by the founder, signs revocations of bolt-a and bolt-b, and none counts', async () => {
+  // bolt-c was removed (its key perhaps stolen); the key goes on signing revocations of the
+  // others, dated after its removal and backdated to before it.
+  const base = [await admit('bolt-a', 'bolt-a', T0), await admit('bolt-a', 'bolt-b', T0 + 10), await admit('bolt-a', 'bolt-c', T0 + 10), await revoke('bolt-a', 'bolt-c', T0 + 50, 'key stolen')];
+  const revenge = [await revoke('bolt-c', 'bolt-b', T0 + 60), await revoke('bolt-c', 'bolt-a', T0 + 61), await revoke('bolt-c', 'bolt-b', T0 + 40, 'backdated')];
+  const s = merge(emptyRoster(), base).state;
+  const r = merge(s, revenge);
+  assert.deepEqual(r.refused.map((x) => [rowId(x.row as RosterRow), x.code]).sort(), [[rowId(revenge[0]!), 'E_REVOKE_NOT_FOUNDER'], [rowId(revenge[1]!), 'E_REVOKE_ROOT'], [rowId(revenge[2]!), 'E_REVOKE_NOT_FOUNDER']].sort());
+  assert.match(r.refused.find((x) => x.code === 'E_REVOKE_NOT_FOUNDER')!.message, /only the hub revokes; run `vigocli spanner bolt remove <bolt-id>` on the hub/);
+  assert.deepEqual(r.accepted, []);
+  assert.deepEqual(live(r.state, T0 + 100), ['bolt-a', 'bolt-b'], 'the founder and bolt-b stay live');
+  assert.deepEqual([...r.state.revoked.keys()], [pk('bolt-c')], 'only bolt-c is revoked');
+  // Whatever order the rows arrive in, and however grouped: the same roster.
+  for (const order of [[...revenge, ...base], [...revenge.slice(0, 1), ...base, ...revenge.slice(1)]]) {
+    let t = emptyRoster();
+    for (const row of order) t = merge(t, [row]).state;
+    assert.equal(rosterDigest(t), rosterDigest(r.state));
+    assert.deepEqual(live(t, T0 + 100), ['bolt-a', 'bolt-b']);
+  }
+});
+
+test('a revocation signed by a live bolt other than the founder is refused: only the hub removes bolts', async () => {
+  const s = merge(emptyRoster(), [await admit('bolt-a', 'bolt-a', T0), await admit('bolt-a', 'bolt-b', T0 + 10), await admit('bolt-b', 'bolt-c', T0 + 20)]).state;
+  const r = merge(s, [await revoke('bolt-b', 'bolt-c', T0 + 50, 'disk failed')]); // bolt-b is live, and admitted bolt-c
+  assert.deepEqual(r.refused.map((x) => x.code), ['E_REVOKE_NOT_FOUNDER']);
+  assert.match(r.refused[0]!.message, /not by the founder .*run `vigocli spanner bolt remove <bolt-id>` on the hub/);
+  assert.deepEqual(live(r.state, T0 + 60), ['bolt-a', 'bolt-b', 'bolt-c']);
+  assert.equal(r.state.revoked.size, 0);
+  // The founder's revocation of the same key counts.
+  const hub = merge(r.state, [await revoke('bolt-a', 'bolt-c', T0 + 70, 'disk failed')]);
+  assert.deepEqual(hub.refused, []);
+  assert.deepEqual(live(hub.state, T0 + 80), ['bolt-a', 'bolt-b']);
+});
+
+test('the founder cannot be revoked, by itself or by another bolt, and its admissions keep counting', async () => {
+  const s = merge(emptyRoster(), [await admit('bolt-a', 'bolt-a', T0), await admit('bolt-a', 'bolt-b', T0 + 10)]).state;
+  const r = merge(s, [await revoke('bolt-a', 'bolt-a', T0 + 50), await revoke('bolt-b', 'bolt-a', T0 + 51)]);
+  assert.deepEqual(r.refused.map((x) => x.code), ['E_REVOKE_ROOT', 'E_REVOKE_ROOT']);
+  assert.match(r.refused[0]!.message, /the spanner's root of trust, which cannot be revoked/);
+  assert.equal(r.state.revoked.size, 0);
+  const later = merge(r.state, [await admit('bolt-a', 'bolt-c', T0 + 60)]);
+  assert.deepEqual(later.refused, []);
+  assert.deepEqual(live(later.state, T0 + 70), ['bolt-a', 'bolt-b', 'bolt-c']);
+});
+
+test('a revocation is never undone: a backdated revocation of the founder by the bolt it removed changes nothing', async () => {
   const base = [await admit('bolt-a', 'bolt-a', T0), await admit('bolt-a', 'bolt-b', T0 + 10), await admit('bolt-a', 'bolt-c', T0 + 10)];
   const aRevokesC = await revoke('bolt-a', 'bolt-c', T0 + 100);
-  const bRevokesA = await revoke('bolt-b', 'bolt-a', T0 + 50); // dated before bolt-a revoked bolt-c
-  for (const order of [[aRevokesC, bRevokesA], [bRevokesA, aRevokesC]]) {
+  const cRevokesA = await revoke('bolt-c', 'bolt-a', T0 + 50); // dated before bolt-a revoked bolt-c
+  const bRevokesC = await revoke('bolt-b', 'bolt-c', T0 + 20); // an earlier one, by a bolt without the authority
+  for (const order of [[aRevokesC, cRevokesA, bRevokesC], [cRevokesA, bRevokesC, aRevokesC], [bRevokesC, aRevokesC, cRevokesA]]) {
     let s = merge(emptyRoster(), base).state;
-    for (const row of order) s = merge(s, [row]).state;
-    assert.ok(s.revoked.has(pk('bolt-c')), 'bolt-c stays revoked whichever revocation came first');
-    assert.ok(s.revoked.has(pk('bolt-a')));
-    assert.deepEqual(live(s, T0 + 200), ['bolt-b']);
+    let seen = false;
+    for (const row of order) {
+      s = merge(s, [row]).state;
+      if (seen) assert.ok(s.revoked.has(pk('bolt-c')), 'bolt-c stays revoked');
+      seen ||= s.revoked.has(pk('bolt-c'));
+    }
+    assert.equal(s.revoked.get(pk('bolt-c'))?.revoked_at, T0 + 100);
+    assert.deepEqual(live(s, T0 + 200), ['bolt-a', 'bolt-b']);
   }
-  // Mutual revocation in the same second: both stand.
-  const s = merge(emptyRoster(), [...base, await revoke('bolt-b', 'bolt-c', T0 + 60), await revoke('bolt-c', 'bolt-b', T0 + 60)]).state;
-  assert.deepEqual(live(s, T0 + 70), ['bolt-a']);
 });
 
 // --- the CRDT laws -------------------------------------------------------------------------
@@ -144,13 +191,19 @@ async function pool(): Promise<unknown[]> {
     await admit('bolt-a', 'bolt-f', T0 + 40),
     await admit('bolt-f', 'bolt-b', T0 + 45, { key: 'mallory' }), // pin conflict on bolt-b
     await admit('bolt-b', 'bolt-g', T0 + 70), // after bolt-b's revocation below
+    await admit('bolt-a', 'bolt-d', T0 + 75, { bolt_id: 'bolt-d2' }), // bolt-d's revoked key again
     await admit('stranger', 'bolt-h', T0 + 20),
     await admit('bolt-e', 'stranger', T0 + 35),
-    await revoke('bolt-f', 'bolt-b', T0 + 60),
-    await revoke('bolt-b', 'bolt-f', T0 + 60), // mutual, same second
-    await revoke('bolt-e', 'bolt-d', T0 + 50),
-    await revoke('bolt-d', 'bolt-c', T0 + 55), // signed after bolt-d was revoked: still stands
-    await revoke('bolt-c', 'bolt-x', T0 + 20), // names a key never admitted
+    await revoke('bolt-a', 'bolt-b', T0 + 60),
+    await revoke('bolt-a', 'bolt-d', T0 + 50),
+    await revoke('bolt-a', 'bolt-d', T0 + 55), // a second revocation of bolt-d: the earliest is shown
+    await revoke('bolt-f', 'bolt-c', T0 + 50), // by a live bolt, not the founder
+    await revoke('bolt-b', 'bolt-f', T0 + 65), // revenge: bolt-b, after its revocation
+    await revoke('bolt-d', 'bolt-e', T0 + 40), // by bolt-d, live then (revoked at T0+50), not the founder
+    await revoke('bolt-b', 'bolt-a', T0 + 61), // of the founder
+    await revoke('bolt-a', 'bolt-a', T0 + 62), // the founder, of itself
+    await revoke('bolt-a', 'bolt-x', T0 + 20), // names a key never admitted
+    await revoke('bolt-a', 'bolt-y', T0 - 1), // dated before the founder's self-admit
     await revoke('stranger', 'bolt-a', T0 + 90),
     await consume('bolt-c', 'inv-1', T0 + 20),
     await consume('bolt-b', 'inv-2', T0 + 80), // after bolt-b's revocation
@@ -176,7 +229,7 @@ test('CRDT: any order, grouping and duplication of the same rows gives the same 
   const want = summary(all);
   // The pool exercises every merge rule.
   const codes = new Set([...all.refusedRows.values()].map((r) => r.code));
-  for (const c of ['E_SIGNER_NOT_LIVE', 'E_SIGNER_REVOKED', 'E_KEY_PINNED']) assert.ok(codes.has(c as never), `pool covers ${c}`);
+  for (const c of ['E_SIGNER_NOT_LIVE', 'E_SIGNER_REVOKED', 'E_KEY_PINNED', 'E_REVOKED', 'E_REVOKE_NOT_FOUNDER', 'E_REVOKE_ROOT']) assert.ok(codes.has(c as never), `pool covers ${c}`);
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.nat(rows.length - 1), { minLength: rows.length, maxLength: rows.length * 2 }),

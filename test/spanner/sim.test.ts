@@ -1,7 +1,7 @@
 // The roster-replication simulator, small (issue 13: "a test runs 50 bolts on every npm
 // test"): the same RosterGossip the bolts run, 50 bolts, 5% loss, partitions and heals,
-// joins, revocations, a revoked bolt signing after its revocation, and unaware bolts
-// admitting revoked keys again. What an operator needs to hold: after the last heal every
+// joins, revocations (by the founder), a revoked bolt signing after its revocation (admits,
+// and revocations of the others: revenge), and unaware bolts admitting revoked keys again. What an operator needs to hold: after the last heal every
 // live bolt has one roster within 3 gossip rounds, and no merge ever undoes a revocation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ const run = (seed: number): Promise<SimResult> => runRosterSim({ bolts: 50, seed
 
 function show(r: SimResult): string {
   return (
-    `seed ${r.seed}: ${r.boltsAtEnd} bolts (${r.joins} joined, ${r.revocations} revoked, ${r.readmissions} re-admitted), ` +
+    `seed ${r.seed}: ${r.boltsAtEnd} bolts (${r.joins} joined, ${r.revocations} revoked, ${r.readmissions} re-admitted, ${r.revengeRevocations} revenge revocations), ` +
     `${r.messages} messages (${r.lost} lost), converged ${r.roundsToConverge ?? 'never'} rounds after the last heal (round ${r.lastHealRound}); ` +
     `bytes/bolt/round steady ${r.bytes.steady}, partitioned ${r.bytes.chaos}, after heal ${r.bytes.afterHeal}`
   );
@@ -27,6 +27,9 @@ for (const seed of [1, 2, 3]) {
     assert.equal(r.revocationsUndone, 0, 'no merge on any bolt unrevoked a key it had seen revoked');
     assert.ok(r.revocations >= 2 && r.joins >= 2, 'the run revoked and admitted bolts');
     assert.ok(r.refusedAfterRevocation >= 1, 'a revoked bolt signed after its revocation, and its row is refused');
+    assert.ok(r.revengeRevocations >= 2 * r.revocations - 1, 'each revoked bolt signed revocations of the founder and of a live bolt');
+    assert.equal(r.refusedRevenge, r.revengeRevocations, 'the roster of every row ever signed refuses every revenge revocation');
+    assert.equal(r.revengeCounted, 0, 'no bolt ever counted a revocation signed by a revoked bolt');
     assert.ok(r.readmissions >= 1 && r.refusedReadmissions >= r.readmissions, 'every admission of a revoked key is refused (a bolt revoked in the second it was admitted adds one)');
     assert.equal(r.liveAtEnd, r.boltsAtEnd - r.revocations, 'the live bolts are all but the revoked ones');
   });
