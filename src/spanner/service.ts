@@ -245,6 +245,8 @@ export class Bolt {
   init(): Promise<BoltView> {
     return this.serial(async () => {
       if (this.gossipState !== null || this.store.rows().length > 0) refuse('E_SPANNER_MEMBER', `this bolt already holds a roster (spanner ${this.spannerId})`, 'see `vigocli spanner bolt list`; a spanner is founded once');
+      // the founder is the hub: its key is the root of trust and the only one that revokes
+      if (this.o.config.mode !== 'hub') refuse('E_SPANNER_CONFIG', `spanner init founds the spanner on its hub; this server is a ${this.o.config.mode}`, 'run init on the hub (spanner.mode: hub); a spoke joins with `vigocli spanner bolt join`');
       const row = await signAdmit(this.identity.signer, { ...this.selfFields(), spanner_id: this.spannerId, admitted_at: this.nowS() });
       const g = this.makeGossip(this.identity.pubkey);
       const out = g.addRows([row]);
@@ -302,6 +304,7 @@ export class Bolt {
   join(from: string, code: string): Promise<{ admitted: BoltView; bolts: number }> {
     return this.serial(async () => {
       if (this.gossipState !== null || this.store.rows().length > 0) refuse('E_SPANNER_MEMBER', `this bolt already holds a roster (spanner ${this.spannerId})`, 'a bolt joins once; see `vigocli spanner bolt list`');
+      if (this.o.config.mode !== 'spoke') refuse('E_SPANNER_CONFIG', `a ${this.o.config.mode} does not join: the hub founds the spanner (spanner init), spokes join it`, 'set spanner.mode: spoke (and spanner.hub_addr) on the joining server');
       const invite = parseBundle(code);
       if (invite.spanner_id !== this.spannerId) refuse('E_INVITE_WRONG_SPANNER', `the invite is for spanner ${invite.spanner_id}, this bolt's spanner.spanner_id is ${this.spannerId}`);
       if (invite.expires_at <= this.nowS()) refuse('E_INVITE_EXPIRED', `the invite expired at ${new Date(invite.expires_at * 1000).toISOString()}`);

@@ -73,6 +73,8 @@ test('a standalone server says so, and a bolt without a roster says what to do',
   refused(plain, ['spanner', 'init'], /standalone/);
   assert.match(ok(B, ['spanner', 'status']), /Role: +spoke[\s\S]*Roster: +none yet/);
   refused(B, ['spanner', 'bolt', 'list'], /holds no roster yet[\s\S]*spanner init/);
+  // the founder is the hub (the only key that revokes): a spoke does not found
+  refused(B, ['spanner', 'init'], /founds the spanner on its hub; this server is a spoke/);
   // the bare group prints help, it does not default to list
   const bare = B.cli('vigocli.js', ['spanner', 'bolt']);
   assert.match(bare.stdout + bare.stderr, /Usage: vigocli spanner bolt[\s\S]*list[\s\S]*invite[\s\S]*join/);
