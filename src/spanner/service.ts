@@ -291,7 +291,7 @@ export class Bolt {
       const admit = await signAdmit(this.identity.signer, { ...joiner, spanner_id: this.spannerId, admitted_at: now });
       const consumed = await signInviteConsumed(this.identity.signer, { spanner_id: this.spannerId, token_hash: th, consumed_at: now });
       // the check first (pure): a refused admission (a pinned key, a revoked key) consumes nothing
-      const trial = mergeRows(g.roster, [admit, consumed], this.ctx(founderOf(rosterSnapshot(g.roster))!));
+      const trial = mergeRows(g.roster, [admit, consumed], this.ctx(g.roster.root!.pubkey));
       if (!trial.state.bolts.has(joiner.pubkey) || trial.refused.length > 0) refuse('E_JOIN_REFUSED', `the roster refuses the admission: ${trial.refused.map((r) => `${r.code} ${r.message}`).join('; ') || 'not admitted'}`);
       const out = g.addRows([admit, consumed]);
       this.o.log(`admitted bolt ${joiner.bolt_id} (${joiner.pubkey}) at ${joiner.peer_addr}`);

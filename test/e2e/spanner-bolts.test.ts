@@ -212,9 +212,9 @@ test('rows gossiped by a live bolt are refused when forged or signed by a key th
   assert.equal(roster(B).digest, before.digest);
 });
 
-test('the roster survives a restart of B', async () => {
+test('the roster survives a kill -9 and restart of B', async () => {
   const want = shared(roster(B));
-  await B.stopServer();
+  await B.stopServer('SIGKILL');
   await B.startServer(yamlB);
   assert.deepEqual(shared(roster(B)), want);
   refused(B, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', invite(A, 'again')], /already holds a roster/);
