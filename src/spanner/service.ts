@@ -17,7 +17,7 @@ import { RosterGossip } from './gossip.js';
 import { loadOrCreateBoltIdentity, type BoltIdentity, type KeyWrap } from './identity.js';
 import { emptyRoster, isInviteConsumed, liveBolts, mergeRows, rosterBolts, rosterSnapshot } from './roster.js';
 import { GossipRuntime } from './runtime.js';
-import { checkJoinRequest, mintInvite, parseBundle, signJoinRequest, tokenHash, type Joiner, type JoinRequest } from './service-invite.js';
+import { checkJoinRequest, mintInvite, parseBundle, signJoinRequest, tokenHash, type Invite, type Joiner, type JoinRequest } from './service-invite.js';
 import { openSqliteRosterStore, type RosterStore } from './store.js';
 
 /** HTTP status of each refusal a verb can give (anything else is a 500). */
@@ -285,9 +285,20 @@ export class Bolt {
       const now = this.nowS();
       if (invite.expires_at <= now) refuse('E_INVITE_EXPIRED', `the invite expired at ${new Date(invite.expires_at * 1000).toISOString()}`);
       const th = tokenHash(invite);
-      if (isInviteConsumed(g.roster, th)) refuse('E_INVITE_USED', 'the invite was already used (invites are single-use)');
+      if (isInviteConsumed(g.roster, th)) {
+        // the joiner crashed before it stored our answer and runs the same join again
+        const again = this.readmission(g, req, invite);
+        if (again === null) refuse('E_INVITE_USED', 'the invite was already used (invites are single-use)');
+        return again;
+      }
       if (!this.isLive(this.identity.pubkey)) refuse('E_SPANNER_NOT_MEMBER', 'this bolt is not live in its roster and may not admit');
       const joiner = checkJoinRequest(req, invite, this.spannerId);
+      const member = this.readmission(g, req, invite);
+      if (member !== null) {
+        // admitted already (a lost answer, joined again with a fresh invite): spend the token, answer again
+        this.runtime.dispatch(g.addRows([await signInviteConsumed(this.identity.signer, { spanner_id: this.spannerId, token_hash: th, consumed_at: now })]));
+        return member;
+      }
       const admit = await signAdmit(this.identity.signer, { ...joiner, spanner_id: this.spannerId, admitted_at: now });
       const consumed = await signInviteConsumed(this.identity.signer, { spanner_id: this.spannerId, token_hash: th, consumed_at: now });
       // the check first (pure): a refused admission (a pinned key, a revoked key) consumes nothing
@@ -298,6 +309,24 @@ export class Bolt {
       this.runtime.dispatch(out);
       return { admit, rows: rosterSnapshot(g.roster) };
     });
+  }
+
+  /**
+   * A join from a bolt already admitted under the same key and bolt id (it proves the key):
+   * its admission and the roster again, or null. The key is pinned, so a second admit row
+   * would be refused (E_KEY_PINNED); a member gets nothing from this it could not pull.
+   */
+  private readmission(g: RosterGossip, req: JoinRequest, invite: Invite): { admit: AdmitRow; rows: RosterRow[] } | null {
+    let joiner: Joiner;
+    try {
+      joiner = checkJoinRequest(req, invite, this.spannerId);
+    } catch {
+      return null;
+    }
+    const b = g.roster.bolts.get(joiner.pubkey);
+    if (b === undefined || b.bolt_id !== joiner.bolt_id || !this.isLive(joiner.pubkey)) return null;
+    this.o.log(`bolt ${joiner.bolt_id} (${joiner.pubkey}) joined again: it is admitted already; answering with the roster`);
+    return { admit: b.admit, rows: rosterSnapshot(g.roster) };
   }
 
   /** `spanner bolt join`: the joiner side; asks the inviter at `from` to admit this bolt. */
