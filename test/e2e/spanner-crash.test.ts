@@ -1,7 +1,7 @@
-// kill -9 of the joining bolt at the moment the inviter has admitted it: whichever side of
-// the answer the kill lands on, after a restart both bolts hold whole rosters, the bundle
-// is spent, and the joiner ends up admitted once (with a fresh invite when it had not
-// stored the answer), so both list the same roster.
+// kill -9 during a join, of the joiner and of the inviter, at the moment the inviter logs
+// the admission: whichever side of the answer the kill lands on (the test prints which),
+// after a restart every roster is whole, the joiner is admitted once (running the same
+// join again when it had not stored the answer), and all bolts list the same roster.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { Fleet, bin, freePort, waitFor } from '../server/harness.js';
 
 const A = new Fleet();
 const B = new Fleet();
+const C = new Fleet();
 
 async function yaml(f: Fleet, mode: 'hub' | 'spoke', boltId: string, pattern: string): Promise<string> {
   if (!f.restPort) f.restPort = await freePort();
@@ -20,15 +21,24 @@ async function yaml(f: Fleet, mode: 'hub' | 'spoke', boltId: string, pattern: st
   );
 }
 
+let yamlA = '';
 let yamlB = '';
 before(async () => {
-  await A.startServer(await yaml(A, 'hub', 'bolt-a', 'web-*'));
+  yamlA = await yaml(A, 'hub', 'bolt-a', 'web-*');
+  await A.startServer(yamlA);
   yamlB = await yaml(B, 'spoke', 'bolt-b', 'db-*');
   await B.startServer(yamlB);
+  await C.startServer(await yaml(C, 'spoke', 'bolt-c', 'mq-*'));
 });
 after(async () => {
-  await Promise.all([A.cleanup(), B.cleanup()]);
+  await Promise.all([A.cleanup(), B.cleanup(), C.cleanup()]);
 });
+
+/** Starts `bolt join` on f in the background; resolves with its exit code. */
+function joinInBackground(f: Fleet, from: string, code: string): Promise<number | null> {
+  const p = spawn(process.execPath, [bin('vigocli.js'), 'spanner', 'bolt', 'join', '--from', from, '--code', code], { env: { ...process.env, VIGO_ROOT: f.srvRoot, HOME: join(f.dir, 'home') }, stdio: 'ignore' });
+  return new Promise((r) => p.on('exit', r));
+}
 
 function cli(f: Fleet, args: string[]): { status: number | null; stdout: string; stderr: string } {
   return f.cli('vigocli.js', args);
@@ -44,8 +54,7 @@ test('kill -9 of the joiner as the inviter admits it: after restart both agree, 
   assert.equal(cli(A, ['spanner', 'bolt', 'invite', '--out', bundleFile]).status, 0);
   const bundle = `@${bundleFile}`;
   const srvB = B.srv!;
-  const join1 = spawn(process.execPath, [bin('vigocli.js'), 'spanner', 'bolt', 'join', '--from', A.restUrl, '--code', bundle], { env: { ...process.env, VIGO_ROOT: B.srvRoot, HOME: join(B.dir, 'home') }, stdio: 'ignore' });
-  const joined = new Promise((r) => join1.on('exit', r));
+  const joined = joinInBackground(B, A.restUrl, bundle);
   await waitFor('A admits bolt-b', () => A.srv!.out().includes('admitted bolt bolt-b'), 30_000, 5);
   srvB.child.kill('SIGKILL');
   await srvB.exited;
@@ -69,4 +78,27 @@ test('kill -9 of the joiner as the inviter admits it: after restart both agree, 
   await waitFor('A and B hold the same roster', () => rosterOf(A)?.digest === rosterOf(B)?.digest, 30_000, 200);
   assert.deepEqual(rosterOf(B)!.bolts.map((x) => [x.bolt_id, x.status]), [['bolt-a', 'live'], ['bolt-b', 'live']]);
   assert.ok(b);
+});
+
+test('kill -9 of the inviter as it admits: after restart its roster is whole and the joiner gets in', async () => {
+  const file = join(A.dir, 'c.invite');
+  assert.equal(cli(A, ['spanner', 'bolt', 'invite', '--out', file]).status, 0);
+  const srvA = A.srv!;
+  const joined = joinInBackground(C, A.restUrl, `@${file}`);
+  await waitFor('A admits bolt-c', () => srvA.out().includes('admitted bolt bolt-c'), 30_000, 5);
+  srvA.child.kill('SIGKILL');
+  await srvA.exited;
+  const code = await joined;
+  A.srv = undefined;
+  await A.startServer(yamlA);
+  console.log(`the join ${code === 0 ? 'got its answer before the kill' : 'lost its answer'}`);
+  assert.deepEqual(rosterOf(A)!.bolts.map((x) => [x.bolt_id, x.status]), [['bolt-a', 'live'], ['bolt-b', 'live'], ['bolt-c', 'live']]);
+  if (rosterOf(C) === null) {
+    const r = cli(C, ['spanner', 'bolt', 'join', '--from', A.restUrl, '--code', `@${file}`]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  await waitFor('A, B and C hold the same roster', () => {
+    const d = [A, B, C].map((f) => rosterOf(f)?.digest);
+    return d[0] !== undefined && d.every((x) => x === d[0]);
+  }, 30_000, 200);
 });
