@@ -10,6 +10,11 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT (a host to dial, e.g. 10.0.0.5:8443)')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535');
+/** an address to listen on: a bare :PORT listens on every address, as server.yaml's listen keys */
+const listenAddr = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must be HOST:PORT or :PORT for all addresses (e.g. :8444, 127.0.0.1:8444)')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535');
 /** an address another bolt dials: a concrete host, lowercase (it is signed into the roster row) */
 const peerAddr = hostPort.refine((s) => !/^(0\.0\.0\.0|\[::\]):/.test(s) && s === s.toLowerCase(), 'must be a lowercase HOST:PORT other bolts can dial (not 0.0.0.0)');
 const id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 of A-Z a-z 0-9 . _ -');
@@ -23,7 +28,7 @@ export const spannerSection = z
     spanner_id: id.optional(),
     bolt_id: id.optional(),
     hub_addr: hostPort.optional(),
-    peer_listen: hostPort.optional(),
+    peer_listen: listenAddr.optional(),
     /** host:port of this bolt's REST API as other bolts reach it (signed into its roster row) */
     advertise: peerAddr.optional(),
     /** hostname patterns of the envoys this bolt owns, first match wins */

@@ -32,6 +32,7 @@ test('a spoke section comes through with its gossip defaults', () => {
   assert.equal(c.spanner.advertise, '10.0.0.6:8443');
   assert.equal(c.spanner.gossip_interval_s, 5);
   assert.equal(c.spanner.gossip_fanout, 3);
+  assert.equal(load('  peer_listen: ":8444"\n').spanner.peer_listen, ':8444', 'a listen address may be a bare :PORT');
 });
 
 test('a bad spanner section is refused naming the field', () => {
