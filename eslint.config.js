@@ -25,4 +25,20 @@ export default tseslint.config(
     plugins: { vigo: { rules: { 'subsystem-surface': subsystemSurface } } },
     rules: { 'vigo/subsystem-surface': 'error' },
   },
+  {
+    // the environment is read at the entry points only, then passed down (docs/architecture.md
+    // "Time, randomness, environment"): code below them takes `env` (or the one value) as a parameter
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'process.env is read only in src/cli/** (the CLI and daemon entry points): take `env` (or the value you need) as a parameter from your caller.',
+        },
+      ],
+    },
+  },
 );

@@ -19,11 +19,11 @@ export interface AgentConfig {
   sections: Partial<Record<AgentSection, Record<string, unknown>>>;
 }
 
-export function defaultAgentConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultAgentConfigPath(env: NodeJS.ProcessEnv): string {
   return join(paths.etcEnvoy(env), 'agent.yaml');
 }
 
-export function loadAgentConfig(file: string = defaultAgentConfigPath()): AgentConfig {
+export function loadAgentConfig(file: string): AgentConfig {
   if (!existsSync(file)) return { file, sections: {} };
   let doc: unknown;
   try {

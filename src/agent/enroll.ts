@@ -23,7 +23,7 @@ export interface EnrollOptions {
   token: string;
   hostname?: string;
   force?: boolean;
-  env?: Env;
+  env: Env;
 }
 
 const MAX_TOKEN_FILE_BYTES = 4096;
@@ -93,7 +93,7 @@ export async function resolveEnrollToken(o: TokenSources, io: TokenIo): Promise<
 }
 
 export async function enrollEnvoy(o: EnrollOptions): Promise<EnvoyIdentity> {
-  const env = o.env ?? process.env;
+  const env = o.env;
   if (isEnrolled(env) && !o.force) {
     throw new VigoError('E_ALREADY_ENROLLED', `this envoy is already enrolled (${identityFiles(env).identity})`, { hint: 'pass --force to enroll again with a new identity' });
   }

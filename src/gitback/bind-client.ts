@@ -5,6 +5,7 @@
  * `puddle unlock` (best effort) and by git-remote-gitback after an E_UNBOUND refusal.
  */
 import { existsSync } from 'node:fs';
+import type { Clock } from '../platform/clock.js';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
 import { toHex, type Signer } from '../trust/index.js';
@@ -20,8 +21,8 @@ export interface BindResult {
 }
 
 /** One bind exchange with the daemon: challenge → signed proof → recorded (or a refusal thrown). */
-export async function bindToEnvoy(sockPath: string, signer: Signer, now: number): Promise<BindResult> {
-  const ms = daemonTimeoutMs();
+export async function bindToEnvoy(sockPath: string, signer: Signer, now: number, timeoutMs: number): Promise<BindResult> {
+  const ms = timeoutMs;
   const { sock, resp } = await daemonRequest(sockPath, { v: 1, op: 'bind' }, { timeoutMs: ms });
   try {
     if (!resp.ok) throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
@@ -50,7 +51,7 @@ function boundLine(r: BindResult): string {
 export async function ensureBound(ctx: GitbackContext, signer: Signer): Promise<void> {
   if (!socketPresent(ctx) || bindingState(ctx.env, ctx.uid, toHex(signer.publicKey)) === 'bound') return;
   try {
-    ctx.err(boundLine(await bindToEnvoy(socketPath(ctx), signer, ctx.now())));
+    ctx.err(boundLine(await bindToEnvoy(socketPath(ctx), signer, ctx.now(), daemonTimeoutMs(ctx.env))));
   } catch (e) {
     ctx.err(`warning: could not bind your puddle to your uid on this envoy: ${e instanceof Error ? e.message : String(e)}\n`);
   }
@@ -79,6 +80,7 @@ export async function bindIfUnlocked(ctx: GitbackContext): Promise<void> {
  */
 export async function bindFromSession(
   env: NodeJS.ProcessEnv,
+  clock: Clock,
   opts: { force?: boolean; socketPath?: string } = {},
 ): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string; locked: boolean } | null> {
   const sockPath = opts.socketPath ?? paths.gitbackSocket(env);
@@ -87,7 +89,7 @@ export async function bindFromSession(
     const { sessionSigner, puddleDir } = await import('../puddle/index.js');
     const signer = await sessionSigner(puddleDir(env));
     if (opts.force !== true && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
-    return { ok: true, result: await bindToEnvoy(sockPath, signer, Math.floor(Date.now() / 1000)) };
+    return { ok: true, result: await bindToEnvoy(sockPath, signer, Math.floor(clock.now() / 1000), daemonTimeoutMs(env)) };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e), locked: isVigoError(e) && e.code === 'E_PUDDLE_LOCKED' };
   }

@@ -18,3 +18,8 @@ export type { InviteOptions } from './project/membership.js';
 export { projectList, projectStatus } from './project/show.js';
 export { projectPush } from './project/publish.js';
 export { uidSocketDir, uidSocketPath } from './daemon/uid-socket.js';
+export { GitRefStore } from './stores/disk.js';
+export { MemoryRefStore } from './stores/memory.js';
+export type { CasResult, RefMap, RefStore } from './stores/stores.js';
+export { gitEnv } from './daemon/git.js';
+export type { GitHost } from './daemon/git.js';

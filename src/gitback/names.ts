@@ -10,7 +10,7 @@ import { paths, type Env } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
 import type { NameSources } from './url.js';
 
-export function nameMapPath(env?: Env): string {
+export function nameMapPath(env: Env): string {
   return join(paths.varLib(env), 'swarm', 'name-map.json');
 }
 

@@ -6,25 +6,26 @@
  */
 import { existsSync } from 'node:fs';
 import type { PuddleHooks } from '../puddle/index.js';
-import { paths, type Env } from '../platform/paths.js';
+import { paths } from '../platform/paths.js';
 import { toHex, type Signer } from '../trust/index.js';
 import { rekeyPreflight, runRekeyHook } from './rekey-hook.js';
 import { bindToEnvoy, boundLine, type BindResult } from './bind-client.js';
+import { daemonTimeoutMs } from './remote-helper.js';
 import { bindingState } from './binding.js';
 
 /** One bind with a signer the puddle just handed us; null when there is no daemon or nothing to do. */
-async function bindWith(env: Env, signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
+async function bindWith(env: NodeJS.ProcessEnv, signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
   const sock = paths.gitbackSocket(env);
   if (!existsSync(sock)) return null;
   if (!force && bindingState(env, process.getuid?.() ?? -1, toHex(signer.publicKey)) === 'bound') return null;
   try {
-    return { ok: true, result: await bindToEnvoy(sock, signer, now) };
+    return { ok: true, result: await bindToEnvoy(sock, signer, now, daemonTimeoutMs(env)) };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
 }
 
-export function registerGitbackHooks(hooks: PuddleHooks, env: Env): void {
+export function registerGitbackHooks(hooks: PuddleHooks, env: NodeJS.ProcessEnv): void {
   hooks.rekey.register({
     name: 'gitback',
     preflight: (ctx) => Promise.resolve(rekeyPreflight(ctx)),

@@ -25,7 +25,7 @@ export interface RemoteHelperIo {
   socketPath: string;
   names: NameSources;
   /** binds through the unlocked session (bind-client.ts's bindFromSession); passed in, as bind-client uses this file */
-  bind: typeof bindFromSession;
+  bind(env: NodeJS.ProcessEnv, opts: { force?: boolean; socketPath?: string }): ReturnType<typeof bindFromSession>;
 }
 
 /** git's commands are short (`connect git-receive-pack`); anything this long is not git. */
@@ -83,7 +83,7 @@ export const DAEMON_TIMEOUT_S = 5;
  * (`kill -STOP`) or wedged daemon still has its socket and the kernel still accepts
  * connections into the backlog, so without this bound every caller hangs forever.
  */
-export function daemonTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+export function daemonTimeoutMs(env: { readonly VIGO_GITBACK_TIMEOUT?: string | undefined }): number {
   const v = env.VIGO_GITBACK_TIMEOUT;
   if (v === undefined || v === '') return DAEMON_TIMEOUT_S * 1000;
   const n = Number(v);
@@ -109,7 +109,7 @@ function notAnswering(path: string, ms: number): VigoError {
  * means its accept queue is full (another local user flooding it): transient, so retry
  * with a short backoff within the same deadline.
  */
-export async function connectSocket(path: string, timeoutMs: number = daemonTimeoutMs()): Promise<Socket> {
+export async function connectSocket(path: string, timeoutMs: number): Promise<Socket> {
   const until = Date.now() + timeoutMs;
   const uid = process.geteuid?.();
   if (uid !== undefined) {
@@ -178,14 +178,14 @@ export async function readAnswer(sock: Socket, path: string, timeoutMs: number, 
 
 /**
  * One request/response exchange with the daemon; the socket stays open after it. Connect
- * and the answer are each bounded by `timeoutMs` (default: daemonTimeoutMs()).
+ * and the answer are each bounded by `timeoutMs` (the caller's daemonTimeoutMs(env), or longer).
  */
 export async function daemonRequest(
   socketPath: string,
   req: Parameters<typeof encodeLine>[0],
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs: number },
 ): Promise<{ sock: Socket; resp: DaemonResponse; rest: Buffer }> {
-  const ms = opts.timeoutMs ?? daemonTimeoutMs();
+  const ms = opts.timeoutMs;
   const sock = await connectSocket(socketPath, ms);
   sock.write(encodeLine(req));
   try {

@@ -100,7 +100,8 @@ export interface CollectOptions {
   maxEntries?: number;
   /** figures from earlier calls, by project id: read for repos not sized now, updated for those sized */
   figures?: Map<string, RepoFigures>;
-  nowMs?: number;
+  /** when the figures sized now were taken (the caller's clock) */
+  nowMs: number;
 }
 
 function reason(e: unknown): string {
@@ -113,7 +114,7 @@ function reason(e: unknown): string {
  * exactly what that user can read: unreadable directories are skipped and named in
  * `skipped`, never fatal.
  */
-export function collectStatus(env: Env, holders: Holder[], partial: boolean, opts: CollectOptions = {}): EnvoyStatus {
+export function collectStatus(env: Env, holders: Holder[], partial: boolean, opts: CollectOptions): EnvoyStatus {
   const byId = new Map<string, StatusProject>();
   const skipped: string[] = [];
   let pendingRevokes = 0;
@@ -159,7 +160,7 @@ export function collectStatus(env: Env, holders: Holder[], partial: boolean, opt
   const order = [...repos].sort((a, b) => (figures.get(a.pid)?.at ?? -1) - (figures.get(b.pid)?.at ?? -1));
   const budget = { left: opts.maxEntries ?? Infinity };
   let sizedNow = 0;
-  const now = opts.nowMs ?? Date.now();
+  const now = opts.nowMs;
   const fresh = new Set<string>();
   for (const { pid, repo } of order) {
     if (sizedNow >= (opts.maxRepos ?? Infinity) || budget.left <= 0) break;

@@ -4,6 +4,14 @@
  * crash at any step of init, rotate-passphrase or rekey-pair leaves the old state or the
  * new. It has no other effect, so it is harmless outside tests (documented in docs/puddle.md).
  */
-export function crashPoint(step: string, env: NodeJS.ProcessEnv = process.env): void {
+export interface CrashEnv {
+  readonly VIGO_TEST_CRASH_AT?: string | undefined;
+}
+
+/** For recovering a change another run began: no crash point fires there. */
+export const NO_CRASH_POINTS: CrashEnv = {};
+
+/** @param env the entry point's environment, threaded down to here */
+export function crashPoint(step: string, env: CrashEnv): void {
   if (env.VIGO_TEST_CRASH_AT === step) process.kill(process.pid, 'SIGKILL');
 }

@@ -15,21 +15,21 @@ import { readNameClaimFile, type NameClaim } from './name.js';
 import type { SessionUnlockedFile } from './session/helper.js';
 import { toHex } from '../trust/index.js';
 
-export function puddleDir(env: NodeJS.ProcessEnv = process.env): string {
+export function puddleDir(env: NodeJS.ProcessEnv): string {
   return paths.puddleDir(env);
 }
 
-export function isInitialized(dir: string = puddleDir()): boolean {
+export function isInitialized(dir: string): boolean {
   settle(dir);
   return hasIdentity(dir);
 }
 
-export function readPublicKey(dir: string = puddleDir()): Uint8Array {
+export function readPublicKey(dir: string): Uint8Array {
   return readPublicKeySettled(dir);
 }
 
 /** session.unlocked present AND the helper answers STATUS for this identity. */
-export function isUnlocked(dir: string = puddleDir()): boolean {
+export function isUnlocked(dir: string): boolean {
   if (!existsSync(puddlePath(dir, 'socket'))) return false;
   const marker = readSessionUnlocked(dir);
   if (marker === null || !processAlive(marker.pid, null)) return false; // cheap answer for a dead helper's leftovers
@@ -45,7 +45,7 @@ export function isUnlocked(dir: string = puddleDir()): boolean {
 }
 
 /** ~/.vigo-puddle/name-claim.json, verified (shape, name rules, signature, and that it is this puddle's). */
-export function readNameClaim(dir: string = puddleDir()): NameClaim | null {
+export function readNameClaim(dir: string): NameClaim | null {
   settle(dir);
   const pub = hasIdentity(dir) ? toHex(readPubFile(dir)) : undefined;
   return readNameClaimFile(dir, pub);
@@ -57,7 +57,7 @@ export function readNameClaim(dir: string = puddleDir()): NameClaim | null {
  * refused there anyway). A helper killed with SIGKILL can leave the file behind; callers
  * that care check that `pid` is alive.
  */
-export function readSessionUnlocked(dir: string = puddleDir()): SessionUnlockedFile | null {
+export function readSessionUnlocked(dir: string): SessionUnlockedFile | null {
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(puddlePath(dir, 'unlocked'), 'utf8'));

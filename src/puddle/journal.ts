@@ -28,7 +28,7 @@ import { dirname, join, normalize, isAbsolute } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDir } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
-import { crashPoint } from './crash.js';
+import { crashPoint, type CrashEnv } from './crash.js';
 import { DIR_MODE } from './layout.js';
 
 export interface StagedFile {
@@ -86,8 +86,8 @@ export function ensureDir(path: string, mode = DIR_MODE): void {
   chmodSync(path, mode);
 }
 
-export function commitChange(dir: string, change: Change, env: NodeJS.ProcessEnv = process.env): void {
-  if (existsSync(join(dir, TXN))) recoverJournal(dir);
+export function commitChange(dir: string, change: Change, env: CrashEnv): void {
+  if (existsSync(join(dir, TXN))) recoverJournal(dir, env);
   const staging = join(dir, STAGING_PREFIX + randomBytes(6).toString('hex'));
   mkdirSync(staging, { mode: DIR_MODE });
   const manifest: Manifest = { v: 1, op: change.op, put: [], remove: (change.remove ?? []).map(checkRel) };
@@ -106,7 +106,7 @@ export function commitChange(dir: string, change: Change, env: NodeJS.ProcessEnv
   applyJournal(dir, env);
 }
 
-function applyJournal(dir: string, env: NodeJS.ProcessEnv): void {
+function applyJournal(dir: string, env: CrashEnv): void {
   const txn = join(dir, TXN);
   let manifest: Manifest;
   try {
@@ -142,7 +142,7 @@ function applyJournal(dir: string, env: NodeJS.ProcessEnv): void {
 }
 
 /** Finishes a committed change, drops uncommitted ones. Call under the directory lock. */
-export function recoverJournal(dir: string, env: NodeJS.ProcessEnv = process.env): void {
+export function recoverJournal(dir: string, env: CrashEnv): void {
   if (!existsSync(dir)) return;
   if (existsSync(join(dir, TXN))) applyJournal(dir, env);
   for (const name of readdirSync(dir)) {

@@ -6,6 +6,7 @@ import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { VigoError } from '../platform/errors.js';
 import { commitChange, ensureDir, recoverJournal, journalPending } from './journal.js';
+import { NO_CRASH_POINTS, type CrashEnv } from './crash.js';
 import { withDirLock, withDirLockSync } from './lock.js';
 import { generateKeyPair, publicKeyFromSeed, toHex } from '../trust/index.js';
 import { FILES, PRIVATE_MODE, PUBLIC_MODE, puddlePath } from './layout.js';
@@ -35,7 +36,7 @@ export function parsePubFile(text: string, what: string): Uint8Array {
 export function settle(dir: string): void {
   try {
     if (!existsSync(dir) || !journalPending(dir)) return;
-    withDirLockSync(lockPath(dir), () => recoverJournal(dir));
+    withDirLockSync(lockPath(dir), () => recoverJournal(dir, NO_CRASH_POINTS));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
   }
@@ -106,7 +107,7 @@ export function lockPath(dir: string): string {
 export async function underLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   preparePuddleDir(dir);
   return withDirLock(lockPath(dir), async () => {
-    recoverJournal(dir);
+    recoverJournal(dir, NO_CRASH_POINTS);
     return fn();
   });
 }
@@ -149,13 +150,14 @@ export function assertNoIdentity(dir: string): void {
   }
 }
 
-export async function initIdentity(dir: string, passphrase: string, opts: { kdf?: KdfParams } = {}): Promise<Uint8Array> {
+/** @param env the entry point's environment (its VIGO_TEST_CRASH_AT, see crash.ts) */
+export async function initIdentity(dir: string, passphrase: string, env: CrashEnv, opts: { kdf?: KdfParams } = {}): Promise<Uint8Array> {
   return underLock(dir, async () => {
     assertNoIdentity(dir);
     const { publicKey, seed } = generateKeyPair();
     try {
       const sealed = await seal(seed, publicKey, passphrase, opts.kdf);
-      commitChange(dir, { op: 'init', put: identityFiles(sealed, publicKey) });
+      commitChange(dir, { op: 'init', put: identityFiles(sealed, publicKey) }, env);
     } finally {
       seed.fill(0);
     }
@@ -183,7 +185,7 @@ export async function unwrapIdentity(dir: string, passphrase: string): Promise<{
   });
 }
 
-export async function rotatePassphrase(dir: string, oldPass: string, newPass: string): Promise<Uint8Array> {
+export async function rotatePassphrase(dir: string, oldPass: string, newPass: string, env: CrashEnv): Promise<Uint8Array> {
   return underLock(dir, async () => {
     if (existsSync(puddlePath(dir, 'rekeyPending'))) {
       throw new VigoError('E_PUDDLE_REKEY_PENDING', 'an interrupted rekey-pair has not finished; the passphrase cannot change now', {
@@ -193,7 +195,7 @@ export async function rotatePassphrase(dir: string, oldPass: string, newPass: st
     const { seed, publicKey } = await openIdentity(dir, oldPass);
     try {
       const sealed = await seal(seed, publicKey, newPass);
-      commitChange(dir, { op: 'rotate', put: identityFiles(sealed, publicKey).filter((f) => f.path !== FILES.pub) });
+      commitChange(dir, { op: 'rotate', put: identityFiles(sealed, publicKey).filter((f) => f.path !== FILES.pub) }, env);
     } finally {
       seed.fill(0);
     }

@@ -191,7 +191,7 @@ function notKeys(doc: unknown, file: string): string[] {
   return out;
 }
 
-export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultConfigFile(env: NodeJS.ProcessEnv): string {
   return env.VIGO_CONFIG_FILE && env.VIGO_CONFIG_FILE !== '' ? env.VIGO_CONFIG_FILE : resolve('server.yaml');
 }
 
@@ -219,7 +219,7 @@ export function parseServerYaml(text: string, file: string): ServerYaml {
   return r.data;
 }
 
-export function loadServerConfig(file: string = defaultConfigFile(), env: Env = process.env): ServerConfig {
+export function loadServerConfig(file: string, env: Env): ServerConfig {
   const present = existsSync(file);
   const y = parseServerYaml(present ? readFileSync(file, 'utf8') : '', file);
   const dataDir = y.server.data_dir ?? paths.srv(env);

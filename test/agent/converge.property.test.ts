@@ -47,7 +47,7 @@ test('property: converging twice in a row, the second run is ok', async () => {
       const root = mkdtempSync(join(tmpdir(), 'vgt-prop-'));
       try {
         const b = bundle(consistent(generated as Gen[]));
-        const opts = { fsRoot: root, protectedPaths: PROTECTED, usercratePolicyDir: join(root, 'policy') };
+        const opts = { fsRoot: root, protectedPaths: PROTECTED, usercratePolicyDir: join(root, 'policy'), hostEnv: process.env };
         const first = await converge(b, opts);
         assert.equal(first.counts.failed, 0, JSON.stringify(first.resources));
         const second = await converge(b, opts);
@@ -94,7 +94,7 @@ test('property: hand edits are put back by the next run (changed), and the run a
         const list = consistent(generated as Gen[]);
         if (list.length === 0) return;
         const b = bundle(list);
-        const opts = { fsRoot: root, protectedPaths: PROTECTED, usercratePolicyDir: join(root, 'policy') };
+        const opts = { fsRoot: root, protectedPaths: PROTECTED, usercratePolicyDir: join(root, 'policy'), hostEnv: process.env };
         await converge(b, opts);
         // tamper with one resource (the others may sit under it and are put back too)
         const i = (picks[0] ?? 0) % list.length;

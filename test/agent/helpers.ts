@@ -10,7 +10,7 @@ export const PROTECTED = [...AGENT_PROTECTED_PATHS];
 export function envoyRoot(t: TestContext): { root: string; opts: ConvergeOptions } {
   const root = mkdtempSync(join(tmpdir(), 'vgt-engine-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  return { root, opts: { fsRoot: root, protectedPaths: PROTECTED, usercratePolicyDir: join(root, 'var/lib/vigo/usercrate-policy') } };
+  return { root, opts: { fsRoot: root, protectedPaths: PROTECTED, usercratePolicyDir: join(root, 'var/lib/vigo/usercrate-policy'), hostEnv: process.env } };
 }
 
 type Loose = { type: string; configcrate?: string; id?: string } & Record<string, unknown>;

@@ -32,7 +32,7 @@ function open() {
   return { send: (o) => s.write(JSON.stringify(o) + '\\n'), next: () => new Promise((r) => waiters.push(r)), close: () => s.destroy() };
 }
 const now = Math.floor(Date.now() / 1000);
-const own = await puddle.sessionSigner(puddle.puddleDir());
+const own = await puddle.sessionSigner(puddle.puddleDir(process.env));
 async function signed(signer, body) { return { ...body, sig: trust.toHex(await signer.sign(binding.bindingMessage(body))) }; }
 const c = open();
 c.send({ v: 1, op: 'bind' });

@@ -76,7 +76,7 @@ test('an operator revokes a member with sessions open, then the agent stops', { 
     assert.doesNotMatch(st.stderr, /EACCES/);
     assert.match(st.stdout, /partial data:/);
     assert.match(st.stdout, /^ {4}shared /m);
-    const scan = `import('${join(programDist, 'src/gitback/status.js')}').then(async (m) => { const s = await import('${join(programDist, 'src/gitback/state.js')}'); process.stdout.write(JSON.stringify(m.collectStatus(process.env, [{ home: process.env.HOME, read: s.plainReader }], true))); })`;
+    const scan = `import('${join(programDist, 'src/gitback/status.js')}').then(async (m) => { const s = await import('${join(programDist, 'src/gitback/state.js')}'); process.stdout.write(JSON.stringify(m.collectStatus(process.env, [{ home: process.env.HOME, read: s.plainReader }], true, { nowMs: Date.now() }))); })`;
     const r = await run(process.execPath, ['-e', scan], { uid: ub.uid, gid: ub.gid, env: { HOME: ub.home, PATH: process.env.PATH, ...userExtraEnv(envoy, ub) }, timeoutMs: 30_000 });
     assert.equal(r.status, 0, r.stderr);
     const partial = JSON.parse(r.stdout) as { partial: boolean; skipped?: string[]; projects: { handle: string }[] };

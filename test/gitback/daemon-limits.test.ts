@@ -48,7 +48,7 @@ test('a status scan sizes at most maxRepos repos, stalest first, and carries the
   assert.equal(third.projects.filter((p) => p.bare?.unsized === true).length, 0);
   assert.ok(third.bare_bytes > 0);
   // a directory-entry budget stops a scan inside a repo, never the answer
-  const tight = collectStatus(env, [], false, { maxEntries: 3, figures: new Map() });
+  const tight = collectStatus(env, [], false, { maxEntries: 3, figures: new Map(), nowMs: 4 });
   assert.equal(tight.bare_repos, 5);
   assert.equal(tight.unsized_repos, 5);
 });

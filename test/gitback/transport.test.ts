@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { run } from './proc.js';
 import { pathWithProgram } from '../helpers/program.js';
 import { GitbackDaemon, type RefsChangedEvent } from '../../src/gitback/daemon/server.js';
+import { gitEnv } from '../../src/gitback/daemon/git.js';
+import { systemClock } from '../../src/platform/clock.js';
 import { VigoError } from '../../src/platform/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vgt-transport-'));
@@ -26,6 +28,8 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   const d = new GitbackDaemon({
     socketPath: join(dir, 'var/run/vigo/gitback.sock'),
     log: () => undefined,
+    clock: systemClock,
+    gitEnv: gitEnv(process.env),
     status: () => Promise.resolve({}),
     authorizeMigrate: () => Promise.reject(new VigoError('E_NOT_ADMIN', 'no')),
     authorizeRetired: () => Promise.reject(new VigoError('E_NOT_MEMBER', 'no')),
@@ -40,7 +44,7 @@ test('clone, push and fetch through gitback:// ; refusals carry the reason', asy
   await d.listen();
   after(() => d.close());
   // a second daemon on the same socket refuses rather than stealing it
-  const twin = new GitbackDaemon({ socketPath: join(dir, 'var/run/vigo/gitback.sock'), log: () => undefined, status: () => Promise.resolve({}), authorize: () => Promise.reject(new Error('x')), authorizeMigrate: () => Promise.reject(new Error('x')), authorizeRetired: () => Promise.reject(new Error('x')), bind: () => Promise.reject(new Error('x')) });
+  const twin = new GitbackDaemon({ socketPath: join(dir, 'var/run/vigo/gitback.sock'), log: () => undefined, clock: systemClock, gitEnv: gitEnv(process.env), status: () => Promise.resolve({}), authorize: () => Promise.reject(new Error('x')), authorizeMigrate: () => Promise.reject(new Error('x')), authorizeRetired: () => Promise.reject(new Error('x')), bind: () => Promise.reject(new Error('x')) });
   await assert.rejects(twin.listen(), /already listening/);
 
   const work = join(dir, 'work');

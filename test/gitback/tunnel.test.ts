@@ -9,6 +9,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitbackDaemon, type ConnectRequest } from '../../src/gitback/daemon/server.js';
+import { gitEnv } from '../../src/gitback/daemon/git.js';
+import { systemClock } from '../../src/platform/clock.js';
 import { computeProjectId } from '../../src/gitback/url.js';
 import { VigoError } from '../../src/platform/errors.js';
 import { pathWithProgram, programBin } from '../helpers/program.js';
@@ -35,6 +37,8 @@ test('hex-URL clone, push, fetch, ls-remote start no Node.js; names, refusals an
   const d = new GitbackDaemon({
     socketPath: join(dir, 'var/run/vigo/gitback.sock'),
     log: () => undefined,
+    clock: systemClock,
+    gitEnv: gitEnv(process.env),
     status: () => Promise.resolve({}),
     authorizeMigrate: () => Promise.reject(new VigoError('E_NOT_ADMIN', 'no')),
     authorizeRetired: () => Promise.reject(new VigoError('E_NOT_MEMBER', 'no')),

@@ -87,7 +87,7 @@ test('a bad --idle-timeout or --watch-pid is a usage error with a hint', () => {
 test('raising the KDF parameters later: an older, weaker wrapping still opens, status flags it, rotate-passphrase re-wraps with the defaults', async () => {
   const h = home();
   const dir = join(h, '.vigo-puddle');
-  await initIdentity(dir, PASS, { kdf: { alg: 'argon2id', ...MIN_KDF } }); // as an older vigo would have written it
+  await initIdentity(dir, PASS, {}, { kdf: { alg: 'argon2id', ...MIN_KDF } }); // as an older vigo would have written it
   const st = JSON.parse(ok(vigo(h, ['status', '--json'])).stdout) as { kdf: { m_kib: number; below_defaults: boolean } };
   assert.equal(st.kdf.m_kib, MIN_KDF.m_kib);
   assert.equal(st.kdf.below_defaults, true);

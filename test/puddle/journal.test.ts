@@ -21,7 +21,7 @@ test('commitChange puts every file with its exact mode, also in subdirectories, 
   writeFileSync(join(d, 'gone'), 'x');
   const old = process.umask(0o077);
   try {
-    commitChange(d, { op: 't', put: [{ path: 'a.pub', data: 'A\n', mode: 0o644 }, { path: 'sub/b', data: new Uint8Array([1, 2]), mode: 0o600 }], remove: ['gone'] });
+    commitChange(d, { op: 't', put: [{ path: 'a.pub', data: 'A\n', mode: 0o644 }, { path: 'sub/b', data: new Uint8Array([1, 2]), mode: 0o600 }], remove: ['gone'] }, {});
   } finally {
     process.umask(old);
   }
@@ -31,7 +31,7 @@ test('commitChange puts every file with its exact mode, also in subdirectories, 
   assert.deepEqual([...readFileSync(join(d, 'sub/b'))], [1, 2]);
   assert.equal(existsSync(join(d, 'gone')), false);
   assert.equal(journalPending(d), false);
-  assert.throws(() => commitChange(d, { op: 't', put: [{ path: '../escape', data: '', mode: 0o600 }] }), /escapes/);
+  assert.throws(() => commitChange(d, { op: 't', put: [{ path: '../escape', data: '', mode: 0o600 }] }, {}), /escapes/);
 });
 
 test('recovery finishes a committed journal, half applied, and drops uncommitted staging', () => {
@@ -47,7 +47,7 @@ test('recovery finishes a committed journal, half applied, and drops uncommitted
   mkdirSync(join(d, '.txn-staging-abc'));
   writeFileSync(join(d, '.txn-staging-abc', 'f0'), 'never');
   assert.equal(journalPending(d), true);
-  recoverJournal(d);
+  recoverJournal(d, {});
   assert.equal(readFileSync(join(d, 'one'), 'utf8'), 'new1');
   assert.equal(readFileSync(join(d, 'two'), 'utf8'), 'new2');
   assert.deepEqual(readdirSync(d).sort(), ['one', 'two']);
@@ -55,6 +55,6 @@ test('recovery finishes a committed journal, half applied, and drops uncommitted
   mkdirSync(join(d, '.txn-staging-def'));
   writeFileSync(join(d, '.txn-staging-def', 'manifest.json'), JSON.stringify({ v: 1, op: 't', put: [{ src: 'f0', dst: 'one', mode: 0o600 }], remove: [] }));
   writeFileSync(join(d, '.txn-staging-def', 'f0'), 'uncommitted');
-  recoverJournal(d);
+  recoverJournal(d, {});
   assert.equal(readFileSync(join(d, 'one'), 'utf8'), 'new1');
 });

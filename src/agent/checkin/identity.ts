@@ -25,16 +25,16 @@ export interface IdentityFiles {
   ca: string;
 }
 
-export function identityFiles(env: Env = process.env): IdentityFiles {
+export function identityFiles(env: Env): IdentityFiles {
   const dir = paths.etcEnvoy(env);
   return { dir, identity: join(dir, 'identity.json'), key: join(dir, 'envoy.key'), cert: join(dir, 'envoy.crt'), ca: join(dir, 'ca.crt') };
 }
 
-export function isEnrolled(env: Env = process.env): boolean {
+export function isEnrolled(env: Env): boolean {
   return existsSync(identityFiles(env).identity);
 }
 
-export function readIdentity(env: Env = process.env): { id: EnvoyIdentity; key: string; cert: string; ca: string } {
+export function readIdentity(env: Env): { id: EnvoyIdentity; key: string; cert: string; ca: string } {
   const f = identityFiles(env);
   if (!existsSync(f.identity)) throw new VigoError('E_NOT_ENROLLED', `this envoy is not enrolled (no ${f.identity})`, { hint: 'vigo agent enroll --server https://HOST:8443 --token-file FILE' });
   let id: EnvoyIdentity;

@@ -10,6 +10,8 @@ export interface ApplyContext {
   accounts: Accounts;
   dryRun: boolean;
   usercratePolicyDir: string;
+  /** the agent's own environment (see ConvergeOptions.hostEnv) */
+  hostEnv: Readonly<Record<string, string | undefined>>;
   /** directories (dev:ino) already swept of stale temp files in this run */
   swept: Set<string>;
 }

@@ -48,6 +48,7 @@ export async function converge(bundle: PolicyBundle, opts: ConvergeOptions): Pro
     accounts: new Accounts(),
     dryRun: opts.dryRun === true,
     usercratePolicyDir: opts.usercratePolicyDir,
+    hostEnv: opts.hostEnv,
     swept: new Set(),
   };
   const failed = new Set<string>();

@@ -6,6 +6,8 @@ export interface ConvergeOptions {
   protectedPaths: string[];
   /** a host path: where `user` resources write `<user>.json` */
   usercratePolicyDir: string;
+  /** the agent's own environment: exec commands get only PATH, HOME, LANG, LC_ALL and TZ of it */
+  hostEnv: Readonly<Record<string, string | undefined>>;
   /** milliseconds since the epoch (default Date.now) */
   now?: () => number;
   dryRun?: boolean;

@@ -3,6 +3,7 @@
  * `vigo`, chosen by the name it is invoked under (see bin/vigo.js).
  */
 import { paths } from '../../platform/paths.js';
+import { systemClock } from '../../platform/clock.js';
 import { runRemoteHelper, nameSources } from '../../gitback/index-remote.js';
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -15,7 +16,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     // the puddle module is loaded only when a friendly name misses the fleet map
     names: nameSources(process.env, async () => (await import('../../gitback/index.js')).ownNameClaim(process.env)),
     // so is the binding code: only when the daemon says this user is not bound yet
-    bind: async (env, opts) => (await import('../../gitback/index.js')).bindFromSession(env, opts),
+    bind: async (env, opts) => (await import('../../gitback/index.js')).bindFromSession(env, systemClock, opts),
   });
   // stdin may still be open (git keeps it until we exit); flush stdout, then leave.
   process.stdout.write('', () => process.exit(code));

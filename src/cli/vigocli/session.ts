@@ -28,11 +28,11 @@ interface LoginFile {
 }
 
 export function loginFile(): string {
-  return join(homeDir(), '.vigocli', 'auth.json');
+  return join(homeDir(process.env), '.vigocli', 'auth.json');
 }
 
 export function localAdminPath(): string {
-  return join(paths.srv(), 'local-admin.json');
+  return join(paths.srv(process.env), 'local-admin.json');
 }
 
 let selected: string | undefined;

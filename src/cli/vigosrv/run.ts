@@ -19,7 +19,7 @@ function explain(e: unknown, config: ReturnType<typeof loadServerConfig>): never
 }
 
 export async function runServer(opts: { config?: string }): Promise<void> {
-  const config = loadServerConfig(opts.config ?? defaultConfigFile());
+  const config = loadServerConfig(opts.config ?? defaultConfigFile(process.env), process.env);
   let srv: RunningServer;
   try {
     srv = await startServer(config);

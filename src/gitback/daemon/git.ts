@@ -10,19 +10,29 @@ import { VigoError } from '../../platform/errors.js';
 
 export type RefSnapshot = Map<string, string>; // refname → object id
 
-/** A clean environment for git processes the daemon runs (nothing from the client). */
-export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/** What a git process the daemon runs inherits of the host: PATH and HOME, nothing else. */
+export interface GitHost {
+  readonly PATH?: string | undefined;
+  readonly HOME?: string | undefined;
+}
+
+/**
+ * A clean environment for git processes the daemon runs (nothing from the client): the
+ * host's PATH and HOME, as the entry point passes them in.
+ */
+export function gitEnv(host: GitHost, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/',
+    PATH: host.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: host.HOME ?? '/',
     LANG: 'C',
     GIT_CONFIG_NOSYSTEM: '1',
     ...extra,
   };
 }
 
-export function git(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  const r = spawnSync('git', args, { cwd: opts.cwd, env: opts.env ?? gitEnv(), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+/** @param env a gitEnv() */
+export function git(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string } = {}): string {
+  const r = spawnSync('git', args, { cwd: opts.cwd, env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) {
     throw new VigoError('E_GIT', `git ${args[0] ?? ''} failed: ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`);
   }
@@ -40,13 +50,13 @@ function parseRefs(text: string): RefSnapshot {
   return out;
 }
 
-export function snapshotRefs(repo: string): RefSnapshot {
-  return existsSync(repo) ? parseRefs(git(['--git-dir', repo, ...FOR_EACH_REF])) : new Map();
+export function snapshotRefs(repo: string, env: NodeJS.ProcessEnv): RefSnapshot {
+  return existsSync(repo) ? parseRefs(git(['--git-dir', repo, ...FOR_EACH_REF], env)) : new Map();
 }
 
 /** snapshotRefs without blocking the daemon's event loop. */
-export async function snapshotRefsAsync(repo: string): Promise<RefSnapshot> {
-  return existsSync(repo) ? parseRefs(await gitAsync(['--git-dir', repo, ...FOR_EACH_REF])) : new Map();
+export async function snapshotRefsAsync(repo: string, env: NodeJS.ProcessEnv): Promise<RefSnapshot> {
+  return existsSync(repo) ? parseRefs(await gitAsync(['--git-dir', repo, ...FOR_EACH_REF], env)) : new Map();
 }
 
 export interface RefChange {
@@ -63,8 +73,8 @@ export function diffRefs(before: RefSnapshot, after: RefSnapshot): RefChange[] {
 }
 
 /** `git init --bare` at path, 0700 (the caller picks a fresh path next to the final one). */
-function initBare(path: string): void {
-  git(['init', '--bare', '--quiet', path]);
+function initBare(path: string, env: NodeJS.ProcessEnv): void {
+  git(['init', '--bare', '--quiet', path], env);
   chmodSync(path, 0o700);
 }
 
@@ -73,12 +83,12 @@ function asidePath(repo: string, what: string): string {
 }
 
 /** Creates <pid>.git as a bare repo (0700), atomically: init aside, then rename. */
-export function ensureBareRepo(repo: string): boolean {
+export function ensureBareRepo(repo: string, env: NodeJS.ProcessEnv): boolean {
   if (existsSync(repo)) return false;
   mkdirSync(dirname(repo), { recursive: true, mode: 0o700 });
   const tmp = asidePath(repo, 'init');
   try {
-    initBare(tmp);
+    initBare(tmp, env);
     renameSync(tmp, repo);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -92,11 +102,11 @@ export function ensureBareRepo(repo: string): boolean {
  * A bare repo beside <pid>.git for a first push to receive into; the caller renames it
  * into place once refs arrived, or removes it. Dot-named, so status and gc never list it.
  */
-export function createPendingRepo(repo: string): string {
+export function createPendingRepo(repo: string, env: NodeJS.ProcessEnv): string {
   mkdirSync(dirname(repo), { recursive: true, mode: 0o700 });
   const tmp = asidePath(repo, 'first-push');
   try {
-    initBare(tmp);
+    initBare(tmp, env);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -108,29 +118,30 @@ export function createPendingRepo(repo: string): string {
  * After a receive: if HEAD names a branch that does not exist, point it at a pushed one
  * (main, then master, then the first), so clones check out what was pushed.
  */
-export async function fixHead(repo: string, after: RefSnapshot): Promise<void> {
-  const head = (await gitAsync(['--git-dir', repo, 'symbolic-ref', '-q', 'HEAD']).catch(() => '')).trim();
+export async function fixHead(repo: string, after: RefSnapshot, env: NodeJS.ProcessEnv): Promise<void> {
+  const head = (await gitAsync(['--git-dir', repo, 'symbolic-ref', '-q', 'HEAD'], env).catch(() => '')).trim();
   if (head !== '' && after.has(head)) return;
   const branches = [...after.keys()].filter((k) => k.startsWith('refs/heads/')).sort();
   const pick = ['refs/heads/main', 'refs/heads/master'].find((b) => after.has(b)) ?? branches[0];
-  if (pick) await gitAsync(['--git-dir', repo, 'symbolic-ref', 'HEAD', pick]);
+  if (pick) await gitAsync(['--git-dir', repo, 'symbolic-ref', 'HEAD', pick], env);
 }
 
-export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', repo: string, gitProtocol: string | null): ChildProcess {
+/** @param env a gitEnv() */
+export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', repo: string, gitProtocol: string | null, env: NodeJS.ProcessEnv): ChildProcess {
   // Partial clones (--filter) need filters allowed, and their later fetches of missing
   // objects ask for blobs by id. Set per invocation, so repos created before this change
   // serve them too; every member may read every object of the repo anyway.
   const args = service === 'git-upload-pack' ? ['-c', 'uploadpack.allowFilter=true', '-c', 'uploadpack.allowAnySHA1InWant=true', 'upload-pack', repo] : ['receive-pack', repo];
   return spawn('git', args, {
-    env: gitEnv(gitProtocol ? { GIT_PROTOCOL: gitProtocol } : {}),
+    env: gitProtocol ? { ...env, GIT_PROTOCOL: gitProtocol } : env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
 
 /** git without blocking the daemon's event loop; resolves to its stdout. */
-export function gitAsync(args: string[]): Promise<string> {
+export function gitAsync(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn('git', args, { env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('git', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));

@@ -17,15 +17,18 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { peerCred as kernelPeerCred, type PeerCred } from '../../platform/peercred.js';
 import { isVigoError, VigoError } from '../../platform/errors.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
+import { cryptoRng, type Clock, type Rng } from '../../platform/clock.js';
+import { toHex } from '../../trust/index.js';
 import { encodeLine, parseBindProofLine, parseRequest, readLine, retiredEntries, type DaemonRequest, type DaemonResponse } from './protocol.js';
 import type { RevocationSet } from '../../trust/index.js';
 import { uidSocketDir, uidSocketPath } from './uid-socket.js';
-import { createPendingRepo, diffRefs, ensureBareRepo, fixHead, gitAsync, snapshotRefsAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
+import { createPendingRepo, diffRefs, ensureBareRepo, fixHead, gitAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
+import { GitRefStore } from '../stores/disk.js';
+import type { RefStore } from '../stores/stores.js';
 
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
 export type MigrateRequest = Extract<DaemonRequest, { op: 'migrate' }>;
@@ -116,6 +119,14 @@ export interface DaemonOptions {
    * holding the repo's path), for the per-uid repo quota. Without it there is no quota.
    */
   repoLedgerDir?: string;
+  /** decides the status and bind token buckets and the receive-stall check (deadlines stay libuv timers) */
+  clock: Clock;
+  /** the bind challenges; a secret, so cryptoRng unless a test replays one */
+  rng?: Rng;
+  /** what every git process inherits (a gitEnv() built from the entry point's PATH and HOME) */
+  gitEnv: NodeJS.ProcessEnv;
+  /** the bare repos' refs, snapshotted around each receive; defaults to git itself under gitEnv */
+  refs?: RefStore;
 }
 
 /** One open git session (connect op), from authorization to close. */
@@ -192,9 +203,12 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   /** capRefusal's lines, by `uid E_BUSY uid|all` (dropped at each flush) */
   private readonly capLines = new Map<string, string>();
 
+  private readonly refs: RefStore;
+
   constructor(private readonly opts: DaemonOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
+    this.refs = opts.refs ?? new GitRefStore(opts.gitEnv);
   }
 
   async listen(): Promise<void> {
@@ -484,7 +498,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
    */
   private takeToken(buckets: Map<number, { tokens: number; at: number }>, uid: number, what: string): void {
     const cap = this.limits.statusPerUidPerMinute;
-    const now = Date.now();
+    const now = this.opts.clock.now();
     const b = buckets.get(uid) ?? { tokens: cap, at: now };
     b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 60_000) * cap);
     b.at = now;
@@ -563,7 +577,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
    */
   private async bindExchange(sock: Socket, cred: PeerCred, rest: Buffer): Promise<void> {
     if (rest.length > 0) throw new VigoError('E_BAD_REQUEST', 'bad request: data after the bind request, before the challenge');
-    const challenge = randomBytes(32).toString('hex');
+    const challenge = toHex((this.opts.rng ?? cryptoRng).bytes(32));
     this.reply(sock, { ok: true, status: { challenge, uid: cred.uid } }, false);
     // signing goes through the user's puddle session: a little more time than a request line
     const ms = Math.max(this.limits.requestTimeoutMs, 15_000);
@@ -633,17 +647,17 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       const fresh = !existsSync(grant.repo);
       if (fresh) this.checkRepoQuota(s.cred.uid);
       const give = this.takeGitSlot(s.cred.uid);
-      const repo = fresh ? createPendingRepo(grant.repo) : grant.repo;
+      const repo = fresh ? createPendingRepo(grant.repo, this.opts.gitEnv) : grant.repo;
       try {
-        const before = fresh ? new Map<string, string>() : await snapshotRefsAsync(repo);
+        const before = fresh ? new Map<string, string>() : await this.refs.listAsync(repo);
         await this.pipe(s, repo, rest, true);
-        const after = await snapshotRefsAsync(repo);
+        const after = await this.refs.listAsync(repo);
         const changes = diffRefs(before, after);
         if (changes.length === 0) {
           if (fresh) this.opts.log(`${grant.user} (uid ${s.cred.uid}): first push to ${grant.projectId.slice(0, 12)}… sent no refs; no bare repo created`);
           return;
         }
-        await fixHead(repo, after);
+        await fixHead(repo, after, this.opts.gitEnv);
         if (fresh) {
           renameSync(repo, grant.repo);
           this.recordRepo(s.cred.uid, grant.projectId, grant.repo);
@@ -704,11 +718,11 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       if (!existsSync(to.repo)) this.checkRepoQuota(cred.uid);
       const give = this.takeGitSlot(cred.uid);
       try {
-        if (ensureBareRepo(to.repo)) this.recordRepo(cred.uid, to.projectId, to.repo);
-        const before = await snapshotRefsAsync(to.repo);
-        await gitAsync(['--git-dir', to.repo, 'fetch', '--quiet', from.repo, '+refs/*:refs/*']);
-        const after = await snapshotRefsAsync(to.repo);
-        await fixHead(to.repo, after);
+        if (ensureBareRepo(to.repo, this.opts.gitEnv)) this.recordRepo(cred.uid, to.projectId, to.repo);
+        const before = await this.refs.listAsync(to.repo);
+        await gitAsync(['--git-dir', to.repo, 'fetch', '--quiet', from.repo, '+refs/*:refs/*'], this.opts.gitEnv);
+        const after = await this.refs.listAsync(to.repo);
+        await fixHead(to.repo, after, this.opts.gitEnv);
         const changes = diffRefs(before, after);
         this.opts.log(`${to.user} (uid ${cred.uid}) migrated ${after.size} ref(s) ${from.projectId.slice(0, 12)}… → ${to.projectId.slice(0, 12)}…`);
         if (changes.length > 0) this.emit('refs-changed', { projectId: to.projectId, repo: to.repo, uid: cred.uid, user: to.user, before, after, changes });
@@ -730,7 +744,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     return new Promise<void>((resolve) => {
       // ended (revoked, deadline) while it waited for the lock or a ref snapshot: no git at all
       if (s.ended || sock.destroyed) return resolve();
-      const child = spawnService(req.service, repo, req.git_protocol);
+      const child = spawnService(req.service, repo, req.git_protocol, this.opts.gitEnv);
       s.child = child;
       if (!s.answered) this.reply(sock, { ok: true }, false);
       s.answered = true;
@@ -740,8 +754,9 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         this.endSession(s, new VigoError('E_IDLE', `${req.service} session ended: no traffic for ${seconds(L.idleTimeoutMs)} (gitback.idle_timeout_s)`)),
       );
       if (holdsLock) {
-        let last = Date.now();
-        const moved = () => (last = Date.now());
+        const clock = this.opts.clock;
+        let last = clock.now();
+        const moved = () => (last = clock.now());
         sock.on('data', moved);
         child.stdout?.on('data', moved);
         timers.push(
@@ -756,7 +771,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
             L.receiveLockMaxMs,
           ),
           setInterval(() => {
-            if (Date.now() - last < L.receiveStallMs) return;
+            if (clock.now() - last < L.receiveStallMs) return;
             this.endSession(
               s,
               new VigoError('E_STALLED', `push ended: no progress for ${seconds(L.receiveStallMs)} while holding the project's receive lock (gitback.receive_stall_s)`, {

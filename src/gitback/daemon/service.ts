@@ -31,6 +31,7 @@ import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
+import { gitEnv } from './git.js';
 import { authorize, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
@@ -179,6 +180,8 @@ export class GitbackService implements AgentService {
       log,
       limits: this.cfg.limits,
       repoLedgerDir: repoLedgerDir(env),
+      clock,
+      gitEnv: gitEnv(env),
       authorize: (cred, req) => authorize(access, cred, req),
       authorizeMigrate: (cred, req) => authorizeMigrate(access, cred, req),
       authorizeRetired: (cred, req) => authorizeRetired(access, cred, req.project_id),

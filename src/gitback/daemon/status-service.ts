@@ -65,8 +65,9 @@ export class StatusService {
       maxRepos: this.opts.maxRepos,
       maxEntries: this.opts.maxEntries,
       figures: this.figures,
+      nowMs: this.opts.clock.now(),
     };
-    const started = this.opts.clock.now();
+    const started = job.nowMs;
     return new Promise<EnvoyStatus>((resolve, reject) => {
       const w = new Worker(new URL('./status-worker.js', import.meta.url), { workerData: job });
       let settled = false;

@@ -14,9 +14,11 @@ export interface StatusJob {
   maxRepos: number;
   maxEntries: number;
   figures: Map<string, RepoFigures>;
+  /** the daemon's clock when it started the scan */
+  nowMs: number;
 }
 
 const job = workerData as StatusJob;
 const holders = readPasswd(job.passwdFile).map((u) => ({ home: u.home, read: ownedReader(u.uid) }));
-const status = collectStatus(job.env, holders, false, { maxRepos: job.maxRepos, maxEntries: job.maxEntries, figures: job.figures });
-parentPort?.postMessage({ status, figures: job.figures });
+const status = collectStatus(job.env, holders, false, { maxRepos: job.maxRepos, maxEntries: job.maxEntries, figures: job.figures, nowMs: job.nowMs });
+parentPort?.postMessage({ status, figures: job.figures, nowMs: job.nowMs });

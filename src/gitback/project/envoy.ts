@@ -23,7 +23,7 @@ export async function gitbackStatus(ctx: GitbackContext): Promise<void> {
       socket = 'silent';
     }
   }
-  status ??= collectStatus(ctx.env, [{ home: paths.gitbackUserDir(ctx.env).replace(/\/\.vigo-gitback$/, ''), read: plainReader }], true);
+  status ??= collectStatus(ctx.env, [{ home: paths.gitbackUserDir(ctx.env).replace(/\/\.vigo-gitback$/, ''), read: plainReader }], true, { nowMs: ctx.now() });
   ctx.out(formatStatus(status, sock, socket));
 }
 

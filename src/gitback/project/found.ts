@@ -20,7 +20,7 @@ import { bareRepo, confirmTyped, gate, socketPath, socketPresent, userBase, type
 import { hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
-import { ensureBareRepo, fixHead, git, snapshotRefs } from '../daemon/git.js';
+import { ensureBareRepo, fixHead, git, gitEnv, snapshotRefs } from '../daemon/git.js';
 import { checkOwnChain, fmtKey, founderNow, memberStanding, retiredTokens } from './common.js';
 import { ensureSwarmRemote, handleMismatchWarning, hasRefsToPush, pushAll, swarmRemoteUrl, workTreeTop } from './publish.js';
 import { boundSigner } from '../bind-client.js';
@@ -117,10 +117,11 @@ async function migrateBytes(ctx: GitbackContext, from: string, to: string): Prom
   if (ctx.uid === 0) {
     if (!existsSync(oldRepo)) return `note: this envoy holds no bare repo for ${from.slice(0, 12)}…; only the local auth surface was rebuilt`;
     const newRepo = bareRepo(ctx, to);
-    ensureBareRepo(newRepo);
-    git(['--git-dir', newRepo, 'fetch', '--quiet', oldRepo, '+refs/*:refs/*']);
-    const refs = snapshotRefs(newRepo);
-    await fixHead(newRepo, refs);
+    const env = gitEnv(ctx.env);
+    ensureBareRepo(newRepo, env);
+    git(['--git-dir', newRepo, 'fetch', '--quiet', oldRepo, '+refs/*:refs/*'], env);
+    const refs = snapshotRefs(newRepo, env);
+    await fixHead(newRepo, refs, env);
     const n = refs.size;
     return `✓ Migrated ${n} ref(s) from ${from.slice(0, 12)}… into ${to.slice(0, 12)}…`;
   }

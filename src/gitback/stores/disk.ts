@@ -3,17 +3,21 @@
  * bindings, delegation records and tombstones under $VIGO_ROOT/var/lib/vigo/swarm/gitback
  * (root-owned), /etc/passwd, and each user's home read owner-checked (state.ts ownedReader).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../platform/atomic.js';
+import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { type Delegation, type LeaveEnvelope, type RevokeEnvelope } from '../../trust/index.js';
 import { readBinding, readDelegationRecord, writeBinding, writeDelegationRecord } from '../binding.js';
 import { EnvelopeCache, heldByUid, leavesDir, loadStore, revokesDir, storeLeave, storeRevoke } from '../envelopes.js';
+import { snapshotRefs, snapshotRefsAsync } from '../daemon/git.js';
 import { checkUsercrateGate } from '../gate.js';
 import { readPasswd, type PasswdEntry } from '../passwd.js';
 import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
-import type { AccessStores, BindingStore, EnvelopeKind, EnvelopeStore, HeldEnvelopes, ProjectStore, TombstoneRecord, UserDirectory } from './stores.js';
+import { checkCasArgs } from './stores.js';
+import type { AccessStores, BindingStore, CasResult, EnvelopeKind, EnvelopeStore, HeldEnvelopes, ProjectStore, RefMap, RefStore, TombstoneRecord, UserDirectory } from './stores.js';
 
 export function tombstonesDir(env: Env): string {
   return join(paths.gitbackBase(env), 'tombstones');
@@ -108,4 +112,43 @@ export function diskStores(env: Env, passwdFile: string, log: (m: string) => voi
     projects: new DiskProjectStore(env),
     envelopes: new DiskEnvelopeStore(env, log, envelopes),
   };
+}
+
+/**
+ * A bare repo's refs in git itself. The swap is `git update-ref <ref> <new> <old>`, which
+ * takes the ref's lock and compares under it, so it is atomic against any other writer
+ * (a receive-pack included); an all-zero old value means "must not exist".
+ */
+export class GitRefStore implements RefStore {
+  /** @param env a gitEnv(): what git processes inherit */
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  list(repo: string): RefMap {
+    return snapshotRefs(repo, this.env);
+  }
+  listAsync(repo: string): Promise<RefMap> {
+    return snapshotRefsAsync(repo, this.env);
+  }
+  get(repo: string, ref: string): string | null {
+    return this.list(repo).get(ref) ?? null;
+  }
+  cas(repo: string, ref: string, old: string | null, next: string | null): CasResult {
+    checkCasArgs(repo, ref, old, next);
+    if (!existsSync(repo)) throw new VigoError('E_NO_BARE_REPO', `${repo}: no such repo to move ${ref} in`);
+    if (next === null && old === null) {
+      // "delete it if it is absent": nothing to write, only the comparison
+      const actual = this.get(repo, ref);
+      return actual === null ? { ok: true } : { ok: false, actual };
+    }
+    const zero = '0'.repeat((next ?? old ?? '').length);
+    const args = next === null ? ['update-ref', '--no-deref', '-d', ref, old ?? zero] : ['update-ref', '--no-deref', ref, next, old ?? zero];
+    const r = spawnSync('git', ['--git-dir', repo, ...args], { env: this.env, encoding: 'utf8' });
+    if (r.status === 0) return { ok: true };
+    // refused: a moved ref is the answer; anything else (a missing object, a lock held by a
+    // crashed writer) is an error, never mistaken for a mismatch
+    const actual = this.get(repo, ref);
+    if (actual !== old) return { ok: false, actual };
+    throw new VigoError('E_GIT', `${repo}: git update-ref ${ref} failed: ${(r.stderr || String(r.error ?? '')).trim()}`, {
+      hint: 'a stale <ref>.lock left by a killed git can be removed once no git runs on the repo',
+    });
+  }
 }

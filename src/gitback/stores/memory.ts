@@ -17,7 +17,8 @@ import { VigoError } from '../../platform/errors.js';
 import type { BindingRecord } from '../binding.js';
 import type { PasswdEntry } from '../passwd.js';
 import type { ProjectState } from '../state.js';
-import type { AccessStores, BindingStore, EnvelopeKind, EnvelopeStore, HeldEnvelopes, ProjectStore, TombstoneRecord, UserDirectory } from './stores.js';
+import { checkCasArgs } from './stores.js';
+import type { AccessStores, BindingStore, CasResult, EnvelopeKind, EnvelopeStore, HeldEnvelopes, ProjectStore, RefMap, RefStore, TombstoneRecord, UserDirectory } from './stores.js';
 
 export class MemoryEnvelopeStore implements EnvelopeStore {
   /** pid → "kind/id/uid" → envelope */
@@ -122,4 +123,32 @@ export class MemoryUserDirectory implements UserDirectory {
 
 export function memoryStores(): AccessStores & { users: MemoryUserDirectory; bindings: MemoryBindingStore; projects: MemoryProjectStore; envelopes: MemoryEnvelopeStore } {
   return { users: new MemoryUserDirectory(), bindings: new MemoryBindingStore(), projects: new MemoryProjectStore(), envelopes: new MemoryEnvelopeStore() };
+}
+
+/** Refs in maps, with GitRefStore's compare-and-swap: a repo exists once it is created. */
+export class MemoryRefStore implements RefStore {
+  /** repo → ref → object id */
+  readonly repos = new Map<string, RefMap>();
+  create(repo: string): void {
+    if (!this.repos.has(repo)) this.repos.set(repo, new Map());
+  }
+  list(repo: string): RefMap {
+    return new Map(this.repos.get(repo) ?? []);
+  }
+  listAsync(repo: string): Promise<RefMap> {
+    return Promise.resolve(this.list(repo));
+  }
+  get(repo: string, ref: string): string | null {
+    return this.repos.get(repo)?.get(ref) ?? null;
+  }
+  cas(repo: string, ref: string, old: string | null, next: string | null): CasResult {
+    checkCasArgs(repo, ref, old, next);
+    const refs = this.repos.get(repo);
+    if (refs === undefined) throw new VigoError('E_NO_BARE_REPO', `${repo}: no such repo to move ${ref} in`);
+    const actual = refs.get(ref) ?? null;
+    if (actual !== old) return { ok: false, actual };
+    if (next === null) refs.delete(ref);
+    else refs.set(ref, next);
+    return { ok: true };
+  }
 }

@@ -6,6 +6,7 @@
  * exist today; memory.ts holds the same in maps, so a decision can be driven with no files
  * and no processes (a simulator keeps hundreds of envoys in one process this way).
  */
+import { VigoError } from '../../platform/errors.js';
 import type { Delegation, LeaveEnvelope, RevocationSet, RevokeEnvelope } from '../../trust/index.js';
 import type { BindingRecord } from '../binding.js';
 import type { PasswdEntry } from '../passwd.js';
@@ -77,4 +78,50 @@ export interface AccessStores {
   bindings: BindingStore;
   projects: ProjectStore;
   envelopes: EnvelopeStore;
+}
+
+/** ref name → object id */
+export type RefMap = Map<string, string>;
+
+/** A compare-and-swap's answer: moved, or refused with what the ref is at (null: absent). */
+export type CasResult = { ok: true } | { ok: false; actual: string | null };
+
+/**
+ * A repo's refs (`repo` names the bare repo: its path on disk). Reads are snapshots; the
+ * only write is a compare-and-swap of one ref, so a replica or a racing receive never
+ * overwrites a ref that moved under it: a mismatch is a refusal naming the actual value.
+ */
+export interface RefStore {
+  /** every ref under refs/ → its object id; empty when the repo does not exist */
+  list(repo: string): RefMap;
+  /** the same, without blocking the event loop (the daemon's snapshots around a receive) */
+  listAsync(repo: string): Promise<RefMap>;
+  /** the ref's object id, null when absent */
+  get(repo: string, ref: string): string | null;
+  /**
+   * Moves `ref` to `next` (null: deletes it) only if it is at `old` now (null: only if it
+   * is absent). Throws (naming the ref) on a malformed ref name or object id, a missing
+   * repo, or an object the repo does not hold.
+   */
+  cas(repo: string, ref: string, old: string | null, next: string | null): CasResult;
+}
+
+/** git's ref-name rules (check-ref-format), for a full name under refs/. */
+export function isRefName(ref: string): boolean {
+  if (!ref.startsWith('refs/') || ref.endsWith('/') || ref.endsWith('.') || ref.includes('..') || ref.includes('//') || ref.includes('@{')) return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false;
+  return ref.split('/').every((c) => c !== '' && !c.startsWith('.') && !c.endsWith('.lock'));
+}
+
+const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** What every RefStore checks before a compare-and-swap: the same refusals on disk and in memory. */
+export function checkCasArgs(repo: string, ref: string, old: string | null, next: string | null): void {
+  if (!isRefName(ref)) throw new VigoError('E_BAD_REF', `${repo}: '${ref}' is not a ref name git accepts under refs/`);
+  for (const [what, v] of [
+    ['old', old],
+    ['new', next],
+  ] as const) {
+    if (v !== null && !OID.test(v)) throw new VigoError('E_BAD_REF', `${repo}: ${ref}: the ${what} value '${v}' is not a full object id`);
+  }
 }

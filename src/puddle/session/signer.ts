@@ -4,14 +4,13 @@ import { toHex, verifyRaw, type Signer } from '../../trust/index.js';
 import { puddlePath } from '../layout.js';
 import { readPublicKeySettled } from '../store.js';
 import { UNLOCK_HINT, request, sessionStatus } from './client.js';
-import { paths } from '../../platform/paths.js';
 
 function locked(dir: string): VigoError {
   return new VigoError('E_PUDDLE_LOCKED', `the puddle in ${dir} is locked`, { hint: UNLOCK_HINT });
 }
 
 /** A Signer whose key stays in the session helper; every sign() is one SIGN request. */
-export async function sessionSigner(dir: string = paths.puddleDir()): Promise<Signer> {
+export async function sessionSigner(dir: string): Promise<Signer> {
   const publicKey = readPublicKeySettled(dir);
   const pubHex = toHex(publicKey);
   const st = await sessionStatus(dir);

@@ -70,9 +70,9 @@ const PASSED_THROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'];
  * is not handed to operator commands. VIGO_FSROOT names the envoy root, so a command can
  * reach envoy paths under VIGO_ROOT; commands are not confined to it (see docs).
  */
-export function commandEnv(fsRoot: string): NodeJS.ProcessEnv {
+export function commandEnv(fsRoot: string, hostEnv: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const k of PASSED_THROUGH) if (process.env[k] !== undefined) env[k] = process.env[k];
+  for (const k of PASSED_THROUGH) if (hostEnv[k] !== undefined) env[k] = hostEnv[k];
   env['PATH'] ??= DEFAULT_PATH;
   env['VIGO_FSROOT'] = fsRoot;
   return env;
@@ -84,7 +84,7 @@ export async function applyExec(r: ExecResource, ctx: ApplyContext): Promise<Out
     const host = ctx.sandbox.resolveForRead(r.creates, 'creates');
     if (lstatOrNull(host) !== null) return { status: 'ok', message: `skipped: ${r.creates} exists` };
   }
-  const run = { cwd: ctx.sandbox.root, env: commandEnv(ctx.sandbox.root), timeoutMs: timeoutS * 1000 };
+  const run = { cwd: ctx.sandbox.root, env: commandEnv(ctx.sandbox.root, ctx.hostEnv), timeoutMs: timeoutS * 1000 };
   if (r.unless !== undefined && r.unless !== null) {
     const g = await runShell(r.unless, run);
     if (g.timedOut) throw new Error(failure('unless guard', g, timeoutS));

@@ -17,7 +17,7 @@ export function registerEnroll(agent: Command): void {
         { ...(o.token !== undefined ? { token: o.token } : {}), ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}) },
         { env: process.env, stdin: process.stdin, warn: (m) => process.stderr.write(`${m}\n`) },
       );
-      const id = await enrollEnvoy({ server: o.server, token, ...(o.hostname ? { hostname: o.hostname } : {}), ...(o.force ? { force: true } : {}) });
-      process.stdout.write(`Enrolled as ${id.hostname}\nEnvoy ID: ${id.envoy_id}\nCheck-in: ${id.grpc_addr} (mTLS)\nIdentity: ${identityFiles().dir}\nStart the agent: vigo agent run\n`);
+      const id = await enrollEnvoy({ server: o.server, token, ...(o.hostname ? { hostname: o.hostname } : {}), ...(o.force ? { force: true } : {}), env: process.env });
+      process.stdout.write(`Enrolled as ${id.hostname}\nEnvoy ID: ${id.envoy_id}\nCheck-in: ${id.grpc_addr} (mTLS)\nIdentity: ${identityFiles(process.env).dir}\nStart the agent: vigo agent run\n`);
     });
 }

@@ -7,7 +7,7 @@ export function registerRun(agent: Command): void {
   agent
     .command('run')
     .description('Run the envoy daemon in the foreground (root; or any user under VIGO_ROOT)')
-    .option('--config <file>', 'agent config file', defaultAgentConfigPath())
+    .option('--config <file>', 'agent config file', defaultAgentConfigPath(process.env))
     .action(async (opts: { config: string }) => {
       const config = loadAgentConfig(opts.config);
       const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} vigo-agent: ${msg}\n`);

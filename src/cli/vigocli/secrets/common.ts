@@ -22,6 +22,6 @@ export function secretsFlags(cmd: Command): Command {
 
 /** The vault's files and the unlock window (ms) these flags and server.yaml name. */
 export function secretsFrom(o: SecretsOpts): SecretsPaths & { windowMs: number } {
-  const c = loadServerConfig(o.config ?? defaultConfigFile());
+  const c = loadServerConfig(o.config ?? defaultConfigFile(process.env), process.env);
   return { ...secretsPaths(o.secretsDir ?? c.secretsDir, c.dataDir, o.keyFile), windowMs: c.secrets.unlock_window_h * 3600 * 1000 };
 }

@@ -7,7 +7,7 @@ export function registerLock(puddle: Command): void {
     .command('lock')
     .description('Lock the puddle: the session helper forgets the key and exits')
     .action(async () => {
-      const was = await lockSession(puddleDir());
+      const was = await lockSession(puddleDir(process.env));
       process.stdout.write(was ? 'Puddle locked\n' : 'Puddle was not unlocked\n');
     });
 }

@@ -1,6 +1,6 @@
 /** `vigo swarm puddle pubkey`: the form `gitback project invite --puddle` accepts. */
 import type { Command } from 'commander';
-import { readPublicKey } from '../../../../puddle/index.js';
+import { puddleDir, readPublicKey } from '../../../../puddle/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 
 export function registerPubkey(puddle: Command): void {
@@ -8,6 +8,6 @@ export function registerPubkey(puddle: Command): void {
     .command('pubkey')
     .description("Print this user's puddle public key as ed25519:<hex>")
     .action(() => {
-      process.stdout.write(formatPublicKey(readPublicKey()) + '\n');
+      process.stdout.write(formatPublicKey(readPublicKey(puddleDir(process.env))) + '\n');
     });
 }

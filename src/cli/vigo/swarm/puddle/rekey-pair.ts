@@ -12,10 +12,10 @@ export function registerRekeyPair(puddle: Command, hooks: HookRegistry<RekeyHook
     .option('--passphrase-file <F>', PASSPHRASE_FILE_HELP)
     .option('--force-orphan-projects', 'tombstone founded projects whose delegation chain is at the cap instead of refusing')
     .action(async (opts: { passphraseFile?: string; forceOrphanProjects?: boolean }) => {
-      const r = await rekeyPair(puddleDir(), {
+      const r = await rekeyPair(puddleDir(process.env), {
         passphrase: currentPassphrase(opts.passphraseFile),
         forceOrphanProjects: opts.forceOrphanProjects === true,
-        home: homeDir(),
+        home: homeDir(process.env),
         progress: (l) => process.stderr.write(`${l}\n`),
         hooks,
         env: process.env,

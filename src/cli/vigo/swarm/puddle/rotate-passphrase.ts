@@ -11,10 +11,10 @@ export function registerRotatePassphrase(puddle: Command): void {
     .option('--passphrase-file <F>', PASSPHRASE_FILE_HELP)
     .option('--new-passphrase-file <F>', 'the new passphrase (else $VIGO_PUDDLE_NEW_PASSPHRASE, a prompt asked twice, or the next line of stdin)')
     .action(async (opts: { passphraseFile?: string; newPassphraseFile?: string }) => {
-      const dir = puddleDir();
+      const dir = puddleDir(process.env);
       const oldPass = await currentPassphrase(opts.passphraseFile, 'Current puddle passphrase')();
       const newPass = await newPassphrase(opts.newPassphraseFile, 'VIGO_PUDDLE_NEW_PASSPHRASE', 'New puddle passphrase');
-      const pk = await rotatePassphrase(dir, oldPass, newPass);
+      const pk = await rotatePassphrase(dir, oldPass, newPass, process.env);
       process.stdout.write(`Passphrase changed\n  Pubkey: ${formatPublicKey(pk)} (unchanged)\n`);
     });
 }

@@ -9,7 +9,7 @@ export function registerStatus(puddle: Command): void {
     .description('Show whether the puddle is initialized and unlocked, its pubkey, name, and idle time left')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const s = await puddleStatus(puddleDir());
+      const s = await puddleStatus(puddleDir(process.env));
       if (opts.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + '\n');
         return;

@@ -25,7 +25,7 @@ export function registerUnlock(puddle: Command, hooks: HookRegistry<UnlockHook>)
     .option('--idle-timeout <duration>', 'lock after this long without a signature (90s, 15m, 2h)', `${DEFAULT_IDLE_TIMEOUT_S / 60}m`)
     .option('--watch-pid <pid>', 'lock when this process exits (default: the parent of this command, i.e. your shell; 0: no watchdog)')
     .action(async (opts: { passphraseFile?: string; idleTimeout: string; watchPid?: string }) => {
-      const dir = puddleDir();
+      const dir = puddleDir(process.env);
       const idleTimeoutS = parseDuration(opts.idleTimeout);
       const watchPid = parseWatchPid(opts.watchPid);
       const r = await unlockPuddle(dir, currentPassphrase(opts.passphraseFile), { idleTimeoutS, watchPid, hooks, env: process.env });

@@ -7,6 +7,6 @@ export function registerNameClear(name: Command): void {
     .command('clear')
     .description('Remove the name claim from this envoy')
     .action(() => {
-      process.stdout.write(clearNameClaim(puddleDir()) ? 'Name claim removed\n' : 'No name was claimed\n');
+      process.stdout.write(clearNameClaim(puddleDir(process.env)) ? 'Name claim removed\n' : 'No name was claimed\n');
     });
 }

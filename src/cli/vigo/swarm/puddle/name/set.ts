@@ -9,7 +9,7 @@ export function registerNameSet(name: Command): void {
     .description('Claim a friendly name (1–64 of A-Z a-z 0-9 . _ -, no leading dot, not 64 hex); puddle must be unlocked')
     .action(async (n: string) => {
       validateName(n);
-      const dir = puddleDir();
+      const dir = puddleDir(process.env);
       const signer = await sessionSigner(dir);
       const claim = await signNameClaim(signer, n, Math.floor(Date.now() / 1000));
       writeNameClaim(dir, claim);

@@ -8,7 +8,7 @@ export function registerNameShow(name: Command): void {
     .description('Print the claimed name (verified), if any')
     .option('--json', 'print the signed claim')
     .action((opts: { json?: boolean }) => {
-      const claim = readNameClaim(puddleDir());
+      const claim = readNameClaim(puddleDir(process.env));
       if (opts.json) process.stdout.write(JSON.stringify(claim, null, 2) + '\n');
       else process.stdout.write(claim ? `${claim.name}\n` : '(no name claimed)\n');
     });
