@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
 import { MIN_REPORT_CAP_BYTES } from '../wire/run-report.js';
+import { spannerSection, defaultSpannerConfig } from '../spanner/index-config.js';
 
 const listen = z
   .string()
@@ -115,35 +116,6 @@ const swarmSection = z
   })
   .strict();
 
-const boltEntry = z
-  .object({ id: z.string().min(1), addr: listen, patterns: z.array(glob).default([]) })
-  .strict();
-
-const spannerSection = z
-  .object({
-    mode: z.enum(['standalone', 'hub', 'spoke']).default('standalone'),
-    spanner_id: z.string().min(1).max(64).optional(),
-    bolt_id: z.string().min(1).max(64).optional(),
-    hub_addr: dialAddr.optional(),
-    peer_listen: listen.optional(),
-    patterns: z.array(glob).default([]),
-    bolts: z.array(boltEntry).default([]),
-    gossip_interval_s: z.number().positive().default(5),
-  })
-  .strict()
-  .superRefine((s, ctx) => {
-    if (s.mode !== 'standalone') {
-      if (!s.spanner_id) ctx.addIssue({ code: 'custom', path: ['spanner_id'], message: `required when mode is ${s.mode}` });
-      if (!s.bolt_id) ctx.addIssue({ code: 'custom', path: ['bolt_id'], message: `required when mode is ${s.mode}` });
-    }
-    if (s.mode === 'spoke' && !s.hub_addr) ctx.addIssue({ code: 'custom', path: ['hub_addr'], message: 'required when mode is spoke' });
-    const ids = new Set<string>();
-    s.bolts.forEach((b, i) => {
-      if (ids.has(b.id)) ctx.addIssue({ code: 'custom', path: ['bolts', i, 'id'], message: `duplicate bolt id '${b.id}'` });
-      ids.add(b.id);
-    });
-  });
-
 export const serverYamlSchema = z
   .object({
     server: serverSection.default(serverSection.parse({})),
@@ -152,7 +124,7 @@ export const serverYamlSchema = z
     pki: pkiSection.default(pkiSection.parse({})),
     secrets: secretsSection.default(secretsSection.parse({})),
     swarm: swarmSection.default({}),
-    spanner: spannerSection.default(spannerSection.parse({})),
+    spanner: spannerSection.default(defaultSpannerConfig),
   })
   .strict();
 

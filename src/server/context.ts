@@ -6,6 +6,7 @@ import type { PolicyState } from './policy.js';
 import type { CheckinServer } from './checkin/server.js';
 import type { Metrics } from './metrics.js';
 import type { PemPair } from './pki.js';
+import type { Bolt } from '../spanner/index.js';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -17,6 +18,8 @@ export interface ServerContext {
   ca: PemPair;
   caFingerprint: string;
   grpcPort: number;
+  /** this server's bolt in a spanner (null when standalone) */
+  spanner: Bolt | null;
   startedAt: number;
   log: (msg: string) => void;
   now: () => number;

@@ -5,7 +5,7 @@
  * vigocli command (importing this took 0.7 s where index.ts took 4.4 s, on a loaded box).
  */
 export { defaultConfigFile, loadServerConfig } from './config.js';
-export { ensureMasterKey, listSecrets, lock, revealSecret, secretsPaths, setSecret, unlock, unlockedUntil } from './secrets.js';
+export { ensureMasterKey, listSecrets, lock, masterKeyWrap, revealSecret, secretsPaths, setSecret, unlock, unlockedUntil } from './secrets.js';
 export type { SecretsPaths } from './secrets.js';
 export type { EnvoyView } from './envoys.js';
 export type { CertificateStatus } from './checkin/certs.js';

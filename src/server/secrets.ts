@@ -5,7 +5,7 @@
  * (`/srv/vigo/.secrets-unlocked`, default 24 h): every reveal or set while it is open
  * pushes its end out again. Values never reach logs.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
@@ -69,15 +69,59 @@ function requireUnlocked(p: SecretsPaths, nowMs: number, windowMs: number): void
   writeJsonAtomic(p.unlockedFile, { expires_at: nowMs + windowMs }, { mode: 0o600 });
 }
 
+interface SealedDoc {
+  v: 1;
+  alg: 'AES-256-GCM';
+  iv: string;
+  tag: string;
+  ct: string;
+}
+
+function sealDoc(key: Buffer, aad: string, value: Buffer): SealedDoc {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(Buffer.from(aad, 'utf8'));
+  const ct = Buffer.concat([c.update(value), c.final()]);
+  return { v: 1, alg: 'AES-256-GCM', iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+}
+
+function openDoc(key: Buffer, aad: string, doc: SealedDoc): Buffer {
+  const d = createDecipheriv('aes-256-gcm', key, Buffer.from(doc.iv, 'base64'));
+  d.setAAD(Buffer.from(aad, 'utf8'));
+  d.setAuthTag(Buffer.from(doc.tag, 'base64'));
+  return Buffer.concat([d.update(Buffer.from(doc.ct, 'base64')), d.final()]);
+}
+
+/** Seals and opens a key another subsystem keeps at rest (e.g. the spanner bolt key). */
+export interface KeyWrap {
+  seal(aad: string, value: Buffer): string;
+  /** throws E_SECRETS_CORRUPT naming `file` when the text was not sealed under this master key and aad */
+  open(aad: string, text: string, file: string): Buffer;
+}
+
+/**
+ * A wrap under a key derived from the master key (HKDF-SHA256, info = `domain`, e.g.
+ * `vigo/spanner-bolt-key/v1`): the master key itself never wraps anything but secrets, and
+ * each use has its own key. Needs no unlock window: vigosrv opens it at boot, unattended.
+ */
+export function masterKeyWrap(p: SecretsPaths, domain: string): KeyWrap {
+  const key = Buffer.from(hkdfSync('sha256', readMasterKey(p), Buffer.alloc(0), Buffer.from(domain, 'utf8'), 32));
+  return {
+    seal: (aad, value) => JSON.stringify(sealDoc(key, aad, value)) + '\n',
+    open: (aad, text, file) => {
+      try {
+        return openDoc(key, aad, JSON.parse(text) as SealedDoc);
+      } catch {
+        throw new VigoError('E_SECRETS_CORRUPT', `${file}: cannot be opened with this server's master key (tampered, or from another server)`, { hint: 'restore it from backup with its master key, or move it aside to make a new one (a new key is a new bolt)' });
+      }
+    },
+  };
+}
+
 export function setSecret(p: SecretsPaths, name: string, value: Buffer, nowMs: number, windowMs: number): void {
   checkName(name);
   requireUnlocked(p, nowMs, windowMs);
-  const key = readMasterKey(p);
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', key, iv);
-  c.setAAD(Buffer.from(name, 'utf8'));
-  const ct = Buffer.concat([c.update(value), c.final()]);
-  const doc = { v: 1, alg: 'AES-256-GCM', iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+  const doc = sealDoc(readMasterKey(p), name, value);
   writeFileAtomic(join(p.dir, `${name}.secret`), JSON.stringify(doc) + '\n', { mode: 0o600, mkdirMode: 0o700 });
 }
 
@@ -88,11 +132,7 @@ export function revealSecret(p: SecretsPaths, name: string, nowMs: number, windo
   if (!existsSync(file)) throw new VigoError('E_SECRETS_NOT_FOUND', `no secret named '${name}'`, { hint: 'see `vigocli secrets list`' });
   const key = readMasterKey(p);
   try {
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { iv: string; tag: string; ct: string };
-    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(doc.iv, 'base64'));
-    d.setAAD(Buffer.from(name, 'utf8'));
-    d.setAuthTag(Buffer.from(doc.tag, 'base64'));
-    return Buffer.concat([d.update(Buffer.from(doc.ct, 'base64')), d.final()]);
+    return openDoc(key, name, JSON.parse(readFileSync(file, 'utf8')) as SealedDoc);
   } catch {
     throw new VigoError('E_SECRETS_CORRUPT', `${file}: cannot be decrypted with this master key (tampered, renamed or from another server)`);
   }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/atomic.js';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, hostname as osHostname } from 'node:os';
 import { bindHost, splitHostPort, type ServerConfig } from './config.js';
 import { openDb, type Db } from './db.js';
 import { EnvoyIndex } from './envoys.js';
@@ -18,7 +18,9 @@ import { createMetrics, registerCertGauges, registerStateGauges } from './metric
 import { certFingerprint } from '../wire/enroll.js';
 import { createCa, type PemPair } from './pki.js';
 import { ServerIdentity, ensureServerCert, keepServerCertFresh } from './server-cert.js';
-import { ensureMasterKey, secretsPaths } from './secrets.js';
+import { ensureMasterKey, masterKeyWrap, secretsPaths } from './secrets.js';
+import { Bolt, BOLT_KEY_WRAP_DOMAIN, boltKeyFile } from '../spanner/index.js';
+import { cryptoRng } from '../platform/clock.js';
 import { mintLocalAdminToken } from './tokens.js';
 import { buildRest } from './rest/index.js';
 import { VigoError } from '../platform/errors.js';
@@ -126,7 +128,22 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     }
     registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
 
-    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, startedAt: now(), log, now };
+    const sp = secretsPaths(config.secretsDir, config.dataDir);
+    const spanner = Bolt.open({
+      config: config.spanner,
+      hostname: (config.server.hostname ?? osHostname()).toLowerCase(),
+      dataDir: config.dataDir,
+      keyFile: boltKeyFile(config.secretsDir),
+      wrap: () => masterKeyWrap(sp, BOLT_KEY_WRAP_DOMAIN),
+      caPem: ca.cert,
+      caSha256: certFingerprint(ca.cert),
+      clock: { now },
+      rng: cryptoRng,
+      log,
+      localStats: () => ({ envoys: index.size, compliance_pct: index.compliance(now()).compliance_pct }),
+    });
+    if (spanner) release.push(() => spanner.close());
+    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, spanner, startedAt: now(), log, now };
     // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
     const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
     release.push(() => app.close());
@@ -170,6 +187,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
         await app.close();
         await checkin.stop();
         index.flush();
+        spanner?.close();
         db.close();
       },
     };

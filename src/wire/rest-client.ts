@@ -25,6 +25,8 @@ export interface ApiTarget {
   server: string; // https://host:port
   ca: string; // PEM
   token?: string;
+  /** extra request headers (bolt-to-bolt calls carry their signature in them) */
+  headers?: Record<string, string>;
 }
 
 export interface ApiResponse<T> {
@@ -54,6 +56,7 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
         checkServerIdentity: (host, cert) => checkServerIdentity(ipHost ? 'vigosrv' : host, cert),
         headers: {
           accept: 'application/json',
+          ...t.headers,
           ...(t.token ? { authorization: `Bearer ${t.token}` } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
         },

@@ -125,7 +125,9 @@ test('auth login pins the CA, refuses a wrong fingerprint, and logout forgets', 
   assert.match(r.stdout, /as alice \(viewer\)/);
   r = fleet.cli('vigocli.js', ['auth', 'status', '--json'], home);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { server: fleet.restUrl, source: 'login', name: 'alice', role: 'viewer', expires_at: null });
+  const { logins, ...inUse } = JSON.parse(r.stdout) as { logins: { server: string; default: boolean }[] };
+  assert.deepEqual(inUse, { server: fleet.restUrl, source: 'login', name: 'alice', role: 'viewer', expires_at: null });
+  assert.deepEqual(logins.map((l) => [l.server, l.default]), [[fleet.restUrl, true]]);
   r = fleet.cli('vigocli.js', ['auth', 'login', '--server', fleet.restUrl, '--token', 'vgot_nope', '--ca', join(fleet.dataDir, 'tls', 'ca.crt')], { HOME: join(fleet.dir, 'bob') });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /unknown API token/);

@@ -7,6 +7,7 @@ import { registerEnvoys } from './envoys/index.js';
 import { registerRuns } from './runs/index.js';
 import { registerConfig } from './config/index.js';
 import { registerServer } from './server/index.js';
+import { registerSpanner } from './spanner/index.js';
 
 export function registerVigocli(program: Command): void {
   registerAuth(program);
@@ -16,4 +17,5 @@ export function registerVigocli(program: Command): void {
   registerRuns(program);
   registerConfig(program);
   registerServer(program);
+  registerSpanner(program);
 }

@@ -14,7 +14,8 @@ declare module 'fastify' {
     principal: ApiTokenRow | null;
   }
   interface FastifyContextConfig {
-    auth?: 'enroll-token';
+    /** the route authenticates itself: an enrollment token in its body, or a bolt's signature (spanner) */
+    auth?: 'enroll-token' | 'bolt';
     /** extra roles allowed beyond the default (reads: admin, viewer; writes: admin) */
     roles?: Role[];
     /** admin only, reads included (what a viewer must not see) */
@@ -31,7 +32,7 @@ export function rolesFor(method: string, extra: Role[] = [], adminOnly = false):
 async function authenticate(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   req.principal = null;
   const cfg = req.routeOptions.config;
-  if (cfg?.auth === 'enroll-token') return;
+  if (cfg?.auth === 'enroll-token' || cfg?.auth === 'bolt') return;
   const h = req.headers.authorization;
   const token = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
   if (!token) {

@@ -7,6 +7,7 @@ import { envoysPlugin } from './envoys.js';
 import { runsPlugin } from './runs.js';
 import { configPlugin } from './config.js';
 import { statusPlugin } from './status.js';
+import { spannerPlugin } from './spanner.js';
 import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
@@ -39,5 +40,6 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   await app.register(runsPlugin, ctx);
   await app.register(configPlugin, ctx);
   await app.register(statusPlugin, ctx);
+  await app.register(spannerPlugin, ctx);
   return app;
 }

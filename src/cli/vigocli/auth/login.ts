@@ -1,21 +1,23 @@
-/** `vigocli auth login --server URL --token T [--ca FILE | --ca-fingerprint HEX]` */
+/** `vigocli auth login --server URL --token T [--ca FILE | --ca-fingerprint HEX]`: one login per server, the newest is the default */
 import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { api, fetchServerCa, parseServerUrl } from '../../../wire/rest-client.js';
 import { VigoError } from '../../../platform/errors.js';
-import { saveLogin, loginFile } from '../session.js';
+import { saveLogin, loginFile, selectedServer } from '../session.js';
 
 export function registerLogin(auth: Command): void {
   auth
     .command('login')
-    .description('Save a server URL and API token for later commands (checks both first)')
-    .requiredOption('--server <url>', 'https://HOST:8443')
+    .description('Save a server URL and API token for later commands (checks both first); needs the global --server https://HOST:8443. One login is kept per server; the newest is the default')
     .requiredOption('--token <token>', 'an API token (vgot_…)')
     .option('--ca <file>', "the server's CA certificate (srv/vigo/tls/ca.crt on the server)")
     .option('--ca-fingerprint <hex>', 'expected SHA-256 of the CA the server presents (first contact without --ca)')
-    .action(async (o: { server: string; token: string; ca?: string; caFingerprint?: string }) => {
-      const url = parseServerUrl(o.server);
+    .action(async (o: { token: string; ca?: string; caFingerprint?: string }) => {
+      // --server is the global flag (commander gives it to the program, wherever it is written)
+      const server = selectedServer();
+      if (server === undefined) throw new VigoError('E_BAD_URL', 'auth login needs --server https://HOST:8443');
+      const url = parseServerUrl(server);
       let ca: string;
       let fp: string;
       if (o.ca) {

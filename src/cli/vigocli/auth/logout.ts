@@ -1,12 +1,13 @@
-/** `vigocli auth logout` */
+/** `vigocli auth logout [--server URL]`: forgets one saved login (default: the newest) */
 import type { Command } from 'commander';
-import { loginFile, removeLogin } from '../session.js';
+import { loginFile, removeLogin, selectedServer } from '../session.js';
 
 export function registerLogout(auth: Command): void {
   auth
     .command('logout')
-    .description('Forget the saved login')
+    .description('Forget the saved login for --server (default: the newest)')
     .action(() => {
-      process.stdout.write(removeLogin() ? `Logged out (removed ${loginFile()})\n` : 'Not logged in\n');
+      const gone = removeLogin(selectedServer());
+      process.stdout.write(gone !== null ? `Logged out of ${gone} (${loginFile()})\n` : 'Not logged in\n');
     });
 }
