@@ -4,9 +4,8 @@
  * Run reports are committed before they are acknowledged; check-in bookkeeping (last
  * seen, fingerprint) is flushed in batches by the envoy index.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openDurableSqlite } from '../platform/sqlite.js';
 
 export type Db = Database.Database;
 
@@ -54,12 +53,7 @@ function addMissingColumns(db: Db): void {
 }
 
 export function openDb(path: string): Db {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  const db = openDurableSqlite(path, SCHEMA);
   db.transaction(() => addMissingColumns(db))();
   return db;
 }

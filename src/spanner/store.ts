@@ -5,9 +5,7 @@
  * removed. Rows are stored as their canonical JSON and re-verified when loaded (a row
  * edited on disk fails its signature and is refused by the merge, not trusted).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openDurableSqlite } from '../platform/sqlite.js';
 import { canonicalize, type Hex } from '../trust/index.js';
 import { parseRosterRow, rowId, rowSigner, rowTime, RosterError, type RosterRow } from '../wire/spanner-roster.js';
 
@@ -48,12 +46,7 @@ CREATE INDEX IF NOT EXISTS spanner_bolts_by_time ON spanner_bolts (at, id);
 
 /** Opens (creating it and its directory, mode 0700, if need be) the roster database at `path`. */
 export function openSqliteRosterStore(path: string): RosterStore {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  const db = openDurableSqlite(path, SCHEMA);
   const insert = db.prepare('INSERT OR IGNORE INTO spanner_bolts (id, kind, signer, at, body) VALUES (?, ?, ?, ?, ?)');
   const select = db.prepare('SELECT id, body FROM spanner_bolts ORDER BY at, id');
   const addAll = db.transaction((rows: readonly RosterRow[], ids?: readonly Hex[]) => {

@@ -17,6 +17,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { writeJsonAtomic } from '../platform/atomic.js';
+import { gitEnv } from '../platform/git-env.js';
 import { VigoError } from '../platform/errors.js';
 import type { Hex, Scope } from '../trust/index.js';
 import type { RefUpdate } from '../wire/gitback-manifest.js';
@@ -25,11 +26,11 @@ import { MAX_APPLIED_IDS, streamOf, type ProjectMeta, type RefState, type Replic
 const ZERO_OID = '0000000000000000000000000000000000000000';
 
 /**
- * A clean environment for the git processes replication runs: a fixed system PATH, as a
- * root daemon should have (no caller's PATH decides which git runs on peer input).
+ * A clean environment for the git processes replication runs: the helper daemon's own
+ * (gitback's gitEnv: a system PATH, HOME=/, no system config), never prompting.
  */
 export function replicaGitEnv(): NodeJS.ProcessEnv {
-  return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/', LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+  return gitEnv({}, { GIT_TERMINAL_PROMPT: '0' });
 }
 
 export interface GitResult {

@@ -32,13 +32,13 @@ export function isHex64(s: unknown): s is Hex {
   return true;
 }
 
-/** A short printable rendering of untrusted input for error messages. */
-export function preview(v: unknown): string {
+/** A short printable rendering of untrusted input for error messages, at most `max` characters. */
+export function preview(v: unknown, max = 80): string {
   let s: string;
   try {
     s = typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? typeof v);
   } catch {
     s = typeof v;
   }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }

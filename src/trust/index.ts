@@ -7,7 +7,7 @@
 export { TrustError, isTrustError, TRUST_ERROR_CODES, TRUST_INPUT_ERROR_CODES } from './errors.js';
 export type { TrustErrorCode, TrustVerifyCode } from './errors.js';
 
-export { toHex, fromHex, isHex64 } from './hex.js';
+export { toHex, fromHex, isHex64, preview } from './hex.js';
 export type { Hex } from './hex.js';
 export { generateKeyPair, publicKeyFromSeed, parsePublicKey, formatPublicKey, pubkeyHex, signRaw, verifyRaw, seedSigner } from './keys.js';
 export type { Signer } from './keys.js';

@@ -17,6 +17,7 @@ import {
   canonicalize,
   domainTag,
   fromHex,
+  preview,
   pubkeyHex,
   sha256Hex,
   signingMessage,
@@ -136,14 +137,9 @@ const HEX64_RE = /^[0-9a-f]{64}$/;
 const SIG_RE = /^[0-9a-f]{128}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Untrusted input in a message: the trust core's rendering, kept to 60 characters. */
 function show(v: unknown): string {
-  let s: string;
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? typeof v);
-  } catch {
-    s = typeof v;
-  }
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return preview(v, 60);
 }
 
 function bad(path: string, msg: string): never {

@@ -10,25 +10,7 @@ import { VigoError } from '../../platform/errors.js';
 
 export type RefSnapshot = Map<string, string>; // refname → object id
 
-/** What a git process the daemon runs inherits of the host: PATH and HOME, nothing else. */
-export interface GitHost {
-  readonly PATH?: string | undefined;
-  readonly HOME?: string | undefined;
-}
-
-/**
- * A clean environment for git processes the daemon runs (nothing from the client): the
- * host's PATH and HOME, as the entry point passes them in.
- */
-export function gitEnv(host: GitHost, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: host.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: host.HOME ?? '/',
-    LANG: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
-    ...extra,
-  };
-}
+export { gitEnv, type GitHost } from '../../platform/git-env.js';
 
 /** @param env a gitEnv() */
 export function git(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string } = {}): string {
