@@ -67,6 +67,9 @@ export function parseSwarmSection(config: AgentConfig): SwarmSection {
   return r.data;
 }
 
+/** how soon a swarm that failed to start is tried again */
+const RETRY_MS = 30_000;
+
 export interface SwarmServiceOptions {
   clock?: Clock;
   rng?: Rng;
@@ -91,6 +94,7 @@ export class SwarmService implements AgentService {
   private running: Running | null = null;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private retry: NodeJS.Timeout | null = null;
   private readonly clock: Clock;
   private readonly rng: Rng;
 
@@ -130,6 +134,7 @@ export class SwarmService implements AgentService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
     await this.reconcile();
   }
 
@@ -142,7 +147,17 @@ export class SwarmService implements AgentService {
       if (want && this.running === null) await this.up(ctx);
       else if (!want && this.running !== null) await this.down(ctx, this.stopped ? 'the agent is stopping' : 'gitback is no longer enabled for this envoy');
     });
-    this.queue = next.catch((e: unknown) => this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}`));
+    this.queue = next.catch((e: unknown) => {
+      // e.g. the port taken: the assignment still stands, so try again (not only at the next reconnect)
+      this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}; retrying in ${RETRY_MS / 1000}s`);
+      if (this.retry === null && !this.stopped) {
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          void this.reconcile();
+        }, RETRY_MS);
+        this.retry.unref();
+      }
+    });
     return this.queue;
   }
 
@@ -187,7 +202,11 @@ export class SwarmService implements AgentService {
         handles.set(p.projectId, p.handle);
       }
     };
-    rescan();
+    try {
+      rescan();
+    } catch (e) {
+      log(`scanning local projects: ${e instanceof Error ? e.message : String(e)}; again in ${this.cfg.rescan_s}s`);
+    }
     let announcer: Announcer | null = new Announcer({
       host,
       envoyId,
