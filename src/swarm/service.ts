@@ -68,7 +68,7 @@ export function parseSwarmSection(config: AgentConfig): SwarmSection {
 }
 
 /** how soon a swarm that failed to start is tried again */
-const RETRY_MS = 30_000;
+export const DEFAULT_SWARM_RETRY_MS = 30_000;
 
 export interface SwarmServiceOptions {
   clock?: Clock;
@@ -78,6 +78,8 @@ export interface SwarmServiceOptions {
    * The gitback daemon's fan-out hangs on it.
    */
   attach?: (node: SwarmNode | null) => void;
+  /** how soon a start that failed (its port taken) is tried again (DEFAULT_SWARM_RETRY_MS) */
+  retryMs?: number;
 }
 
 interface Running {
@@ -149,12 +151,13 @@ export class SwarmService implements AgentService {
     });
     this.queue = next.catch((e: unknown) => {
       // e.g. the port taken: the assignment still stands, so try again (not only at the next reconnect)
-      this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}; retrying in ${RETRY_MS / 1000}s`);
+      const retryMs = this.opts.retryMs ?? DEFAULT_SWARM_RETRY_MS;
+      this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}; retrying in ${retryMs / 1000}s`);
       if (this.retry === null && !this.stopped) {
         this.retry = setTimeout(() => {
           this.retry = null;
           void this.reconcile();
-        }, RETRY_MS);
+        }, retryMs);
         this.retry.unref();
       }
     });
