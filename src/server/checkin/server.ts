@@ -7,7 +7,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
+import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, swarmAssignmentMsg, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
+import { resolveSwarmAssignment, type SwarmGatesConfig } from '../swarm-gates.js';
 import { certCommonName, certValidity } from '../../wire/enroll.js';
 import { signEnvoyCsr, type PemPair } from '../pki.js';
 import { EnvoyCerts } from './certs.js';
@@ -48,6 +49,8 @@ export interface CheckinServerOptions {
   /** signs renewed envoy certificates */
   ca: PemPair;
   envoyCertLifetimeS: number;
+  /** server.yaml `swarm:` (the gates); absent: every gate off */
+  swarm?: SwarmGatesConfig;
 }
 
 export class CheckinServer {
@@ -66,9 +69,12 @@ export class CheckinServer {
   readonly certs: EnvoyCerts;
   private identity: ServerIdentity | undefined;
   private readonly lastRenewal = new Map<string, number>();
+  /** server.yaml is read at start: a changed swarm section reaches the envoys when vigosrv restarts */
+  private readonly swarmGates: SwarmGatesConfig;
 
   constructor(private readonly o: CheckinServerOptions) {
     this.now = o.now ?? Date.now;
+    this.swarmGates = o.swarm ?? {};
     this.certs = new EnvoyCerts(o.db);
     this.server.addService(checkinService(), { Stream: (call: Stream) => this.onStream(call) });
   }
@@ -101,6 +107,12 @@ export class CheckinServer {
       n++;
     }
     return n;
+  }
+
+  /** The envoy's swarm assignment, resolved for the hostname in its enrollment record (never a field it sent). */
+  private sendAssignment(call: Stream, rec: EnvoyRecord): void {
+    const a = resolveSwarmAssignment(rec.hostname, this.swarmGates);
+    if (!call.writableEnded && !call.destroyed) call.write({ seq: 0, swarm: swarmAssignmentMsg(a) });
   }
 
   /** Cut a revoked envoy's stream. */
@@ -140,6 +152,8 @@ export class CheckinServer {
     };
     call.on('error', gone);
     call.on('close', gone);
+    // every new stream hears its swarm assignment first (the envoy keeps the last one it heard)
+    this.sendAssignment(call, rec);
     call.on('end', () => {
       gone();
       call.end();
