@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
+import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type MovedMsg, type ServerMessage } from '../../wire/checkin.js';
 import { certCommonName, certValidity } from '../../wire/enroll.js';
 import { signEnvoyCsr, type PemPair } from '../pki.js';
 import { EnvoyCerts } from './certs.js';
@@ -50,7 +50,18 @@ export interface CheckinServerOptions {
   envoyCertLifetimeS: number;
 }
 
+/** What the spanner adds to check-ins (server/envoy-move.ts): moved envoys, moving ones, the CA bundle. */
+export interface CheckinSpanner {
+  /** where an envoy this bolt handed over checks in now (undefined: not moved) */
+  movedTo(id: string): MovedMsg | undefined;
+  /** the envoy's move is under way: its runs wait (refused as unavailable, kept spooled) */
+  moving(id: string): boolean;
+  /** the CA bundle envoys should trust, and its SHA-256 */
+  trust(): { bundle: string; sha256: string };
+}
+
 export class CheckinServer {
+  spanner: CheckinSpanner | null = null;
   // keepalive pings find envoys that vanished without closing (power loss, a cut link)
   private readonly server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_CHECKIN_MESSAGE_BYTES,
@@ -119,10 +130,12 @@ export class CheckinServer {
     const peerCert = call.getAuthContext().sslPeerCertificate;
     const id = peerCert ? certCommonName(peerCert.raw) : null;
     const rec = id ? index.get(id) : undefined;
+    if (id && !rec && this.spanner?.movedTo(id)) return this.servedElsewhere(call, id);
     if (!id || !rec) return this.refuse(call, grpc.status.UNAUTHENTICATED, 'unknown envoy certificate; enroll again with `vigo agent enroll`');
     if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${id} is revoked`);
     try {
       this.certs.record(id, certValidity(peerCert?.raw as Buffer));
+      this.certs.recordKey(id, peerCert?.raw as Buffer);
     } catch (e) {
       this.o.log(`envoy ${rec.hostname}: cannot record its certificate: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -146,6 +159,11 @@ export class CheckinServer {
     });
     call.on('data', (m: AgentMessage) => {
       try {
+        // handed over to another bolt while this stream was open: say where it went
+        const moved = this.spanner?.movedTo(id);
+        if (moved) return this.answerMoved(call, m, moved);
+        if (m.run && this.spanner?.moving(id)) return this.refuse(call, grpc.status.UNAVAILABLE, 'this envoy is moving to another bolt; its runs stay spooled and go there');
+        if (m.checkin) this.sendTrust(call, m.checkin.trust_sha256);
         if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
         else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
         else if (m.renew) void this.onRenew(call, rec, m.seq, m.renew.csr);
@@ -157,6 +175,29 @@ export class CheckinServer {
         this.refuse(call, grpc.status.UNAVAILABLE, 'the server could not process this message; retry later');
       }
     });
+  }
+
+  /** An envoy behind on the CA bundle gets it before the answer to its check-in. */
+  private sendTrust(call: Stream, envoySha256: string | undefined): void {
+    if (!this.spanner || !envoySha256) return; // '' : an agent that predates the bundle
+    const t = this.spanner.trust();
+    if (t.sha256 !== envoySha256) call.write({ seq: 0, trust: { ca_bundle: t.bundle } });
+  }
+
+  /** A moved envoy's stream: every check-in is answered with where it checks in now; nothing else is taken. */
+  private servedElsewhere(call: Stream, id: string): void {
+    call.on('error', () => undefined);
+    call.on('end', () => call.end());
+    call.on('data', (m: AgentMessage) => {
+      const moved = this.spanner?.movedTo(id);
+      if (moved) this.answerMoved(call, m, moved);
+      else this.refuse(call, grpc.status.UNAUTHENTICATED, 'unknown envoy certificate; enroll again with `vigo agent enroll`');
+    });
+  }
+
+  private answerMoved(call: Stream, m: AgentMessage, moved: MovedMsg): void {
+    if (m.checkin) call.write({ seq: m.seq, moved });
+    else this.refuse(call, grpc.status.UNAVAILABLE, `this envoy moved to bolt ${moved.bolt_id} (${moved.grpc_addr}); check in there`);
   }
 
   private onCheckin(call: Stream, rec: EnvoyRecord, ip: string, seq: number, version: number, fingerprint: string): void {
