@@ -212,7 +212,7 @@ export class EnvoyMoves implements CheckinSpanner {
 
   /** Phase 1 to 3 for one envoy (see the file comment). */
   private async handOver(rec: EnvoyRecord, to: string, peer: Peer): Promise<MovedEnvoy> {
-    const { db, index } = this.o;
+    const { db } = this.o;
     if (this.movingIds.has(rec.id)) {
       const row = db.prepare('SELECT to_bolt FROM envoy_moves WHERE envoy_id = ?').get(rec.id) as { to_bolt: string } | undefined;
       refuse('E_MOVE', `envoy ${rec.hostname} is already moving${row ? ` to bolt ${row.to_bolt}` : ''}`, 'wait for it to finish (it is retried every few seconds)');

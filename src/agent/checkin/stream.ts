@@ -30,6 +30,8 @@ export class CheckinStream {
   private seq = 0;
   private readonly waiters = new Map<number, Waiter>();
   onPush: (reason: string) => void = () => undefined;
+  /** the bolt's CA bundle, sent when the envoy's differs (spanner) */
+  onTrust: (caBundle: string) => void = () => undefined;
   onClosed: (err: Error) => void = () => undefined;
 
   constructor(addr: string, tls: StreamTls, extraOptions: grpc.ChannelOptions = {}) {
@@ -49,6 +51,7 @@ export class CheckinStream {
     this.call = call;
     call.on('data', (m: ServerMessage) => {
       if (m.checkin_now) return this.onPush(m.checkin_now.reason);
+      if (m.trust && m.seq === 0) return this.onTrust(m.trust.ca_bundle);
       const w = this.waiters.get(m.seq);
       if (!w) return;
       this.waiters.delete(m.seq);
@@ -94,8 +97,8 @@ export class CheckinStream {
     });
   }
 
-  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000): Promise<ServerMessage> {
-    return this.send({ checkin: { policy_version: policyVersion, fingerprint } }, timeoutMs);
+  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000, trustSha256 = ''): Promise<ServerMessage> {
+    return this.send({ checkin: { policy_version: policyVersion, fingerprint, trust_sha256: trustSha256 } }, timeoutMs);
   }
 
   async sendRun(runId: string, reportJson: string, timeoutMs = 10_000): Promise<void> {
