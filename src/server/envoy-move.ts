@@ -69,6 +69,8 @@ function sha256(s: string): string {
 export class EnvoyMoves implements CheckinSpanner {
   private readonly moved = new Map<string, MovedMsg>();
   private readonly movingIds = new Set<string>();
+  /** hand-overs on the wire now (a drain's and the resumer's must not race for one envoy) */
+  private readonly inFlight = new Set<string>();
   private trustCache = { bundle: '', sha256: '' };
   private resumer: NodeJS.Timeout | undefined;
   private resuming = false;
@@ -254,6 +256,16 @@ export class EnvoyMoves implements CheckinSpanner {
 
   /** Phase 2 and 3. Throws E_MOVE_REFUSED when the target refused for good, E_MOVE when it could not be asked. */
   private async transfer(id: string, to: string, peer: Peer): Promise<MovedEnvoy> {
+    if (this.inFlight.has(id)) refuse('E_MOVE', `envoy ${id} is being handed over already`, 'wait for it to finish');
+    this.inFlight.add(id);
+    try {
+      return await this.transferNow(id, to, peer);
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  private async transferNow(id: string, to: string, peer: Peer): Promise<MovedEnvoy> {
     const body = this.handoverBody(id);
     let r;
     try {
@@ -294,6 +306,7 @@ export class EnvoyMoves implements CheckinSpanner {
     let done = 0;
     try {
       for (const m of this.o.db.prepare('SELECT envoy_id, to_bolt FROM envoy_moves').all() as { envoy_id: string; to_bolt: string }[]) {
+        if (this.inFlight.has(m.envoy_id)) continue;
         if (!this.o.index.get(m.envoy_id)) {
           this.abort(m.envoy_id, 'no such envoy here');
           continue;

@@ -153,7 +153,9 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       // the check-in listener accepts envoy certificates of every live bolt's CA: follow the roster
       checkin.spanner = moves;
       const install = () => {
-        if (identity.setTrustedCas(moves.trust().bundle)) log(`check-in trusts ${moves.trust().bundle.split('BEGIN CERTIFICATE').length - 1} CA(s) (this bolt's and every live roster bolt's)`);
+        if (!identity.setTrustedCas(moves.trust().bundle)) return;
+        log(`check-in trusts ${moves.trust().bundle.split('BEGIN CERTIFICATE').length - 1} CA(s) (this bolt's and every live roster bolt's)`);
+        checkin.dropUntrusted(moves.trust().bundle);
       };
       install();
       const t = setInterval(() => {

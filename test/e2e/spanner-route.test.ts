@@ -205,6 +205,11 @@ test('bolt remove of C on the hub: C\'s envoys are drained first, C is revoked e
   };
   // while C is live, A's listener takes C's certificates (the TLS handshake passes; A says where the envoy is)
   assert.equal(await tryCheckin(), 'answered');
+  // and a stream opened with one stays open until C is revoked
+  const held = new CheckinStream(grpcAddr(A), tls);
+  let cutWith = '';
+  held.onClosed = (e) => (cutWith = e.message);
+  await held.checkin(0, '', 5000);
 
   await refusedOn(B, ['spanner', 'bolt', 'remove', 'bolt-c'], 'bolt-c\n', /only the hub/);
   const runs = await runsOf(cHosts);
@@ -228,6 +233,9 @@ test('bolt remove of C on the hub: C\'s envoys are drained first, C is revoked e
     return m !== 'answered' && m;
   }, 30_000, 500);
   console.log(`a bolt-c certificate at bolt-a after the removal: ${refusedMsg}`);
+  await waitFor('the stream opened with a bolt-c certificate is cut', () => cutWith !== '', 30_000, 200);
+  assert.match(cutWith, /no longer trusted/);
+  held.close();
   // envoys drop C's CA from what they trust (the next check-in brings the bundle)
   await waitFor('envoys trust 2 CAs', () => HOSTS.every((h) => envoyFile(E, h, 'ca.crt').split('BEGIN CERTIFICATE').length - 1 === 2), 60_000, 500);
   // the removed bolt admits nothing and routes nothing

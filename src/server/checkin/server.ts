@@ -6,6 +6,7 @@
  * connected envoys to check in now through their stream.
  */
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, type AgentMessage, type MovedMsg, type ServerMessage } from '../../wire/checkin.js';
 import { certCommonName, certValidity } from '../../wire/enroll.js';
@@ -71,6 +72,8 @@ export class CheckinServer {
     'grpc.keepalive_timeout_ms': 20_000,
   });
   private readonly streams = new Map<string, Stream>();
+  /** every open stream, moved envoys' included (dropUntrusted looks at all of them) */
+  private readonly open = new Set<Stream>();
   private runQueue: { call: Stream; seq: number; rec: EnvoyRecord; run: RunInput }[] = [];
   private runFlushScheduled = false;
   private readonly now: () => number;
@@ -114,6 +117,27 @@ export class CheckinServer {
     return n;
   }
 
+  /**
+   * The trusted CAs changed (a bolt was revoked): cut the streams whose client certificate
+   * no CA of `bundle` issued. They were let in by a CA that is no longer trusted; the new
+   * set refuses them at their next handshake.
+   */
+  dropUntrusted(bundle: string): number {
+    const cas = (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+    let n = 0;
+    for (const s of this.open) {
+      const raw = s.getAuthContext().sslPeerCertificate?.raw;
+      const id = raw ? certCommonName(raw) : null;
+      if (!raw) continue;
+      const cert = new X509Certificate(raw);
+      if (cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) continue;
+      s.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'the CA of this envoy certificate is no longer trusted (its bolt was removed from the spanner)' });
+      n++;
+      this.o.log(`cut envoy ${id}'s stream: its certificate's CA is no longer trusted`);
+    }
+    return n;
+  }
+
   /** Cut a revoked envoy's stream. */
   disconnect(id: string, message: string): void {
     const s = this.streams.get(id);
@@ -127,6 +151,11 @@ export class CheckinServer {
 
   private onStream(call: Stream): void {
     const { index, metrics } = this.o;
+    this.open.add(call);
+    const closed = () => this.open.delete(call);
+    call.on('error', closed);
+    call.on('close', closed);
+    call.on('end', closed);
     const peerCert = call.getAuthContext().sslPeerCertificate;
     const id = peerCert ? certCommonName(peerCert.raw) : null;
     const rec = id ? index.get(id) : undefined;
