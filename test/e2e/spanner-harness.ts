@@ -102,15 +102,3 @@ export async function runIdsOf(f: Fleet, hostname: string): Promise<Set<string>>
   const r = await f.apiRaw<{ runs: RunJson[] }>('GET', `/api/v1/runs?envoy=${encodeURIComponent(hostname)}&limit=10000`);
   return new Set(r.status === 200 ? r.body.runs.map((x) => x.run_id) : []);
 }
-
-/** A tiny seeded generator (mulberry32): the test prints its seed so a run can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

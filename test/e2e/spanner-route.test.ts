@@ -10,9 +10,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Fleet, waitFor, type EnvoyJson } from '../server/harness.js';
-import { cliAsync, cliOk, enrollAt, envoyFile, envoyIdentity, envoysOf, formSpanner, runIdsOf, seeded, type BoltSpec } from './spanner-harness.js';
-import { CheckinStream } from '../../src/agent/index.js';
+import { cliAsync, cliOk, enrollAt, envoyFile, envoyIdentity, envoysOf, formSpanner, runIdsOf, type BoltSpec } from './spanner-harness.js';
+import { CheckinStream, seededRandom } from '../../src/agent/index.js';
 
 const A = new Fleet();
 const B = new Fleet();
@@ -82,6 +84,11 @@ async function noRunLost(before: Map<string, Set<string>>): Promise<void> {
   }
 }
 
+function spooledRuns(hostname: string): string[] {
+  const dir = join(E.envoyRoot(hostname), 'var', 'lib', 'vigo', 'checkin', 'spool');
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(16, -5)) : [];
+}
+
 function issuerIsCaOf(certPem: string, f: Fleet): boolean {
   return new X509Certificate(certPem).verify(new X509Certificate(f.admin.ca).publicKey);
 }
@@ -89,7 +96,7 @@ function issuerIsCaOf(certPem: string, f: Fleet): boolean {
 test('30 envoys enroll each at a random bolt and land by pattern: each checks in at its owner', async () => {
   const seed = Number(process.env.VIGO_TEST_SEED ?? Date.now() % 1_000_000);
   console.log(`routing seed ${seed} (replay with VIGO_TEST_SEED=${seed})`);
-  const rnd = seeded(seed);
+  const rnd = seededRandom(seed);
   const at = new Map(HOSTS.map((h) => [h, bolts[Math.floor(rnd() * bolts.length)]!]));
   const t0 = Date.now();
   await Promise.all(HOSTS.map(async (h) => ids.set(h, await enrollAt(E, at.get(h)!.fleet, h))));
@@ -125,6 +132,8 @@ test('reassign moves one envoy without re-enrollment; refusals name what is wron
   const runs = await runsOf([h]);
   const t = Date.now();
   const out = cliOk(A, ['spanner', 'bolt', 'reassign', ids.get(h)!, '--from', 'bolt-a', '--to', 'bolt-b']);
+  // what the envoy holds spooled as the move happens (not yet acknowledged anywhere) goes to bolt-b
+  const spooled = spooledRuns(h);
   assert.match(out, /Reassigned envoy web-01 .* from bolt-a to bolt-b/);
   owner.set(h, 'bolt-b');
   await checkedInAt(B, [h], t, 'web-01 checks in at bolt-b');
@@ -134,6 +143,11 @@ test('reassign moves one envoy without re-enrollment; refusals name what is wron
   assert.equal(id.grpc_addr, grpcAddr(B));
   assert.ok(issuerIsCaOf(envoyFile(E, h, 'envoy.crt'), B), 'its certificate is now signed by bolt-b\'s CA, for the same key');
   await noRunLost(runs);
+  await waitFor(`web-01's ${spooled.length} spooled run(s) at bolt-b`, async () => {
+    const at = await runIdsOf(B, h);
+    return spooled.every((r) => at.has(r));
+  }, 60_000, 500);
+  console.log(`reassign: ${runs.get(h)!.size} acknowledged and ${spooled.length} spooled run(s) of web-01 are at bolt-b`);
 
   const refused = (args: string[], why: RegExp) => {
     const r = A.cli('vigocli.js', ['spanner', 'bolt', 'reassign', ...args]);
