@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fleet, bin, freePort, waitFor, type EnvoyJson, type RunJson } from '../server/harness.js';
+import { enrollEnvoy } from '../../src/agent/index.js';
 
 export interface BoltSpec {
   fleet: Fleet;
@@ -72,17 +73,14 @@ export async function formSpanner(bolts: BoltSpec[], agentInterval = '1s'): Prom
   }
 }
 
-/** `vigo agent enroll` at `at` (a token minted there), run asynchronously; the envoy's id. */
+/**
+ * Enroll envoy `hostname` at bolt `at` (a token minted there) with the code of `vigo agent
+ * enroll` (enrollEnvoy, which the verb is thin over), in this process: 30 enrollments at
+ * once would otherwise be 30 node start-ups on a loaded machine. The envoy's id.
+ */
 export async function enrollAt(envoys: Fleet, at: Fleet, hostname: string): Promise<string> {
   const { token } = await at.api<{ token: string }>('POST', '/api/v1/enroll/tokens', {});
-  const root = envoys.envoyRoot(hostname);
-  const r = await new Promise<{ status: number | null; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin('vigo.js'), 'agent', 'enroll', '--server', at.restUrl, '--hostname', hostname], { env: { ...process.env, VIGO_ROOT: root, VIGO_ENROLL_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (status) => resolve({ status, err }));
-  });
-  if (r.status !== 0) throw new Error(`enroll ${hostname} at ${at.restUrl} failed: ${r.err}`);
+  await enrollEnvoy({ server: at.restUrl, token, hostname, env: { VIGO_ROOT: envoys.envoyRoot(hostname) } });
   return envoyIdentity(envoys, hostname).envoy_id;
 }
 

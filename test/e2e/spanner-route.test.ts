@@ -255,6 +255,7 @@ test('bolt remove of C on the hub: C\'s envoys are drained first, C is revoked e
   // the removed bolt admits nothing and routes nothing
   await refusedOn(C, ['spanner', 'bolt', 'invite'], '', /not live|revoked/);
   const { token } = await C.api<{ token: string }>('POST', '/api/v1/enroll/tokens', {});
+  // (the verb itself, once: `vigo agent enroll`)
   const enr = E.cli('vigo.js', ['agent', 'enroll', '--server', C.restUrl, '--hostname', 'cache-99'], { VIGO_ROOT: E.envoyRoot('cache-99'), VIGO_ENROLL_TOKEN: token });
   assert.notEqual(enr.status, 0);
   assert.match(enr.stderr, /removed from the spanner/);
