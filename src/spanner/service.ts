@@ -143,7 +143,8 @@ export class Bolt {
   private constructor(private readonly o: BoltOptions, identity: BoltIdentity) {
     this.identity = identity;
     this.store = openSqliteRosterStore(rosterDbPath(o.dataDir));
-    this.runtime = new GossipRuntime({ gossip: () => this.gossipState, signer: identity.signer, spannerId: o.config.spanner_id ?? '', clock: o.clock, log: o.log, peer: (k) => this.peer(k) });
+    // a removed bolt stops gossiping: every live bolt would refuse it (401), and it has nothing to learn
+    this.runtime = new GossipRuntime({ gossip: () => (this.removed ? null : this.gossipState), signer: identity.signer, spannerId: o.config.spanner_id ?? '', clock: o.clock, log: o.log, peer: (k) => this.peer(k) });
     const rows = this.store.rows();
     const founder = founderOf(rows);
     if (founder !== null) this.gossipState = this.makeGossip(founder);
