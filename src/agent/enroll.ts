@@ -3,7 +3,9 @@
  * store the UUID, the CA-signed client certificate and the pinned CA under
  * /etc/vigo-envoy/. The token carries the CA fingerprint's first 128 bits; the CA the
  * server presents must match it before anything is sent, so a token cannot be phished by
- * a server that is not the one that minted it.
+ * a server that is not the one that minted it. In a spanner the bolt routes the enrollment
+ * to the bolt that owns the hostname; the answer names that bolt, its check-in address and
+ * the CA bundle of every live bolt, which becomes ca.crt.
  *
  * The token is a one-time secret: it is read from a file, stdin or VIGO_ENROLL_TOKEN
  * (`resolveEnrollToken`), because argv is world-readable in /proc/<pid>/cmdline and a local
@@ -16,7 +18,7 @@ import { VigoError } from '../platform/errors.js';
 import type { Env } from '../platform/paths.js';
 import { createEnvoyCsr, enrollTokenCaPrefix } from '../wire/enroll.js';
 import { api, fetchServerCa, parseServerUrl } from '../wire/rest-client.js';
-import { identityFiles, isEnrolled, type EnvoyIdentity } from './checkin/identity.js';
+import { checkCaBundle, identityFiles, isEnrolled, type EnvoyIdentity } from './checkin/identity.js';
 
 export interface EnrollOptions {
   server: string;
@@ -106,7 +108,8 @@ export async function enrollEnvoy(o: EnrollOptions): Promise<EnvoyIdentity> {
   }
   const hostname = o.hostname ?? osHostname();
   const { csr, key } = await createEnvoyCsr(hostname);
-  type Enrolled = { envoy_id: string; hostname: string; cert: string; ca: string; grpc_addr: string; interval_s: number };
+  // ca_bundle, bolt_id and server: a bolt of a spanner (the owning bolt's answer, relayed)
+  type Enrolled = { envoy_id: string; hostname: string; cert: string; ca: string; grpc_addr: string; interval_s: number; ca_bundle?: string; bolt_id?: string; server?: string };
   let r: Enrolled;
   try {
     r = await api<Enrolled>({ server: url.origin, ca: ca.pem }, 'POST', '/api/v1/enroll', { token: o.token, hostname, csr });
@@ -123,12 +126,15 @@ export async function enrollEnvoy(o: EnrollOptions): Promise<EnvoyIdentity> {
     }
     throw e;
   }
+  // the bundle came over the channel pinned to the token's CA; only CA certificates are taken
+  const bundle = typeof r.ca_bundle === 'string' && r.ca_bundle !== '' ? checkCaBundle(r.ca_bundle, `${url.origin}'s ca_bundle`) : ca.pem;
   const f = identityFiles(env);
   mkdirSync(f.dir, { recursive: true, mode: 0o755 });
   writeFileAtomic(f.key, key, { mode: 0o600 });
   writeFileAtomic(f.cert, r.cert, { mode: 0o644 });
-  writeFileAtomic(f.ca, ca.pem, { mode: 0o644 });
-  const id: EnvoyIdentity = { envoy_id: r.envoy_id, hostname: r.hostname, server: url.origin, grpc_addr: r.grpc_addr, interval_s: r.interval_s, enrolled_at: new Date().toISOString() };
+  writeFileAtomic(f.ca, bundle, { mode: 0o644 });
+  const server = typeof r.server === 'string' && /^https:\/\/[^/\s]+$/.test(r.server) ? r.server : url.origin;
+  const id: EnvoyIdentity = { envoy_id: r.envoy_id, hostname: r.hostname, server, grpc_addr: r.grpc_addr, interval_s: r.interval_s, enrolled_at: new Date().toISOString(), ...(r.bolt_id ? { bolt_id: r.bolt_id } : {}) };
   writeJsonAtomic(f.identity, id, { mode: 0o644 });
   return id;
 }

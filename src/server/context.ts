@@ -7,6 +7,7 @@ import type { CheckinServer } from './checkin/server.js';
 import type { Metrics } from './metrics.js';
 import type { PemPair } from './pki.js';
 import type { Bolt } from '../spanner/index.js';
+import type { EnvoyMoves } from './envoy-move.js';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -20,6 +21,8 @@ export interface ServerContext {
   grpcPort: number;
   /** this server's bolt in a spanner (null when standalone) */
   spanner: Bolt | null;
+  /** moving envoys between bolts, routing, the CA bundle (null when standalone) */
+  moves: EnvoyMoves | null;
   startedAt: number;
   log: (msg: string) => void;
   now: () => number;

@@ -165,6 +165,25 @@ export class EnvoyIndex {
     return full;
   }
 
+  /** (Re)load one envoy from the database into memory: one another bolt handed over. */
+  load(id: string): EnvoyRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM envoys WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return undefined;
+    const rec = fromRow(row);
+    const old = this.byId.get(id);
+    if (old) this.dirty.delete(old);
+    this.byId.set(id, rec);
+    return rec;
+  }
+
+  /** Forget an envoy that moved to another bolt (the caller deletes its rows). */
+  drop(id: string): void {
+    const rec = this.byId.get(id);
+    if (rec) this.dirty.delete(rec);
+    this.byId.delete(id);
+    this.connected.delete(id);
+  }
+
   revoke(id: string, nowS: number): EnvoyRecord | undefined {
     const rec = this.byId.get(id);
     if (!rec) return undefined;

@@ -91,6 +91,7 @@ export async function createServerCert(ca: PemPair, sans: string[], now: Date = 
       new x509.SubjectAlternativeNameExtension(
         sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s })),
       ),
+      await authorityKeyId(caCert),
     ],
   });
   return { cert: cert.toString('pem'), key: await exportKeyPem(keys.privateKey) };
@@ -123,6 +124,11 @@ export async function signEnvoyCsr(
   const spki = new Uint8Array(csr.publicKey.rawData);
   const publicKeySha256 = createHash('sha256').update(spki).digest('hex');
   if (requireKeySha256 !== undefined && publicKeySha256 !== requireKeySha256) throw new VigoError('E_RENEW_KEY', 'csr: not for the key this envoy enrolled with');
+  return { ...(await issueEnvoyCert(ca, await csr.publicKey.export(), envoyId, now, lifetimeS)), publicKeySha256 };
+}
+
+/** A client certificate (CN = envoy id) for an envoy key, signed by this CA. */
+async function issueEnvoyCert(ca: PemPair, publicKey: CryptoKey, envoyId: string, now: Date, lifetimeS: number): Promise<{ cert: string; serial: string; notAfter: number }> {
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importEcKey(ca.key);
   const sn = serial();
@@ -131,15 +137,45 @@ export async function signEnvoyCsr(
     subject: `CN=${envoyId}`,
     issuer: caCert.subject,
     ...validity(now, lifetimeS * 1000),
-    publicKey: await csr.publicKey.export(),
+    publicKey,
     signingKey: caKey,
     signingAlgorithm: EC,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await authorityKeyId(caCert),
     ],
   });
-  return { cert: cert.toString('pem'), publicKeySha256, serial: sn, notAfter: cert.notAfter.getTime() };
+  return { cert: cert.toString('pem'), serial: sn, notAfter: cert.notAfter.getTime() };
+}
+
+/**
+ * Names the signing CA by its key: in a spanner every bolt has its own CA, often with the
+ * same subject name (`vigo CA <hostname>`), and a verifier holding several of them picks
+ * the issuer by this (OpenSSL tries name matches in order and would fail on the wrong one).
+ */
+async function authorityKeyId(caCert: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
+  const ski = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
+  return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
+}
+
+/**
+ * A bolt taking over an envoy from another bolt (reassign, drain): a certificate from this
+ * CA for the key the envoy already holds (its SPKI as PEM), so the envoy never presents
+ * the old bolt's CA here and keeps working after that bolt is removed.
+ */
+export async function signEnvoyKey(ca: PemPair, spkiPem: string, envoyId: string, now: Date = new Date(), lifetimeS: number = DEFAULT_CERT_LIFETIME_S): Promise<{ cert: string; publicKeySha256: string; serial: string; notAfter: number }> {
+  const der = x509.PemConverter.decode(spkiPem)[0];
+  if (!der) throw new VigoError('E_BAD_KEY', 'envoy key: no PEM block');
+  const alg = { name: 'Ed25519' } as const;
+  const key = await webcrypto.subtle.importKey('spki', der, alg, true, ['verify']);
+  const publicKeySha256 = createHash('sha256').update(new Uint8Array(der)).digest('hex');
+  return { ...(await issueEnvoyCert(ca, key, envoyId, now, lifetimeS)), publicKeySha256 };
+}
+
+/** The SPKI (PEM) of a certificate's key, what `signEnvoyKey` takes. */
+export function certPublicKeyPem(pem: string | Buffer): string {
+  return new NodeX509(pem).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 }
 

@@ -25,9 +25,25 @@ export class ServerIdentity implements CertificateProvider {
   private readonly hooks: ((p: PemPair) => void)[] = [];
 
   constructor(
-    readonly caCert: string,
+    private trusted: string,
     private pair: PemPair,
   ) {}
+
+  /** The CA certificates (PEM, concatenated) whose client certificates the check-in listener accepts. */
+  get caCert(): string {
+    return this.trusted;
+  }
+
+  /**
+   * Replace the accepted client-certificate CAs (in a spanner: this bolt's own CA and every
+   * live roster bolt's). New handshakes use the new set; a no-op when it is unchanged.
+   */
+  setTrustedCas(bundle: string): boolean {
+    if (bundle === this.trusted) return false;
+    this.trusted = bundle;
+    for (const l of this.caListeners) l({ caCertificate: Buffer.from(bundle) });
+    return true;
+  }
 
   get current(): PemPair {
     return this.pair;
@@ -50,7 +66,7 @@ export class ServerIdentity implements CertificateProvider {
   // handshake for "unloaded credentials").
   addCaCertificateListener(l: CaListener): void {
     this.caListeners.add(l);
-    queueMicrotask(() => this.caListeners.has(l) && l({ caCertificate: Buffer.from(this.caCert) }));
+    queueMicrotask(() => this.caListeners.has(l) && l({ caCertificate: Buffer.from(this.trusted) }));
   }
   removeCaCertificateListener(l: CaListener): void {
     this.caListeners.delete(l);

@@ -25,6 +25,10 @@ import { mintLocalAdminToken } from './tokens.js';
 import { buildRest } from './rest/index.js';
 import { VigoError } from '../platform/errors.js';
 import type { ServerContext } from './context.js';
+import { EnvoyMoves } from './envoy-move.js';
+
+/** How often a bolt compares the live roster's CAs with the set its check-in listener trusts. */
+const TRUST_REFRESH_MS = 1000;
 
 export interface RunningServer {
   restUrl: string;
@@ -143,7 +147,29 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       localStats: () => ({ envoys: index.size, compliance_pct: index.compliance(now()).compliance_pct }),
     });
     if (spanner) release.push(() => spanner.close());
-    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, spanner, startedAt: now(), log, now };
+    const moves = spanner ? new EnvoyMoves({ config, db, index, checkin, bolt: spanner, ca, grpcPort, log, now }) : null;
+    let stopTrust = (): void => undefined;
+    if (moves) {
+      // the check-in listener accepts envoy certificates of every live bolt's CA: follow the roster
+      checkin.spanner = moves;
+      const install = () => {
+        if (!identity.setTrustedCas(moves.trust().bundle)) return;
+        log(`check-in trusts ${moves.trust().bundle.split('BEGIN CERTIFICATE').length - 1} CA(s) (this bolt's and every live roster bolt's)`);
+        checkin.dropUntrusted(moves.trust().bundle);
+      };
+      install();
+      const t = setInterval(() => {
+        if (moves.refreshTrust()) install();
+      }, TRUST_REFRESH_MS);
+      t.unref();
+      moves.startResumer();
+      stopTrust = () => {
+        clearInterval(t);
+        moves.stop();
+      };
+      release.push(stopTrust);
+    }
+    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, spanner, moves, startedAt: now(), log, now };
     // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
     const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
     release.push(() => app.close());
@@ -183,6 +209,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       ctx,
       async stop() {
         clearInterval(flushEvery);
+        stopTrust();
         stopCertRenewal();
         await app.close();
         await checkin.stop();

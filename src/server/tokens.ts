@@ -136,3 +136,8 @@ export function consumeEnrollToken(db: Db, token: string, nowS: number, hostname
   checkEnrollToken(db, token, nowS, hostname);
   db.prepare('UPDATE enroll_tokens SET used_at = ?, envoy_id = ? WHERE hash = ?').run(nowS, envoyId, tokenHash(token));
 }
+
+/** Give back a token consumed for an enrollment that then failed elsewhere (a routed one the owning bolt refused). */
+export function releaseEnrollToken(db: Db, envoyId: string): void {
+  db.prepare('UPDATE enroll_tokens SET used_at = NULL, envoy_id = NULL WHERE envoy_id = ?').run(envoyId);
+}

@@ -63,3 +63,8 @@ export type { Invite, JoinRequest } from './service-invite.js';
 export { ADMIT_PATH, GOSSIP_PATH, STATS_PATH, CLOCK_SKEW_S, checkPeerRequest, peerCall } from './client.js';
 export { spannerSection, defaultSpannerConfig } from './config.js';
 export type { SpannerConfig } from './config.js';
+export { routeHostname, trustBundle } from './routing.js';
+export type { HostMatcher } from './routing.js';
+export { PEER_ENROLL_PATH, PEER_ACCEPT_PATH, PEER_DRAIN_PATH, PEER_REVOKED_PATH, MOVE_RUNS_MAX_BYTES, PEER_ACCEPT_BODY_LIMIT } from './move.js';
+export type { EnrollAnswer, EnvoyHandover, AcceptAnswer, MovedEnvoy, DrainResult } from './move.js';
+export type { Peer } from './client.js';

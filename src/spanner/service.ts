@@ -10,13 +10,15 @@ import type { Clock, Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { toHex, type Hex } from '../trust/index.js';
 import { fetchServerCa, apiRaw } from '../wire/rest-client.js';
-import { ADMIT_KIND, signAdmit, signInviteConsumed, type AdmitRow, type RosterContext, type RosterRow } from '../wire/spanner-roster.js';
+import { ADMIT_KIND, signAdmit, signInviteConsumed, type AdmitRow, type RosterContext, type RosterRow, signRevoke, type RevokeRow } from '../wire/spanner-roster.js';
 import { checkPeerRequest, peerCall, peerError, ADMIT_PATH, PEER_TIMEOUT_MS, STATS_PATH, STATS_TIMEOUT_MS, type Peer, type PeerCheck } from './client.js';
 import type { SpannerConfig } from './config.js';
 import { RosterGossip } from './gossip.js';
 import { loadOrCreateBoltIdentity, type BoltIdentity, type KeyWrap } from './identity.js';
 import { emptyRoster, isInviteConsumed, liveBolts, mergeRows, rosterBolts, rosterSnapshot } from './roster.js';
 import { GossipRuntime } from './runtime.js';
+import { routeHostname, trustBundle, type HostMatcher } from './routing.js';
+import type { BoltEntry } from './roster.js';
 import { checkJoinRequest, mintInvite, parseBundle, signJoinRequest, tokenHash, type Invite, type Joiner, type JoinRequest } from './service-invite.js';
 import { openSqliteRosterStore, type RosterStore } from './store.js';
 
@@ -38,6 +40,20 @@ export const SPANNER_STATUS: Record<string, number> = {
   E_CA_MISMATCH: 502,
   E_PEER: 502,
   E_BAD_URL: 400,
+  // moving envoys between bolts (server/envoy-move.ts, server/rest/spanner-move.ts)
+  E_BOLT_UNKNOWN: 404,
+  E_BOLT_REVOKED: 409,
+  E_BOLT_SELF: 409,
+  E_NOT_FOUNDER: 403,
+  E_NOT_THIS_BOLT: 409,
+  E_ENVOY_UNKNOWN: 404,
+  E_ENVOY_REVOKED: 409,
+  E_ENVOY_KEY: 409,
+  E_NOT_OWNER: 409,
+  E_DRAIN_NOWHERE: 409,
+  E_SPANNER_REVOKED: 403,
+  E_MOVE: 502,
+  E_MOVE_REFUSED: 409,
 };
 
 export const DEFAULT_INVITE_TTL_S = 24 * 3600;
@@ -126,7 +142,8 @@ export class Bolt {
   private constructor(private readonly o: BoltOptions, identity: BoltIdentity) {
     this.identity = identity;
     this.store = openSqliteRosterStore(rosterDbPath(o.dataDir));
-    this.runtime = new GossipRuntime({ gossip: () => this.gossipState, signer: identity.signer, spannerId: o.config.spanner_id ?? '', clock: o.clock, log: o.log, peer: (k) => this.peer(k) });
+    // a removed bolt stops gossiping: every live bolt would refuse it (401), and it has nothing to learn
+    this.runtime = new GossipRuntime({ gossip: () => (this.removed ? null : this.gossipState), signer: identity.signer, spannerId: o.config.spanner_id ?? '', clock: o.clock, log: o.log, peer: (k) => this.peer(k) });
     const rows = this.store.rows();
     const founder = founderOf(rows);
     if (founder !== null) this.gossipState = this.makeGossip(founder);
@@ -367,6 +384,80 @@ export class Bolt {
       this.runtime.dispatch(out);
       return { admitted: this.list().find((b) => b.self)!, bolts: g.roster.bolts.size };
     });
+  }
+
+  // --- routing, trust and moves (server/envoy-move.ts drives these) -------------------------
+
+  /** The live roster bolts in bolt-id order ([] before a roster is held). */
+  liveRoster(): BoltEntry[] {
+    const g = this.gossipState;
+    return g === null ? [] : liveBolts(g.roster, this.nowS());
+  }
+
+  /** True once this bolt's own admission is revoked: it admits nothing and is routed nothing. */
+  get removed(): boolean {
+    const g = this.gossipState;
+    return g !== null && g.roster.bolts.has(this.identity.pubkey) && !this.isLive(this.identity.pubkey);
+  }
+
+  /** True on the founder (the hub): the only bolt whose revocations the roster takes. */
+  get founder(): boolean {
+    return founderOf(this.store.rows()) === this.identity.pubkey;
+  }
+
+  get boltId(): string {
+    return this.o.config.bolt_id!;
+  }
+
+  /** The CA bundle envoys and the check-in listener trust: this bolt's CA and every live bolt's. */
+  trustBundle(): string {
+    return trustBundle(this.o.caPem, this.liveRoster());
+  }
+
+  /** The owner of a hostname by pattern: a live bolt, or null (no pattern matches, or no roster). */
+  route(hostname: string, matches: HostMatcher, exclude: readonly Hex[] = []): BoltEntry | null {
+    return routeHostname(this.liveRoster(), hostname, matches, exclude);
+  }
+
+  /** A live bolt by id, as a peer to call; refuses an unknown or revoked id, or this bolt itself. */
+  livePeer(boltId: string, what: string): { entry: BoltEntry; peer: Peer } {
+    const g = this.member();
+    const entry = [...g.roster.bolts.values()].find((b) => b.bolt_id === boltId);
+    if (!entry) refuse('E_BOLT_UNKNOWN', `${what} ${boltId} is not a bolt of spanner ${this.spannerId}`, 'see `vigocli spanner bolt list`');
+    if (!this.isLive(entry.pubkey)) refuse('E_BOLT_REVOKED', `${what} ${boltId} is revoked (removed from the spanner)`, 'pick a live bolt from `vigocli spanner bolt list`');
+    if (entry.pubkey === this.identity.pubkey) refuse('E_BOLT_SELF', `${what} ${boltId} is this bolt`);
+    return { entry, peer: this.peer(entry.pubkey)! };
+  }
+
+  /** A signed bolt-to-bolt call. */
+  callPeer<T>(peer: Peer, method: string, path: string, body: unknown, timeoutMs = PEER_TIMEOUT_MS) {
+    return peerCall<T>(this.identity.signer, this.spannerId, peer, method, path, body, this.nowS(), timeoutMs);
+  }
+
+  /**
+   * `bolt remove`'s last step, on the hub: the founder signs the revocation of `boltId`,
+   * merges it and gossips it. Returns the row (the caller also hands it to the removed
+   * bolt directly: gossip goes to live bolts only, and it is no longer one).
+   */
+  revoke(boltId: string, reason: string): Promise<RevokeRow> {
+    return this.serial(async () => {
+      const g = this.member();
+      if (founderOf(this.store.rows()) !== this.identity.pubkey) refuse('E_NOT_FOUNDER', `only the hub (the founder) revokes; this bolt (${this.boltId}) is not it`, 'run `vigocli spanner bolt remove` against the hub');
+      const { entry } = this.livePeer(boltId, 'bolt');
+      const row = await signRevoke(this.identity.signer, { spanner_id: this.spannerId, pubkey: entry.pubkey, revoked_at: this.nowS(), reason });
+      const out = g.addRows([row]);
+      if (out.accepted.length !== 1) refuse('E_JOIN_REFUSED', `the revocation was refused: ${out.refused.map((r) => `${r.code} ${r.message}`).join('; ')}`);
+      this.o.log(`revoked bolt ${boltId} (${entry.pubkey}): ${reason}`);
+      this.runtime.dispatch(out);
+      return row;
+    });
+  }
+
+  /** Rows a live peer hands over directly (the hub telling a removed bolt of its revocation). */
+  acceptRows(rows: readonly unknown[]): number {
+    const out = this.member().addRows(rows);
+    this.runtime.dispatch(out);
+    return out.accepted.length;
   }
 
   /** Checks a bolt-to-bolt request's signature headers against this roster. */

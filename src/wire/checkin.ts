@@ -6,7 +6,7 @@
  *   service Checkin { rpc Stream(stream AgentMessage) returns (stream ServerMessage); }
  *   AgentMessage  { seq; oneof kind { CheckIn checkin; Run run; Renew renew; } }
  *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; Renewed renewed;
- *                                     SwarmAssignment swarm; } }
+ *                                     SwarmAssignment swarm; Moved moved; Trust trust; } }
  *
  * A no-change check-in is answered with a bare Ack echoing the policy version. `Renew`
  * (a CSR for the envoy's own key) is answered with `Renewed` (a fresh client certificate,
@@ -16,6 +16,13 @@
  * stream opens: the swarm gates vigosrv resolved for this envoy's enrolled hostname
  * (src/wire/swarm-assignment.ts). An agent that does not know it ignores it (its seq
  * matches no request); a server that does not send it leaves the agent's last one standing.
+ *
+ * Spanner additions (new field ids only, 8 and 9, so older peers ignore them): CheckIn.trust_sha256
+ * is the SHA-256 of the CA bundle the envoy trusts (its ca.crt); when it differs from the
+ * bolt's, the bolt sends `Trust` (seq 0, unsolicited) with the bundle of every live roster
+ * bolt's CA before it answers. A check-in from an envoy this bolt moved to another bolt
+ * (reassign, drain) is answered with `Moved`: the new bolt's gRPC and REST addresses, a
+ * client certificate for the envoy's own key signed by the new bolt's CA, and the bundle.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -39,11 +46,11 @@ export const checkinDescriptor = {
                   oneofs: { kind: { oneof: ['checkin', 'run', 'renew'] } },
                   fields: { seq: { type: 'uint32', id: 1 }, checkin: { type: 'CheckIn', id: 2 }, run: { type: 'Run', id: 3 }, renew: { type: 'Renew', id: 4 } },
                 },
-                CheckIn: { fields: { policy_version: { type: 'uint32', id: 1 }, fingerprint: { type: 'string', id: 2 } } },
+                CheckIn: { fields: { policy_version: { type: 'uint32', id: 1 }, fingerprint: { type: 'string', id: 2 }, trust_sha256: { type: 'string', id: 3 } } },
                 Run: { fields: { run_id: { type: 'string', id: 1 }, report_json: { type: 'string', id: 2 } } },
                 Renew: { fields: { csr: { type: 'string', id: 1 } } },
                 ServerMessage: {
-                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed', 'swarm'] } },
+                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed', 'swarm', 'moved', 'trust'] } },
                   fields: {
                     seq: { type: 'uint32', id: 1 },
                     ack: { type: 'Ack', id: 2 },
@@ -52,6 +59,8 @@ export const checkinDescriptor = {
                     checkin_now: { type: 'CheckInNow', id: 5 },
                     renewed: { type: 'Renewed', id: 6 },
                     swarm: { type: 'SwarmAssignment', id: 7 },
+                    moved: { type: 'Moved', id: 8 },
+                    trust: { type: 'Trust', id: 9 },
                   },
                 },
                 Ack: { fields: { policy_version: { type: 'uint32', id: 1 }, interval_s: { type: 'uint32', id: 2 } } },
@@ -64,6 +73,8 @@ export const checkinDescriptor = {
                 },
                 // pattern "" = no pattern matched
                 SwarmGate: { fields: { allowed: { type: 'bool', id: 1 }, pattern: { type: 'string', id: 2 }, setting: { type: 'string', id: 3 } } },
+                Moved: { fields: { bolt_id: { type: 'string', id: 1 }, grpc_addr: { type: 'string', id: 2 }, server: { type: 'string', id: 3 }, cert: { type: 'string', id: 4 }, ca_bundle: { type: 'string', id: 5 } } },
+                Trust: { fields: { ca_bundle: { type: 'string', id: 1 } } },
               },
             },
           },
@@ -76,6 +87,18 @@ export const checkinDescriptor = {
 export interface CheckInMsg {
   policy_version: number;
   fingerprint: string;
+  /** SHA-256 (hex) of the CA bundle the envoy trusts; '' from agents that predate it */
+  trust_sha256?: string;
+}
+
+/** Where a moved envoy checks in now, with the certificate the new bolt signed for its key. */
+export interface MovedMsg {
+  bolt_id: string;
+  grpc_addr: string;
+  /** the new bolt's REST URL (https://HOST:PORT) */
+  server: string;
+  cert: string;
+  ca_bundle: string;
 }
 export interface RunMsg {
   run_id: string;
@@ -90,13 +113,15 @@ export interface AgentMessage {
 }
 export interface ServerMessage {
   seq: number;
-  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now' | 'renewed' | 'swarm';
+  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now' | 'renewed' | 'swarm' | 'moved' | 'trust';
   ack?: { policy_version: number; interval_s: number } | null;
   bundle?: { version: number; bundle_json: string } | null;
   run_ack?: { run_id: string } | null;
   checkin_now?: { reason: string } | null;
   renewed?: { cert: string; error: string } | null;
   swarm?: SwarmAssignmentMsg | null;
+  moved?: MovedMsg | null;
+  trust?: { ca_bundle: string } | null;
 }
 
 export interface SwarmGateMsg {

@@ -36,7 +36,9 @@ export async function renewCert(stream: CheckinStream, held: HeldCert, timeoutMs
     throw new VigoError('E_RENEW', `the renewed certificate does not parse: ${e instanceof Error ? e.message : String(e)}`);
   }
   const old = new X509Certificate(held.cert);
-  if (!fresh.verify(new X509Certificate(held.ca).publicKey)) throw new VigoError('E_RENEW', 'the renewed certificate is not signed by the pinned CA');
+  // ca.crt is a bundle in a spanner (every live bolt's CA): any of them may sign
+  const cas = (held.ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+  if (!cas.some((ca) => fresh.checkIssued(ca) && fresh.verify(ca.publicKey))) throw new VigoError('E_RENEW', 'the renewed certificate is not signed by the pinned CA');
   if (certCommonName(fresh.raw) !== held.envoyId) throw new VigoError('E_RENEW', `the renewed certificate names ${certCommonName(fresh.raw) ?? 'nobody'}, not this envoy`);
   if (!fresh.publicKey.equals(old.publicKey)) throw new VigoError('E_RENEW', 'the renewed certificate is for another key');
   writeFileAtomic(held.certFile, pem, { mode: 0o644 });

@@ -18,16 +18,17 @@
  *     report_max_bytes: 1048576   # a bigger report is cut before it is spooled
  *     dead_letter_max: 50         # refused reports kept for the operator
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentContext, AgentService } from '../daemon.js';
 import type { AgentConfig } from '../config.js';
-import { writeFileAtomic } from '../../platform/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { identityFiles, isEnrolled, readIdentity } from './identity.js';
+import { caBundleSha256, checkCaBundle, identityFiles, isEnrolled, readIdentity, type EnvoyIdentity } from './identity.js';
+import type { MovedMsg } from '../../wire/checkin.js';
 import { CheckinStream } from './stream.js';
 import { CheckinSchedule } from './schedule.js';
 import { renewCert, renewalDue, type HeldCert } from './renew.js';
@@ -103,6 +104,8 @@ export class CheckinService implements AgentService {
   private schedule!: CheckinSchedule;
   private held: HeldCert | undefined;
   private addr = '';
+  /** SHA-256 of ca.crt as held, told to the bolt at each check-in (it sends a newer bundle) */
+  private trustSha256 = '';
   private renewNotBefore = 0;
   private lastConvergeMs = 0;
   private intervalMs = 60_000;
@@ -152,6 +155,7 @@ export class CheckinService implements AgentService {
     }
     this.addr = this.cfg.grpc_addr ?? ident.id.grpc_addr;
     this.held = { envoyId: ident.id.envoy_id, hostname: ident.id.hostname, certFile: identityFiles(ctx.env).cert, cert: ident.cert, key: ident.key, ca: ident.ca };
+    this.trustSha256 = caBundleSha256(ident.ca);
     this.openStream();
     const intervalMs = (this.cfg.interval_s ?? ident.id.interval_s ?? 60) * 1000;
     this.intervalMs = intervalMs;
@@ -203,6 +207,7 @@ export class CheckinService implements AgentService {
       this.kick();
     };
     stream.onSwarm = (m) => this.takeSwarm(m);
+    stream.onTrust = (bundle) => this.takeTrust(bundle);
     stream.onClosed = (e) => {
       if (this.stopped || this.stream !== stream) return;
       if (!this.away) this.ctx.log(`checkin: stream closed: ${e.message}`);
@@ -246,9 +251,15 @@ export class CheckinService implements AgentService {
     const timeoutMs = this.cfg.timeout_s * 1000;
     let fresh = false;
     try {
-      const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs);
+      const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs, this.trustSha256);
       if (this.away) this.ctx.log('checkin: server reachable again');
       this.away = false;
+      if (m.moved) {
+        // this envoy now belongs to another bolt: check in there at once (spooled runs go there)
+        this.takeMove(m.moved);
+        this.again = true;
+        return true;
+      }
       fresh = true;
       if (m.bundle) this.takeBundle(m.bundle.version, m.bundle.bundle_json);
       else if (m.ack && m.ack.policy_version === (this.bundle?.version ?? 0)) this.policyError = null;
@@ -311,6 +322,54 @@ export class CheckinService implements AgentService {
     this.bundle = b;
     this.policyError = null;
     this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
+  }
+
+  /** The bolt's CA bundle (every live bolt's CA): kept as ca.crt for the next connection. */
+  private takeTrust(bundle: string): void {
+    const held = this.held;
+    if (!held) return;
+    const f = identityFiles(this.ctx.env);
+    try {
+      const checked = checkCaBundle(bundle, 'the CA bundle the server sent');
+      writeFileAtomic(f.ca, checked, { mode: 0o644 });
+      this.held = { ...held, ca: checked };
+      this.trustSha256 = caBundleSha256(checked);
+      this.ctx.log(`checkin: now trusting ${checked.split('BEGIN CERTIFICATE').length - 1} bolt CA(s) (${f.ca})`);
+    } catch (e) {
+      this.ctx.log(`checkin: ${describeLocalFailure(e, `taking the server's CA bundle into ${f.ca}`)}`);
+    }
+  }
+
+  /**
+   * Moved to another bolt (reassign, drain): its certificate (for this envoy's own key,
+   * signed by the new bolt's CA), the CA bundle and the new address are written atomically
+   * (certificate, then CA bundle, then identity.json: a crash in between leaves an identity
+   * the old bolt still redirects), and the stream reopens there. No enrollment.
+   */
+  private takeMove(m: MovedMsg): void {
+    const held = this.held as HeldCert;
+    const f = identityFiles(this.ctx.env);
+    try {
+      if (!/^.+:\d{1,5}$/.test(m.grpc_addr)) throw new VigoError('E_MOVED', `the new check-in address "${m.grpc_addr.slice(0, 100)}" is not HOST:PORT`);
+      const bundle = checkCaBundle(m.ca_bundle, 'the CA bundle of the move');
+      const mine = createPublicKey(createPrivateKey(held.key)).export({ type: 'spki', format: 'der' });
+      const theirs = new X509Certificate(m.cert).publicKey.export({ type: 'spki', format: 'der' });
+      if (!mine.equals(theirs)) throw new VigoError('E_MOVED', 'the certificate of the move is not for this envoy\'s key');
+      writeFileAtomic(f.cert, m.cert, { mode: 0o644 });
+      writeFileAtomic(f.ca, bundle, { mode: 0o644 });
+      const id = JSON.parse(readFileSync(f.identity, 'utf8')) as EnvoyIdentity;
+      writeJsonAtomic(f.identity, { ...id, grpc_addr: m.grpc_addr, server: m.server || id.server, bolt_id: m.bolt_id, moved_at: new Date().toISOString() }, { mode: 0o644 });
+      this.held = { ...held, cert: m.cert, ca: bundle };
+      this.trustSha256 = caBundleSha256(bundle);
+    } catch (e) {
+      this.ctx.log(`checkin: ${describeLocalFailure(e, `moving to bolt ${m.bolt_id} (${m.grpc_addr})`)}; staying with the current server`);
+      return;
+    }
+    if (this.cfg.grpc_addr) {
+      this.ctx.log(`checkin: moved to bolt ${m.bolt_id} at ${m.grpc_addr}, but agent.yaml's checkin.grpc_addr pins ${this.cfg.grpc_addr}; following the move until restart (remove the pin to keep it)`);
+    } else this.ctx.log(`checkin: moved to bolt ${m.bolt_id}: checking in at ${m.grpc_addr} from now on (no re-enrollment)`);
+    this.addr = m.grpc_addr;
+    this.openStream();
   }
 
   /** Renew the client certificate over the stream once it is due; then reconnect with it. */

@@ -32,6 +32,8 @@ export class CheckinStream {
   onPush: (reason: string) => void = () => undefined;
   /** the server's swarm assignment for this envoy (sent unasked each time the stream opens) */
   onSwarm: (m: SwarmAssignmentMsg) => void = () => undefined;
+  /** the bolt's CA bundle, sent when the envoy's differs (spanner) */
+  onTrust: (caBundle: string) => void = () => undefined;
   onClosed: (err: Error) => void = () => undefined;
 
   constructor(addr: string, tls: StreamTls, extraOptions: grpc.ChannelOptions = {}) {
@@ -52,6 +54,7 @@ export class CheckinStream {
     call.on('data', (m: ServerMessage) => {
       if (m.checkin_now) return this.onPush(m.checkin_now.reason);
       if (m.swarm) return this.onSwarm(m.swarm);
+      if (m.trust && m.seq === 0) return this.onTrust(m.trust.ca_bundle);
       const w = this.waiters.get(m.seq);
       if (!w) return;
       this.waiters.delete(m.seq);
@@ -97,8 +100,8 @@ export class CheckinStream {
     });
   }
 
-  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000): Promise<ServerMessage> {
-    return this.send({ checkin: { policy_version: policyVersion, fingerprint } }, timeoutMs);
+  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000, trustSha256 = ''): Promise<ServerMessage> {
+    return this.send({ checkin: { policy_version: policyVersion, fingerprint, trust_sha256: trustSha256 } }, timeoutMs);
   }
 
   async sendRun(runId: string, reportJson: string, timeoutMs = 10_000): Promise<void> {

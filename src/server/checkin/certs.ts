@@ -9,9 +9,11 @@
  */
 import type { Db } from '../db.js';
 import { certValidity, renewalDueAt, type CertValidity } from '../../wire/enroll.js';
+import { certPublicKeyPem } from '../pki.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS envoy_certs (
-  envoy_id TEXT PRIMARY KEY, serial TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL)`;
+  envoy_id TEXT PRIMARY KEY, serial TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS envoy_keys (envoy_id TEXT PRIMARY KEY, spki_pem TEXT NOT NULL)`;
 
 export interface NearExpiry {
   envoy_id: string;
@@ -34,9 +36,11 @@ export class EnvoyCerts {
   private readonly byId = new Map<string, CertValidity>();
   private readonly pending = new Map<string, CertValidity>();
   private flushScheduled = false;
+  private readonly keys = new Set<string>();
 
   constructor(private readonly db: Db) {
     db.exec(SCHEMA);
+    for (const r of db.prepare('SELECT envoy_id FROM envoy_keys').all() as { envoy_id: string }[]) this.keys.add(r.envoy_id);
     for (const r of db.prepare('SELECT envoy_id, serial, not_before, not_after FROM envoy_certs').all() as { envoy_id: string; serial: string; not_before: number; not_after: number }[]) {
       this.byId.set(r.envoy_id, { serial: r.serial, notBefore: r.not_before, notAfter: r.not_after });
     }
@@ -44,6 +48,31 @@ export class EnvoyCerts {
 
   get(id: string): CertValidity | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * Keep the envoy's public key (from its certificate), once: a bolt handing the envoy to
+   * another bolt sends it, and the new bolt signs a certificate for it (server/envoy-move.ts).
+   * Envoys enrolled before this table get theirs at their next stream.
+   */
+  recordKey(id: string, cert: string | Buffer): void {
+    if (this.keys.has(id)) return;
+    const pem = certPublicKeyPem(cert);
+    this.db.prepare('INSERT OR REPLACE INTO envoy_keys (envoy_id, spki_pem) VALUES (?, ?)').run(id, pem);
+    this.keys.add(id);
+  }
+
+  keyPem(id: string): string | undefined {
+    return (this.db.prepare('SELECT spki_pem FROM envoy_keys WHERE envoy_id = ?').get(id) as { spki_pem: string } | undefined)?.spki_pem;
+  }
+
+  /** Forget a moved envoy's certificate and key (it is another bolt's now). */
+  forget(id: string): void {
+    this.byId.delete(id);
+    this.pending.delete(id);
+    this.keys.delete(id);
+    this.db.prepare('DELETE FROM envoy_certs WHERE envoy_id = ?').run(id);
+    this.db.prepare('DELETE FROM envoy_keys WHERE envoy_id = ?').run(id);
   }
 
   /** Record a certificate for an envoy (a no-op when it is the one already known). */

@@ -6,8 +6,9 @@
  * connected envoys to check in now through their stream.
  */
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, swarmAssignmentMsg, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
+import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, swarmAssignmentMsg, type AgentMessage, type MovedMsg, type ServerMessage } from '../../wire/checkin.js';
 import { resolveSwarmAssignment, type SwarmGatesConfig } from '../swarm-gates.js';
 import { certCommonName, certValidity } from '../../wire/enroll.js';
 import { signEnvoyCsr, type PemPair } from '../pki.js';
@@ -53,7 +54,18 @@ export interface CheckinServerOptions {
   swarm?: SwarmGatesConfig;
 }
 
+/** What the spanner adds to check-ins (server/envoy-move.ts): moved envoys, moving ones, the CA bundle. */
+export interface CheckinSpanner {
+  /** where an envoy this bolt handed over checks in now (undefined: not moved) */
+  movedTo(id: string): MovedMsg | undefined;
+  /** the envoy's move is under way: its runs wait (refused as unavailable, kept spooled) */
+  moving(id: string): boolean;
+  /** the CA bundle envoys should trust, and its SHA-256 */
+  trust(): { bundle: string; sha256: string };
+}
+
 export class CheckinServer {
+  spanner: CheckinSpanner | null = null;
   // keepalive pings find envoys that vanished without closing (power loss, a cut link)
   private readonly server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_CHECKIN_MESSAGE_BYTES,
@@ -63,6 +75,8 @@ export class CheckinServer {
     'grpc.keepalive_timeout_ms': 20_000,
   });
   private readonly streams = new Map<string, Stream>();
+  /** every open stream, moved envoys' included (dropUntrusted looks at all of them) */
+  private readonly open = new Set<Stream>();
   private runQueue: { call: Stream; seq: number; rec: EnvoyRecord; run: RunInput }[] = [];
   private runFlushScheduled = false;
   private readonly now: () => number;
@@ -115,6 +129,27 @@ export class CheckinServer {
     if (!call.writableEnded && !call.destroyed) call.write({ seq: 0, swarm: swarmAssignmentMsg(a) });
   }
 
+  /**
+   * The trusted CAs changed (a bolt was revoked): cut the streams whose client certificate
+   * no CA of `bundle` issued. They were let in by a CA that is no longer trusted; the new
+   * set refuses them at their next handshake.
+   */
+  dropUntrusted(bundle: string): number {
+    const cas = (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+    let n = 0;
+    for (const s of this.open) {
+      const raw = s.getAuthContext().sslPeerCertificate?.raw;
+      const id = raw ? certCommonName(raw) : null;
+      if (!raw) continue;
+      const cert = new X509Certificate(raw);
+      if (cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) continue;
+      s.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'the CA of this envoy certificate is no longer trusted (its bolt was removed from the spanner)' });
+      n++;
+      this.o.log(`cut envoy ${id}'s stream: its certificate's CA is no longer trusted`);
+    }
+    return n;
+  }
+
   /** Cut a revoked envoy's stream. */
   disconnect(id: string, message: string): void {
     const s = this.streams.get(id);
@@ -128,13 +163,20 @@ export class CheckinServer {
 
   private onStream(call: Stream): void {
     const { index, metrics } = this.o;
+    this.open.add(call);
+    const closed = () => this.open.delete(call);
+    call.on('error', closed);
+    call.on('close', closed);
+    call.on('end', closed);
     const peerCert = call.getAuthContext().sslPeerCertificate;
     const id = peerCert ? certCommonName(peerCert.raw) : null;
     const rec = id ? index.get(id) : undefined;
+    if (id && !rec && this.spanner?.movedTo(id)) return this.servedElsewhere(call, id);
     if (!id || !rec) return this.refuse(call, grpc.status.UNAUTHENTICATED, 'unknown envoy certificate; enroll again with `vigo agent enroll`');
     if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${id} is revoked`);
     try {
       this.certs.record(id, certValidity(peerCert?.raw as Buffer));
+      this.certs.recordKey(id, peerCert?.raw as Buffer);
     } catch (e) {
       this.o.log(`envoy ${rec.hostname}: cannot record its certificate: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -160,6 +202,11 @@ export class CheckinServer {
     });
     call.on('data', (m: AgentMessage) => {
       try {
+        // handed over to another bolt while this stream was open: say where it went
+        const moved = this.spanner?.movedTo(id);
+        if (moved) return this.answerMoved(call, m, moved);
+        if (m.run && this.spanner?.moving(id)) return this.refuse(call, grpc.status.UNAVAILABLE, 'this envoy is moving to another bolt; its runs stay spooled and go there');
+        if (m.checkin) this.sendTrust(call, m.checkin.trust_sha256);
         if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
         else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
         else if (m.renew) void this.onRenew(call, rec, m.seq, m.renew.csr);
@@ -171,6 +218,29 @@ export class CheckinServer {
         this.refuse(call, grpc.status.UNAVAILABLE, 'the server could not process this message; retry later');
       }
     });
+  }
+
+  /** An envoy behind on the CA bundle gets it before the answer to its check-in. */
+  private sendTrust(call: Stream, envoySha256: string | undefined): void {
+    if (!this.spanner || !envoySha256) return; // '' : an agent that predates the bundle
+    const t = this.spanner.trust();
+    if (t.sha256 !== envoySha256) call.write({ seq: 0, trust: { ca_bundle: t.bundle } });
+  }
+
+  /** A moved envoy's stream: every check-in is answered with where it checks in now; nothing else is taken. */
+  private servedElsewhere(call: Stream, id: string): void {
+    call.on('error', () => undefined);
+    call.on('end', () => call.end());
+    call.on('data', (m: AgentMessage) => {
+      const moved = this.spanner?.movedTo(id);
+      if (moved) this.answerMoved(call, m, moved);
+      else this.refuse(call, grpc.status.UNAUTHENTICATED, 'unknown envoy certificate; enroll again with `vigo agent enroll`');
+    });
+  }
+
+  private answerMoved(call: Stream, m: AgentMessage, moved: MovedMsg): void {
+    if (m.checkin) call.write({ seq: m.seq, moved });
+    else this.refuse(call, grpc.status.UNAVAILABLE, `this envoy moved to bolt ${moved.bolt_id} (${moved.grpc_addr}); check in there`);
   }
 
   private onCheckin(call: Stream, rec: EnvoyRecord, ip: string, seq: number, version: number, fingerprint: string): void {

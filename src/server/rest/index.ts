@@ -8,6 +8,7 @@ import { runsPlugin } from './runs.js';
 import { configPlugin } from './config.js';
 import { statusPlugin } from './status.js';
 import { spannerPlugin } from './spanner.js';
+import { spannerMovePlugin } from './spanner-move.js';
 import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
@@ -41,5 +42,6 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   await app.register(configPlugin, ctx);
   await app.register(statusPlugin, ctx);
   await app.register(spannerPlugin, ctx);
+  await app.register(spannerMovePlugin, ctx);
   return app;
 }

@@ -12,7 +12,7 @@ import { parseServerUrl } from '../../wire/rest-client.js';
 import { ADMIT_PATH, GOSSIP_PATH, STATS_PATH, MAX_GOSSIP_MESSAGE_BYTES, SPANNER_STATUS, DEFAULT_INVITE_TTL_S, MAX_INVITE_TTL_S, type Bolt, type JoinRequest } from '../../spanner/index.js';
 
 /** A verb's answer, or its refusal as `{message, code, hint}` with the status SPANNER_STATUS gives. */
-async function answer<T>(reply: FastifyReply, fn: () => T | Promise<T>): Promise<T | FastifyReply> {
+export async function answer<T>(reply: FastifyReply, fn: () => T | Promise<T>): Promise<T | FastifyReply> {
   try {
     return await fn();
   } catch (e) {

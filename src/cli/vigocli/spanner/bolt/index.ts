@@ -3,6 +3,9 @@ import { group } from '../../../run.js';
 import { registerList } from './list.js';
 import { registerInvite } from './invite.js';
 import { registerJoin } from './join.js';
+import { registerReassign } from './reassign.js';
+import { registerDrain } from './drain.js';
+import { registerRemove } from './remove.js';
 
 /** `vigocli spanner bolt`: the per-bolt verbs; bare, it prints help (it does not default to list). */
 export function registerBolt(spanner: Command): void {
@@ -10,4 +13,7 @@ export function registerBolt(spanner: Command): void {
   registerList(bolt);
   registerInvite(bolt);
   registerJoin(bolt);
+  registerReassign(bolt);
+  registerDrain(bolt);
+  registerRemove(bolt);
 }
