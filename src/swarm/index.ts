@@ -73,3 +73,6 @@ export type { DiskReplicaStoreOptions } from './replica-disk.js';
 export { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
 export { MAX_HAVE_CHARS } from './node.js';
+export { SwarmReplicator } from './replicator.js';
+export { MAX_TRACKED_PUSHES, ReplicaAcks } from './replica-acks.js';
+export type { ReplicaCount } from './replica-acks.js';
