@@ -85,6 +85,7 @@ test('members-only reaches the member envoy; a non-member refuses it (E_NOT_MEMB
   const work = await workTree(A, w.users[0]!, 'club');
   const init = okr(await A.vigo(['swarm', 'gitback', 'project', 'init', 'club', '--scope', 'members-only', '--no-push'], { cwd: work }), 'project init');
   const pid = /gitback:\/\/([0-9a-f]{64})\/club/.exec(init.stdout)?.[1] ?? '';
+  okr(await A.git(['remote', 'add', 'swarm', `gitback://${pid}/club`], { cwd: work }), 'git remote add');
   // the member envoy has a local user holding the project and announces it; the outsider is
   // only listed by hand (cross_subnet_members) and heard as a gitback envoy
   member.node.join(pid, 'members-only');
