@@ -14,7 +14,7 @@ import type { PeerCred } from '../../platform/peercred.js';
 import type { Clock } from '../../platform/clock.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { VerifyCache, type RevocationSet } from '../../trust/index.js';
+import { encodePushChainHeader, VerifyCache, type RevocationSet } from '../../trust/index.js';
 import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
 import { verifyBindingProof, type BindingRecord } from '../binding.js';
 import { boundPresenterOf, decideAccess, loadFact, presenterKeyOf, IDENTITY_PUB, type AccessDecision, type AccessFacts, type AccessRequest } from './decide.js';
@@ -132,6 +132,15 @@ export async function authorizeRetired(opts: AccessOptions, cred: PeerCred, proj
   return opts.stores.envelopes.load(projectId, seconds(opts.clock), opts.stores.projects.delegations(projectId)).set;
 }
 
+/**
+ * A project the sweep found in uid's state, as replication's member: only when the same
+ * decision as a connect grants it (the chain verifies for the key bound to that uid), so
+ * copying someone's state files does not make an envoy a member. Throws the refusal.
+ */
+export function authorizeHeld(opts: AccessOptions, uid: number, projectId: string): Grant {
+  return decide(opts, { uid, gid: -1, pid: 0 }, { projectId, handle: null, ignoreTombstone: false });
+}
+
 /** Loads the facts, decides, and applies what the decision asks (recording a longer delegation list). */
 function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest): Grant & { handle: string } {
   const now = seconds(opts.clock);
@@ -142,5 +151,12 @@ function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest): Grant 
     opts.stores.projects.recordDelegations(d.projectId, d.recordDelegations, now);
     opts.log(`project ${d.projectId.slice(0, 12)}…: recorded ${d.recordDelegations.length} founder delegation(s) (was ${d.knownDelegations})`);
   }
-  return { repo: bareRepoPath(opts.env, d.projectId), projectId: d.projectId, user: d.user, role: d.role, handle: d.handle };
+  return {
+    repo: bareRepoPath(opts.env, d.projectId),
+    projectId: d.projectId,
+    user: d.user,
+    role: d.role,
+    handle: d.handle,
+    pusher: { key: d.presenter, chain: encodePushChainHeader(d.chain, d.delegations), scope: d.scope },
+  };
 }

@@ -22,21 +22,24 @@
  *     status_timeout_s: 30
  *     status_per_uid_per_min: 30
  *     max_repos_per_uid: 100                  # 0: no quota
+ *     replica_report_s: 3                     # the replica report's wait for acknowledgements
+ *     replicas_wait_s: 30                     # the most `git push -o replicas=N` waits
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bindingsDir, delegationRecordPath } from '../binding.js';
 import type { AgentContext, AgentService, AgentConfig } from '../../agent/index.js';
-import { VigoError } from '../../platform/errors.js';
+import { isVigoError, VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { gitEnv } from './git.js';
-import { authorize, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
+import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
 import { diskStores } from '../stores/disk.js';
 import type { Clock } from '../../platform/clock.js';
+import type { GitbackReplicator } from '../replicator.js';
 
 /** Limits in the config's units (seconds, counts); see DaemonLimits for what each caps. */
 const LIMIT_KEYS = {
@@ -50,6 +53,8 @@ const LIMIT_KEYS = {
   receive_lock_max_s: { to: 'receiveLockMaxMs', scale: 1000, int: false },
   receive_stall_s: { to: 'receiveStallMs', scale: 1000, int: false },
   status_per_uid_per_min: { to: 'statusPerUidPerMinute', scale: 1, int: true },
+  replica_report_s: { to: 'replicaReportMs', scale: 1000, int: false },
+  replicas_wait_s: { to: 'replicasWaitMs', scale: 1000, int: false },
 } as const satisfies Record<string, { to: keyof DaemonLimits; scale: number; int: boolean }>;
 
 /** The reactor's bounds on one sweep tick (reactor.ts SweepLimits), in the config's units. */
@@ -145,12 +150,26 @@ export class GitbackService implements AgentService {
   daemon: GitbackDaemon | null = null;
   private timer: NodeJS.Timeout | null = null;
   private backlogTimer: NodeJS.Timeout | null = null;
+  private replicator: GitbackReplicator | null = null;
+  /** `uid pid` pairs already told to the replicator as members (the decision is not re-run each sweep) */
+  private readonly members = new Set<string>();
 
   /** `clock` decides (the access decision, the sweep's time and wall-time cap); the timers stay libuv's */
   constructor(
     private readonly cfg: GitbackConfig,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * The swarm's replication for pushes on this envoy (src/swarm/replicator.ts over a
+   * running SwarmNode), or null while the envoy has no swarm assignment. Any time, before
+   * or after start.
+   */
+  setReplicator(r: GitbackReplicator | null): void {
+    this.replicator = r;
+    this.members.clear();
+    this.daemon?.setReplicator(r);
+  }
 
   async start(ctx: AgentContext): Promise<void> {
     const env = ctx.env;
@@ -189,7 +208,9 @@ export class GitbackService implements AgentService {
       // root sees every user's state; anyone else gets the same envoy-wide figures
       // (counts and sizes only — no user's files are disclosed beyond that)
       status: () => statusService.get(),
+      seqDir: pushSeqDir(env),
     });
+    daemon.setReplicator(this.replicator);
     this.daemon = daemon;
     // the cache only absorbs floods: what this daemon itself changed shows at once
     daemon.on('receiving', () => statusService.invalidate());
@@ -203,6 +224,7 @@ export class GitbackService implements AgentService {
         // bounded per user and per tick (sweepOnce is synchronous, so ticks never overlap)
         const r = sweepOnce({ stores, clock, log, limits: this.cfg.sweep_limits, memory, cache: stores.envelopes.cache.verifyCache });
         if (r.revokes + r.leaves + r.tombstones > 0) statusService.invalidate();
+        this.noteMembers(access, r.held, log);
         if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
         reapOnce(env, clock.now(), this.cfg.envelope_retention_days * 86400, log);
         // work left behind by the bounds goes on soon, not a whole interval later
@@ -222,6 +244,28 @@ export class GitbackService implements AgentService {
     tick();
   }
 
+  /**
+   * A local user who holds a project (its chain verifies for the key bound to its uid) makes
+   * this envoy a member for replication: it accepts members-only bundles and DR-fetches the
+   * repo, without waiting for that user's first git operation here.
+   */
+  private noteMembers(access: Parameters<typeof authorizeHeld>[0], held: Array<{ uid: number; projectId: string }>, log: (m: string) => void): void {
+    const r = this.replicator;
+    if (r === null) return;
+    for (const h of held) {
+      const key = `${h.uid} ${h.projectId}`;
+      if (this.members.has(key)) continue;
+      try {
+        const g = authorizeHeld(access, h.uid, h.projectId);
+        if (g.pusher !== undefined) r.member(h.projectId, g.pusher.scope);
+        this.members.add(key);
+      } catch (e) {
+        // a user whose state does not verify here (unbound yet, revoked, copied files) holds nothing for replication
+        if (!isVigoError(e)) log(`replication: cannot check uid ${h.uid}'s ${h.projectId.slice(0, 12)}…: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.backlogTimer) clearTimeout(this.backlogTimer);
@@ -232,6 +276,11 @@ export class GitbackService implements AgentService {
   }
 }
 
-export function gitbackService(config: AgentConfig, clock: Clock): AgentService {
+/** The per-pusher sequence files of the manifests signed on this envoy (root's alone). */
+export function pushSeqDir(env: Env): string {
+  return join(paths.gitbackBase(env), 'push-seq');
+}
+
+export function gitbackService(config: AgentConfig, clock: Clock): GitbackService {
   return new GitbackService(parseGitbackConfig(config), clock);
 }
