@@ -143,6 +143,8 @@ export async function bundleHeads(bundle: string): Promise<Tips> {
 
 export class Quarantine {
   readonly gitDir: string;
+  /** the bundle's refs once `admit` fetched them here */
+  heads: Tips = {};
   constructor(
     parent: string,
     readonly repo: string,

@@ -22,7 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Clock, Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
@@ -362,7 +362,7 @@ export class SwarmNode {
       const h = parseJsonLine(head, 'bundle answer');
       const served: ServeResult = { updates: h.updates === undefined || (Array.isArray(h.updates) && h.updates.length === 0) ? [] : checkUpdates(h.updates, 'bundle answer'), tips: checkTips(h.tips, 'bundle answer') };
       q = await this.admit(o.projectId, served.updates.map((u) => u.manifest), bundle);
-      this.store.setQuarantine({ projectId: o.projectId, gitDir: q.gitDir });
+      this.store.setQuarantine({ projectId: o.projectId, gitDir: q.gitDir, heads: q.heads });
       try {
         this.run(this.machine.fetched(this.o.clock.now(), o.requestId, { ok: true, value: served }));
       } finally {
@@ -395,7 +395,10 @@ export class SwarmNode {
       const heads = bundle === null ? {} : await bundleHeads(bundle);
       const c = checkBundleRefs(manifests, heads);
       if (!c.ok) throw new SwarmError(409, c.code, c.message);
-      if (bundle !== null) await q.admit(bundle);
+      if (bundle !== null) {
+        await q.admit(bundle);
+        q.heads = heads;
+      }
       return q;
     } catch (e) {
       q.dispose();
@@ -430,8 +433,16 @@ export class SwarmNode {
     const file = join(this.scratch, `push-${randomBytes(6).toString('hex')}.bundle`);
     let q: Quarantine | null = null;
     try {
+      // hashed as it arrives: the file is not read again for its sha256
+      const hash = createHash('sha256');
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
       try {
-        await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+        await pipeline(stream, hashing, createWriteStream(file, { mode: 0o600 }));
       } catch (e) {
         if (e instanceof SwarmError) throw e;
         throw new SwarmError(400, 'E_SWARM_BODY', `the bundle did not arrive whole: ${e instanceof Error ? e.message : String(e)}`);
@@ -439,14 +450,14 @@ export class SwarmNode {
       const size = statSync(file).size;
       this.bytes.received += size;
       const empty = size === 0;
-      const sha = await fileSha256(file);
+      const sha = hash.digest('hex');
       try {
         q = await this.admit(pid, head.updates.map((u) => u.manifest), empty ? null : file);
       } catch (e) {
         if (e instanceof SwarmError && e.status === 409) return this.refuse(e.code, e.message, pid);
         throw e;
       }
-      this.store.setQuarantine({ projectId: pid, gitDir: q.gitDir });
+      this.store.setQuarantine({ projectId: pid, gitDir: q.gitDir, heads: q.heads });
       let r: ReceiveResult;
       try {
         r = this.machine.receive(this.o.clock.now(), pid, head.updates, head.exact ? sha : null);

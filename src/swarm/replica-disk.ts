@@ -100,6 +100,14 @@ interface Record_ {
   applied: Set<Hex>;
 }
 
+/** The quarantine a received bundle was fetched into, while the machine judges it. */
+export interface QuarantineView {
+  projectId: Hex;
+  gitDir: string;
+  /** the bundle's refs, each fetched into `gitDir` (connectivity checked by git) */
+  heads?: Readonly<Record<string, string>>;
+}
+
 export interface DiskReplicaStoreOptions {
   /** the envoy's gitback base (`/var/lib/vigo/swarm/gitback`): state goes to `<base>/replica/` */
   base: string;
@@ -110,7 +118,7 @@ export interface DiskReplicaStoreOptions {
 export class DiskReplicaStore implements ReplicaStore {
   private readonly records = new Map<Hex, Record_>();
   private order = 0;
-  private quarantine: { projectId: Hex; gitDir: string } | null = null;
+  private quarantine: QuarantineView | null = null;
   readonly stateDir: string;
 
   constructor(private readonly o: DiskReplicaStoreOptions) {
@@ -144,7 +152,7 @@ export class DiskReplicaStore implements ReplicaStore {
   }
 
   /** While set, ancestry is judged with the quarantined objects and commit() imports them. */
-  setQuarantine(q: { projectId: Hex; gitDir: string } | null): void {
+  setQuarantine(q: QuarantineView | null): void {
     this.quarantine = q;
   }
 
@@ -197,7 +205,9 @@ export class DiskReplicaStore implements ReplicaStore {
     const q = this.quarantine?.projectId === pid ? this.quarantine.gitDir : null;
     // every tip must be an object before anything is copied: no pack lands for a move that cannot be made
     // (one `cat-file --batch-check` for all of them)
-    const tips = applied.filter((u) => u.new !== null);
+    // (a tip the quarantine's fetch stored as a bundle head is there: git fetched and checked it)
+    const fetched = this.quarantine?.projectId === pid ? (this.quarantine.heads ?? {}) : {};
+    const tips = applied.filter((u) => u.new !== null && fetched[u.ref] !== u.new);
     if (tips.length > 0) {
       const r = runGit(['--git-dir', q ?? repo, 'cat-file', '--batch-check=%(objectname)'], `${tips.map((u) => u.new).join('\n')}\n`);
       const found = new Set(r.stdout.split('\n'));

@@ -157,7 +157,7 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
             }
           } else chunks.push(d);
         });
-        res.once('error', (e) => (answered !== null ? finishAnswered() : finish(new VigoError('E_SWARM_CONNECT', `${where}: response cut: ${e.message}`))));
+        res.on('error', (e) => (answered !== null ? finishAnswered() : finish(new VigoError('E_SWARM_CONNECT', `${where}: response cut: ${e.message}`))));
         res.once('aborted', () => answered !== null && finishAnswered());
         res.once('end', () => {
           const status = res.statusCode ?? 0;
@@ -172,7 +172,7 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
         const data = Buffer.concat(a.chunks);
         finish(null, { status: a.status, headers: a.headers, body: data, peerEnvoyId: peerId, error: errorOf(a.status, a.headers, data) ?? { code: `E_HTTP_${a.status}`, message: `answered ${a.status}, then closed the connection` } });
       };
-      req.once('error', (e: NodeJS.ErrnoException) => {
+      req.on('error', (e: NodeJS.ErrnoException) => {
         // EPIPE / reset while still sending: if the peer answered, wait for that answer's end
         if (answered !== null) return;
         finish(new VigoError('E_SWARM_CONNECT', `${where}: ${e.code ?? e.message}`));

@@ -413,7 +413,7 @@ export class SwarmTransport {
         // ever. Stop reading instead, answer, and close once the answer is out (fail()).
         req.pipe(cap);
         cap.once('error', () => req.unpipe(cap));
-        req.once('error', (e) => cap.destroy(e));
+        req.on('error', (e) => cap.destroy(e));
         req.once('aborted', () => cap.destroy(new SwarmError(499, 'E_PEER_GONE', 'the peer hung up during the body')));
       } else {
         body = await readCapped(req, limit, tooLarge, abort.signal);
