@@ -22,6 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { WriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Clock, Rng } from '../platform/clock.js';
@@ -332,7 +333,7 @@ export class SwarmNode {
   private async doFetch(o: FetchBundle): Promise<void> {
     const file = join(this.scratch, `in-${randomBytes(6).toString('hex')}`);
     let q: Quarantine | null = null;
-    let sink: import('node:fs').WriteStream | null = null;
+    let sink: WriteStream | null = null;
     try {
       const chain = (this.o.chainFor ?? ((pid: Hex) => this.anyChain(pid)))(o.projectId);
       if (chain === null) throw new VigoError('E_SWARM_NO_CHAIN', `no chain for project ${o.projectId} to present`);
@@ -342,11 +343,11 @@ export class SwarmNode {
         // the request line shares the transport's 16 KiB header cap: past it (about 150 refs), ask for everything
         const encoded = Buffer.from(JSON.stringify(o.have)).toString('base64url');
         const have = encoded.length <= MAX_HAVE_CHARS ? encoded : Buffer.from('{}').toString('base64url');
-        sink = createWriteStream(file, { mode: 0o600 });
+        sink = scratchSink(file);
         return this.call(peer, { method: 'GET', path: `${path}?have=${have}`, headers: { 'x-vigo-chain': chain }, sink });
       };
       const have = Buffer.from(JSON.stringify({ v: 1, have: o.have }));
-      sink = createWriteStream(file, { mode: 0o600 });
+      sink = scratchSink(file);
       let r: SwarmReply =
         have.length <= MAX_HAVE_BYTES ? await this.call(peer, { method: 'POST', path, headers: { 'x-vigo-chain': chain, 'content-type': 'application/json' }, body: have, sink }) : await get();
       // a peer of a version before the POST form (405): the GET, incremental up to about 150 refs
@@ -355,7 +356,8 @@ export class SwarmNode {
         r = await get();
       }
       const out = sink;
-      await new Promise<void>((res) => out.end(res));
+      // a write that failed (disk full) fails the fetch here
+      await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
       if (r.status !== 200) throw new VigoError(r.error?.code ?? 'E_SWARM_REPLY', `envoy ${r.peerEnvoyId} answered ${r.status}: ${r.error?.message ?? ''}`);
       const { head, bundle } = splitFile(file, MAX_HEAD_BYTES);
       if (bundle !== null) this.bytes.received += statSync(bundle).size;
@@ -532,6 +534,13 @@ export class SwarmNode {
     body.once('close', () => rmSync(out, { force: true }));
     return { status: 200, stream: body };
   }
+}
+
+/** The file a fetched answer is written to; a write error shows as the call's failure, never as an unhandled event. */
+function scratchSink(file: string): WriteStream {
+  const w = createWriteStream(file, { mode: 0o600 });
+  w.on('error', () => {});
+  return w;
 }
 
 function drain(s: Readable): Promise<void> {

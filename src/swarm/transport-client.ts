@@ -148,6 +148,7 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
           }
         }
         res.on('data', (d: Buffer) => {
+          if (done) return; // past the deadline or the cap: the caller may have closed its sink
           size += d.length;
           if (size > limit) return finish(new VigoError('E_SWARM_REPLY_TOO_LARGE', `${where}: ${c.method} ${c.path} answered more than ${limit} bytes`));
           if (toSink) {
