@@ -144,6 +144,7 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
           answered = { status: res.statusCode ?? 0, headers: res.headers, chunks };
           if (body instanceof Readable) {
             body.unpipe(req);
+            body.destroy(); // what it still held (an open bundle file) is not needed
             req.end();
           }
         }
@@ -172,6 +173,7 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
         const a = answered!;
         const data = Buffer.concat(a.chunks);
         finish(null, { status: a.status, headers: a.headers, body: data, peerEnvoyId: peerId, error: errorOf(a.status, a.headers, data) ?? { code: `E_HTTP_${a.status}`, message: `answered ${a.status}, then closed the connection` } });
+        s.destroy();
       };
       req.on('error', (e: NodeJS.ErrnoException) => {
         // EPIPE / reset while still sending: if the peer answered, wait for that answer's end
