@@ -124,8 +124,10 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
     const ms = await until('B, C and D hold the push', 90_000, () => ['b', 'c', 'd'].every((h) => JSON.stringify(refsOf(repoOf(h))) === JSON.stringify(tips)));
     console.log(`push on A held by B, C and D ${ms} ms after localPush (announce 1 s, tick 3 s)`);
     // D was called by address; the id A records for it is the one D's certificate proved
-    const sa = await procs.a!.cmd({ cmd: 'status', pid: fx.pid });
+    // (recorded when D's answer reaches A, which may be just after D moved its refs)
     const dKey = `${bed().host('d').addr}:${PORT}`;
+    await until("A records D's envoy id", 30_000, async () => ((await procs.a!.cmd({ cmd: 'status', pid: fx.pid })).peerIds as Record<string, string | null>)[dKey] !== null);
+    const sa = await procs.a!.cmd({ cmd: 'status', pid: fx.pid });
     assert.equal((sa.peerIds as Record<string, string | null>)[dKey], ids.d!.id, `A learned D's envoy id: ${JSON.stringify(sa.peerIds)}`);
     const sd = await procs.d!.cmd({ cmd: 'status', pid: fx.pid });
     assert.deepEqual(sd.envoys, [], 'D hears no announces: only the cross-subnet entry reached it');
@@ -150,6 +152,8 @@ describe('gitback replication runtime across netns hosts', { skip: skip ?? false
   });
 
   test('C, down while a push fans out, converges after its restart with no new push', { timeout: 180_000 }, async () => {
+    // git's refs move just before the replica state is saved: kill C only once it has recorded them
+    await until('C recorded what it holds', 30_000, async () => JSON.stringify((await procs.c!.cmd({ cmd: 'status', pid: fx.pid })).tips) === JSON.stringify(refsOf(repoOf('c'))));
     await procs.c!.kill();
     const tips = await pushOnA('two.txt');
     await until('B holds the second push', 90_000, () => JSON.stringify(refsOf(repoOf('b'))) === JSON.stringify(tips));
