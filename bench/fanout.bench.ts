@@ -96,7 +96,15 @@ async function main(): Promise<void> {
       cfg[h] = join(work, `${h}.json`);
       writeFileSync(cfg[h], JSON.stringify(c), { mode: 0o600 });
     }
+    // a runtime that dies says why (its log is otherwise lost with it)
+    const watch = (h: string): void => {
+      const p = procs[h]!;
+      p.proc.once('exit', (code, signal) => {
+        if (signal !== 'SIGKILL') console.error(`fanout: the runtime on ${h} exited (${String(code ?? signal)}):\n${p.stderr.slice(-4000)}`);
+      });
+    };
     await Promise.all(names.map(async (h) => (procs[h] = await startRuntime(bed, h, cfg[h]!))));
+    names.forEach(watch);
     const peers = names.slice(1);
 
     // the user's repository, and a plain bare repo for the baseline push
@@ -154,6 +162,7 @@ async function main(): Promise<void> {
     await until(120_000, () => peers.slice(0, -1).every((h) => mainOf(repo(h)) === p.tip), 'fan-out without the killed peer');
     const tr = performance.now();
     procs[last] = await startRuntime(bed, last, cfg[last]!);
+    watch(last);
     const convergeMs = await until(300_000, () => mainOf(repo(last)) === p.tip, 'restarted peer converges');
     const restartMs = performance.now() - tr;
 

@@ -6,14 +6,15 @@
  * prerequisites. The refs are set in a scratch repo that borrows the real repo's objects
  * (alternates), so the bundle can name a ref at a tip the real repo has moved past.
  *
- * In: `Quarantine` holds a received bundle in a scratch repo that borrows the real repo's
- * objects: `git bundle list-heads` (checked against the manifests), `git bundle verify`
- * (prerequisites present), then `git fetch` from the bundle into the scratch repo (index-pack
- * and the connectivity check run there). The real repo is untouched until the store's
+ * In: `bundleHeads` reads the bundle's header (its refs, checked against the manifests)
+ * without a git process; `Quarantine` holds the bundle in a scratch repo that borrows the
+ * real repo's objects: `git fetch` from the bundle into it verifies the bundle (prerequisites
+ * present, as `git bundle verify` would), runs index-pack and the connectivity check. The real repo is untouched until the store's
  * commit() copies the scratch packs over; `dispose()` removes everything it made.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VigoError } from '../platform/errors.js';
 import type { Manifest } from '../wire/gitback-manifest.js';
@@ -64,10 +65,18 @@ export async function buildBundle(repo: string, scratchParent: string, want: Rea
   try {
     await gitOkAsync(['--git-dir', scratch, 'update-ref', '--stdin'], 'set the bundle refs', refs.map(([r, t]) => `update ${r} ${t}`).join('\n') + '\n');
     const prereq: string[] = [];
-    for (const tip of new Set(Object.values(base ?? {}))) {
-      if ((await runGitAsync(['--git-dir', repo, 'cat-file', '-e', `${tip}^{commit}`])).status !== 0) continue;
+    const known = await commitsAmong(repo, [...new Set(Object.values(base ?? {}))]);
+    // A wanted tip no base tip reaches excludes no base tip: one rev-list each decides that
+    // for all of them; only a tip that is reached asks which base tips reach it.
+    const reached: string[] = [];
+    for (const [, t] of refs) {
+      if (known.length === 0) break;
+      const r = await runGitAsync(['--git-dir', repo, 'rev-list', '-n', '1', '--stdin'], `${t}\n${known.map((k) => `^${k}`).join('\n')}\n`);
+      if (r.status !== 0 || r.stdout.trim() === '') reached.push(t);
+    }
+    for (const tip of known) {
       let below = false;
-      for (const [, t] of refs) if (t === tip || (await runGitAsync(['--git-dir', repo, 'merge-base', '--is-ancestor', t, tip])).status === 0) below = true;
+      for (const t of reached) if (t === tip || (await runGitAsync(['--git-dir', repo, 'merge-base', '--is-ancestor', t, tip])).status === 0) below = true;
       if (!below) prereq.push(`^${tip}`);
     }
     await gitOkAsync(['--git-dir', scratch, 'bundle', 'create', '--quiet', out, ...refs.map(([r]) => r), ...prereq], 'create the bundle');
@@ -77,20 +86,65 @@ export async function buildBundle(repo: string, scratchParent: string, want: Rea
   }
 }
 
-/** ref → tip a bundle file says it carries (`git bundle list-heads`); E_BUNDLE_CORRUPT when git cannot read it. */
-export async function bundleHeads(gitDir: string, bundle: string): Promise<Tips> {
-  const r = await runGitAsync(['--git-dir', gitDir, 'bundle', 'list-heads', bundle]);
-  if (r.status !== 0) throw new VigoError('E_BUNDLE_CORRUPT', `git bundle list-heads: ${r.stderr || 'not a bundle'}`);
+/** Which of `oids` are commits in `repo` (one `git cat-file --batch-check`). */
+async function commitsAmong(repo: string, oids: readonly string[]): Promise<string[]> {
+  if (oids.length === 0) return [];
+  const r = await runGitAsync(['--git-dir', repo, 'cat-file', '--batch-check=%(objectname) %(objecttype)'], `${oids.join('\n')}\n`);
+  const commits = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' commit')).map((l) => l.slice(0, l.indexOf(' '))));
+  return oids.filter((o) => commits.has(o));
+}
+
+/** Longest bundle header read: its prerequisite and ref lines (about 80,000 refs). */
+export const MAX_BUNDLE_HEADER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * ref → tip a bundle file says it carries, read from its header (what `git bundle
+ * list-heads` prints, without a process): `# v2 git bundle` or `# v3 git bundle` and its
+ * `@capability` lines, `-<oid> comment` prerequisites, `<oid> <ref>` lines, a blank line.
+ * Anything else, or a header past MAX_BUNDLE_HEADER_BYTES: E_BUNDLE_CORRUPT. The fetch
+ * into the quarantine reads the same bytes with git's own parser.
+ */
+export async function bundleHeads(bundle: string): Promise<Tips> {
+  const corrupt = (why: string): VigoError => new VigoError('E_BUNDLE_CORRUPT', `bundle header: ${why}`);
+  const f = await open(bundle, 'r');
+  let text: string;
+  try {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let end = -1;
+    while (end < 0) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await f.read(chunk, 0, chunk.length, size);
+      if (bytesRead === 0) throw corrupt('it ends before the blank line that closes it');
+      parts.push(chunk.subarray(0, bytesRead));
+      // the blank line may straddle two chunks: look again from the previous chunk's last byte
+      const all = Buffer.concat(parts);
+      end = all.indexOf('\n\n', Math.max(0, size - 1));
+      size += bytesRead;
+      if (end < 0 && size > MAX_BUNDLE_HEADER_BYTES) throw corrupt(`longer than ${MAX_BUNDLE_HEADER_BYTES} bytes`);
+      if (end >= 0) text = all.subarray(0, end + 1).toString('latin1');
+    }
+  } finally {
+    await f.close();
+  }
+  const lines = text!.split('\n').slice(0, -1);
+  const version = lines.shift();
+  if (version !== '# v2 git bundle' && version !== '# v3 git bundle') throw corrupt(`not a v2 or v3 git bundle (${JSON.stringify((version ?? '').slice(0, 40))})`);
   const out: Tips = {};
-  for (const line of r.stdout.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp > 0) out[line.slice(sp + 1)] = line.slice(0, sp);
+  for (const line of lines) {
+    if (version === '# v3 git bundle' && line.startsWith('@')) continue; // capabilities (object-format, filter)
+    if (/^-[0-9a-f]{40}([0-9a-f]{24})?( |$)/.test(line)) continue; // a prerequisite
+    const m = /^([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$/.exec(line);
+    if (m === null) throw corrupt(`a line that is neither a prerequisite nor a ref: ${JSON.stringify(line.slice(0, 80))}`);
+    out[m[2]!] = m[1]!;
   }
   return out;
 }
 
 export class Quarantine {
   readonly gitDir: string;
+  /** the bundle's refs once `admit` fetched them here */
+  heads: Tips = {};
   constructor(
     parent: string,
     readonly repo: string,
@@ -98,10 +152,12 @@ export class Quarantine {
     this.gitDir = scratchRepo(parent, repo);
   }
 
-  /** `git bundle verify`, then fetch the bundle's refs into the quarantine repo (all objects kept as one pack). */
+  /**
+   * Fetch the bundle's refs into the quarantine repo (all objects kept as one pack). git
+   * verifies the bundle first — the same check as `git bundle verify`: prerequisites
+   * present and complete — then index-pack and the connectivity check run.
+   */
   async admit(bundle: string): Promise<void> {
-    const v = await runGitAsync(['--git-dir', this.gitDir, 'bundle', 'verify', '--quiet', bundle]);
-    if (v.status !== 0) throw new VigoError('E_BUNDLE_CORRUPT', `git bundle verify: ${v.stderr || 'failed'}`);
     const f = await runGitAsync(['--git-dir', this.gitDir, '-c', 'fetch.unpackLimit=1', '-c', 'transfer.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', bundle, 'refs/*:refs/*']);
     if (f.status !== 0) throw new VigoError('E_BUNDLE_CORRUPT', `git fetch from the bundle: ${f.stderr || 'failed'}`);
   }

@@ -12,15 +12,18 @@
  *     verify` and a fetch into a quarantine repo must pass, and only then does `receive`
  *     judge it; accepted refs move by compare-and-swap. Answer `{accepted, refs_changed,
  *     tips, skipped}` (200), a refusal the same with `error:{code,message}` (409).
- *   GET /swarm/gitback/bundle/<pid>?have=<base64url JSON tips>   header X-Vigo-Chain
- *     Only to a caller presenting a chain that verifies for <pid> here. Answer: one JSON
- *     line `{v:1, updates, tips}` (the machine's `serve`) then a bundle of those updates'
- *     tips built on `have`.
+ *   POST /swarm/gitback/bundle/<pid>  body `{v:1, have:{ref → tip}}` (at most MAX_HAVE_BYTES)
+ *   GET  /swarm/gitback/bundle/<pid>?have=<base64url JSON tips>   (the older form; `have` is
+ *                                     capped by the request line, about 150 refs)
+ *     Header X-Vigo-Chain. Only to a caller presenting a chain that verifies for <pid> here.
+ *     Answer: one JSON line `{v:1, updates, tips}` (the machine's `serve`) then a bundle of
+ *     those updates' tips built on `have`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { WriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Clock, Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
@@ -33,13 +36,15 @@ import { DiskReplicaStore } from './replica-disk.js';
 import { ReplicationMachine, type Answer, type FetchBundle, type ReceiveResult, type ReplicationConfig, type SendBundle, type ServeResult, type Step } from './replication.js';
 import { tipsOf, type SignedUpdate, type Tips } from './store.js';
 import { SwarmError, SwarmTransport, type SwarmIdentity, type SwarmPeer, type SwarmRequest, type SwarmResponse } from './transport.js';
-import { swarmCall } from './transport-client.js';
+import { swarmCall, type SwarmReply } from './transport-client.js';
 import { updateVerifier, type ProjectTrustView } from './verifier.js';
 
 /** Largest JSON line before a bundle (manifests plus chains). */
 export const MAX_HEAD_BYTES = 4 * 1024 * 1024;
-/** Longest `have` query sent; a larger one is replaced by `{}` (a full bundle). */
+/** Longest `have` query sent by the GET form (to a peer without the POST); a larger one is replaced by `{}` (a full bundle). */
 export const MAX_HAVE_CHARS = 12 * 1024;
+/** Body limit of the POST form of the bundle request: `have` of about 80,000 refs. */
+export const MAX_HAVE_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_PUSH_BODY_LIMIT = 512 * 1024 * 1024;
 export const DEFAULT_CALL_DEADLINE_MS = 120_000;
 
@@ -183,6 +188,7 @@ export class SwarmNode {
     const limits = { bodyLimitBytes: o.pushBodyLimitBytes ?? DEFAULT_PUSH_BODY_LIMIT, requestTimeoutMs: o.requestTimeoutMs ?? 300_000 };
     this.transport.route('POST', '/swarm/gitback/push/:pid', (p, r) => this.onPush(p, r), { ...limits, body: 'stream' });
     this.transport.route('GET', '/swarm/gitback/bundle/:pid', (p, r) => this.onBundle(p, r), { requestTimeoutMs: limits.requestTimeoutMs });
+    this.transport.route('POST', '/swarm/gitback/bundle/:pid', (p, r) => this.onBundle(p, r), { requestTimeoutMs: limits.requestTimeoutMs, bodyLimitBytes: MAX_HAVE_BYTES });
   }
 
   async start(): Promise<{ port: number }> {
@@ -285,17 +291,18 @@ export class SwarmNode {
 
   private peerOf(projectId: Hex, key: PeerKey): Peer {
     const now = this.o.clock.now();
-    const p = [...this.o.peers.peersOf(projectId, now), ...this.o.peers.envoys(now)].find((x) => x.key === key && x.envoyId !== null);
+    // a cross_subnet_members entry has no presence line: it is called by address, and its id learned from its certificate
+    const p = [...this.o.peers.peersOf(projectId, now), ...this.o.peers.envoys(now)].find((x) => x.key === key && (x.envoyId !== null || x.sources.includes('cross-subnet')));
     if (p === undefined) throw new VigoError('E_SWARM_PEER_UNKNOWN', `peer ${key} has not announced its envoy id; it is tried again once it does`);
     return p;
   }
 
-  private call(peer: Peer, c: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: Readable; sink?: NodeJS.WritableStream }) {
-    return swarmCall({
+  private async call(peer: Peer, c: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: Readable | Buffer; sink?: NodeJS.WritableStream }) {
+    const r = await swarmCall({
       identity: this.o.identity,
       host: peer.host,
       port: peer.port,
-      expectEnvoyId: peer.envoyId!,
+      expectEnvoyId: peer.envoyId,
       deadlineMs: this.o.callDeadlineMs ?? DEFAULT_CALL_DEADLINE_MS,
       maxResponseBytes: this.o.pushBodyLimitBytes ?? DEFAULT_PUSH_BODY_LIMIT,
       ...(this.o.localAddress !== undefined ? { localAddress: this.o.localAddress } : {}),
@@ -305,6 +312,8 @@ export class SwarmNode {
       ...(c.body ? { body: c.body } : {}),
       ...(c.sink ? { sink: c.sink as import('node:stream').Writable } : {}),
     });
+    if (peer.envoyId === null && this.o.peers.learnEnvoyId(peer.key, r.peerEnvoyId)) this.log(`swarm replication: ${peer.key} (cross_subnet_members) is envoy ${r.peerEnvoyId}, as its certificate proves`);
+    return r;
   }
 
   private async doSend(o: SendBundle): Promise<void> {
@@ -328,7 +337,8 @@ export class SwarmNode {
     } finally {
       rmSync(tmp, { force: true });
     }
-    if (!answer.ok) this.log(`swarm replication: send of ${o.projectId} to ${o.peer} failed: ${answer.error}`);
+    if (!answer.ok && answer.final !== undefined) this.log(`swarm replication: ${o.peer} refused the bundle of ${o.projectId} for good: ${answer.error}; it is not sent there again until the project's tips change — raise pushBodyLimitBytes on that envoy if the repo is meant to be this large, anti-entropy then catches it up`);
+    else if (!answer.ok) this.log(`swarm replication: send of ${o.projectId} to ${o.peer} failed: ${answer.error}`);
     else this.acks.heard(o.projectId, o.peer, answer.value.tips);
     this.run(this.machine.sent(this.o.clock.now(), o.requestId, answer));
   }
@@ -336,25 +346,39 @@ export class SwarmNode {
   private async doFetch(o: FetchBundle): Promise<void> {
     const file = join(this.scratch, `in-${randomBytes(6).toString('hex')}`);
     let q: Quarantine | null = null;
-    let sink: import('node:fs').WriteStream | null = null;
+    let sink: WriteStream | null = null;
     try {
       const chain = (this.o.chainFor ?? ((pid: Hex) => this.anyChain(pid)))(o.projectId);
       if (chain === null) throw new VigoError('E_SWARM_NO_CHAIN', `no chain for project ${o.projectId} to present`);
       const peer = this.peerOf(o.projectId, o.peer);
-      // the request line shares the transport's 16 KiB header cap: past it (about 150 refs), ask for everything
-      const encoded = Buffer.from(JSON.stringify(o.have)).toString('base64url');
-      const have = encoded.length <= MAX_HAVE_CHARS ? encoded : Buffer.from('{}').toString('base64url');
-      const out = createWriteStream(file, { mode: 0o600 });
-      sink = out;
-      const r = await this.call(peer, { method: 'GET', path: `/swarm/gitback/bundle/${o.projectId}?have=${have}`, headers: { 'x-vigo-chain': chain }, sink: out });
-      await new Promise<void>((res) => out.end(res));
+      const path = `/swarm/gitback/bundle/${o.projectId}`;
+      const get = async (): Promise<SwarmReply> => {
+        // the request line shares the transport's 16 KiB header cap: past it (about 150 refs), ask for everything
+        const encoded = Buffer.from(JSON.stringify(o.have)).toString('base64url');
+        const have = encoded.length <= MAX_HAVE_CHARS ? encoded : Buffer.from('{}').toString('base64url');
+        sink = scratchSink(file);
+        return this.call(peer, { method: 'GET', path: `${path}?have=${have}`, headers: { 'x-vigo-chain': chain }, sink });
+      };
+      const have = Buffer.from(JSON.stringify({ v: 1, have: o.have }));
+      sink = scratchSink(file);
+      let r: SwarmReply =
+        have.length <= MAX_HAVE_BYTES ? await this.call(peer, { method: 'POST', path, headers: { 'x-vigo-chain': chain, 'content-type': 'application/json' }, body: have, sink }) : await get();
+      // a peer of a version before the POST form (405): the GET, incremental up to about 150 refs
+      if (r.status === 405) {
+        sink.destroy();
+        r = await get();
+      }
+      const out = sink;
+      // a write that failed (disk full) fails the fetch here
+      await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
       if (r.status !== 200) throw new VigoError(r.error?.code ?? 'E_SWARM_REPLY', `envoy ${r.peerEnvoyId} answered ${r.status}: ${r.error?.message ?? ''}`);
       const { head, bundle } = splitFile(file, MAX_HEAD_BYTES);
+      if (bundle !== null) this.bytes.received += statSync(bundle).size;
       const h = parseJsonLine(head, 'bundle answer');
       const served: ServeResult = { updates: h.updates === undefined || (Array.isArray(h.updates) && h.updates.length === 0) ? [] : checkUpdates(h.updates, 'bundle answer'), tips: checkTips(h.tips, 'bundle answer') };
       this.acks.heard(o.projectId, o.peer, served.tips);
       q = await this.admit(o.projectId, served.updates.map((u) => u.manifest), bundle);
-      this.store.setQuarantine({ projectId: o.projectId, gitDir: q.gitDir });
+      this.store.setQuarantine({ projectId: o.projectId, gitDir: q.gitDir, heads: q.heads });
       try {
         this.run(this.machine.fetched(this.o.clock.now(), o.requestId, { ok: true, value: served }));
       } finally {
@@ -384,10 +408,13 @@ export class SwarmNode {
   private async admit(projectId: Hex, manifests: Manifest[], bundle: string | null): Promise<Quarantine> {
     const q = new Quarantine(this.scratch, this.store.repoOf(projectId));
     try {
-      const heads = bundle === null ? {} : await bundleHeads(q.gitDir, bundle);
+      const heads = bundle === null ? {} : await bundleHeads(bundle);
       const c = checkBundleRefs(manifests, heads);
       if (!c.ok) throw new SwarmError(409, c.code, c.message);
-      if (bundle !== null) await q.admit(bundle);
+      if (bundle !== null) {
+        await q.admit(bundle);
+        q.heads = heads;
+      }
       return q;
     } catch (e) {
       q.dispose();
@@ -422,8 +449,16 @@ export class SwarmNode {
     const file = join(this.scratch, `push-${randomBytes(6).toString('hex')}.bundle`);
     let q: Quarantine | null = null;
     try {
+      // hashed as it arrives: the file is not read again for its sha256
+      const hash = createHash('sha256');
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
       try {
-        await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+        await pipeline(stream, hashing, createWriteStream(file, { mode: 0o600 }));
       } catch (e) {
         if (e instanceof SwarmError) throw e;
         throw new SwarmError(400, 'E_SWARM_BODY', `the bundle did not arrive whole: ${e instanceof Error ? e.message : String(e)}`);
@@ -431,14 +466,14 @@ export class SwarmNode {
       const size = statSync(file).size;
       this.bytes.received += size;
       const empty = size === 0;
-      const sha = await fileSha256(file);
+      const sha = hash.digest('hex');
       try {
         q = await this.admit(pid, head.updates.map((u) => u.manifest), empty ? null : file);
       } catch (e) {
         if (e instanceof SwarmError && e.status === 409) return this.refuse(e.code, e.message, pid);
         throw e;
       }
-      this.store.setQuarantine({ projectId: pid, gitDir: q.gitDir });
+      this.store.setQuarantine({ projectId: pid, gitDir: q.gitDir, heads: q.heads });
       let r: ReceiveResult;
       try {
         r = this.machine.receive(this.o.clock.now(), pid, head.updates, head.exact ? sha : null);
@@ -488,7 +523,11 @@ export class SwarmNode {
     }
     let have: Tips = {};
     const hq = req.query.get('have');
-    if (hq !== null) {
+    if (req.method === 'POST') {
+      const j = parseJsonLine(req.body, 'bundle request');
+      if (j.v !== 1) throw new SwarmError(400, 'E_SWARM_BODY', 'bundle request: v must be 1');
+      have = checkTips(j.have, 'bundle request: have');
+    } else if (hq !== null) {
       try {
         have = checkTips(JSON.parse(Buffer.from(hq, 'base64url').toString('utf8')), 'have');
       } catch (e) {
@@ -511,6 +550,13 @@ export class SwarmNode {
   }
 }
 
+/** The file a fetched answer is written to; a write error shows as the call's failure, never as an unhandled event. */
+function scratchSink(file: string): WriteStream {
+  const w = createWriteStream(file, { mode: 0o600 });
+  w.on('error', () => {});
+  return w;
+}
+
 function drain(s: Readable): Promise<void> {
   return new Promise((resolve) => {
     s.once('end', resolve);
@@ -526,6 +572,8 @@ function receiveAnswer(status: number, body: Buffer, from: string): Answer<Recei
   } catch {
     return { ok: false, error: `${from} answered ${status} without JSON` };
   }
+  // too large stays too large: the machine gives up on this peer for these tips instead of retrying
+  if (status === 413) return { ok: false, error: `${from} answered 413 ${j.error?.code ?? ''}: ${j.error?.message ?? ''}`, final: { code: j.error?.code ?? 'E_BODY_TOO_LARGE' } };
   if ((status !== 200 && status !== 409) || typeof j.accepted !== 'boolean') return { ok: false, error: `${from} answered ${status}: ${j.error?.code ?? ''} ${j.error?.message ?? ''}` };
   const r: ReceiveResult = {
     accepted: j.accepted,

@@ -59,6 +59,8 @@ export class ProjectPeers {
   private readonly holders = new Map<Hex, Map<string, Held>>(); // pid → lowercased host → entry
   private readonly presence = new Map<string, Presence>(); // lowercased host → entry
   private readonly crossSubnet = new Map<Hex, Map<PeerKey, { host: string; port: number }>>();
+  /** cross-subnet key → the envoy id its certificate proved on a call (learnEnvoyId) */
+  private readonly learned = new Map<PeerKey, string>();
   private readonly selfHost: string;
   /** counters for the agent's status: announces dropped because a table was full */
   dropped = 0;
@@ -109,7 +111,24 @@ export class ProjectPeers {
     }
     if (m.size === 0) this.crossSubnet.delete(projectId);
     else this.crossSubnet.set(projectId, m);
+    for (const k of this.learned.keys()) if (!this.isCrossSubnet(k)) this.learned.delete(k);
     return bad;
+  }
+
+  private isCrossSubnet(key: PeerKey): boolean {
+    for (const m of this.crossSubnet.values()) if (m.has(key)) return true;
+    return false;
+  }
+
+  /**
+   * A call to a cross-subnet entry proved, in its TLS handshake, which envoy answers there:
+   * record it, and later calls expect that id. Only for listed entries (bounded by them);
+   * an id from an announce or a body never lands here. Returns whether it was recorded.
+   */
+  learnEnvoyId(key: PeerKey, envoyId: string): boolean {
+    if (!this.isCrossSubnet(key)) return false;
+    this.learned.set(key, envoyId);
+    return true;
   }
 
   private portOf(host: string, now: number): { port: number; envoyId: string | null } {
@@ -130,8 +149,9 @@ export class ProjectPeers {
       const seen = out.get(key);
       if (seen !== undefined) seen.sources.push('cross-subnet');
       else {
+        // what a handshake proved wins over what a presence line claims
         const p = this.presence.get(c.host.toLowerCase());
-        const envoyId = p !== undefined && p.expiresAt > now && p.port === c.port ? p.envoyId : null;
+        const envoyId = this.learned.get(key) ?? (p !== undefined && p.expiresAt > now && p.port === c.port ? p.envoyId : null);
         out.set(key, { key, host: c.host, port: c.port, envoyId, sources: ['cross-subnet'], scope: null });
       }
     }

@@ -100,6 +100,14 @@ interface Record_ {
   applied: Set<Hex>;
 }
 
+/** The quarantine a received bundle was fetched into, while the machine judges it. */
+export interface QuarantineView {
+  projectId: Hex;
+  gitDir: string;
+  /** the bundle's refs, each fetched into `gitDir` (connectivity checked by git) */
+  heads?: Readonly<Record<string, string>>;
+}
+
 export interface DiskReplicaStoreOptions {
   /** the envoy's gitback base (`/var/lib/vigo/swarm/gitback`): state goes to `<base>/replica/` */
   base: string;
@@ -110,7 +118,7 @@ export interface DiskReplicaStoreOptions {
 export class DiskReplicaStore implements ReplicaStore {
   private readonly records = new Map<Hex, Record_>();
   private order = 0;
-  private quarantine: { projectId: Hex; gitDir: string } | null = null;
+  private quarantine: QuarantineView | null = null;
   readonly stateDir: string;
 
   constructor(private readonly o: DiskReplicaStoreOptions) {
@@ -144,7 +152,7 @@ export class DiskReplicaStore implements ReplicaStore {
   }
 
   /** While set, ancestry is judged with the quarantined objects and commit() imports them. */
-  setQuarantine(q: { projectId: Hex; gitDir: string } | null): void {
+  setQuarantine(q: QuarantineView | null): void {
     this.quarantine = q;
   }
 
@@ -196,9 +204,15 @@ export class DiskReplicaStore implements ReplicaStore {
     const repo = this.repoOf(pid);
     const q = this.quarantine?.projectId === pid ? this.quarantine.gitDir : null;
     // every tip must be an object before anything is copied: no pack lands for a move that cannot be made
-    for (const u of applied) {
-      if (u.new !== null && runGit(['--git-dir', q ?? repo, 'cat-file', '-e', u.new]).status !== 0) {
-        throw new VigoError('E_MANIFEST_BUNDLE_REFS', `${u.ref}: object ${u.new} is neither in the bundle nor in the repo`, { hint: 'nothing was changed; the sending envoy built a bundle that does not match its manifest' });
+    // (one `cat-file --batch-check` for all of them)
+    // (a tip the quarantine's fetch stored as a bundle head is there: git fetched and checked it)
+    const fetched = this.quarantine?.projectId === pid ? (this.quarantine.heads ?? {}) : {};
+    const tips = applied.filter((u) => u.new !== null && fetched[u.ref] !== u.new);
+    if (tips.length > 0) {
+      const r = runGit(['--git-dir', q ?? repo, 'cat-file', '--batch-check=%(objectname)'], `${tips.map((u) => u.new).join('\n')}\n`);
+      const found = new Set(r.stdout.split('\n'));
+      for (const u of tips) {
+        if (!found.has(u.new!)) throw new VigoError('E_MANIFEST_BUNDLE_REFS', `${u.ref}: object ${u.new} is neither in the bundle nor in the repo`, { hint: 'nothing was changed; the sending envoy built a bundle that does not match its manifest' });
       }
     }
     ensureBare(repo);
@@ -226,8 +240,9 @@ export class DiskReplicaStore implements ReplicaStore {
   private moveRefs(repo: string, held: Record<string, RefState>, applied: readonly RefUpdate[]): void {
     const lines: string[] = [];
     let reshaped = false;
+    const current = currentTips(repo, applied.map((u) => u.ref));
     for (const u of applied) {
-      const now = currentTip(repo, u.ref);
+      const now = current.get(u.ref) ?? null;
       reshaped ||= now === null || u.new === null;
       if (now === u.new) continue;
       const recorded = held[u.ref]?.tip ?? null;
@@ -248,6 +263,21 @@ export class DiskReplicaStore implements ReplicaStore {
     if (r === undefined) return;
     writeJsonAtomic(join(this.stateDir, `${projectId}.json`), r.file, { mode: 0o600, mkdirMode: 0o700 });
   }
+}
+
+/** The objects the refs name now (absent: no such ref), in one `git for-each-ref`. */
+export function currentTips(repo: string, refs: readonly string[]): Map<string, string> {
+  const want = new Set(refs);
+  const out = new Map<string, string>();
+  if (want.size === 0) return out;
+  // for-each-ref patterns also match below a ref name (refs/heads/a matches refs/heads/a/b): keep exact names only
+  const r = runGit(['--git-dir', repo, 'for-each-ref', '--format=%(objectname) %(refname)', ...want]);
+  if (r.status !== 0) throw new VigoError('E_GIT', `git for-each-ref in ${repo}: ${r.stderr.trim()}`);
+  for (const l of r.stdout.split('\n')) {
+    const sp = l.indexOf(' ');
+    if (sp > 0 && want.has(l.slice(sp + 1))) out.set(l.slice(sp + 1), l.slice(0, sp));
+  }
+  return out;
 }
 
 export function currentTip(repo: string, ref: string): string | null {

@@ -114,7 +114,12 @@ export interface ServeResult {
   tips: Tips;
 }
 
-export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
+/**
+ * The transport's report. `final`: the peer answered a refusal that sending the same bundle
+ * again cannot change (E_BODY_TOO_LARGE): it is not sent again to that peer until the tips
+ * to send change.
+ */
+export type Answer<T> = { ok: true; value: T } | { ok: false; error: string; final?: { code: string } };
 
 interface PeerState {
   tips: Tips | null;
@@ -124,6 +129,8 @@ interface PeerState {
   failures: number;
   retryAt: number;
   notMember: boolean;
+  /** the tips (tipsKey) whose send this peer refused for good, and its code */
+  refused: { tips: string; code: string } | null;
 }
 
 interface Pending {
@@ -202,11 +209,19 @@ export class ReplicationMachine {
     const st = this.state(p.projectId, p.peer);
     st.sending = null;
     if (!answer.ok) {
+      if (answer.final !== undefined) {
+        // a refusal more of the same will not fix: give up on this peer for these tips
+        this.counters.refusedOut++;
+        st.refused = { tips: tipsKey(p.tips), code: answer.final.code };
+        st.dirty = false;
+        return this.step(now, []);
+      }
       this.fail(st, now, 'send');
       return this.step(now, []);
     }
     const r = answer.value;
     st.failures = 0;
+    st.refused = null;
     st.tips = r.tips;
     if (!r.accepted) {
       this.counters.refusedOut++;
@@ -350,6 +365,10 @@ export class ReplicationMachine {
     const tips = tipsOf(refs);
     for (const [k, st] of this.peerState) {
       if (!k.startsWith(`${projectId} `) || !st.dirty || st.sending !== null || st.retryAt > now || st.notMember) continue;
+      if (st.refused !== null && st.refused.tips === tipsKey(tips)) {
+        st.dirty = false;
+        continue;
+      }
       const peer = k.slice(projectId.length + 1);
       const { updates } = this.serve(projectId, st.tips ?? {});
       if (updates.length === 0) {
@@ -468,7 +487,7 @@ export class ReplicationMachine {
     const k = `${projectId} ${peer}`;
     let s = this.peerState.get(k);
     if (s === undefined) {
-      s = { tips: null, dirty: false, sending: null, fetching: null, failures: 0, retryAt: 0, notMember: false };
+      s = { tips: null, dirty: false, sending: null, fetching: null, failures: 0, retryAt: 0, notMember: false, refused: null };
       this.peerState.set(k, s);
     }
     return s;
@@ -544,6 +563,11 @@ function isFatal(code: RefusalCode): boolean {
 
 function pick<T>(a: readonly T[], rng: Rng): T {
   return a[rng.int(a.length)]!;
+}
+
+/** One string for a set of tips (refs sorted), to remember which tips a refusal was for. */
+function tipsKey(t: Readonly<Tips>): string {
+  return JSON.stringify(Object.keys(t).sort().map((k) => [k, t[k]]));
 }
 
 function sameTips(a: Readonly<Tips>, b: Readonly<Tips>): boolean {

@@ -24,8 +24,12 @@ export interface SwarmCall {
   port?: number;
   /** the source address to connect from (a multi-homed host, tests on 127.0.0.N) */
   localAddress?: string;
-  /** the envoy id the peer's certificate must name (discovery nominated it; TLS proves it) */
-  expectEnvoyId: string;
+  /**
+   * the envoy id the peer's certificate must name (discovery nominated it; TLS proves it);
+   * null: any envoy of this fleet (an operator-listed address such as a cross_subnet_members
+   * entry, whose id is learned from `SwarmReply.peerEnvoyId`, never from what the peer says)
+   */
+  expectEnvoyId: string | null;
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** path and query */
   path: string;
@@ -76,7 +80,7 @@ function errorOf(status: number, headers: IncomingHttpHeaders, body: Buffer): Sw
 /** Make one call. Non-2xx answers resolve (with `error`); transport failures reject with a VigoError. */
 export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
   const port = c.port ?? DEFAULT_SWARM_PORT;
-  const where = `envoy ${c.expectEnvoyId} at ${c.host}:${port}`;
+  const where = `envoy ${c.expectEnvoyId ?? '(any of this fleet)'} at ${c.host}:${port}`;
   const limit = c.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   if (!(c.deadlineMs > 0)) return Promise.reject(new VigoError('E_USAGE', 'swarmCall: deadlineMs must be positive'));
   return new Promise<SwarmReply>((resolve, reject) => {
@@ -119,18 +123,33 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
       } catch (e) {
         return finish(new VigoError(e instanceof PeerCertError ? `E_SWARM_${e.code.slice(2)}` : 'E_SWARM_PEER_UNTRUSTED', `${where}: ${e instanceof Error ? e.message : String(e)}`, { hint: 'the address does not belong to an envoy of this fleet; nothing was sent' }));
       }
-      if (peerId !== c.expectEnvoyId) {
+      if (c.expectEnvoyId !== null && peerId !== c.expectEnvoyId) {
         return finish(new VigoError('E_SWARM_PEER_MISMATCH', `${where}: the certificate there names envoy ${peerId}, not the one expected; nothing was sent`, { hint: 'discovery nominated a stale or spoofed address; it is dropped' }));
       }
       const body = c.body;
-      const headers: Record<string, string | number> = { ...c.headers, host: 'swarm' };
+      // keep-alive, though the socket is ended after this one call: with `connection: close`
+      // the server shuts its side as soon as it answers, and an answer sent before the body
+      // is all out (a 413) would reach this client as EPIPE instead of being read
+      const headers: Record<string, string | number> = { ...c.headers, host: 'swarm', connection: 'keep-alive' };
       if (body !== undefined && !(body instanceof Readable)) headers['content-length'] = Buffer.byteLength(body);
+      // An answer that arrives while the body is still being sent (a 413, a refusal from the
+      // JSON line) is the outcome: stop sending, and let no later EPIPE or reset hide it.
+      let answered: { status: number; headers: IncomingHttpHeaders; chunks: Buffer[] } | null = null;
       const req = request({ method: c.method, path: c.path, headers, createConnection: () => s }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
         const toSink = ok && c.sink !== undefined;
+        if (!ok) {
+          answered = { status: res.statusCode ?? 0, headers: res.headers, chunks };
+          if (body instanceof Readable) {
+            body.unpipe(req);
+            body.destroy(); // what it still held (an open bundle file) is not needed
+            req.end();
+          }
+        }
         res.on('data', (d: Buffer) => {
+          if (done) return; // past the deadline or the cap: the caller may have closed its sink
           size += d.length;
           if (size > limit) return finish(new VigoError('E_SWARM_REPLY_TOO_LARGE', `${where}: ${c.method} ${c.path} answered more than ${limit} bytes`));
           if (toSink) {
@@ -140,7 +159,8 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
             }
           } else chunks.push(d);
         });
-        res.once('error', (e) => finish(new VigoError('E_SWARM_CONNECT', `${where}: response cut: ${e.message}`)));
+        res.on('error', (e) => (answered !== null ? finishAnswered() : finish(new VigoError('E_SWARM_CONNECT', `${where}: response cut: ${e.message}`))));
+        res.once('aborted', () => answered !== null && finishAnswered());
         res.once('end', () => {
           const status = res.statusCode ?? 0;
           const data = Buffer.concat(chunks);
@@ -148,7 +168,18 @@ export function swarmCall(c: SwarmCall): Promise<SwarmReply> {
           s.end();
         });
       });
-      req.once('error', (e: NodeJS.ErrnoException) => finish(new VigoError('E_SWARM_CONNECT', `${where}: ${e.code ?? e.message}`)));
+      // the connection cut after a refusal began: its status (and what came of its body) is the answer
+      const finishAnswered = (): void => {
+        const a = answered!;
+        const data = Buffer.concat(a.chunks);
+        finish(null, { status: a.status, headers: a.headers, body: data, peerEnvoyId: peerId, error: errorOf(a.status, a.headers, data) ?? { code: `E_HTTP_${a.status}`, message: `answered ${a.status}, then closed the connection` } });
+        s.destroy();
+      };
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // EPIPE / reset while still sending: if the peer answered, wait for that answer's end
+        if (answered !== null) return;
+        finish(new VigoError('E_SWARM_CONNECT', `${where}: ${e.code ?? e.message}`));
+      });
       if (body instanceof Readable) body.pipe(req);
       else req.end(body);
     });

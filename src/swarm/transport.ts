@@ -29,6 +29,8 @@ import { VigoError } from '../platform/errors.js';
 import { envoyIdOf, PeerCertError } from './transport-identity.js';
 
 export const DEFAULT_SWARM_PORT = 1531;
+/** After a 413, how long the rest of the body is read and dropped so the sender can read the answer. */
+export const DRAIN_AFTER_REFUSAL_MS = 5000;
 
 /** The envoy's enrollment material (`readIdentity()` in src/agent/checkin/identity.ts). */
 export interface SwarmIdentity {
@@ -330,6 +332,18 @@ export class SwarmTransport {
         return;
       }
       const body = errorBody(code, message);
+      if (status === 413) {
+        // The sender is still writing: closing now would reset the connection, and a reset
+        // discards the answer before the sender reads it (it would see EPIPE and send the
+        // same body again). Read and drop the rest instead — nothing is kept — until the
+        // sender, having read this, ends its request, or for at most DRAIN_AFTER_REFUSAL_MS.
+        req.unpipe();
+        req.removeAllListeners('data');
+        req.resume();
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body, () => setTimeout(() => sock.destroy(), DRAIN_AFTER_REFUSAL_MS).unref());
+        return;
+      }
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
       // the rest of the request body is not read: close once the answer is out
       res.end(body, () => setTimeout(() => sock.destroy(), 1000).unref());
@@ -394,7 +408,13 @@ export class SwarmTransport {
           },
         });
         stream = cap;
-        pipeline(req, cap, () => {});
+        // Not pipeline(): on the cap's error it would destroy `req`, and with it the socket,
+        // before the 413 is written; the sender would see EPIPE and retry the same body for
+        // ever. Stop reading instead, answer, and close once the answer is out (fail()).
+        req.pipe(cap);
+        cap.once('error', () => req.unpipe(cap));
+        req.on('error', (e) => cap.destroy(e));
+        req.once('aborted', () => cap.destroy(new SwarmError(499, 'E_PEER_GONE', 'the peer hung up during the body')));
       } else {
         body = await readCapped(req, limit, tooLarge, abort.signal);
       }

@@ -4,7 +4,9 @@
  * bench/fanout.bench.ts.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { NetnsBed } from '../helpers/netns.js';
@@ -78,4 +80,34 @@ export async function startRuntime(bed: NetnsBed, host: string, configPath: stri
     p.once('exit', (code) => reject(new Error(`runtime on ${host} exited ${String(code)}: ${e.stderr}`)));
   });
   return e;
+}
+
+/**
+ * Every file under an envoy's gitback base with its size and content hash (the receiver's
+ * "disk"), but for the announce cache and the scratch directory `replica/quarantine/`,
+ * where the receiver's own background fetches come and go.
+ */
+export function diskOf(dir: string, skipName = 'gitback-announced.json'): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        if (p !== join(dir, 'replica', 'quarantine')) walk(p);
+      } else if (n !== skipName) out.push(`${p.slice(dir.length)} ${st.size} ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}`);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+/** Poll `f` every 250 ms until it holds; past `ms`, fail with `what` and what `dump` says. */
+export async function until(what: string, ms: number, f: () => Promise<boolean> | boolean, dump: () => Promise<string> | string = () => ''): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await f()) return Date.now() - t0;
+    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms\n${await dump()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

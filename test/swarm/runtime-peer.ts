@@ -39,7 +39,9 @@ export interface RuntimeConfig {
   /** the pusher's puddle seed (hex) and X-Vigo-Chain, in files */
   seedFile: string;
   chainFile: string;
-  projects: Array<{ pid: Hex; handle: string; scope: Scope }>;
+  projects: Array<{ pid: Hex; handle: string; scope: Scope; /** project.json::cross_subnet_members */ crossSubnet?: string[] }>;
+  /** false: no announcer (a host that multicast does not reach; only cross_subnet_members find it) */
+  announce?: boolean;
 }
 
 function identityOf(dir: string): SwarmIdentity {
@@ -73,7 +75,11 @@ if (mode === 'serve') {
     log,
   });
   const handles = new Map(cfg.projects.map((p) => [p.pid, p.handle]));
-  for (const p of cfg.projects) node.join(p.pid, p.scope);
+  for (const p of cfg.projects) {
+    const bad = peers.setCrossSubnetMembers(p.pid, p.crossSubnet ?? []);
+    if (bad.length > 0) throw new Error(`cross_subnet_members: ${JSON.stringify(bad)}`);
+    node.join(p.pid, p.scope);
+  }
   const announcer = new Announcer({
     host: cfg.host,
     envoyId: cfg.envoyId,
@@ -90,7 +96,7 @@ if (mode === 'serve') {
     log,
   });
   const { port } = await node.start();
-  await announcer.start();
+  if (cfg.announce !== false) await announcer.start();
   process.stdout.write(`ready ${port}\n`);
   process.on('SIGTERM', () => {
     announcer.close();
@@ -116,6 +122,7 @@ if (mode === 'serve') {
           ok: true,
           tips: node.tips(c.pid),
           peers: peers.peersOf(c.pid, now).map((p) => p.key),
+          peerIds: Object.fromEntries(peers.peersOf(c.pid, now).map((p) => [p.key, p.envoyId])),
           envoys: peers.envoys(now).map((p) => p.key),
           refusals: node.refusals,
           bytes: node.bytes,
