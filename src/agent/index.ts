@@ -13,3 +13,5 @@ export { CheckinService, parseCheckinSection, stateFingerprint } from './checkin
 export { CheckinStream } from './checkin/stream.js';
 export { CheckinSchedule, seededRandom } from './checkin/schedule.js';
 export { converge } from './engine/index.js';
+export { isEnrolled, readIdentity } from './checkin/identity.js';
+export type { EnvoyIdentity } from './checkin/identity.js';

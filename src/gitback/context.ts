@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Signer } from '../trust/index.js';
 import { paths } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
-import { checkUsercrateGate } from './gate.js';
+import { checkGitbackGates, checkUsercrateGate } from './gate.js';
 
 export { iso, whenHuman } from './when.js';
 
@@ -50,8 +50,17 @@ export function bareRepo(ctx: GitbackContext, pid: string): string {
   return join(paths.gitbackProjects(ctx.env), `${pid}.git`);
 }
 
-/** The usercrate gate every verb passes first. */
+/** The gates every verb that needs the swarm passes first: the envoy's, then the user's usercrate. */
 export function gate(ctx: GitbackContext): void {
+  checkGitbackGates(ctx.uid, ctx.user, ctx.env);
+}
+
+/**
+ * The usercrate gate alone, for the local-only verbs (`status`, `purge`, `gc-orphans`,
+ * `project list`, `project status`): they read or clean up this envoy's own state, which
+ * an operator must be able to do on an envoy the swarm gates have just switched off.
+ */
+export function localGate(ctx: GitbackContext): void {
   checkUsercrateGate(ctx.uid, ctx.user, ctx.env);
 }
 

@@ -3,10 +3,21 @@
  * policy file $VIGO_ROOT/var/lib/vigo/usercrate-policy/<user>.json grants `gitback: true`.
  * The CLI checks it before every verb; the helper daemon checks it again per connection
  * (so plain `git` cannot bypass it).
+ *
+ * Next to it, the envoy-level gate (src/wire/swarm-assignment.ts checkEnvoyGate): the
+ * server's swarm.enabled and swarm.gitback.enabled patterns for this envoy, as the agent
+ * last received them. checkGitbackGates asks both, the envoy's first; it binds root too.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { paths, type Env } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
+import { checkEnvoyGate } from '../wire/swarm-assignment.js';
+
+/** Both gates: this envoy's (swarm.enabled AND swarm.gitback.enabled, root included), then the user's usercrate. */
+export function checkGitbackGates(uid: number, user: string, env: Env): void {
+  checkEnvoyGate(env, 'gitback');
+  checkUsercrateGate(uid, user, env);
+}
 
 export function checkUsercrateGate(uid: number, user: string, env: Env): void {
   if (uid === 0) return;

@@ -23,3 +23,7 @@ export { MemoryRefStore } from './stores/memory.js';
 export type { CasResult, RefMap, RefStore } from './stores/stores.js';
 export { gitEnv } from './daemon/git.js';
 export type { GitHost } from './daemon/git.js';
+export { LocalGitbackView, MAX_LOCAL_PROJECTS } from './swarm-view.js';
+export type { LocalProject, LocalTrustView } from './swarm-view.js';
+export { parseGitbackConfig } from './daemon/service.js';
+export { checkGitbackGates } from './gate.js';

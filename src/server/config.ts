@@ -14,6 +14,7 @@ import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
 import { MIN_REPORT_CAP_BYTES } from '../wire/run-report.js';
 import { spannerSection, defaultSpannerConfig } from '../spanner/index-config.js';
+import { swarmPatternError } from './swarm-gates.js';
 
 const listen = z
   .string()
@@ -109,10 +110,19 @@ const secretsSection = z
   })
   .strict();
 
+/** a swarm gate pattern: a hostname glob, `-` in front for a deny (src/server/swarm-gates.ts) */
+const gatePattern = glob.superRefine((p, c) => {
+  const err = swarmPatternError(p);
+  if (err !== null) c.addIssue({ code: 'custom', message: `${JSON.stringify(p)} is not a hostname pattern: ${err}` });
+});
+const gateList = z.array(gatePattern).max(1000).default([]);
+
+/** The envoy-level gates: first match wins, `-` denies, no match (or an empty list) denies. */
 const swarmSection = z
   .object({
-    gitback: z.object({ enabled: z.array(glob).default([]) }).strict().optional(),
-    puddle: z.object({ enabled: z.array(glob).default([]) }).strict().optional(),
+    enabled: gateList,
+    gitback: z.object({ enabled: gateList }).strict().optional(),
+    puddle: z.object({ enabled: gateList }).strict().optional(),
   })
   .strict();
 
@@ -123,7 +133,7 @@ export const serverYamlSchema = z
     checkin: checkinSection.default(checkinSection.parse({})),
     pki: pkiSection.default(pkiSection.parse({})),
     secrets: secretsSection.default(secretsSection.parse({})),
-    swarm: swarmSection.default({}),
+    swarm: swarmSection.default(swarmSection.parse({})),
     spanner: spannerSection.default(defaultSpannerConfig),
   })
   .strict();

@@ -9,3 +9,5 @@ export * from './index-admin.js';
 export { signEnvoyCsr, createCa, createServerCert } from './pki.js';
 export type { PemPair } from './pki.js';
 export { globMatches, loadStacks, resolveBundle, validateStacks } from './stacks/index.js';
+export { resolveGate, resolveSwarmAssignment, swarmPatternError } from './swarm-gates.js';
+export type { SwarmGatesConfig } from './swarm-gates.js';

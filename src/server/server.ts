@@ -116,7 +116,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     const metrics = createMetrics();
     index.policy = policy; // envoys lagging the published version become stale-policy
     const identity = new ServerIdentity(ca.cert, srvTls);
-    const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(intervalMs / 1000)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s });
+    const checkin = new CheckinServer({ index, policy, intervalS: Math.max(1, Math.round(intervalMs / 1000)), runsKeptPerEnvoy: config.database.runs_kept_per_envoy, runReportMaxBytes: config.database.run_report_max_bytes, metrics, log, now, db, ca, envoyCertLifetimeS: config.pki.envoy_cert_lifetime_s, swarm: config.swarm });
     release.push(() => checkin.stop());
     let grpcPort: number;
     try {

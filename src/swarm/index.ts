@@ -73,3 +73,5 @@ export type { DiskReplicaStoreOptions } from './replica-disk.js';
 export { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
 export { MAX_HAVE_CHARS } from './node.js';
+export { SwarmService, parseSwarmSection } from './service.js';
+export type { SwarmSection, SwarmServiceOptions } from './service.js';

@@ -5,17 +5,24 @@
  *
  *   service Checkin { rpc Stream(stream AgentMessage) returns (stream ServerMessage); }
  *   AgentMessage  { seq; oneof kind { CheckIn checkin; Run run; Renew renew; } }
- *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; Renewed renewed; } }
+ *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; Renewed renewed;
+ *                                     SwarmAssignment swarm; } }
  *
  * A no-change check-in is answered with a bare Ack echoing the policy version. `Renew`
  * (a CSR for the envoy's own key) is answered with `Renewed` (a fresh client certificate,
  * or `error`). Renew/Renewed were added later with new field ids only: a server that does
  * not know them ignores the message and the envoy's request times out (it retries later).
+ * `SwarmAssignment` (field 7, added later the same way) is sent unasked, seq 0, when a
+ * stream opens: the swarm gates vigosrv resolved for this envoy's enrolled hostname
+ * (src/wire/swarm-assignment.ts). An agent that does not know it ignores it (its seq
+ * matches no request); a server that does not send it leaves the agent's last one standing.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { checkAssignment, SWARM_GATES, type GateVerdict, type SwarmAssignment, type SwarmGate } from './swarm-assignment.js';
 
-const descriptor = {
+/** The protocol as protobuf JSON (the vectors in test/vectors/checkin-swarm.json encode with it). */
+export const checkinDescriptor = {
   nested: {
     vigo: {
       nested: {
@@ -36,7 +43,7 @@ const descriptor = {
                 Run: { fields: { run_id: { type: 'string', id: 1 }, report_json: { type: 'string', id: 2 } } },
                 Renew: { fields: { csr: { type: 'string', id: 1 } } },
                 ServerMessage: {
-                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed'] } },
+                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed', 'swarm'] } },
                   fields: {
                     seq: { type: 'uint32', id: 1 },
                     ack: { type: 'Ack', id: 2 },
@@ -44,6 +51,7 @@ const descriptor = {
                     run_ack: { type: 'RunAck', id: 4 },
                     checkin_now: { type: 'CheckInNow', id: 5 },
                     renewed: { type: 'Renewed', id: 6 },
+                    swarm: { type: 'SwarmAssignment', id: 7 },
                   },
                 },
                 Ack: { fields: { policy_version: { type: 'uint32', id: 1 }, interval_s: { type: 'uint32', id: 2 } } },
@@ -51,6 +59,11 @@ const descriptor = {
                 RunAck: { fields: { run_id: { type: 'string', id: 1 } } },
                 CheckInNow: { fields: { reason: { type: 'string', id: 1 } } },
                 Renewed: { fields: { cert: { type: 'string', id: 1 }, error: { type: 'string', id: 2 } } },
+                SwarmAssignment: {
+                  fields: { hostname: { type: 'string', id: 1 }, swarm: { type: 'SwarmGate', id: 2 }, gitback: { type: 'SwarmGate', id: 3 }, puddle: { type: 'SwarmGate', id: 4 } },
+                },
+                // pattern "" = no pattern matched
+                SwarmGate: { fields: { allowed: { type: 'bool', id: 1 }, pattern: { type: 'string', id: 2 }, setting: { type: 'string', id: 3 } } },
               },
             },
           },
@@ -77,12 +90,36 @@ export interface AgentMessage {
 }
 export interface ServerMessage {
   seq: number;
-  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now';
+  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now' | 'renewed' | 'swarm';
   ack?: { policy_version: number; interval_s: number } | null;
   bundle?: { version: number; bundle_json: string } | null;
   run_ack?: { run_id: string } | null;
   checkin_now?: { reason: string } | null;
   renewed?: { cert: string; error: string } | null;
+  swarm?: SwarmAssignmentMsg | null;
+}
+
+export interface SwarmGateMsg {
+  allowed: boolean;
+  /** "" when no pattern matched */
+  pattern: string;
+  setting: string;
+}
+export type SwarmAssignmentMsg = { hostname: string } & Record<SwarmGate, SwarmGateMsg | null>;
+
+export function swarmAssignmentMsg(a: SwarmAssignment): SwarmAssignmentMsg {
+  const g = (v: GateVerdict): SwarmGateMsg => ({ allowed: v.allowed, pattern: v.pattern ?? '', setting: v.setting });
+  return { hostname: a.hostname, swarm: g(a.gates.swarm), gitback: g(a.gates.gitback), puddle: g(a.gates.puddle) };
+}
+
+/** The assignment a SwarmAssignment message carries; throws naming the field when it is not one. */
+export function assignmentOfMsg(m: SwarmAssignmentMsg): SwarmAssignment {
+  const gates: Record<string, unknown> = {};
+  for (const k of SWARM_GATES) {
+    const v = m[k];
+    gates[k] = v ? { allowed: v.allowed, pattern: v.pattern === '' ? null : v.pattern, setting: v.setting } : undefined;
+  }
+  return checkAssignment({ hostname: m.hostname, gates }, 'check-in SwarmAssignment');
 }
 
 /**
@@ -98,7 +135,7 @@ let cached: grpc.ServiceDefinition | undefined;
 
 export function checkinService(): grpc.ServiceDefinition {
   if (cached) return cached;
-  const def = protoLoader.fromJSON(descriptor as Parameters<typeof protoLoader.fromJSON>[0], { keepCase: true, longs: Number, defaults: true, oneofs: true });
+  const def = protoLoader.fromJSON(checkinDescriptor as Parameters<typeof protoLoader.fromJSON>[0], { keepCase: true, longs: Number, defaults: true, oneofs: true });
   cached = def['vigo.checkin.v1.Checkin'] as grpc.ServiceDefinition;
   return cached;
 }

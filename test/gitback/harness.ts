@@ -6,6 +6,7 @@ import { join, dirname } from 'node:path';
 import { generateKeyPair, seedSigner, toHex, type Signer } from '../../src/trust/index.js';
 import type { GitbackContext } from '../../src/gitback/context.js';
 import { checkoutRoot, vigoBin } from '../helpers/program.js';
+import { assignSwarm } from '../helpers/swarm-assignment.js';
 
 /** the checkout, for its own files (docs, test data); run the program through test/helpers/program.ts */
 export const repoRoot = checkoutRoot;
@@ -20,6 +21,8 @@ export interface Agent {
 export async function startAgent(vigoRoot: string, gitbackSection: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<Agent> {
   const cfg = join(vigoRoot, 'etc', 'vigo-envoy', 'agent.yaml');
   mkdirSync(dirname(cfg), { recursive: true });
+  // the swarm gates open, as a check-in to a server.yaml with swarm.*.enabled: ["*"] leaves them
+  assignSwarm(vigoRoot);
   writeFileSync(cfg, `gitback:\n${Object.entries(gitbackSection).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n`);
   // the log goes to a file, not a pipe: a test blocked in spawnSync must never stall the agent
   const logFile = join(vigoRoot, 'agent.log');
@@ -58,6 +61,7 @@ export interface TestCtx extends GitbackContext {
 export function testContext(home: string, vigoRoot: string, opts: { uid?: number; user?: string; now?: () => number } = {}): TestCtx {
   const kp = generateKeyPair();
   let signer = seedSigner(kp.seed);
+  assignSwarm(vigoRoot);
   const writePub = () => {
     mkdirSync(join(home, '.vigo-puddle'), { recursive: true, mode: 0o700 });
     writeFileSync(join(home, '.vigo-puddle', 'identity.pub'), toHex(signer.publicKey) + '\n');

@@ -8,6 +8,7 @@ import { createTestUser, removeTestUser, runAs, type TestUser } from '../helpers
 import { startAgent, type Agent } from './harness.js';
 import { pathWithProgram, vigoBin } from '../helpers/program.js';
 import { run, type RunResult } from './proc.js';
+import { assignSwarm } from '../helpers/swarm-assignment.js';
 
 export const PASSPHRASE = 'correct horse battery staple, gitback e2e';
 
@@ -23,6 +24,7 @@ export function makeEnvoyRoot(dir: string): Envoy {
     chmodSync(join(root, d), 0o755);
   }
   chmodSync(dir, 0o755);
+  assignSwarm(root);
   return { root };
 }
 

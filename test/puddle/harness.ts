@@ -1,10 +1,11 @@
 /** Running the real `vigo` binary against a throwaway HOME, and cleaning up after it. */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { vigoBin } from '../helpers/program.js';
+import { assignSwarm } from '../helpers/swarm-assignment.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const VIGO = vigoBin;
@@ -20,13 +21,29 @@ export interface Run {
 /** Every stdout/stderr a test saw, for the key-leak scan. */
 export const transcript: string[] = [];
 
+let envoyRoot: string | null = null;
+/**
+ * The envoy the puddle verbs run on: a VIGO_ROOT whose swarm assignment opens the puddle
+ * gate (as a check-in to a server.yaml with swarm.enabled and swarm.puddle.enabled would).
+ */
+export function puddleEnvoyRoot(): string {
+  if (envoyRoot === null) {
+    const root = mkdtempSync(join(tmpdir(), 'vgt-puddle-envoy-'));
+    chmodSync(root, 0o755); // test users reach the assignment file through it
+    assignSwarm(root);
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+    envoyRoot = root;
+  }
+  return envoyRoot;
+}
+
 export function vigo(home: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; uid?: number; gid?: number } = {}): Run {
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [VIGO, 'swarm', 'puddle', ...args], {
     encoding: 'utf8',
     cwd: home,
     input: opts.input ?? '',
     timeout: 60_000,
-    env: { PATH: process.env.PATH, HOME: home, ...opts.env },
+    env: { PATH: process.env.PATH, HOME: home, VIGO_ROOT: puddleEnvoyRoot(), ...opts.env },
     ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }),
   });
   transcript.push(r.stdout ?? '', r.stderr ?? '');

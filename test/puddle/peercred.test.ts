@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestUser, removeTestUser, runAs, userSupport, type TestUser } from '../helpers/users.js';
 import { request } from '../../src/puddle/session/client.js';
-import { PASS, VIGO, alive, helperPid, waitFor } from './harness.js';
+import { PASS, VIGO, alive, helperPid, puddleEnvoyRoot, waitFor } from './harness.js';
 import { programDist } from '../helpers/program.js';
 
 const why = userSupport();
 
 function vigoAs(u: TestUser, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = runAs(u, process.execPath, [VIGO, 'swarm', 'puddle', ...args], { extraEnv: env });
+  const r = runAs(u, process.execPath, [VIGO, 'swarm', 'puddle', ...args], { extraEnv: { VIGO_ROOT: puddleEnvoyRoot(), ...env } });
   assert.equal(r.status, 0, `vigo ${args.join(' ')} as ${u.name}: ${r.stderr}`);
   return r;
 }

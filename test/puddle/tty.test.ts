@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { VIGO, cleanupHome, ok, tempHome, vigo } from './harness.js';
+import { VIGO, cleanupHome, ok, puddleEnvoyRoot, tempHome, vigo } from './harness.js';
 
 const noScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'util-linux `script` is not installed (needed for a pty)';
 const homes: string[] = [];
@@ -17,7 +17,7 @@ after(() => {
 function onTty(home: string, args: string[], answers: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const cmd = [process.execPath, VIGO, 'swarm', 'puddle', ...args].map((a) => `'${a}'`).join(' ');
-    const c = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, HOME: home, TERM: 'dumb' } });
+    const c = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, HOME: home, TERM: 'dumb', VIGO_ROOT: puddleEnvoyRoot() } });
     let out = '';
     let answered = 0;
     const t = setTimeout(() => {

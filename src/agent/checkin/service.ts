@@ -34,6 +34,8 @@ import { renewCert, renewalDue, type HeldCert } from './renew.js';
 import { certValidity } from '../../wire/enroll.js';
 import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
 import { boundReport, MIN_REPORT_CAP_BYTES } from '../../wire/run-report.js';
+import { assignmentOfMsg, type SwarmAssignmentMsg } from '../../wire/checkin.js';
+import { decidingGate, readSwarmAssignment, sameAssignment, writeSwarmAssignment, assignmentFile, type SwarmAssignment } from '../../wire/swarm-assignment.js';
 
 /** The server's receive limit is 8 MiB; an agent report must leave room under it. */
 const REPORT_CAP_MAX_BYTES = 7 * 1024 * 1024;
@@ -116,6 +118,8 @@ export class CheckinService implements AgentService {
   private policyError: { version: number; message: string } | null = null;
   /** a report the disk would not take, sent from memory */
   private unspooled: { name: string; json: string } | null = null;
+  private readonly swarmListeners: Array<(a: SwarmAssignment) => void> = [];
+  private swarmHeld: SwarmAssignment | null = null;
 
   /** `random` makes the check-in jitter reproducible (tests, the bench); default Math.random. */
   constructor(
@@ -131,6 +135,11 @@ export class CheckinService implements AgentService {
       return;
     }
     const ident = readIdentity(ctx.env);
+    try {
+      this.swarmHeld = readSwarmAssignment(ctx.env);
+    } catch (e) {
+      ctx.log(`checkin: ${e instanceof Error ? e.message : String(e)}; the server's next assignment replaces it`);
+    }
     this.stateDir = checkinStateDir(ctx.env);
     mkdirSync(join(this.stateDir, 'spool'), { recursive: true, mode: 0o700 });
     const cached = join(this.stateDir, 'bundle.json');
@@ -151,6 +160,39 @@ export class CheckinService implements AgentService {
     this.kick();
   }
 
+  /** Called with every swarm assignment the server sends (after it is kept on disk). */
+  onSwarmAssignment(listener: (a: SwarmAssignment) => void): void {
+    this.swarmListeners.push(listener);
+  }
+
+  /**
+   * The server's swarm assignment: kept in /var/lib/vigo/swarm/assignment.json (0644,
+   * atomically; the per-user verbs read it) when it changed, then handed to the listeners.
+   */
+  private takeSwarm(m: SwarmAssignmentMsg): void {
+    let a: SwarmAssignment;
+    try {
+      a = assignmentOfMsg(m);
+    } catch (e) {
+      this.ctx.log(`checkin: ignoring a malformed swarm assignment from the server (${e instanceof Error ? e.message : String(e)}); keeping the last one`);
+      return;
+    }
+    if (!sameAssignment(this.swarmHeld, a)) {
+      try {
+        writeSwarmAssignment(this.ctx.env, a, Math.floor(Date.now() / 1000));
+        this.swarmHeld = a;
+      } catch (e) {
+        this.ctx.log(`checkin: ${describeLocalFailure(e, `keeping the swarm assignment in ${assignmentFile(this.ctx.env)}`)}; the swarm verbs read the old one until it is written`);
+      }
+      const say = (s: 'gitback' | 'puddle') => {
+        const d = decidingGate(a, s);
+        return `${s} ${d.allowed ? 'on' : 'off'} (${d.verdict.setting}: ${d.verdict.pattern === null ? 'no pattern matched' : `pattern "${d.verdict.pattern}"`})`;
+      };
+      this.ctx.log(`checkin: swarm assignment for ${a.hostname}: ${say('gitback')}, ${say('puddle')}`);
+    }
+    for (const l of this.swarmListeners) l(a);
+  }
+
   /** A stream with the certificate held now (again after a renewal). */
   private openStream(): void {
     const held = this.held as HeldCert;
@@ -160,6 +202,7 @@ export class CheckinService implements AgentService {
       this.ctx.log(`checkin: server asked for a check-in now (${reason})`);
       this.kick();
     };
+    stream.onSwarm = (m) => this.takeSwarm(m);
     stream.onClosed = (e) => {
       if (this.stopped || this.stream !== stream) return;
       if (!this.away) this.ctx.log(`checkin: stream closed: ${e.message}`);

@@ -6,7 +6,7 @@
  * sends is one it can receive.
  */
 import * as grpc from '@grpc/grpc-js';
-import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
+import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type ServerMessage, type SwarmAssignmentMsg } from '../../wire/checkin.js';
 import { VigoError } from '../../platform/errors.js';
 
 type Call = grpc.ClientDuplexStream<AgentMessage, ServerMessage>;
@@ -30,6 +30,8 @@ export class CheckinStream {
   private seq = 0;
   private readonly waiters = new Map<number, Waiter>();
   onPush: (reason: string) => void = () => undefined;
+  /** the server's swarm assignment for this envoy (sent unasked when the stream opens, and when it changes) */
+  onSwarm: (m: SwarmAssignmentMsg) => void = () => undefined;
   onClosed: (err: Error) => void = () => undefined;
 
   constructor(addr: string, tls: StreamTls, extraOptions: grpc.ChannelOptions = {}) {
@@ -49,6 +51,7 @@ export class CheckinStream {
     this.call = call;
     call.on('data', (m: ServerMessage) => {
       if (m.checkin_now) return this.onPush(m.checkin_now.reason);
+      if (m.swarm) return this.onSwarm(m.swarm);
       const w = this.waiters.get(m.seq);
       if (!w) return;
       this.waiters.delete(m.seq);

@@ -2,14 +2,14 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '../../platform/paths.js';
-import { gate, requireRoot, socketPath, type GitbackContext } from '../context.js';
+import { localGate, requireRoot, socketPath, type GitbackContext } from '../context.js';
 import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
 import { collectStatus, dirBytes, formatBytes, formatStatus, type EnvoyStatus, type SocketState } from '../status.js';
 import { plainReader, listProjectIds, FILES } from '../state.js';
 import { readPasswd } from '../passwd.js';
 
 export async function gitbackStatus(ctx: GitbackContext): Promise<void> {
-  gate(ctx);
+  localGate(ctx);
   const sock = socketPath(ctx);
   let status: EnvoyStatus | null = null;
   let socket: SocketState = existsSync(sock) ? 'present' : 'absent';
@@ -36,7 +36,7 @@ function pendingSentinels(base: string): string[] {
 }
 
 export function gitbackPurge(ctx: GitbackContext, opts: { yes?: boolean }): void {
-  gate(ctx);
+  localGate(ctx);
   const userDir = paths.gitbackUserDir(ctx.env);
   const targets: string[] = [];
   if (existsSync(userDir)) targets.push(userDir);
@@ -92,7 +92,7 @@ export function findOrphans(ctx: GitbackContext): string[] {
 }
 
 export function gitbackGcOrphans(ctx: GitbackContext, opts: { yes?: boolean }): void {
-  gate(ctx);
+  localGate(ctx);
   requireRoot(ctx, 'gc-orphans');
   const dir = paths.gitbackProjects(ctx.env);
   const orphans = findOrphans(ctx);

@@ -2,13 +2,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DELEGATION_MAX_LEN, DELEGATION_WARN_LEN, tokenId } from '../../trust/index.js';
-import { gate, iso, userBase, type GitbackContext } from '../context.js';
+import { localGate, iso, userBase, type GitbackContext } from '../context.js';
 import { FILES, resolveProject, scanAll } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { fmtKey, founderNow } from './common.js';
 
 export function projectList(ctx: GitbackContext, opts: { json?: boolean }): void {
-  gate(ctx);
+  localGate(ctx);
   const { projects: all, broken } = scanAll(userBase(ctx));
   const brokenLines = broken.map((b) => `  ! ${b.project_id.slice(0, 16)}… is broken: ${b.error}\n    restore the file, or drop it with \`vigo swarm gitback project leave ${b.project_id} --yes\`\n`);
   if (opts.json === true) {
@@ -31,7 +31,7 @@ export function projectList(ctx: GitbackContext, opts: { json?: boolean }): void
 }
 
 export function projectStatus(ctx: GitbackContext, arg: string): void {
-  gate(ctx);
+  localGate(ctx);
   const s = resolveProject(userBase(ctx), arg);
   const c = s.config;
   const leaf = s.chain[s.chain.length - 1];

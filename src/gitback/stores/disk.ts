@@ -13,7 +13,7 @@ import { type Delegation, type LeaveEnvelope, type RevokeEnvelope } from '../../
 import { readBinding, readDelegationRecord, writeBinding, writeDelegationRecord } from '../binding.js';
 import { EnvelopeCache, heldByUid, leavesDir, loadStore, revokesDir, storeLeave, storeRevoke } from '../envelopes.js';
 import { snapshotRefs, snapshotRefsAsync } from '../daemon/git.js';
-import { checkUsercrateGate } from '../gate.js';
+import { checkGitbackGates } from '../gate.js';
 import { readPasswd, type PasswdEntry } from '../passwd.js';
 import { checkOwnedDir, loadProject, ownedReader } from '../state.js';
 import { checkCasArgs } from './stores.js';
@@ -92,7 +92,7 @@ export class DiskUserDirectory implements UserDirectory {
     return this.list().find((u) => u.uid === uid) ?? null;
   }
   checkGate(uid: number, name: string): void {
-    checkUsercrateGate(uid, name, this.env);
+    checkGitbackGates(uid, name, this.env);
   }
   project(user: PasswdEntry, pid: string) {
     const base = join(user.home, '.vigo-gitback');

@@ -65,7 +65,7 @@ export interface UserDirectory {
   readonly source: string;
   list(): PasswdEntry[];
   byUid(uid: number): PasswdEntry | null;
-  /** throws E_USERCRATE_DENIED unless the user's usercrate grants gitback (root always may) */
+  /** throws E_SWARM_GATE/E_SWARM_UNASSIGNED unless this envoy's swarm gates enable gitback (root too), E_USERCRATE_DENIED unless the user's usercrate grants it (root always may) */
   checkGate(uid: number, name: string): void;
   /** the state the user holds for pid; null when its directories are not its own or hold none */
   project(user: PasswdEntry, pid: string): ProjectState | null;

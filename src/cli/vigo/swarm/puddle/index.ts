@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { PuddleHooks } from '../../../../puddle/index.js';
 import { group } from '../../../run.js';
+import { checkEnvoyGate } from '../../../../wire/swarm-assignment.js';
 import { registerInit } from './init.js';
 import { registerUnlock } from './unlock.js';
 import { registerLock } from './lock.js';
@@ -11,8 +12,19 @@ import { registerName } from './name/index.js';
 import { registerRotatePassphrase } from './rotate-passphrase.js';
 import { registerRekeyPair } from './rekey-pair.js';
 
+/**
+ * Verbs that only read or lock this user's own puddle: they work on an envoy whose swarm
+ * gates are off (so a user can still see and lock what it has). Every other verb needs
+ * the envoy's puddle gate (server.yaml swarm.enabled AND swarm.puddle.enabled).
+ */
+const LOCAL_ONLY = new Set(['status', 'lock', 'pubkey', 'name show']);
+
 export function registerPuddle(swarm: Command, hooks: PuddleHooks): void {
   const puddle = group(swarm, 'puddle', "This user's Ed25519 identity (wrapped on disk) and its session helper");
+  puddle.hook('preAction', (_self, action) => {
+    const verb = action.parent && action.parent !== puddle ? `${action.parent.name()} ${action.name()}` : action.name();
+    if (action !== puddle && !LOCAL_ONLY.has(verb)) checkEnvoyGate(process.env, 'puddle');
+  });
   registerInit(puddle);
   registerUnlock(puddle, hooks.unlock);
   registerLock(puddle);

@@ -1,0 +1,240 @@
+/**
+ * The swarm in `vigo agent run` (issue 11 items 1 and 2): the peer server (SwarmNode, mTLS
+ * on `swarm.listen`, default :1531) and the LAN announcer run only while this envoy's
+ * swarm assignment — what vigosrv resolved from server.yaml `swarm.enabled` AND
+ * `swarm.gitback.enabled` for its enrolled hostname — says gitback is on. A new assignment
+ * from the check-in stream (`assign`) starts or stops them; the agent keeps running.
+ * At start the last assignment kept on disk (/var/lib/vigo/swarm/assignment.json) stands
+ * until the server says otherwise, as the cached bundle does for convergence.
+ *
+ * The node presents the envoy's enrollment certificate and trusts only the fleet CA it
+ * enrolled under; its id is the certificate's CN. It joins every project a local user
+ * holds (so it knows which members-only projects it is a member of), presents a local
+ * member's chain to fetch, and verifies what arrives against the envoy's own envelope store.
+ *
+ * agent.yaml:
+ *   swarm:
+ *     listen: ":1531"              # HOST:PORT or :PORT (every IPv4 address)
+ *     announce_host: web-3.lan     # the host peers dial (default: the enrolled hostname)
+ *     announce_interface: 10.0.0.5 # the interface address to announce on (default: the kernel's)
+ *     announce_group: 239.77.15.31
+ *     announce_port: 15310
+ *     announce_interval_s: 30
+ *     rescan_s: 30                 # how often local users' projects are looked for
+ *     push_body_limit_bytes: 536870912
+ */
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { AgentConfig, AgentContext, AgentService } from '../agent/index.js';
+import { isEnrolled, readIdentity } from '../agent/index.js';
+import { LocalGitbackView, parseGitbackConfig } from '../gitback/index.js';
+import { cryptoRng, systemClock, type Clock, type Rng } from '../platform/clock.js';
+import { VigoError } from '../platform/errors.js';
+import { paths } from '../platform/paths.js';
+import type { Hex } from '../trust/index.js';
+import { readSwarmAssignment, subsystemAllowed, type SwarmAssignment } from '../wire/swarm-assignment.js';
+import { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
+import { DEFAULT_PUSH_BODY_LIMIT, SwarmNode } from './node.js';
+import { DEFAULT_ANNOUNCE_INTERVAL_MS, ProjectPeers } from './peers.js';
+import { envoyIdOf } from './transport-identity.js';
+import { DEFAULT_SWARM_PORT } from './transport.js';
+
+const section = z
+  .object({
+    listen: z
+      .string()
+      .regex(/^([0-9.]*|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT or :PORT (e.g. ":1531", "10.0.0.5:1531")')
+      .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535')
+      .default(`:${DEFAULT_SWARM_PORT}`),
+    announce_host: z.string().min(1).max(253).optional(),
+    announce_interface: z.ipv4().optional(),
+    announce_group: z.ipv4().default(DEFAULT_ANNOUNCE_GROUP),
+    announce_port: z.number().int().min(1).max(65535).default(DEFAULT_ANNOUNCE_PORT),
+    announce_interval_s: z.number().positive().max(3600).default(DEFAULT_ANNOUNCE_INTERVAL_MS / 1000),
+    rescan_s: z.number().positive().max(3600).default(30),
+    push_body_limit_bytes: z.number().int().positive().max(16 * 1024 ** 3).default(DEFAULT_PUSH_BODY_LIMIT),
+  })
+  .strict();
+export type SwarmSection = z.infer<typeof section>;
+
+export function parseSwarmSection(config: AgentConfig): SwarmSection {
+  const r = section.safeParse(config.sections.swarm ?? {});
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new VigoError('E_CONFIG', `${config.file}: swarm.${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}`, { hint: 'docs/gitback.md "Swarm in the agent" lists the keys' });
+  }
+  return r.data;
+}
+
+export interface SwarmServiceOptions {
+  clock?: Clock;
+  rng?: Rng;
+  /**
+   * Told of the running node: after it started (the node), and before it stops (null).
+   * The gitback daemon's fan-out hangs on it.
+   */
+  attach?: (node: SwarmNode | null) => void;
+}
+
+interface Running {
+  node: SwarmNode;
+  announcer: Announcer | null;
+  rescan: NodeJS.Timeout;
+}
+
+export class SwarmService implements AgentService {
+  readonly name = 'swarm';
+  private ctx: AgentContext | null = null;
+  private cfg!: SwarmSection;
+  private assignment: SwarmAssignment | null = null;
+  private running: Running | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly opts: SwarmServiceOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.rng = opts.rng ?? cryptoRng;
+  }
+
+  /** The running node, or null while the swarm is off here. */
+  get node(): SwarmNode | null {
+    return this.running?.node ?? null;
+  }
+
+  async start(ctx: AgentContext): Promise<void> {
+    this.ctx = ctx;
+    this.cfg = parseSwarmSection(this.config);
+    parseGitbackConfig(this.config); // a bad gitback section fails here too, not at the first assignment
+    if (this.assignment === null) {
+      try {
+        this.assignment = readSwarmAssignment(ctx.env);
+      } catch (e) {
+        ctx.log(`swarm: ${e instanceof Error ? e.message : String(e)}; off until the server sends an assignment`);
+      }
+    }
+    if (this.assignment === null) ctx.log('swarm: no swarm assignment yet; the peer server starts once vigosrv enables gitback for this envoy');
+    await this.reconcile();
+  }
+
+  /** A new assignment from the server: start or stop the swarm to match. */
+  assign(a: SwarmAssignment): Promise<void> {
+    this.assignment = a;
+    return this.reconcile();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.reconcile();
+  }
+
+  /** One change at a time, in the order asked. */
+  private reconcile(): Promise<void> {
+    const next = this.queue.then(async () => {
+      const ctx = this.ctx;
+      if (ctx === null) return; // not started: start() applies the assignment
+      const want = !this.stopped && subsystemAllowed(this.assignment, 'gitback');
+      if (want && this.running === null) await this.up(ctx);
+      else if (!want && this.running !== null) await this.down(ctx, this.stopped ? 'the agent is stopping' : 'gitback is no longer enabled for this envoy');
+    });
+    this.queue = next.catch((e: unknown) => this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}`));
+    return this.queue;
+  }
+
+  private async up(ctx: AgentContext): Promise<void> {
+    const env = ctx.env;
+    const log = (m: string) => ctx.log(m.startsWith('swarm') ? m : `swarm: ${m}`);
+    if (!isEnrolled(env)) {
+      log('gitback is enabled for this envoy, but it is not enrolled (no certificate to present); enroll it with `vigo agent enroll` and restart the agent');
+      return;
+    }
+    const ident = readIdentity(env);
+    const envoyId = envoyIdOf(new X509Certificate(ident.cert).raw);
+    const i = this.cfg.listen.lastIndexOf(':');
+    const listenHost = this.cfg.listen.slice(0, i) === '' ? '0.0.0.0' : this.cfg.listen.slice(0, i);
+    const port = Number(this.cfg.listen.slice(i + 1));
+    const host = this.cfg.announce_host ?? ident.id.hostname;
+    const intervalMs = this.cfg.announce_interval_s * 1000;
+    const view = new LocalGitbackView(env, parseGitbackConfig(this.config).passwd_file, this.clock, log);
+    const chains = new Map<Hex, string>();
+    const handles = new Map<Hex, string>();
+    const peers = new ProjectPeers({ selfHost: host, ttlMs: 3 * intervalMs });
+    const node = new SwarmNode({
+      identity: { cert: ident.cert, key: ident.key, ca: ident.ca },
+      envoyId,
+      listenHost,
+      port,
+      base: paths.gitbackBase(env),
+      projectsDir: paths.gitbackProjects(env),
+      peers,
+      clock: this.clock,
+      rng: this.rng,
+      trustView: (pid) => view.trustView(pid),
+      chainFor: (pid) => chains.get(pid) ?? null,
+      pushBodyLimitBytes: this.cfg.push_body_limit_bytes,
+      log,
+    });
+    const bound = await node.start();
+    const rescan = () => {
+      for (const p of view.projects()) {
+        chains.set(p.projectId, p.chain);
+        if (!handles.has(p.projectId)) node.join(p.projectId, p.scope);
+        handles.set(p.projectId, p.handle);
+      }
+    };
+    rescan();
+    let announcer: Announcer | null = new Announcer({
+      host,
+      envoyId,
+      peerPort: bound.port,
+      ...(this.cfg.announce_interface !== undefined ? { interfaceAddress: this.cfg.announce_interface } : {}),
+      group: this.cfg.announce_group,
+      port: this.cfg.announce_port,
+      intervalMs,
+      peers,
+      // a replica this envoy holds for no local user still has to be announced: its handle is not known here
+      held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
+      cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
+      clock: this.clock,
+      onPeers: () => node.poke(),
+      log,
+    });
+    try {
+      await announcer.start();
+    } catch (e) {
+      // the peer server still serves peers named in cross_subnet_members
+      log(`announcer not started on ${this.cfg.announce_group}:${this.cfg.announce_port}: ${e instanceof Error ? e.message : String(e)}; check swarm.announce_interface and the multicast route`);
+      announcer.close();
+      announcer = null;
+    }
+    const timer = setInterval(() => {
+      try {
+        rescan();
+      } catch (e) {
+        log(`rescanning local projects: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, this.cfg.rescan_s * 1000);
+    timer.unref();
+    this.running = { node, announcer, rescan: timer };
+    log(`peer server listening on ${listenHost}:${bound.port} as envoy ${envoyId} (${host})${announcer ? `, announcing on ${announcer.group}:${announcer.port}` : ''}; ${handles.size} local project(s)`);
+    this.opts.attach?.(node);
+  }
+
+  private async down(ctx: AgentContext, why: string): Promise<void> {
+    const r = this.running as Running;
+    this.running = null;
+    try {
+      this.opts.attach?.(null);
+    } finally {
+      clearInterval(r.rescan);
+      r.announcer?.close();
+      await r.node.close();
+      ctx.log(`swarm: peer server and announcer stopped (${why})`);
+    }
+  }
+}
