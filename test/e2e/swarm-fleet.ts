@@ -270,7 +270,9 @@ export class SwarmFleet {
     const cfg = join(e.root, 'etc/vigo-envoy/agent.yaml');
     mkdirSync(join(e.root, 'etc/vigo-envoy'), { recursive: true });
     const gitback = { sweep_interval_s: 0.5, ...(e.shell ? { passwd_file: join(this.dir, `passwd-${host}`) } : {}), ...this.opts.agentGitback };
-    writeFileSync(cfg, yamlSection('checkin', { interval_s: 1, timeout_s: 5 }) + yamlSection('gitback', gitback) + yamlSection('swarm', this.opts.agentSwarm ?? {}));
+    // peers dial the announced host: the envoy's bed address (its hostname resolves nowhere here)
+    const swarm = { announce_host: e.addr, announce_interface: e.addr, ...this.opts.agentSwarm };
+    writeFileSync(cfg, yamlSection('checkin', { interval_s: 1, timeout_s: 5 }) + yamlSection('gitback', gitback) + yamlSection('swarm', swarm));
     const fd = openSync(e.logFile, 'a');
     e.agent = this.bed.spawn(host, [process.execPath, programBin('vigo.js'), 'agent', 'run', '--config', cfg], { env: { ...process.env, VIGO_ROOT: e.root }, stdio: ['ignore', fd, fd] });
     closeSync(fd);
