@@ -70,6 +70,9 @@ export function parseSwarmSection(config: AgentConfig): SwarmSection {
   return r.data;
 }
 
+/** how soon a swarm that failed to start is tried again */
+export const DEFAULT_SWARM_RETRY_MS = 30_000;
+
 export interface SwarmServiceOptions {
   clock?: Clock;
   rng?: Rng;
@@ -78,6 +81,8 @@ export interface SwarmServiceOptions {
    * The gitback daemon's fan-out hangs on it.
    */
   attach?: (node: SwarmNode | null) => void;
+  /** how soon a start that failed (its port taken) is tried again (DEFAULT_SWARM_RETRY_MS) */
+  retryMs?: number;
 }
 
 interface Running {
@@ -94,6 +99,7 @@ export class SwarmService implements AgentService {
   private running: Running | null = null;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private retry: NodeJS.Timeout | null = null;
   private readonly clock: Clock;
   private readonly rng: Rng;
 
@@ -133,6 +139,7 @@ export class SwarmService implements AgentService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
     await this.reconcile();
   }
 
@@ -145,7 +152,18 @@ export class SwarmService implements AgentService {
       if (want && this.running === null) await this.up(ctx);
       else if (!want && this.running !== null) await this.down(ctx, this.stopped ? 'the agent is stopping' : 'gitback is no longer enabled for this envoy');
     });
-    this.queue = next.catch((e: unknown) => this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}`));
+    this.queue = next.catch((e: unknown) => {
+      // e.g. the port taken: the assignment still stands, so try again (not only at the next reconnect)
+      const retryMs = this.opts.retryMs ?? DEFAULT_SWARM_RETRY_MS;
+      this.ctx?.log(`swarm: ${e instanceof Error ? e.message : String(e)}; retrying in ${retryMs / 1000}s`);
+      if (this.retry === null && !this.stopped) {
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          void this.reconcile();
+        }, retryMs);
+        this.retry.unref();
+      }
+    });
     return this.queue;
   }
 
@@ -191,7 +209,11 @@ export class SwarmService implements AgentService {
         handles.set(p.projectId, p.handle);
       }
     };
-    rescan();
+    try {
+      rescan();
+    } catch (e) {
+      log(`scanning local projects: ${e instanceof Error ? e.message : String(e)}; again in ${this.cfg.rescan_s}s`);
+    }
     let announcer: Announcer | null = new Announcer({
       host,
       envoyId,
