@@ -27,3 +27,5 @@ export { LocalGitbackView, MAX_LOCAL_PROJECTS } from './swarm-view.js';
 export type { LocalProject, LocalTrustView } from './swarm-view.js';
 export { parseGitbackConfig } from './daemon/service.js';
 export { checkGitbackGates } from './gate.js';
+export type { GitbackReplicator, ReplicaCount } from './replicator.js';
+export { GitbackService } from './daemon/service.js';

@@ -16,6 +16,8 @@ import { parseGitbackUrl, resolveProjectId, type NameSources } from './url.js';
 import { humanizeTimes } from './when.js';
 import { LineFramer } from '../wire/lines.js';
 import type { bindFromSession } from './bind-client.js';
+import { PushOptionSniffer, reportPush } from './push-report.js';
+import type { Signer } from '../trust/index.js';
 
 export interface RemoteHelperIo {
   stdin: NodeJS.ReadableStream;
@@ -26,6 +28,10 @@ export interface RemoteHelperIo {
   names: NameSources;
   /** binds through the unlocked session (bind-client.ts's bindFromSession); passed in, as bind-client uses this file */
   bind(env: NodeJS.ProcessEnv, opts: { force?: boolean; socketPath?: string }): ReturnType<typeof bindFromSession>;
+  /** the puddle's signer through the session helper, to sign a push's manifest (absent: pushes are not replicated) */
+  signer?: () => Promise<Signer>;
+  /** stderr is a terminal: progress lines while the replica report waits */
+  stderrIsTTY?: boolean;
 }
 
 /** git's commands are short (`connect git-receive-pack`); anything this long is not git. */
@@ -211,22 +217,48 @@ async function connectService(io: RemoteHelperIo, service: GitService, projectId
   }
   // Connection established: an empty line tells git to start speaking the pack protocol.
   io.stdout.write('\n');
+  const pushId = service === 'git-receive-pack' ? ((resp.status as { push_id?: unknown } | undefined)?.push_id ?? null) : null;
+  // git's push options travel to receive-pack in its request; only `replicas=N` is ours
+  const sniffer = typeof pushId === 'string' ? new PushOptionSniffer() : null;
   const { rest: pending, ended } = reader.detach();
-  if (pending.length > 0) sock.write(pending);
+  if (pending.length > 0) {
+    sniffer?.feed(pending);
+    sock.write(pending);
+  }
   if (ended) sock.end();
   else {
+    if (sniffer !== null) io.stdin.on('data', (c: Buffer) => sniffer.feed(c));
     io.stdin.pipe(sock);
     io.stdin.resume();
   }
   if (rest.length > 0) io.stdout.write(rest);
   sock.pipe(io.stdout, { end: false });
-  return await new Promise<number>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     sock.once('error', (e) => {
       io.stderr.write(`fatal: gitback: connection to the helper daemon failed: ${e.message}\n`);
       resolve(128);
     });
     sock.once('close', () => resolve(0));
   });
+  if (code !== 0 || sniffer === null || typeof pushId !== 'string' || io.signer === undefined) return code;
+  let wanted: number | null;
+  try {
+    wanted = sniffer.replicas();
+  } catch (e) {
+    io.stderr.write(`gitback: ${e instanceof Error ? e.message : String(e)}; the push landed on this envoy\n`);
+    wanted = null;
+  }
+  const signer = io.signer;
+  return reportPush(
+    {
+      stderr: io.stderr,
+      stderrIsTTY: io.stderrIsTTY === true,
+      signer,
+      request: (line) => daemonRequest(io.socketPath, line, { timeoutMs: Math.max(daemonTimeoutMs(io.env), 60_000) }),
+    },
+    pushId,
+    wanted,
+  );
 }
 
 /**

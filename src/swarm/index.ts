@@ -75,3 +75,6 @@ export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
 export { MAX_HAVE_CHARS } from './node.js';
 export { SwarmService, parseSwarmSection } from './service.js';
 export type { SwarmSection, SwarmServiceOptions } from './service.js';
+export { SwarmReplicator } from './replicator.js';
+export { MAX_TRACKED_PUSHES, ReplicaAcks } from './replica-acks.js';
+export type { ReplicaCount } from './replica-acks.js';

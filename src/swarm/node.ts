@@ -25,7 +25,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Clock, Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { decodePushChainHeader, isHex64, verifyPushChainHeader, type Hex, type Scope } from '../trust/index.js';
-import { checkBundleRefs, checkManifest, ManifestError, type Manifest, type RefUpdate } from '../wire/gitback-manifest.js';
+import { checkBundleRefs, checkManifest, ManifestError, manifestId, type Manifest, type RefUpdate } from '../wire/gitback-manifest.js';
+import { ReplicaAcks } from './replica-acks.js';
 import { bundleHeads, buildBundle, fileSha256, manifestTips, Quarantine } from './ingest.js';
 import type { ProjectPeers, Peer, PeerKey } from './peers.js';
 import { DiskReplicaStore } from './replica-disk.js';
@@ -166,6 +167,8 @@ export class SwarmNode {
   readonly bytes = { sent: 0, received: 0 };
   /** refusals answered by the peer server, by code (an operator's first look) */
   readonly refusals: Record<string, number> = {};
+  /** which peers acknowledged each local push (the replica report) */
+  readonly acks = new ReplicaAcks();
 
   constructor(private readonly o: SwarmNodeOptions) {
     this.log = o.log ?? (() => {});
@@ -193,6 +196,11 @@ export class SwarmNode {
     if (this.timer) clearTimeout(this.timer);
     await this.transport.close();
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** this envoy's id (its certificate's CN): what its manifests name as `envoy` */
+  get envoyId(): string {
+    return this.o.envoyId;
   }
 
   /** A local user holds the project: it is announced, fetched when its repo is missing (DR). */
@@ -235,6 +243,10 @@ export class SwarmNode {
 
   /** The push's signed update: recorded and fanned out (the refs are already in the repo). */
   localPush(update: SignedUpdate, meta?: { scope: Scope; member: boolean }): void {
+    const m = update.manifest;
+    const now = this.o.clock.now();
+    const targets = this.machine.targets({ projectId: m.project_id, scope: meta?.scope ?? m.scope, member: meta?.member ?? true }, now);
+    this.acks.pushed(manifestId(m), m.project_id, m.refs, targets.map((p) => p.key));
     this.run(this.machine.localPush(this.o.clock.now(), update, meta));
     this.pruneBundles();
   }
@@ -317,6 +329,7 @@ export class SwarmNode {
       rmSync(tmp, { force: true });
     }
     if (!answer.ok) this.log(`swarm replication: send of ${o.projectId} to ${o.peer} failed: ${answer.error}`);
+    else this.acks.heard(o.projectId, o.peer, answer.value.tips);
     this.run(this.machine.sent(this.o.clock.now(), o.requestId, answer));
   }
 
@@ -339,6 +352,7 @@ export class SwarmNode {
       const { head, bundle } = splitFile(file, MAX_HEAD_BYTES);
       const h = parseJsonLine(head, 'bundle answer');
       const served: ServeResult = { updates: h.updates === undefined || (Array.isArray(h.updates) && h.updates.length === 0) ? [] : checkUpdates(h.updates, 'bundle answer'), tips: checkTips(h.tips, 'bundle answer') };
+      this.acks.heard(o.projectId, o.peer, served.tips);
       q = await this.admit(o.projectId, served.updates.map((u) => u.manifest), bundle);
       this.store.setQuarantine({ projectId: o.projectId, gitDir: q.gitDir });
       try {

@@ -17,6 +17,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     names: nameSources(process.env, async () => (await import('../../gitback/index.js')).ownNameClaim(process.env)),
     // so is the binding code: only when the daemon says this user is not bound yet
     bind: async (env, opts) => (await import('../../gitback/index.js')).bindFromSession(env, systemClock, opts),
+    // and the signer, only once a push's manifest is to be signed
+    signer: async () => (await import('../../gitback/index.js')).puddleSigner(process.env),
+    stderrIsTTY: process.stderr.isTTY === true,
   });
   // stdin may still be open (git keeps it until we exit); flush stdout, then leave.
   process.stdout.write('', () => process.exit(code));

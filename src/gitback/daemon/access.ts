@@ -14,7 +14,7 @@ import type { PeerCred } from '../../platform/peercred.js';
 import type { Clock } from '../../platform/clock.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
-import { VerifyCache, type RevocationSet } from '../../trust/index.js';
+import { encodePushChainHeader, VerifyCache, type RevocationSet } from '../../trust/index.js';
 import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
 import { verifyBindingProof, type BindingRecord } from '../binding.js';
 import { boundPresenterOf, decideAccess, loadFact, presenterKeyOf, IDENTITY_PUB, type AccessDecision, type AccessFacts, type AccessRequest } from './decide.js';
@@ -142,5 +142,12 @@ function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest): Grant 
     opts.stores.projects.recordDelegations(d.projectId, d.recordDelegations, now);
     opts.log(`project ${d.projectId.slice(0, 12)}…: recorded ${d.recordDelegations.length} founder delegation(s) (was ${d.knownDelegations})`);
   }
-  return { repo: bareRepoPath(opts.env, d.projectId), projectId: d.projectId, user: d.user, role: d.role, handle: d.handle };
+  return {
+    repo: bareRepoPath(opts.env, d.projectId),
+    projectId: d.projectId,
+    user: d.user,
+    role: d.role,
+    handle: d.handle,
+    pusher: { key: d.presenter, chain: encodePushChainHeader(d.chain, d.delegations), scope: d.scope },
+  };
 }

@@ -69,6 +69,11 @@ export type AccessDecision =
       recordDelegations: Delegation[] | null;
       /** how many the record held before */
       knownDelegations: number;
+      /** for the push fan-out: the key that presented (the chain's leaf subject), its chain and delegations, the project's scope */
+      presenter: string;
+      chain: ProjectState['chain'];
+      delegations: ProjectState['delegations'];
+      scope: ProjectState['config']['scope'];
     }
   | { allow: false; code: string; message: string; hint: string | undefined; /** what the daemon throws */ error: unknown };
 
@@ -182,5 +187,9 @@ function decideOrThrow(facts: AccessFacts, request: AccessRequest, now: number, 
     // verified and consistent with what we held (reconcileDelegations): remember the longer list
     recordDelegations: state.delegations.length > known.length ? state.delegations : null,
     knownDelegations: known.length,
+    presenter,
+    chain: state.chain,
+    delegations: state.delegations,
+    scope: state.config.scope,
   };
 }

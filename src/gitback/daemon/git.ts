@@ -113,7 +113,8 @@ export function spawnService(service: 'git-upload-pack' | 'git-receive-pack', re
   // Partial clones (--filter) need filters allowed, and their later fetches of missing
   // objects ask for blobs by id. Set per invocation, so repos created before this change
   // serve them too; every member may read every object of the repo anyway.
-  const args = service === 'git-upload-pack' ? ['-c', 'uploadpack.allowFilter=true', '-c', 'uploadpack.allowAnySHA1InWant=true', 'upload-pack', repo] : ['receive-pack', repo];
+  const args = service === 'git-upload-pack' ? ['-c', 'uploadpack.allowFilter=true', '-c', 'uploadpack.allowAnySHA1InWant=true', 'upload-pack', repo] : // push options (`git push -o replicas=N`) are read by git-remote-gitback; receive-pack only accepts them
+      ['-c', 'receive.advertisePushOptions=true', 'receive-pack', repo];
   return spawn('git', args, {
     env: gitProtocol ? { ...env, GIT_PROTOCOL: gitProtocol } : env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -18,7 +18,24 @@ export type DaemonRequest =
   | { v: 1; op: 'status' }
   | { v: 1; op: 'migrate'; from: string; to: string }
   | { v: 1; op: 'retired'; project_id: string }
-  | { v: 1; op: 'bind' };
+  | { v: 1; op: 'bind' }
+  | { v: 1; op: 'push-manifest'; push_id: string };
+
+/** A push's id, given in the ok answer to a git-receive-pack connect (32 lowercase hex). */
+const PUSH_ID = /^[0-9a-f]{32}$/;
+/** Largest `push-signed` line: a manifest of MAX_MANIFEST_REFS refs fits. */
+export const MAX_SIGNED_LINE_BYTES = 512 * 1024;
+/** Most acknowledgements `-o replicas=N` may ask for. */
+export const MAX_REPLICAS_WANTED = 1024;
+
+/** The second line of a push-manifest exchange: the manifest the daemon handed out, signed. */
+export interface PushSignedLine {
+  v: 1;
+  op: 'push-signed';
+  manifest: unknown;
+  /** `-o replicas=N`: wait for N acknowledgements (null: the short report) */
+  replicas: number | null;
+}
 
 /** At most this many entries in a `retired` answer (a project's revokes and leaves). */
 export const MAX_RETIRED_ENTRIES = 10_000;
@@ -71,6 +88,11 @@ export function parseRequest(line: string): DaemonRequest {
     if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in bind request');
     return { v: 1, op: 'bind' };
   }
+  if (o.op === 'push-manifest') {
+    if (Object.keys(o).some((k) => !['v', 'op', 'push_id'].includes(k))) throw bad('unknown field in push-manifest request');
+    if (typeof o.push_id !== 'string' || !PUSH_ID.test(o.push_id)) throw bad('field push_id must be 32 lowercase hex');
+    return { v: 1, op: 'push-manifest', push_id: o.push_id };
+  }
   if (o.op === 'migrate') {
     if (Object.keys(o).some((k) => !['v', 'op', 'from', 'to'].includes(k))) throw bad('unknown field in migrate request');
     if (typeof o.from !== 'string' || !HEX64.test(o.from)) throw bad('field from must be 64 lowercase hex');
@@ -108,7 +130,17 @@ export function parseBindProofLine(line: string): BindProofLine {
   return { v: 1, op: 'bind-proof', proof: o.proof };
 }
 
-export function encodeLine(v: DaemonRequest | DaemonResponse | BindProofLine): string {
+export function parsePushSignedLine(line: string): PushSignedLine {
+  const o = parseObjectLine(line, 'signed manifest');
+  if (o.v !== 1 || o.op !== 'push-signed' || Object.keys(o).some((k) => !['v', 'op', 'manifest', 'replicas'].includes(k))) {
+    throw bad('expected {"v":1,"op":"push-signed","manifest":{…},"replicas":N|null}');
+  }
+  const r = o.replicas ?? null;
+  if (r !== null && (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > MAX_REPLICAS_WANTED)) throw bad(`field replicas must be null or an integer 1-${MAX_REPLICAS_WANTED}`);
+  return { v: 1, op: 'push-signed', manifest: o.manifest, replicas: r };
+}
+
+export function encodeLine(v: DaemonRequest | DaemonResponse | BindProofLine | PushSignedLine): string {
   return JSON.stringify(v) + '\n';
 }
 

@@ -23,7 +23,10 @@ import { isVigoError, VigoError } from '../../platform/errors.js';
 import { writeFileAtomic } from '../../platform/atomic.js';
 import { cryptoRng, type Clock, type Rng } from '../../platform/clock.js';
 import { toHex } from '../../trust/index.js';
-import { encodeLine, parseBindProofLine, parseRequest, readLine, retiredEntries, type DaemonRequest, type DaemonResponse } from './protocol.js';
+import { encodeLine, MAX_SIGNED_LINE_BYTES, parseBindProofLine, parsePushSignedLine, parseRequest, readLine, retiredEntries, type DaemonRequest, type DaemonResponse } from './protocol.js';
+import { buildManifest, checkSigned, PendingPushes, type Pusher, type PushOutcome } from './push-manifest.js';
+import { manifestId } from '../../wire/gitback-manifest.js';
+import type { GitbackReplicator } from '../replicator.js';
 import type { RevocationSet } from '../../trust/index.js';
 import { uidSocketDir, uidSocketPath } from './uid-socket.js';
 import { createPendingRepo, diffRefs, ensureBareRepo, fixHead, gitAsync, spawnService, type RefChange, type RefSnapshot } from './git.js';
@@ -54,6 +57,10 @@ export interface DaemonLimits {
   statusPerUidPerMinute: number;
   /** bare repos one uid may create on this envoy (null: no quota) */
   maxReposPerUid: number | null;
+  /** the replica report after a push waits this long for the peers' acknowledgements */
+  replicaReportMs: number;
+  /** `git push -o replicas=N` waits at most this long for N acknowledgements */
+  replicasWaitMs: number;
 }
 
 export const DEFAULT_LIMITS: DaemonLimits = {
@@ -68,6 +75,8 @@ export const DEFAULT_LIMITS: DaemonLimits = {
   receiveStallMs: 60_000,
   statusPerUidPerMinute: 30,
   maxReposPerUid: 100,
+  replicaReportMs: 3_000,
+  replicasWaitMs: 30_000,
 };
 
 const LISTEN_BACKLOG = 4096;
@@ -83,6 +92,8 @@ export interface Grant {
   /** for logs and the fan-out hook: who, by their verified chain */
   user: string;
   role: string;
+  /** who presented (key, chain, the project's scope): the manifest of a push is signed by this key */
+  pusher?: Pusher;
 }
 
 export interface RefsChangedEvent {
@@ -127,6 +138,8 @@ export interface DaemonOptions {
   gitEnv: NodeJS.ProcessEnv;
   /** the bare repos' refs, snapshotted around each receive; defaults to git itself under gitEnv */
   refs?: RefStore;
+  /** root's directory of per-pusher sequence files (`<pusher key>`: the last seq used); needed to replicate */
+  seqDir?: string;
 }
 
 /** One open git session (connect op), from authorization to close. */
@@ -135,6 +148,8 @@ interface Session {
   req: ConnectRequest;
   sock: Socket;
   child: ChildProcess | null;
+  /** a push's id for its manifest exchange (null: a fetch) */
+  pushId: string | null;
   /** the ok answer was sent (a push gets it before it queues for the receive lock) */
   answered: boolean;
   /** git runs: the socket is now git's pack protocol */
@@ -204,9 +219,13 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   private readonly capLines = new Map<string, string>();
 
   private readonly refs: RefStore;
+  /** the swarm's replication while this envoy has a swarm assignment (null: pushes stay here, nothing is reported) */
+  private replicator: GitbackReplicator | null = null;
+  private readonly pushes: PendingPushes;
 
   constructor(private readonly opts: DaemonOptions) {
     super();
+    this.pushes = new PendingPushes(opts.log);
     this.limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
     this.refs = opts.refs ?? new GitRefStore(opts.gitEnv);
   }
@@ -362,6 +381,11 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     }
   }
 
+  /** Set (or, with null, drop) the replication a push hands its change to. */
+  setReplicator(r: GitbackReplicator | null): void {
+    this.replicator = r;
+  }
+
   /** What is open right now, for logs and tests. */
   usage(): { connections: number; gitProcesses: number; sessions: number } {
     return { connections: this.conns.total, gitProcesses: this.gits.total, sessions: this.sessions.size };
@@ -454,6 +478,10 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         await this.bindExchange(sock, cred, rest);
         return;
       }
+      if (req.op === 'push-manifest') {
+        await this.manifestExchange(sock, cred, req.push_id, rest);
+        return;
+      }
       if (req.op === 'migrate') {
         const g = await this.opts.authorizeMigrate(cred, req);
         const refs = await this.migrate(cred, g.from, g.to);
@@ -470,7 +498,13 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       // connects must cost the daemon almost nothing per connection
       this.checkGitSlot(cred.uid);
       const grant = await this.opts.authorize(cred, req);
-      const session: Session = { cred, req, sock, child: null, answered: false, piping: false, ended: false };
+      try {
+        if (grant.pusher !== undefined) this.replicator?.member(grant.projectId, grant.pusher.scope);
+      } catch (e) {
+        this.opts.log(`replication: cannot record ${grant.projectId.slice(0, 12)}… as held here: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const pushId = req.service === 'git-receive-pack' ? toHex((this.opts.rng ?? cryptoRng).bytes(16)) : null;
+      const session: Session = { cred, req, sock, pushId, child: null, answered: false, piping: false, ended: false };
       failLate = (e) => this.endSession(session, e);
       this.sessions.add(session);
       const deadline = setTimeout(
@@ -637,39 +671,107 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     // Answer at once, then queue for the lock: the client's short first-answer deadline
     // (a stopped daemon) must not fire while another push holds the lock; a refusal from
     // here on (revoked while queued, a cap) reaches git as an ERR packet (endSession)
-    this.reply(s.sock, { ok: true }, false);
+    const pushId = s.pushId!;
+    this.pushes.open(pushId, s.cred.uid, grant.projectId);
+    let outcome: PushOutcome = { kind: 'none', reason: 'the push changed no ref', quiet: true };
+    this.reply(s.sock, { ok: true, status: { push_id: pushId } }, false);
     s.answered = true;
     this.emit('receiving', grant.projectId);
-    await this.withLock(grant.projectId, async () => {
-      if (s.ended || s.sock.destroyed) return;
-      // A first push receives into a repo set aside; only refs that arrive make it the
-      // project's bare repo (an aborted or empty push leaves nothing behind).
-      const fresh = !existsSync(grant.repo);
-      if (fresh) this.checkRepoQuota(s.cred.uid);
-      const give = this.takeGitSlot(s.cred.uid);
-      const repo = fresh ? createPendingRepo(grant.repo, this.opts.gitEnv) : grant.repo;
-      try {
-        const before = fresh ? new Map<string, string>() : await this.refs.listAsync(repo);
-        await this.pipe(s, repo, rest, true);
-        const after = await this.refs.listAsync(repo);
-        const changes = diffRefs(before, after);
-        if (changes.length === 0) {
-          if (fresh) this.opts.log(`${grant.user} (uid ${s.cred.uid}): first push to ${grant.projectId.slice(0, 12)}… sent no refs; no bare repo created`);
-          return;
+    try {
+      await this.withLock(grant.projectId, async () => {
+        if (s.ended || s.sock.destroyed) return;
+        // A first push receives into a repo set aside; only refs that arrive make it the
+        // project's bare repo (an aborted or empty push leaves nothing behind).
+        const fresh = !existsSync(grant.repo);
+        if (fresh) this.checkRepoQuota(s.cred.uid);
+        const give = this.takeGitSlot(s.cred.uid);
+        const repo = fresh ? createPendingRepo(grant.repo, this.opts.gitEnv) : grant.repo;
+        try {
+          const before = fresh ? new Map<string, string>() : await this.refs.listAsync(repo);
+          await this.pipe(s, repo, rest, true);
+          const after = await this.refs.listAsync(repo);
+          const changes = diffRefs(before, after);
+          if (changes.length === 0) {
+            if (fresh) this.opts.log(`${grant.user} (uid ${s.cred.uid}): first push to ${grant.projectId.slice(0, 12)}… sent no refs; no bare repo created`);
+            return;
+          }
+          await fixHead(repo, after, this.opts.gitEnv);
+          if (fresh) {
+            renameSync(repo, grant.repo);
+            this.recordRepo(s.cred.uid, grant.projectId, grant.repo);
+            this.opts.log(`created bare repo ${grant.repo} (first push by ${grant.user}, uid ${s.cred.uid})`);
+          }
+          this.opts.log(`${grant.user} (uid ${s.cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
+          this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: s.cred.uid, user: grant.user, before, after, changes });
+          // still under the lock: the bundle is of exactly this change
+          outcome = await this.pushOutcome(grant, changes);
+        } finally {
+          give();
+          if (fresh && repo !== grant.repo) rmSync(repo, { recursive: true, force: true });
         }
-        await fixHead(repo, after, this.opts.gitEnv);
-        if (fresh) {
-          renameSync(repo, grant.repo);
-          this.recordRepo(s.cred.uid, grant.projectId, grant.repo);
-          this.opts.log(`created bare repo ${grant.repo} (first push by ${grant.user}, uid ${s.cred.uid})`);
-        }
-        this.opts.log(`${grant.user} (uid ${s.cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
-        this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: s.cred.uid, user: grant.user, before, after, changes });
-      } finally {
-        give();
-        if (fresh && repo !== grant.repo) rmSync(repo, { recursive: true, force: true });
-      }
-    });
+      });
+    } catch (e) {
+      outcome = { kind: 'none', reason: e instanceof Error ? e.message : String(e), quiet: false };
+      throw e;
+    } finally {
+      this.pushes.settle(pushId, outcome);
+    }
+  }
+
+  /** What a push that changed refs leaves for its manifest exchange (never throws: the push itself landed). */
+  private async pushOutcome(grant: Grant, changes: RefChange[]): Promise<PushOutcome> {
+    const r = this.replicator;
+    if (r === null) return { kind: 'none', reason: 'this envoy has no swarm assignment', quiet: true };
+    if (grant.pusher === undefined || this.opts.seqDir === undefined) return { kind: 'none', reason: 'this daemon cannot sign pushes (no pusher chain or sequence directory)', quiet: false };
+    try {
+      const refs = changes.map((c) => ({ ref: c.ref, old: c.before, new: c.after }));
+      const manifest = await buildManifest(r, grant.projectId, refs, grant.pusher, this.opts.seqDir, this.opts.clock);
+      if (manifest === null) return { kind: 'none', reason: 'every ref is back at the tip replication holds', quiet: false };
+      return { kind: 'manifest', manifest, pusher: grant.pusher };
+    } catch (e) {
+      this.opts.log(`replication: cannot prepare the push to ${grant.projectId.slice(0, 12)}… by ${grant.user}: ${e instanceof Error ? e.message : String(e)}`);
+      return { kind: 'none', reason: `the envoy could not bundle it: ${e instanceof Error ? e.message : String(e)}`, quiet: false };
+    }
+  }
+
+  /**
+   * `push-manifest`: the unsigned manifest of the push this uid made (its id, once), then
+   * one `push-signed` line back; the signed update goes to replication, and the answer is
+   * the replica report: a line per new acknowledgement (final:false), then the count
+   * within the report's bound (or -o replicas=N's), final:true.
+   */
+  private async manifestExchange(sock: Socket, cred: PeerCred, pushId: string, rest: Buffer): Promise<void> {
+    if (rest.length > 0) throw new VigoError('E_BAD_REQUEST', 'bad request: data after the push-manifest request, before its answer');
+    const L = this.limits;
+    const outcome = await bounded(this.pushes.take(pushId, cred.uid), L.receiveLockMaxMs, () => new VigoError('E_TIMEOUT', `the push did not finish within ${seconds(L.receiveLockMaxMs)}`));
+    if (outcome.kind === 'none') {
+      this.reply(sock, { ok: true, status: { replicated: false, reason: outcome.reason, quiet: outcome.quiet } }, true);
+      return;
+    }
+    this.reply(sock, { ok: true, status: { manifest: outcome.manifest } }, false);
+    // signing goes through the user's puddle session, like a bind proof
+    const ms = Math.max(L.requestTimeoutMs, 15_000);
+    const timer = setTimeout(() => refuseNow(sock, new VigoError('E_TIMEOUT', `no signed manifest within ${seconds(ms)}`)), ms);
+    let line: string;
+    try {
+      line = (await readLine(sock, MAX_SIGNED_LINE_BYTES)).line;
+    } catch (e) {
+      this.opts.log(`uid ${cred.uid}: push to ${outcome.manifest.project_id.slice(0, 12)}… not replicated: no signed manifest came back (${e instanceof Error ? e.message : String(e)})`);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    const signed = parsePushSignedLine(line);
+    const m = checkSigned(signed.manifest, outcome.manifest, outcome.pusher, Math.floor(this.opts.clock.now() / 1000));
+    const r = this.replicator;
+    if (r === null) throw new VigoError('E_NO_SWARM', 'this envoy lost its swarm assignment during the push; nothing was replicated', { hint: 'the next push after the swarm is back replicates this change too' });
+    r.localPush({ manifest: m, chain: outcome.pusher.chain }, { scope: m.scope, member: true });
+    const id = manifestId(m);
+    const wanted = signed.replicas;
+    const within = wanted === null ? L.replicaReportMs : L.replicasWaitMs;
+    const c = await r.waitReplicas(m.project_id, id, wanted ?? Number.MAX_SAFE_INTEGER, within, (p) => this.reply(sock, { ok: true, status: { acked: p.acked, of: p.of, final: false } }, false));
+    this.opts.log(`uid ${cred.uid}: push to ${m.project_id.slice(0, 12)}… (seq ${m.seq}) replicated to ${c.acked} of ${c.of} peer(s)${wanted === null ? '' : `, ${wanted} wanted`}`);
+    this.reply(sock, { ok: true, status: { acked: c.acked, of: c.of, wanted, within_s: within / 1000, final: true } }, true);
   }
 
   /** Repos this uid created that still exist (the ledger names each one's path). */
@@ -826,6 +928,12 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
 function refuseNow(sock: Socket, e: VigoError): void {
   if (sock.destroyed) return;
   sock.end(encodeLine(errorResponse(e)), () => sock.destroy());
+}
+
+/** p, or the error `late()` makes after ms. */
+function bounded<T>(p: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function answers(path: string): Promise<boolean> {

@@ -22,6 +22,8 @@
  *     status_timeout_s: 30
  *     status_per_uid_per_min: 30
  *     max_repos_per_uid: 100                  # 0: no quota
+ *     replica_report_s: 3                     # the replica report's wait for acknowledgements
+ *     replicas_wait_s: 30                     # the most `git push -o replicas=N` waits
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,6 +39,7 @@ import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
 import { diskStores } from '../stores/disk.js';
 import type { Clock } from '../../platform/clock.js';
+import type { GitbackReplicator } from '../replicator.js';
 
 /** Limits in the config's units (seconds, counts); see DaemonLimits for what each caps. */
 const LIMIT_KEYS = {
@@ -50,6 +53,8 @@ const LIMIT_KEYS = {
   receive_lock_max_s: { to: 'receiveLockMaxMs', scale: 1000, int: false },
   receive_stall_s: { to: 'receiveStallMs', scale: 1000, int: false },
   status_per_uid_per_min: { to: 'statusPerUidPerMinute', scale: 1, int: true },
+  replica_report_s: { to: 'replicaReportMs', scale: 1000, int: false },
+  replicas_wait_s: { to: 'replicasWaitMs', scale: 1000, int: false },
 } as const satisfies Record<string, { to: keyof DaemonLimits; scale: number; int: boolean }>;
 
 /** The reactor's bounds on one sweep tick (reactor.ts SweepLimits), in the config's units. */
@@ -145,12 +150,23 @@ export class GitbackService implements AgentService {
   daemon: GitbackDaemon | null = null;
   private timer: NodeJS.Timeout | null = null;
   private backlogTimer: NodeJS.Timeout | null = null;
+  private replicator: GitbackReplicator | null = null;
 
   /** `clock` decides (the access decision, the sweep's time and wall-time cap); the timers stay libuv's */
   constructor(
     private readonly cfg: GitbackConfig,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * The swarm's replication for pushes on this envoy (src/swarm/replicator.ts over a
+   * running SwarmNode), or null while the envoy has no swarm assignment. Any time, before
+   * or after start.
+   */
+  setReplicator(r: GitbackReplicator | null): void {
+    this.replicator = r;
+    this.daemon?.setReplicator(r);
+  }
 
   async start(ctx: AgentContext): Promise<void> {
     const env = ctx.env;
@@ -189,7 +205,9 @@ export class GitbackService implements AgentService {
       // root sees every user's state; anyone else gets the same envoy-wide figures
       // (counts and sizes only — no user's files are disclosed beyond that)
       status: () => statusService.get(),
+      seqDir: pushSeqDir(env),
     });
+    daemon.setReplicator(this.replicator);
     this.daemon = daemon;
     // the cache only absorbs floods: what this daemon itself changed shows at once
     daemon.on('receiving', () => statusService.invalidate());
@@ -232,6 +250,11 @@ export class GitbackService implements AgentService {
   }
 }
 
-export function gitbackService(config: AgentConfig, clock: Clock): AgentService {
+/** The per-pusher sequence files of the manifests signed on this envoy (root's alone). */
+export function pushSeqDir(env: Env): string {
+  return join(paths.gitbackBase(env), 'push-seq');
+}
+
+export function gitbackService(config: AgentConfig, clock: Clock): GitbackService {
   return new GitbackService(parseGitbackConfig(config), clock);
 }

@@ -4,7 +4,7 @@
 import type { AgentConfig, AgentService } from '../../../agent/index.js';
 import { gitbackService } from '../../../gitback/index.js';
 import { CheckinService } from '../../../agent/index.js';
-import { SwarmService, type SwarmServiceOptions } from '../../../swarm/index.js';
+import { SwarmReplicator, SwarmService, type SwarmServiceOptions } from '../../../swarm/index.js';
 import { systemClock, type Clock } from '../../../platform/clock.js';
 
 /**
@@ -13,9 +13,15 @@ import { systemClock, type Clock } from '../../../platform/clock.js';
  */
 export function agentServices(_config: AgentConfig, clock: Clock = systemClock, swarm: Omit<SwarmServiceOptions, 'clock'> = {}): AgentService[] {
   const services: AgentService[] = [];
-  services.push(gitbackService(_config, clock));
-  // before the check-in: the swarm assignment the first check-in brings finds it started
-  const swarmService = new SwarmService(_config, { ...swarm, clock });
+  const gitback = gitbackService(_config, clock);
+  services.push(gitback);
+  // before the check-in: the swarm assignment the first check-in brings finds it started.
+  // While a node runs, the helper daemon's pushes fan out through it; without one they stay local.
+  const attach = (node: Parameters<NonNullable<SwarmServiceOptions['attach']>>[0]): void => {
+    gitback.setReplicator(node ? new SwarmReplicator(node) : null);
+    swarm.attach?.(node);
+  };
+  const swarmService = new SwarmService(_config, { ...swarm, clock, attach });
   services.push(swarmService);
   const checkin = new CheckinService(_config);
   checkin.onSwarmAssignment((a) => void swarmService.assign(a));
