@@ -7,15 +7,12 @@
  *     bundle, exactly as the sender's fan-out does
  *     (POST /swarm/gitback/push/<pid>, over mTLS with the sender's enrollment certificate);
  *     prints {status, body} or {error}
- *   node swarm-probe.js connect <host> <port>
- *     opens a TCP connection; prints {connected: true} or {error: code}
  *   node swarm-probe.js listen <group> <port> <ms>
  *     joins the announce group and prints the source address and first line of every
  *     datagram heard for <ms>
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { swarmCall } from '../../src/swarm/index.js';
 
@@ -38,15 +35,6 @@ async function resend(root: string, pid: string, host: string, port: number, env
   return { status: r.status, body: JSON.parse(r.body.toString('utf8')) as unknown };
 }
 
-function probeConnect(host: string, port: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 5000 });
-    s.once('connect', () => (s.destroy(), resolve({ connected: true })));
-    s.once('timeout', () => (s.destroy(), resolve({ error: 'ETIMEDOUT' })));
-    s.once('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
-  });
-}
-
 function listen(group: string, port: number, ms: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const heard: Array<{ from: string; line: string }> = [];
@@ -63,7 +51,6 @@ function listen(group: string, port: number, ms: number): Promise<unknown> {
 async function main(): Promise<unknown> {
   const [op, ...a] = process.argv.slice(2);
   if (op === 'resend') return resend(a[0] as string, a[1] as string, a[2] as string, Number(a[3]), a[4] as string);
-  if (op === 'connect') return probeConnect(a[0] as string, Number(a[1]));
   if (op === 'listen') return listen(a[0] as string, Number(a[1]), Number(a[2]));
   throw new Error(`swarm-probe: unknown op ${String(op)}`);
 }
