@@ -80,7 +80,7 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'demo'], { cwd: work() }), 'project init demo');
     demo = /gitback:\/\/([0-9a-f]{64})\/demo/.exec(init.stdout)?.[1] ?? '';
     assert.ok(demo, init.stdout);
-    for (const h of MEMBERS) await invite('demo', demo, h);
+    await Promise.all(MEMBERS.map((h) => invite('demo', demo, h)));
 
     // a swarm-wide project lands on every gitback-enabled envoy, members or not
     await until('the founding commit on B, C and D', () => MEMBERS.every((h) => same(f.refs(h, demo), f.refs('a', demo))), () => f.logs(), 60_000);
