@@ -174,7 +174,9 @@ try {
   const rest = await freePort();
   const grpc = await freePort();
   const yaml = join(base, 'server.yaml');
-  writeFileSync(yaml, `server:\n  hostname: fleet-demo\n  api_listen: 127.0.0.1:${rest}\n  grpc_listen: 127.0.0.1:${grpc}\ncheckin:\n  interval: ${INTERVAL_S}s\n`);
+  writeFileSync(yaml, `server:\n  hostname: fleet-demo\n  api_listen: 127.0.0.1:${rest}\n  grpc_listen: 127.0.0.1:${grpc}\ncheckin:\n  interval: ${INTERVAL_S}s\n` +
+    // the envoy-level swarm gates: the swarm (gitback and the puddle verbs) on web-01 only
+    'swarm:\n  enabled: ["web-01"]\n  gitback:\n    enabled: ["web-01"]\n  puddle:\n    enabled: ["web-01"]\n');
   step(`starting vigosrv (VIGO_ROOT=${srvRoot})`);
   const srv = start('vigosrv', 'vigosrv.js', ['--config', yaml], srvRoot);
   srv.on('exit', (c) => {
@@ -206,6 +208,8 @@ try {
     const { token } = JSON.parse(cli('vigocli.js', ['enroll', 'token', 'create', '--expires', '10m', '--json']));
     cli('vigo.js', ['agent', 'enroll', '--server', `https://127.0.0.1:${rest}`, '--token', token, '--hostname', name], root);
     step(`enrolled ${name} (one-time token, Ed25519 key, CA-signed client cert in ${join(root, 'etc', 'vigo-envoy')})`);
+    // web-01's swarm peer server on a free loopback port, not the machine's 1531
+    if (name === 'web-01') writeFileSync(join(root, 'etc', 'vigo-envoy', 'agent.yaml'), `swarm:\n  listen: "127.0.0.1:${await freePort()}"\n`);
     start(name, 'vigo.js', ['agent', 'run'], root);
   }
   await waitFor('envoys to connect', () => JSON.parse(cli('vigocli.js', ['envoys', 'list', '--json'])).envoys.every((e) => e.connected));

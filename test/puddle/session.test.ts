@@ -10,7 +10,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { isInitialized, isUnlocked, readPublicKey, readSessionUnlocked } from '../../src/puddle/identity.js';
 import { sessionSigner } from '../../src/puddle/index.js';
-import { PASS, VIGO, alive, cleanupHome, helperPid, ok, tempHome, vigo, waitFor, withPass } from './harness.js';
+import { PASS, VIGO, alive, cleanupHome, helperPid, ok, puddleEnvoyRoot, tempHome, vigo, waitFor, withPass } from './harness.js';
 
 const homes: string[] = [];
 const pids: number[] = [];
@@ -176,7 +176,7 @@ test('the helper locks when its watchdog parent (the shell that ran unlock) exit
   ok(vigo(h, ['init'], withPass()));
   // a shell runs `unlock` and then lingers, as a login shell would
   const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" "${VIGO}" swarm puddle unlock && exec sleep 300`], {
-    env: { PATH: process.env.PATH, HOME: h, VIGO_PUDDLE_PASSPHRASE: PASS },
+    env: { PATH: process.env.PATH, HOME: h, VIGO_PUDDLE_PASSPHRASE: PASS, VIGO_ROOT: puddleEnvoyRoot() },
     stdio: 'ignore',
   });
   pids.push(shell.pid as number);

@@ -3,6 +3,9 @@
 // from before the field ignores the message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkoutRoot } from '../helpers/program.js';
 import { assignmentOfMsg, swarmAssignmentMsg, type SwarmAssignmentMsg } from '../../src/wire/checkin.js';
 import { resolveSwarmAssignment } from '../../src/server/index.js';
 import { loadCheckinSwarmVectors, serverMessageType } from './checkin-vectors.js';
@@ -43,4 +46,15 @@ test('a message whose gate is missing or malformed is refused, naming the field'
   assert.throws(() => assignmentOfMsg({ ...good, gitback: null }), /gates\.gitback must be an object/);
   assert.throws(() => assignmentOfMsg({ ...good, hostname: '' }), /hostname/);
   assert.throws(() => assignmentOfMsg({ ...good, puddle: { allowed: true, pattern: '', setting: '' } }), /gates\.puddle\.setting/);
+});
+
+test('wire-formats.md shows the worked example byte for byte', () => {
+  const wire = readFileSync(join(checkoutRoot, 'docs', 'wire-formats.md'), 'utf8');
+  const section = wire.slice(wire.indexOf('## 17. Check-in: the swarm assignment'));
+  assert.ok(section.length > 100, 'wire-formats.md has the section');
+  const v = vectors.valid.find((x) => section.includes(`"${x.name}"`));
+  assert.ok(v, 'the example names its vector');
+  assert.ok(section.includes(v.hex), 'the hex');
+  assert.ok(section.includes(JSON.stringify(v.message)), 'the message');
+  for (const p of (v.server_yaml_swarm as { gitback: { enabled: string[] } }).gitback.enabled) assert.ok(section.includes(`"${p}"`), p);
 });

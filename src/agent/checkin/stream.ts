@@ -30,7 +30,7 @@ export class CheckinStream {
   private seq = 0;
   private readonly waiters = new Map<number, Waiter>();
   onPush: (reason: string) => void = () => undefined;
-  /** the server's swarm assignment for this envoy (sent unasked when the stream opens, and when it changes) */
+  /** the server's swarm assignment for this envoy (sent unasked each time the stream opens) */
   onSwarm: (m: SwarmAssignmentMsg) => void = () => undefined;
   onClosed: (err: Error) => void = () => undefined;
 

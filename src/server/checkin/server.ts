@@ -9,7 +9,6 @@ import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, swarmAssignmentMsg, type AgentMessage, type ServerMessage } from '../../wire/checkin.js';
 import { resolveSwarmAssignment, type SwarmGatesConfig } from '../swarm-gates.js';
-import { sameAssignment, type SwarmAssignment } from '../../wire/swarm-assignment.js';
 import { certCommonName, certValidity } from '../../wire/enroll.js';
 import { signEnvoyCsr, type PemPair } from '../pki.js';
 import { EnvoyCerts } from './certs.js';
@@ -70,9 +69,8 @@ export class CheckinServer {
   readonly certs: EnvoyCerts;
   private identity: ServerIdentity | undefined;
   private readonly lastRenewal = new Map<string, number>();
-  private swarmGates: SwarmGatesConfig;
-  /** what each connected envoy was last sent */
-  private readonly sentAssignment = new Map<string, SwarmAssignment>();
+  /** server.yaml is read at start: a changed swarm section reaches the envoys when vigosrv restarts */
+  private readonly swarmGates: SwarmGatesConfig;
 
   constructor(private readonly o: CheckinServerOptions) {
     this.now = o.now ?? Date.now;
@@ -111,27 +109,10 @@ export class CheckinServer {
     return n;
   }
 
-  /**
-   * New swarm gates (a reloaded server.yaml): every connected envoy whose assignment
-   * changed is sent the new one. Returns how many were sent.
-   */
-  setSwarmGates(cfg: SwarmGatesConfig): number {
-    this.swarmGates = cfg;
-    let n = 0;
-    for (const [id, call] of this.streams) {
-      const rec = this.o.index.get(id);
-      if (rec && this.sendAssignment(call, rec, false)) n++;
-    }
-    return n;
-  }
-
-  /** The envoy's assignment, resolved for the hostname in its enrollment record (never a field it sent); false when unchanged and not `always`. */
-  private sendAssignment(call: Stream, rec: EnvoyRecord, always: boolean): boolean {
+  /** The envoy's swarm assignment, resolved for the hostname in its enrollment record (never a field it sent). */
+  private sendAssignment(call: Stream, rec: EnvoyRecord): void {
     const a = resolveSwarmAssignment(rec.hostname, this.swarmGates);
-    if (!always && sameAssignment(this.sentAssignment.get(rec.id) ?? null, a)) return false;
-    this.sentAssignment.set(rec.id, a);
     if (!call.writableEnded && !call.destroyed) call.write({ seq: 0, swarm: swarmAssignmentMsg(a) });
-    return true;
   }
 
   /** Cut a revoked envoy's stream. */
@@ -172,7 +153,7 @@ export class CheckinServer {
     call.on('error', gone);
     call.on('close', gone);
     // every new stream hears its swarm assignment first (the envoy keeps the last one it heard)
-    this.sendAssignment(call, rec, true);
+    this.sendAssignment(call, rec);
     call.on('end', () => {
       gone();
       call.end();
