@@ -7,7 +7,10 @@
  * src/gitback/remote-helper.ts: answer `capabilities` with `connect`, and on
  * `connect git-upload-pack|git-receive-pack` for a gitback://<project_id>/<handle> URL,
  * open the helper daemon's socket, send the same one-line connect request, and on the
- * daemon's `{"ok":true}` become a byte pipe between git and the daemon.
+ * daemon's `{"ok":true}` become a byte pipe between git and the daemon. A push on an
+ * envoy that replicates (the daemon keeps `<run dir>/gitback/replicating` while it has a
+ * swarm) goes to the program: after the receive it signs the push's manifest through the
+ * session helper and prints the replica report.
  *
  * Everything else goes to the multicall program (bin/git-remote-gitback.js, i.e. vigo),
  * which decides and explains: a friendly-name URL, a bad URL, an unknown command, no
@@ -405,6 +408,8 @@ int main(int argc, char **argv) {
   const char *root = getenv("VIGO_ROOT");
   char sockpath[PATH_MAX];
   snprintf(sockpath, sizeof sockpath, "%s/var/run/vigo/gitback.sock", root != NULL && root[0] != '\0' ? root : "");
+  char replicating[PATH_MAX];
+  snprintf(replicating, sizeof replicating, "%s/var/run/vigo/gitback/replicating", root != NULL && root[0] != '\0' ? root : "");
 
   for (;;) {
     size_t linelen = 0;
@@ -421,6 +426,8 @@ int main(int argc, char **argv) {
       continue;
     }
     const char *service = strcmp(line, "connect git-upload-pack") == 0 ? "git-upload-pack" : strcmp(line, "connect git-receive-pack") == 0 ? "git-receive-pack" : NULL;
+    /* a hint only: without it the daemon's answer (not exactly ok) sends us to the program anyway */
+    if (service != NULL && strcmp(service, "git-receive-pack") == 0 && access(replicating, F_OK) == 0) service = NULL;
     if (service != NULL) {
       char rest[MAX_RESPONSE];
       size_t restlen = 0;

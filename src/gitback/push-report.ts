@@ -93,10 +93,13 @@ class AnswerLines {
       this.framer.push(c);
       this.wake?.();
     });
-    sock.once('close', () => {
-      this.ended = true;
-      this.wake?.();
-    });
+    // the daemon ends its side after its last line (the socket is half-open: 'close' waits for ours)
+    for (const ev of ['end', 'close']) {
+      sock.once(ev, () => {
+        this.ended = true;
+        this.wake?.();
+      });
+    }
     sock.resume();
   }
 

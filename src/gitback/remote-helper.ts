@@ -32,6 +32,8 @@ export interface RemoteHelperIo {
   signer?: () => Promise<Signer>;
   /** stderr is a terminal: progress lines while the replica report waits */
   stderrIsTTY?: boolean;
+  /** replaces the manifest exchange after a push (push-report.ts reportPush); returns the exit code */
+  afterPush?: (pushId: string, wanted: number | null) => Promise<number>;
 }
 
 /** git's commands are short (`connect git-receive-pack`); anything this long is not git. */
@@ -240,7 +242,7 @@ async function connectService(io: RemoteHelperIo, service: GitService, projectId
     });
     sock.once('close', () => resolve(0));
   });
-  if (code !== 0 || sniffer === null || typeof pushId !== 'string' || io.signer === undefined) return code;
+  if (code !== 0 || sniffer === null || typeof pushId !== 'string' || (io.signer === undefined && io.afterPush === undefined)) return code;
   let wanted: number | null;
   try {
     wanted = sniffer.replicas();
@@ -248,7 +250,8 @@ async function connectService(io: RemoteHelperIo, service: GitService, projectId
     io.stderr.write(`gitback: ${e instanceof Error ? e.message : String(e)}; the push landed on this envoy\n`);
     wanted = null;
   }
-  const signer = io.signer;
+  if (io.afterPush !== undefined) return io.afterPush(pushId, wanted);
+  const signer = io.signer!;
   return reportPush(
     {
       stderr: io.stderr,

@@ -14,7 +14,7 @@
  * repos one uid may create. A refusal is one JSON line naming the limit, then the close.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
@@ -256,6 +256,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     chmodSync(path, 0o666);
     this.server = server;
     this.uidDir = this.prepareUidDir();
+    this.markReplicating();
     this.refusalTimer = setInterval(() => this.flushRefusals(), 60_000);
     this.refusalTimer.unref();
   }
@@ -271,6 +272,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     // closing a listener unlinks its socket file (libuv), so no stale per-uid socket stays
     await Promise.all(uidServers.map((u) => new Promise<void>((r) => (u.listening ? u.close(() => r()) : r()))));
     if (s) await new Promise<void>((r) => s.close(() => r()));
+    rmSync(replicatingMarker(this.opts.socketPath), { force: true });
     try {
       unlinkSync(this.opts.socketPath);
     } catch {
@@ -384,6 +386,22 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
   /** Set (or, with null, drop) the replication a push hands its change to. */
   setReplicator(r: GitbackReplicator | null): void {
     this.replicator = r;
+    this.markReplicating();
+  }
+
+  /**
+   * `<socket dir>/gitback/replicating` exists while pushes replicate: the native tunnel
+   * then leaves pushes to the program (which signs the manifest). A hint, never trusted.
+   */
+  private markReplicating(): void {
+    if (this.uidDir === null || this.server === null) return;
+    const f = replicatingMarker(this.opts.socketPath);
+    try {
+      if (this.replicator !== null) writeFileSync(f, '', { mode: 0o644 });
+      else rmSync(f, { force: true });
+    } catch (e) {
+      this.opts.log(`cannot ${this.replicator !== null ? 'write' : 'remove'} ${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** What is open right now, for logs and tests. */
@@ -503,7 +521,8 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       } catch (e) {
         this.opts.log(`replication: cannot record ${grant.projectId.slice(0, 12)}… as held here: ${e instanceof Error ? e.message : String(e)}`);
       }
-      const pushId = req.service === 'git-receive-pack' ? toHex((this.opts.rng ?? cryptoRng).bytes(16)) : null;
+      // a push id only where pushes replicate: elsewhere the answer stays exactly {"ok":true} (the tunnel's fast path)
+      const pushId = req.service === 'git-receive-pack' && this.replicator !== null ? toHex((this.opts.rng ?? cryptoRng).bytes(16)) : null;
       const session: Session = { cred, req, sock, pushId, child: null, answered: false, piping: false, ended: false };
       failLate = (e) => this.endSession(session, e);
       this.sessions.add(session);
@@ -671,10 +690,10 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     // Answer at once, then queue for the lock: the client's short first-answer deadline
     // (a stopped daemon) must not fire while another push holds the lock; a refusal from
     // here on (revoked while queued, a cap) reaches git as an ERR packet (endSession)
-    const pushId = s.pushId!;
-    this.pushes.open(pushId, s.cred.uid, grant.projectId);
+    const pushId = s.pushId;
+    if (pushId !== null) this.pushes.open(pushId, s.cred.uid, grant.projectId);
     let outcome: PushOutcome = { kind: 'none', reason: 'the push changed no ref', quiet: true };
-    this.reply(s.sock, { ok: true, status: { push_id: pushId } }, false);
+    this.reply(s.sock, pushId === null ? { ok: true } : { ok: true, status: { push_id: pushId } }, false);
     s.answered = true;
     this.emit('receiving', grant.projectId);
     try {
@@ -704,7 +723,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
           this.opts.log(`${grant.user} (uid ${s.cred.uid}) updated ${changes.length} ref(s) in ${grant.projectId.slice(0, 12)}…`);
           this.emit('refs-changed', { projectId: grant.projectId, repo: grant.repo, uid: s.cred.uid, user: grant.user, before, after, changes });
           // still under the lock: the bundle is of exactly this change
-          outcome = await this.pushOutcome(grant, changes);
+          if (pushId !== null) outcome = await this.pushOutcome(grant, changes);
         } finally {
           give();
           if (fresh && repo !== grant.repo) rmSync(repo, { recursive: true, force: true });
@@ -714,7 +733,7 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
       outcome = { kind: 'none', reason: e instanceof Error ? e.message : String(e), quiet: false };
       throw e;
     } finally {
-      this.pushes.settle(pushId, outcome);
+      if (pushId !== null) this.pushes.settle(pushId, outcome);
     }
   }
 
@@ -928,6 +947,11 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
 function refuseNow(sock: Socket, e: VigoError): void {
   if (sock.destroyed) return;
   sock.end(encodeLine(errorResponse(e)), () => sock.destroy());
+}
+
+/** The tunnel's hint that pushes replicate here (see markReplicating). */
+export function replicatingMarker(socketPath: string): string {
+  return join(dirname(uidSocketDir(socketPath)), 'replicating');
 }
 
 /** p, or the error `late()` makes after ms. */
