@@ -123,7 +123,12 @@ export class SwarmFleet {
 
   constructor(readonly opts: FleetOptions) {
     chmodSync(this.dir, 0o755);
-    this.bed = new NetnsBed([SRV_HOST, ...opts.envoys.map((e) => e.host)]);
+    try {
+      this.bed = new NetnsBed([SRV_HOST, ...opts.envoys.map((e) => e.host)]);
+    } catch (e) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw e;
+    }
     for (const spec of opts.envoys) {
       const h = this.bed.host(spec.host);
       // users reach the helper socket and their usercrate policy under the envoy's root
@@ -290,14 +295,15 @@ export class SwarmFleet {
     clearTimeout(t);
   }
 
-  /** puddle init + unlock (no watchdog) for every envoy's user, in parallel; returns host → pubkey hex. */
+  /** puddle init + unlock (watching this test process) for every envoy's user, in parallel; returns host → pubkey hex. */
   async puddles(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     await Promise.all(
       [...this.envoys.values()].filter((e) => e.shell).map(async (e) => {
         const sh = e.shell as UserShell;
         ok(await sh.vigo(['swarm', 'puddle', 'init']), `${e.spec.host}: puddle init`);
-        ok(await sh.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', '0']), `${e.spec.host}: puddle unlock`);
+        // the session helper locks by itself when the test process goes (even SIGKILLed)
+        ok(await sh.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), `${e.spec.host}: puddle unlock`);
         out.set(e.spec.host, ok(await sh.vigo(['swarm', 'puddle', 'pubkey']), `${e.spec.host}: puddle pubkey`).stdout.trim().replace(/^ed25519:/, ''));
       }),
     );

@@ -20,7 +20,7 @@ const skip = netnsUnavailable() ?? userSupport();
 
 /** the agents' catch-up round and announce interval in these tests (agent.yaml swarm:) */
 const TICK_S = 2;
-const ANNOUNCE_S = 1;
+const ANNOUNCE_S = 2;
 const PEER_PORT = 1531;
 const GROUP = '239.77.15.31';
 const GROUP_PORT = 15310;
@@ -109,7 +109,10 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     process.kill(dAgent.pid, 'SIGSTOP');
     const push = ok(await alice.git(['push', 'swarm', 'main'], { cwd: work() }), 'push with D stopped');
     await f.stopAgent('d', 'SIGKILL');
-    assert.match(push.stderr, /gitback: replicated to [0-2] of 3 peers/);
+    // of 3, or of 2 when D's announces had already expired at A (3 announce intervals)
+    const report = /gitback: replicated to (\d) of (\d) peers?/.exec(push.stderr);
+    assert.ok(report, push.stderr);
+    assert.ok(Number(report[1]) <= 2 && Number(report[2]) >= 2, `D cannot have acknowledged: ${report[0]}`);
     await until('B and C hold the tip', () => ['b', 'c'].every((h) => f.refs(h, demo)['refs/heads/main'] === tip), () => f.logs());
     assert.notEqual(f.refs('d', demo)['refs/heads/main'], tip, 'D was down for the push');
 
