@@ -148,10 +148,8 @@ export async function reportPush(io: ReportIo, pushId: string, wanted: number | 
     if (!first.resp.ok) return notReplicated(`${first.resp.message ?? 'refused'} (${first.resp.code ?? 'E_REFUSED'})`);
     const st = first.resp.status as { manifest?: UnsignedManifest; replicated?: boolean; reason?: string; quiet?: boolean } | undefined;
     if (st?.manifest === undefined) {
-      if (st?.quiet === true) {
-        if (wanted !== null) return notReplicated(st.reason ?? 'nothing to replicate');
-        return 0;
-      }
+      // nothing worth saying (the push changed no ref, no swarm here): nothing was asked of the peers either
+      if (st?.quiet === true) return 0;
       return notReplicated(st?.reason ?? 'the daemon gave no manifest');
     }
     let signed;

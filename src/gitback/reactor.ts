@@ -64,6 +64,8 @@ export interface SweepResult {
   more: boolean;
   /** projects whose effective revocation set changed in this tick (end their open sessions) */
   changedProjects: string[];
+  /** (uid, project) pairs whose state this tick read: who holds what on this envoy (replication's members) */
+  held: Array<{ uid: number; projectId: string }>;
 }
 
 /**
@@ -200,7 +202,7 @@ interface Tick {
 }
 
 export function sweepOnce(opts: SweepOptions): SweepResult {
-  const res: SweepResult = { revokes: 0, leaves: 0, rejected: 0, tombstones: 0, more: false, changedProjects: [] };
+  const res: SweepResult = { revokes: 0, leaves: 0, rejected: 0, tombstones: 0, more: false, changedProjects: [], held: [] };
   const limits: SweepLimits = { ...DEFAULT_SWEEP_LIMITS, ...opts.limits };
   const memory = opts.memory ?? new SweepMemory();
   const t: Tick = { opts, memory, now: Math.floor(opts.clock.now() / 1000), budget: new Budget(limits, opts.clock), limits, res, changed: new Set() };
@@ -255,6 +257,7 @@ function sweepUser(t: Tick, user: PasswdEntry, homeFd: number): void {
         if (dir === null) continue;
         t.opts.afterCheck?.(path);
         const observed = observe(t, user, homeFd, base, pid, dir);
+        if (observed.state.ok && observed.state.value !== null) t.res.held.push({ uid: user.uid, projectId: pid });
         const plan = planSweep(observed, t.opts.stores, t.now, { budget: t.budget, limits: t.limits, noted: t.memory.noted, ...(t.opts.cache ? { cache: t.opts.cache } : {}) });
         applySweep(t, plan, user, pid, dir, baseDir);
         if (plan.skip !== null) t.opts.log(`skipping ${path}: ${plan.skip instanceof Error ? plan.skip.message : String(plan.skip)}`);

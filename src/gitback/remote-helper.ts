@@ -82,6 +82,9 @@ class CommandReader {
   }
 }
 
+/** How long the helper waits for a push's manifest (the daemon bundles the change first). */
+export const MANIFEST_WAIT_MS = 300_000;
+
 /** Default bound on connecting to the daemon and on its first answer (not on a git transfer). */
 export const DAEMON_TIMEOUT_S = 5;
 
@@ -257,7 +260,8 @@ async function connectService(io: RemoteHelperIo, service: GitService, projectId
       stderr: io.stderr,
       stderrIsTTY: io.stderrIsTTY === true,
       signer,
-      request: (line) => daemonRequest(io.socketPath, line, { timeoutMs: Math.max(daemonTimeoutMs(io.env), 60_000) }),
+      // the daemon answers once the push's bundle is built (a large first push takes a while)
+      request: (line) => daemonRequest(io.socketPath, line, { timeoutMs: Math.max(daemonTimeoutMs(io.env), MANIFEST_WAIT_MS) }),
     },
     pushId,
     wanted,

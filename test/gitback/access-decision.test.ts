@@ -57,7 +57,20 @@ function refused(d: AccessDecision): AccessDecision & { allow: false } {
 test('a member holding a valid chain, bound to its key, is granted the member role for the project’s handle', async () => {
   const e = await envoy('grant');
   const d = e.decide();
-  assert.deepEqual(d, { allow: true, user: 'alice', role: 'member', handle: 'demo', projectId: e.pid, recordDelegations: null, knownDelegations: 0 });
+  assert.deepEqual(d, {
+    allow: true,
+    user: 'alice',
+    role: 'member',
+    handle: 'demo',
+    projectId: e.pid,
+    recordDelegations: null,
+    knownDelegations: 0,
+    // what a push's manifest is signed as: the bound key, the leaf of this chain
+    presenter: toHex(e.member.publicKey),
+    chain: [e.root, e.child],
+    delegations: [],
+    scope: 'swarm-wide',
+  });
   // migrate and `retired` ask without a handle: the project's own is used
   assert.deepEqual(e.decide({ handle: null }), d);
 });

@@ -46,6 +46,7 @@ test('-o replicas=2 with one of two peers down says it fell short and exits non-
     console.log(`push with -o replicas=2 and a peer down returned after ${ms} ms (replicas_wait_s: 4)`);
     assert.notEqual(r.status, 0, 'git push reports the shortfall in its exit code');
     assert.match(r.stderr, /gitback: replicated to 1 of 2 peers\n/, r.stderr);
+    assert.ok(!r.stderr.includes('replicating:'), 'no progress lines into a pipe');
     assert.match(r.stderr, /fewer than the 2 peers asked for \(-o replicas=2\): within 4 s \(gitback\.replicas_wait_s\); the push landed on this envoy/);
     assert.equal(await tipOf(bare(w.a.projectsDir)), head, 'the push landed on A');
     assert.equal(await tipOf(bare(b.projectsDir)), head, 'and on the peer that is up');
@@ -54,6 +55,15 @@ test('-o replicas=2 with one of two peers down says it fell short and exits non-
     const plain = await A.git(['push', 'swarm', 'main'], { cwd: work });
     assert.equal(plain.status, 0, plain.stderr);
     assert.match(plain.stderr, /gitback: replicated to 1 of 2 peers\n/);
+  });
+
+  await t.test('on a terminal, a wait longer than a second shows its progress on one line; not in a pipe', async () => {
+    await commit(A, work, 'tty', 'tty\n', 'tty');
+    // script(1) gives git (and so the helper's stderr) a pseudo-terminal
+    const r = await A.run('script', ['-qec', 'git push -o replicas=2 swarm main', '/dev/null'], { cwd: work });
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stdout, /\rgitback: replicating: 1 of 2 peers \(\d+ s\)/, JSON.stringify(r.stdout));
+    assert.match(r.stdout, /\r\x1b\[Kgitback: replicated to 1 of 2 peers/, 'the progress line is cleared before the report');
   });
 
   await t.test('a locked puddle: the push lands, "not replicated", and the next signed push carries it along', async () => {

@@ -132,6 +132,15 @@ export async function authorizeRetired(opts: AccessOptions, cred: PeerCred, proj
   return opts.stores.envelopes.load(projectId, seconds(opts.clock), opts.stores.projects.delegations(projectId)).set;
 }
 
+/**
+ * A project the sweep found in uid's state, as replication's member: only when the same
+ * decision as a connect grants it (the chain verifies for the key bound to that uid), so
+ * copying someone's state files does not make an envoy a member. Throws the refusal.
+ */
+export function authorizeHeld(opts: AccessOptions, uid: number, projectId: string): Grant {
+  return decide(opts, { uid, gid: -1, pid: 0 }, { projectId, handle: null, ignoreTombstone: false });
+}
+
 /** Loads the facts, decides, and applies what the decision asks (recording a longer delegation list). */
 function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest): Grant & { handle: string } {
   const now = seconds(opts.clock);

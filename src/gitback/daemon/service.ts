@@ -29,12 +29,12 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bindingsDir, delegationRecordPath } from '../binding.js';
 import type { AgentContext, AgentService, AgentConfig } from '../../agent/index.js';
-import { VigoError } from '../../platform/errors.js';
+import { isVigoError, VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { gitEnv } from './git.js';
-import { authorize, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
+import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
 import { diskStores } from '../stores/disk.js';
@@ -151,6 +151,8 @@ export class GitbackService implements AgentService {
   private timer: NodeJS.Timeout | null = null;
   private backlogTimer: NodeJS.Timeout | null = null;
   private replicator: GitbackReplicator | null = null;
+  /** `uid pid` pairs already told to the replicator as members (the decision is not re-run each sweep) */
+  private readonly members = new Set<string>();
 
   /** `clock` decides (the access decision, the sweep's time and wall-time cap); the timers stay libuv's */
   constructor(
@@ -165,6 +167,7 @@ export class GitbackService implements AgentService {
    */
   setReplicator(r: GitbackReplicator | null): void {
     this.replicator = r;
+    this.members.clear();
     this.daemon?.setReplicator(r);
   }
 
@@ -221,6 +224,7 @@ export class GitbackService implements AgentService {
         // bounded per user and per tick (sweepOnce is synchronous, so ticks never overlap)
         const r = sweepOnce({ stores, clock, log, limits: this.cfg.sweep_limits, memory, cache: stores.envelopes.cache.verifyCache });
         if (r.revokes + r.leaves + r.tombstones > 0) statusService.invalidate();
+        this.noteMembers(access, r.held, log);
         if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
         reapOnce(env, clock.now(), this.cfg.envelope_retention_days * 86400, log);
         // work left behind by the bounds goes on soon, not a whole interval later
@@ -238,6 +242,28 @@ export class GitbackService implements AgentService {
     };
     this.timer = setInterval(tick, this.cfg.sweep_interval_s * 1000);
     tick();
+  }
+
+  /**
+   * A local user who holds a project (its chain verifies for the key bound to its uid) makes
+   * this envoy a member for replication: it accepts members-only bundles and DR-fetches the
+   * repo, without waiting for that user's first git operation here.
+   */
+  private noteMembers(access: Parameters<typeof authorizeHeld>[0], held: Array<{ uid: number; projectId: string }>, log: (m: string) => void): void {
+    const r = this.replicator;
+    if (r === null) return;
+    for (const h of held) {
+      const key = `${h.uid} ${h.projectId}`;
+      if (this.members.has(key)) continue;
+      try {
+        const g = authorizeHeld(access, h.uid, h.projectId);
+        if (g.pusher !== undefined) r.member(h.projectId, g.pusher.scope);
+        this.members.add(key);
+      } catch (e) {
+        // a user whose state does not verify here (unbound yet, revoked, copied files) holds nothing for replication
+        if (!isVigoError(e)) log(`replication: cannot check uid ${h.uid}'s ${h.projectId.slice(0, 12)}…: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   async stop(): Promise<void> {
