@@ -43,6 +43,14 @@ async function probe(f: SwarmFleet, host: string, args: string[]): Promise<Recor
   return JSON.parse(line) as Record<string, unknown>;
 }
 
+/** the hosts an envoy's gitback-announced.json lists for a project */
+function announced(f: SwarmFleet, host: string, pid: string): string[] {
+  const file = join(f.envoy(host).root, 'var/lib/vigo/swarm/gitback/gitback-announced.json');
+  if (!existsSync(file)) return [];
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { projects: Array<{ project_id: string; hosts: string[] }> };
+  return doc.projects.find((p) => p.project_id === pid)?.hosts ?? [];
+}
+
 function same(a: Record<string, string>, b: Record<string, string>): boolean {
   return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 }
@@ -139,6 +147,8 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     await invite('secret', secret, 'b');
     // B holds nothing of it yet, so it announces nothing of it: its member pulls it (DR catch-up)
     await until('B holds secret', () => same(f.refs('b', secret), f.refs('a', secret)), () => f.log('b'), 60_000);
+    // and says so: A's announce cache (what `puddle unlock` reads) lists B for it
+    await until("A hears B announce secret", () => announced(f, 'a', secret).includes(f.envoy('b').addr), () => f.log('a'), 30_000);
     const tip = await commit(alice, dir, 'plan.txt', 'the plan');
     const push = ok(await alice.git(['push', '-o', 'replicas=1', 'swarm', 'main'], { cwd: dir }), 'push secret');
     assert.match(push.stderr, /gitback: replicated to 1 of 1 peer$/m);
