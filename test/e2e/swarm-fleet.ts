@@ -22,12 +22,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsBed } from '../helpers/netns.js';
-import { createTestUser, removeTestUser, type TestUser } from '../helpers/users.js';
-import { pathWithProgram, programBin } from '../helpers/program.js';
+import { createTestUser, removeTestUser, userEnv, type TestUser } from '../helpers/users.js';
+import { userExtraEnv } from '../gitback/users-env.js';
+import { programBin } from '../helpers/program.js';
 import { run, type RunResult } from '../gitback/proc.js';
 import { refsOf } from '../swarm/runtime-bed.js';
 
-export const PASSPHRASE = 'correct horse battery staple, swarm fleet';
 /** vigosrv's own host in the bed, and the ports it listens on there (its namespace is private) */
 export const SRV_HOST = 'srv';
 const API_PORT = 8443;
@@ -90,20 +90,8 @@ function yamlSection(name: string, keys: Record<string, unknown>): string {
 }
 
 function shellFor(u: TestUser, root: string): UserShell {
-  const env = {
-    PATH: pathWithProgram(),
-    HOME: u.home,
-    USER: u.name,
-    LOGNAME: u.name,
-    LANG: 'C.UTF-8',
-    VIGO_ROOT: root,
-    VIGO_PUDDLE_PASSPHRASE: PASSPHRASE,
-    GIT_AUTHOR_NAME: u.name,
-    GIT_AUTHOR_EMAIL: `${u.name}@example.test`,
-    GIT_COMMITTER_NAME: u.name,
-    GIT_COMMITTER_EMAIL: `${u.name}@example.test`,
-    GIT_CONFIG_NOSYSTEM: '1',
-  };
+  // the user's own HOME, USER, LANG; its envoy's VIGO_ROOT, the program first on PATH, the puddle passphrase, git names
+  const env = userEnv(u, userExtraEnv({ root }, u));
   const as = (cmd: string, args: string[], o: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> =>
     run(cmd, args, { cwd: o.cwd ?? u.home, env, uid: u.uid, gid: u.gid, input: o.input ?? '', timeoutMs: o.timeoutMs ?? 90_000 });
   return {
