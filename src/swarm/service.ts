@@ -21,6 +21,7 @@
  *     announce_port: 15310
  *     announce_interval_s: 30
  *     rescan_s: 30                 # how often local users' projects are looked for
+ *     catchup_interval_s: 45       # the catch-up round: DR for one repo, ref anti-entropy
  *     push_body_limit_bytes: 536870912
  */
 import { X509Certificate } from 'node:crypto';
@@ -37,6 +38,7 @@ import { readSwarmAssignment, subsystemAllowed, type SwarmAssignment } from '../
 import { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 import { DEFAULT_PUSH_BODY_LIMIT, SwarmNode } from './node.js';
 import { DEFAULT_ANNOUNCE_INTERVAL_MS, ProjectPeers } from './peers.js';
+import { DEFAULT_REPLICATION_CONFIG } from './replication.js';
 import { envoyIdOf } from './transport-identity.js';
 import { DEFAULT_SWARM_PORT } from './transport.js';
 
@@ -53,6 +55,7 @@ const section = z
     announce_port: z.number().int().min(1).max(65535).default(DEFAULT_ANNOUNCE_PORT),
     announce_interval_s: z.number().positive().max(3600).default(DEFAULT_ANNOUNCE_INTERVAL_MS / 1000),
     rescan_s: z.number().positive().max(3600).default(30),
+    catchup_interval_s: z.number().positive().max(3600).default(DEFAULT_REPLICATION_CONFIG.tickMs / 1000),
     push_body_limit_bytes: z.number().int().positive().max(16 * 1024 ** 3).default(DEFAULT_PUSH_BODY_LIMIT),
   })
   .strict();
@@ -195,6 +198,7 @@ export class SwarmService implements AgentService {
       trustView: (pid) => view.trustView(pid),
       chainFor: (pid) => chains.get(pid) ?? null,
       pushBodyLimitBytes: this.cfg.push_body_limit_bytes,
+      replication: { tickMs: this.cfg.catchup_interval_s * 1000 },
       log,
     });
     const bound = await node.start();
