@@ -201,3 +201,25 @@ export function reapEnvelopes(storeDir: string, nowMs: number, retentionS: numbe
   }
   return removed;
 }
+
+/**
+ * The envelope store as envelope gossip uses it (src/swarm/envelope-gossip.ts,
+ * EnvelopeGossipStore): what verifies against the envoy's delegation record, and
+ * envelopes from peers held with no local uid (they count against no user's quota).
+ */
+export function gossipEnvelopeStore(
+  storeDir: string,
+  delegations: (pid: string) => Delegation[],
+  cache: EnvelopeCache = new EnvelopeCache(),
+  log?: (m: string) => void,
+): {
+  load(pid: string, nowS: number): { revokes: RevokeEnvelope[]; leaves: LeaveEnvelope[]; set: RevocationSet };
+  put(kind: 'revoke' | 'leave', env: RevokeEnvelope | LeaveEnvelope): void;
+  delegations(pid: string): Delegation[];
+} {
+  return {
+    load: (pid, nowS) => loadStore(storeDir, pid, nowS, log, cache, { knownDelegations: delegations(pid) }),
+    put: (kind, env) => void (kind === 'revoke' ? storeRevoke(storeDir, env as RevokeEnvelope) : storeLeave(storeDir, env as LeaveEnvelope)),
+    delegations,
+  };
+}

@@ -73,3 +73,28 @@ export type { DiskReplicaStoreOptions } from './replica-disk.js';
 export { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
 export { MAX_HAVE_CHARS } from './node.js';
+export { DEFAULT_ENVELOPE_GOSSIP_CONFIG, EnvelopeGossip, GOSSIP_REFUSAL_CODES, MAX_FLOOD_ENTRIES, inForce } from './envelope-gossip.js';
+export type { EnvelopeGossipConfig, EnvelopeGossipStore, GetDigest, GossipOutput, GossipReceive, GossipStep, PostEnvelopes, PullEnvelopes } from './envelope-gossip.js';
+export {
+  DIGEST_BUCKETS,
+  DIGEST_DOMAIN,
+  DIRECT_PULL_BELOW,
+  ENVELOPE_GOSSIP_PREFIX,
+  GossipWireError,
+  MAX_ALL_BYTES,
+  MAX_DIGEST_BYTES,
+  MAX_POST_BYTES,
+  MAX_POST_ENVELOPES,
+  bucketOf,
+  bucketQuery,
+  computeDigest,
+  differingBuckets,
+  encodeEnvelopePost,
+  gossipPath,
+  parseAllAnswer,
+  parseBucketQuery,
+  parseDigest,
+  parseEnvelopePost,
+  parsePostAnswer,
+} from '../wire/gitback-envelope-gossip.js';
+export type { AllAnswer, DigestBucket, DigestEntry, EnvelopeDigest, EnvelopeKind, EnvelopePost, GossipRefusal, PostAnswer } from '../wire/gitback-envelope-gossip.js';
