@@ -45,6 +45,7 @@ import {
 } from '../wire/gitback-envelope-gossip.js';
 import type { Peer, PeerKey, ProjectPeers } from './peers.js';
 import type { Answer } from './replication.js';
+import type { ProjectTrustView } from './verifier.js';
 
 /** What the gossip reads and writes of the envoy's envelope store. */
 export interface EnvelopeGossipStore {
@@ -525,4 +526,15 @@ function idOfRaw(raw: unknown): string {
   } catch {
     return 'not-an-envelope';
   }
+}
+
+/**
+ * This envoy's trust view of pid from its envelope store, for SwarmNode's `trustView`: what
+ * is in force (gitback's gossipEnvelopeStore names each revocation's envelope id in its
+ * reason, so a refused bundle or push says which revocation to look up).
+ */
+export function gossipTrustView(store: EnvelopeGossipStore, pid: Hex, nowMs: number): ProjectTrustView {
+  const set = store.load(pid, sec(nowMs)).set;
+  const known = store.delegations(pid);
+  return { revocations: { revoked: set.revoked, revokedAt: set.revokedAt, left: set.left }, ...(known.length > 0 ? { knownDelegations: known } : {}) };
 }
