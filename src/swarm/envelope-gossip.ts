@@ -24,6 +24,7 @@ import {
   resolveRevocations,
   verifyLeave,
   verifyRevoke,
+  VerifyCache,
   type Delegation,
   type Hex,
   type LeaveEnvelope,
@@ -188,6 +189,8 @@ export class EnvelopeGossip {
   private readonly requests = new Map<number, Request>();
   private readonly flood = new Map<string, { start: number; envelopes: number; bytes: number }>();
   private nextId = 1;
+  /** chains of envelopes verified once are not re-verified for every peer that forwards them */
+  private readonly verifyCache = new VerifyCache(4096);
   /** what an operator looks at first: refusals by code, envelopes stored from peers */
   readonly counters = { accepted: 0, held: 0, refused: 0, flooded: 0, reconciles: 0, equal: 0, pulls: 0, posts: 0 };
   readonly refusals: Record<string, number> = {};
@@ -467,7 +470,7 @@ export class EnvelopeGossip {
     const answer: PostAnswer = { v: 1, accepted: [], held: [], refused: [] };
     const nowS = sec(now);
     const known = this.store.delegations(pid);
-    const opts = known.length > 0 ? { knownDelegations: known } : {};
+    const opts = { cache: this.verifyCache, ...(known.length > 0 ? { knownDelegations: known } : {}) };
     const held = this.store.load(pid, nowS);
     const force = inForce(held);
     const fresh: Array<[Hex, RevokeEnvelope | LeaveEnvelope]> = [];
@@ -477,6 +480,14 @@ export class EnvelopeGossip {
         const k = (raw as { kind?: unknown } | null)?.kind;
         if (k !== kind) {
           this.refusal(answer, idOfRaw(raw), 'E_GOSSIP_KIND', `expected a ${kind} envelope on this route, got kind ${JSON.stringify(String(k).slice(0, 20))}`);
+          continue;
+        }
+        // the same envelope, signature and all, as one in force here: nothing to verify or store
+        const same = force.get(idOfRaw(raw));
+        if (same !== undefined && same.env.sig === (raw as { sig?: unknown }).sig && same.kind === kind && (raw as { project_id?: unknown }).project_id === pid) {
+          theirs?.add(envelopeId(same.env));
+          answer.held.push(envelopeId(same.env));
+          this.counters.held++;
           continue;
         }
         env = kind === 'revoke' ? verifyRevoke(raw, pid, nowS, opts) : verifyLeave(raw, pid, nowS, opts);
