@@ -90,6 +90,12 @@ export const DEFAULT_ENVELOPE_GOSSIP_CONFIG: EnvelopeGossipConfig = {
   requestTimeoutMs: 120_000,
 };
 
+/**
+ * New (not held) envelopes of one pulled answer that are verified; the rest wait for the
+ * next reconciliation, so a hostile peer's 8 MiB `all` costs bounded CPU per round.
+ */
+export const MAX_PULL_VERIFY = 1024;
+
 /** Entries of the flood table at most (older windows are dropped first). */
 export const MAX_FLOOD_ENTRIES = 16_384;
 
@@ -192,7 +198,7 @@ export class EnvelopeGossip {
   /** chains of envelopes verified once are not re-verified for every peer that forwards them */
   private readonly verifyCache = new VerifyCache(4096);
   /** what an operator looks at first: refusals by code, envelopes stored from peers */
-  readonly counters = { accepted: 0, held: 0, refused: 0, flooded: 0, reconciles: 0, equal: 0, pulls: 0, posts: 0 };
+  readonly counters = { accepted: 0, held: 0, refused: 0, flooded: 0, reconciles: 0, equal: 0, pulls: 0, posts: 0, deferred: 0 };
   readonly refusals: Record<string, number> = {};
 
   constructor(
@@ -408,8 +414,9 @@ export class EnvelopeGossip {
     const r = this.finish(now, requestId, a.ok);
     if (r === null || r.type !== 'pull' || !a.ok) return this.tick(now);
     const theirs = new Set<Hex>();
-    this.merge(now, r.pid, 'revoke', a.value.revokes, r.peer, theirs);
-    this.merge(now, r.pid, 'leave', a.value.leaves, r.peer, theirs);
+    const budget = { left: MAX_PULL_VERIFY };
+    this.merge(now, r.pid, 'revoke', a.value.revokes, r.peer, theirs, budget);
+    this.merge(now, r.pid, 'leave', a.value.leaves, r.peer, theirs, budget);
     const p = this.project(r.pid);
     const s = p.peers.get(r.peer);
     if (s !== undefined) {
@@ -466,7 +473,7 @@ export class EnvelopeGossip {
    * batch resolved with what is held so a revoke whose signer stood revoked does not get
    * in (in any arrival order), then persisted. `theirs` collects the ids seen.
    */
-  private merge(now: number, pid: Hex, kind: EnvelopeKind, envelopes: readonly unknown[], from: string, theirs: Set<Hex> | null): PostAnswer {
+  private merge(now: number, pid: Hex, kind: EnvelopeKind, envelopes: readonly unknown[], from: string, theirs: Set<Hex> | null, budget = { left: Infinity }): PostAnswer {
     const answer: PostAnswer = { v: 1, accepted: [], held: [], refused: [] };
     const nowS = sec(now);
     const known = this.store.delegations(pid);
@@ -490,6 +497,11 @@ export class EnvelopeGossip {
           this.counters.held++;
           continue;
         }
+        if (budget.left <= 0) {
+          this.counters.deferred++;
+          continue;
+        }
+        budget.left--;
         env = kind === 'revoke' ? verifyRevoke(raw, pid, nowS, opts) : verifyLeave(raw, pid, nowS, opts);
       } catch (e) {
         if (!isTrustError(e)) throw e;

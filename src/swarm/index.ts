@@ -73,7 +73,7 @@ export type { DiskReplicaStoreOptions } from './replica-disk.js';
 export { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 export type { AnnouncerCounters, AnnouncerOptions } from './announcer.js';
 export { MAX_HAVE_CHARS } from './node.js';
-export { DEFAULT_ENVELOPE_GOSSIP_CONFIG, EnvelopeGossip, GOSSIP_REFUSAL_CODES, MAX_FLOOD_ENTRIES, gossipTrustView, inForce } from './envelope-gossip.js';
+export { DEFAULT_ENVELOPE_GOSSIP_CONFIG, EnvelopeGossip, GOSSIP_REFUSAL_CODES, MAX_FLOOD_ENTRIES, MAX_PULL_VERIFY, gossipTrustView, inForce } from './envelope-gossip.js';
 export { DEFAULT_GOSSIP_CALL_DEADLINE_MS, EnvelopeNode } from './envelope-node.js';
 export type { EnvelopeNodeOptions } from './envelope-node.js';
 export type { EnvelopeGossipConfig, EnvelopeGossipStore, GetDigest, GossipOutput, GossipReceive, GossipStep, PostEnvelopes, PullEnvelopes } from './envelope-gossip.js';

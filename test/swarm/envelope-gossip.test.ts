@@ -220,3 +220,16 @@ test('a large store with a small difference is reconciled by bucket: only the di
   assert.equal(a.m.digest(f.pid, T).hash, b.m.digest(f.pid, T).hash);
   assert.ok(encodeEnvelopePost(many).length > 0);
 });
+
+test("a hostile peer's huge `all` answer costs at most MAX_PULL_VERIFY verifications per round; the rest waits", async () => {
+  const f = await gossipFixture();
+  const { MAX_PULL_VERIFY } = await import('../../src/swarm/index.js');
+  const { sha } = await import('./fixtures.js');
+  const a = machine(f.pid, ['b'], { reconcileMs: HOUR });
+  const d = a.m.tick(T).outputs[0]!;
+  const pull = a.m.digested(T, d.requestId, { ok: true, value: { v: 1, project_id: f.pid, count: 1, hash: 'f'.repeat(64) } }).outputs[0]!;
+  const bogus = Array.from({ length: MAX_PULL_VERIFY + 10 }, (_, i) => ({ ...f.badSignature, token_id: sha(`bogus/${i}`) }));
+  a.m.pulled(T, pull.requestId, { ok: true, value: { v: 1, project_id: f.pid, revokes: bogus, leaves: [] } });
+  assert.deepEqual([a.m.counters.refused, a.m.counters.deferred], [MAX_PULL_VERIFY, 10]);
+  assert.equal(a.store.puts, 0);
+});
