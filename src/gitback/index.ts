@@ -23,4 +23,4 @@ export { MemoryRefStore } from './stores/memory.js';
 export type { CasResult, RefMap, RefStore } from './stores/stores.js';
 export { gitEnv } from './daemon/git.js';
 export type { GitHost } from './daemon/git.js';
-export { EnvelopeCache, gossipEnvelopeStore, storeLeave, storeRevoke } from './envelopes.js';
+export { EnvelopeCache, gossipEnvelopeStore, revokesDir, storeLeave, storeRevoke } from './envelopes.js';
