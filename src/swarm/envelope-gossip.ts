@@ -295,6 +295,7 @@ export class EnvelopeGossip {
           p.seen.add(id);
           // new here (swept, or stored from a peer): push it to every peer but the one it came from
           for (const t of targets) if (p.from.get(id) !== t.key && p.from.get(id) !== t.envoyId) this.peerState(p, t.key, now).outbox.set(id, { kind: e.kind, env: e.env, tries: 0 });
+          p.from.delete(id); // only needed once
         }
         for (const id of p.seen) if (!force.has(id)) p.seen.delete(id);
       }
