@@ -1,8 +1,8 @@
 // Envelope gossip, measured in the simulator (test/swarm/gossip-sim.ts: the real machine and
 // trust core for every envoy, a seeded network). Per seed: 16 envoys on one LAN (a full
 // mesh of peers), each holding the same history of revokes; BENCH_CUT of them are cut off
-// while a new revoke is swept on e000 and gossiped; the partition lasts 15 minutes, longer
-// than the pushes' retries, so what reaches the cut-off envoys after the heal comes by
+// while a new revoke is swept on e000 and gossiped; the partition lasts 15 minutes plus a
+// seeded part of a period, longer than the pushes' retries, so what reaches the cut-off envoys after the heal comes by
 // reconciliation. Printed: the time from the heal until all 16 hold the revoke, in
 // reconciliation periods, and the bytes spent meanwhile; against what one reconciliation
 // of two equal stores costs (one digest exchange), what a naive "GET all every period"
@@ -25,7 +25,7 @@ const PERIOD = 300_000;
 const f = await gossipFixture();
 const history = await Promise.all(Array.from({ length: HISTORY }, (_, i) => mintRevoke(signer('alice'), [f.root, f.alice], [], sha(`bench/token/${i}`), 'history', NOW - 3600)));
 
-console.log(`envelope gossip: ${PEERS} envoys (full mesh), ${CUT} cut off for 15 min, ${HISTORY} revokes held before, loss ${LOSS}, period ${PERIOD / 1000} s`);
+console.log(`envelope gossip: ${PEERS} envoys (full mesh), ${CUT} cut off for 15 min + a seeded part of a period, ${HISTORY} revokes held before, loss ${LOSS}, period ${PERIOD / 1000} s`);
 const rows: Array<{ seed: number; periods: number; bytes: number; round: number }> = [];
 for (const seed of SEEDS) {
   const sim = new GossipSim({ seed, envoys: PEERS, projectId: f.pid, peersPerEnvoy: PEERS - 1, latencyMs: [1, 20], loss: LOSS, transportTimeoutMs: 10_000, gossip: { reconcileMs: PERIOD } }, (NOW + 60) * 1000);
@@ -34,7 +34,10 @@ for (const seed of SEEDS) {
   const cut = sim.nodes.slice(PEERS - CUT).map((n) => n.host);
   sim.partition([sim.nodes.slice(0, PEERS - CUT).map((n) => n.host), cut]);
   sim.sweep('e000.lan', 'revoke', f.revokeBob);
-  sim.runUntil(sim.now + 15 * 60_000);
+  // heal at a moment drawn within a period: reconciliations bunch up (all peers of an envoy
+  // start together), so a heal at a fixed time would always land in or out of a bunch
+  const wait = 15 * 60_000 + sim.rng.int(PERIOD);
+  sim.runUntil(sim.now + wait);
   const bytes0 = sim.stats.bytes;
   sim.heal();
   const took = sim.spreadWithin(f.revokeBob, 4 * PERIOD, 500);
@@ -44,7 +47,7 @@ for (const seed of SEEDS) {
   const b = sim.stats.bytes;
   sim.runUntil(sim.now + PERIOD);
   rows.push({ seed, periods: took / PERIOD, bytes: spent, round: sim.stats.bytes - b });
-  console.log(`  seed ${seed}: heal → all ${PEERS} hold it in ${(took / 1000).toFixed(1)} s = ${(took / PERIOD).toFixed(2)} periods, ${spent} bytes meanwhile; then a period of equal stores: ${sim.stats.bytes - b} bytes`);
+  console.log(`  seed ${seed}: cut for ${(wait / 1000).toFixed(0)} s; heal → all ${PEERS} hold it in ${(took / 1000).toFixed(1)} s = ${(took / PERIOD).toFixed(2)} periods, ${spent} bytes meanwhile; then a period of equal stores: ${sim.stats.bytes - b} bytes`);
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const store = [...history, f.revokeBob];
