@@ -33,7 +33,7 @@ export class DiskEnvelopeStore implements EnvelopeStore {
     this.dir = paths.gitbackEnvelopes(env);
   }
   load(pid: string, now: number, knownDelegations: Delegation[]): HeldEnvelopes {
-    return loadStore(this.dir, pid, now, this.log, this.cache, { knownDelegations, nameRevocations: true });
+    return loadStore(this.dir, pid, now, this.log, this.cache, { knownDelegations });
   }
   heldByUid(pid: string, uid: number): number {
     return heldByUid(this.dir, pid, uid);
