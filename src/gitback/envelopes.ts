@@ -113,6 +113,21 @@ export class EnvelopeCache {
 export interface LoadOptions {
   /** the envoy's delegation record for the project (the revokes' and leaves' chains are checked against it) */
   knownDelegations?: Delegation[];
+  /** each revoked token's reason ends with `(revocation <envelope id>)`: refusals then name the revocation to look up */
+  nameRevocations?: boolean;
+}
+
+/** The set with each revoked token's reason naming the earliest standing revoke of it (a copy: cached sets are shared). */
+export function namedRevocations(revokes: readonly RevokeEnvelope[], set: RevocationSet): RevocationSet {
+  const standing = new Set(set.standing);
+  const byToken = new Map<string, string>();
+  for (const r of [...revokes].sort((a, b) => a.issued_at - b.issued_at)) {
+    const id = envelopeId(r);
+    if (standing.has(id) && !byToken.has(r.token_id)) byToken.set(r.token_id, id);
+  }
+  const revoked = new Map<string, string | null>();
+  for (const [token, reason] of set.revoked) revoked.set(token, `${reason ?? 'revoked'} (revocation ${byToken.get(token) ?? 'unknown'})`);
+  return { ...set, revoked };
 }
 
 /** Every stored envelope of pid that verifies on its own (duplicates across uids included). */
@@ -171,7 +186,8 @@ export function loadStore(
   opts: LoadOptions = {},
 ): { revokes: RevokeEnvelope[]; leaves: LeaveEnvelope[]; set: RevocationSet } {
   const held = loadHeld(storeDir, pid, now, log, cache, opts);
-  return { revokes: held.revokes, leaves: held.leaves, set: cache.resolved(pid, held.fingerprint, () => resolveRevocations(held.revokes, held.leaves)) };
+  const set = cache.resolved(pid, held.fingerprint, () => resolveRevocations(held.revokes, held.leaves));
+  return { revokes: held.revokes, leaves: held.leaves, set: opts.nameRevocations === true ? namedRevocations(held.revokes, set) : set };
 }
 
 /** Distinct envelopes held (an envelope swept from two users' sentinels counts once). */
@@ -200,4 +216,26 @@ export function reapEnvelopes(storeDir: string, nowMs: number, retentionS: numbe
     }
   }
   return removed;
+}
+
+/**
+ * The envelope store as envelope gossip uses it (src/swarm/envelope-gossip.ts,
+ * EnvelopeGossipStore): what verifies against the envoy's delegation record, and
+ * envelopes from peers held with no local uid (they count against no user's quota).
+ */
+export function gossipEnvelopeStore(
+  storeDir: string,
+  delegations: (pid: string) => Delegation[],
+  cache: EnvelopeCache = new EnvelopeCache(),
+  log?: (m: string) => void,
+): {
+  load(pid: string, nowS: number): { revokes: RevokeEnvelope[]; leaves: LeaveEnvelope[]; set: RevocationSet };
+  put(kind: 'revoke' | 'leave', env: RevokeEnvelope | LeaveEnvelope): void;
+  delegations(pid: string): Delegation[];
+} {
+  return {
+    load: (pid, nowS) => loadStore(storeDir, pid, nowS, log, cache, { knownDelegations: delegations(pid), nameRevocations: true }),
+    put: (kind, env) => void (kind === 'revoke' ? storeRevoke(storeDir, env as RevokeEnvelope) : storeLeave(storeDir, env as LeaveEnvelope)),
+    delegations,
+  };
 }

@@ -29,3 +29,4 @@ export { parseGitbackConfig } from './daemon/service.js';
 export { checkGitbackGates } from './gate.js';
 export type { GitbackReplicator, ReplicaCount } from './replicator.js';
 export { GitbackService } from './daemon/service.js';
+export { EnvelopeCache, gossipEnvelopeStore, revokesDir, storeLeave, storeRevoke } from './envelopes.js';

@@ -78,3 +78,30 @@ export type { SwarmSection, SwarmServiceOptions } from './service.js';
 export { SwarmReplicator } from './replicator.js';
 export { MAX_TRACKED_PUSHES, ReplicaAcks } from './replica-acks.js';
 export type { ReplicaCount } from './replica-acks.js';
+export { DEFAULT_ENVELOPE_GOSSIP_CONFIG, EnvelopeGossip, GOSSIP_REFUSAL_CODES, MAX_FLOOD_ENTRIES, MAX_PULL_VERIFY, gossipTrustView, inForce } from './envelope-gossip.js';
+export { DEFAULT_GOSSIP_CALL_DEADLINE_MS, EnvelopeNode } from './envelope-node.js';
+export type { EnvelopeNodeOptions } from './envelope-node.js';
+export type { EnvelopeGossipConfig, EnvelopeGossipStore, GetDigest, GossipOutput, GossipReceive, GossipStep, PostEnvelopes, PullEnvelopes } from './envelope-gossip.js';
+export {
+  DIGEST_BUCKETS,
+  DIGEST_DOMAIN,
+  DIRECT_PULL_BELOW,
+  ENVELOPE_GOSSIP_PREFIX,
+  GossipWireError,
+  MAX_ALL_BYTES,
+  MAX_DIGEST_BYTES,
+  MAX_POST_BYTES,
+  MAX_POST_ENVELOPES,
+  bucketOf,
+  bucketQuery,
+  computeDigest,
+  differingBuckets,
+  encodeEnvelopePost,
+  gossipPath,
+  parseAllAnswer,
+  parseBucketQuery,
+  parseDigest,
+  parseEnvelopePost,
+  parsePostAnswer,
+} from '../wire/gitback-envelope-gossip.js';
+export type { AllAnswer, DigestBucket, DigestEntry, EnvelopeDigest, EnvelopeKind, EnvelopePost, GossipRefusal, PostAnswer } from '../wire/gitback-envelope-gossip.js';

@@ -19,6 +19,7 @@ import type { ConnectRequest, Grant, MigrateRequest } from './server.js';
 import { verifyBindingProof, type BindingRecord } from '../binding.js';
 import { boundPresenterOf, decideAccess, loadFact, presenterKeyOf, IDENTITY_PUB, type AccessDecision, type AccessFacts, type AccessRequest } from './decide.js';
 import type { AccessStores } from '../stores/stores.js';
+import { namedRevocations } from '../envelopes.js';
 
 export { tombstonesDir } from '../stores/disk.js';
 
@@ -59,7 +60,10 @@ export function loadAccessFacts(stores: AccessStores, uid: number, projectId: st
   facts.known = loadFact(() => stores.projects.delegations(projectId));
   if (!facts.known.ok) return facts;
   const known = facts.known.value;
-  facts.revocations = loadFact(() => stores.envelopes.load(projectId, now, known).set);
+  facts.revocations = loadFact(() => {
+    const held = stores.envelopes.load(projectId, now, known);
+    return namedRevocations(held.revokes, held.set); // a refusal names the revocation to look up
+  });
   return facts;
 }
 
