@@ -63,3 +63,6 @@ export type { Invite, JoinRequest } from './service-invite.js';
 export { ADMIT_PATH, GOSSIP_PATH, STATS_PATH, CLOCK_SKEW_S, checkPeerRequest, peerCall } from './client.js';
 export { spannerSection, defaultSpannerConfig } from './config.js';
 export type { SpannerConfig } from './config.js';
+export { FORWARD_HEADERS, FORWARD_CODES, FORWARD_KIND, FORWARD_TIMEOUT_MS, MAX_FORWARD_BODY_BYTES, MAX_FORWARD_ANSWER_BYTES, ANSWERED_BY_HEADER, FORWARD_MS_HEADER, NonceCache, isForwarded, signForward, checkForward, forwardCall, bodySha256 } from './forward.js';
+export type { ForwardedAdmin, ForwardCheck, ForwardCode } from './forward.js';
+export type { Peer } from './client.js';

@@ -27,11 +27,14 @@ export interface ApiTarget {
   token?: string;
   /** extra request headers (bolt-to-bolt calls carry their signature in them) */
   headers?: Record<string, string>;
+  /** an answer larger than this is cut off with an error (bolt-to-bolt forwarding bounds what it relays) */
+  maxResponseBytes?: number;
 }
 
 export interface ApiResponse<T> {
   status: number;
   body: T;
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 function hintFor(status: number): string | undefined {
@@ -64,7 +67,12 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (t.maxResponseBytes !== undefined && size > t.maxResponseBytes) return void req.destroy(new Error(`the answer is over ${t.maxResponseBytes} bytes`));
+          chunks.push(c);
+        });
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
@@ -75,7 +83,7 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
               parsed = { message: text };
             }
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
         });
       },
     );
@@ -88,13 +96,17 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
 
 /** A request that must succeed; a non-2xx answer becomes a VigoError carrying the server's message. */
 export async function api<T = unknown>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const r = await apiRaw<T>(t, method, path, body);
+  return checked(method, path, await apiRaw<T>(t, method, path, body)).body;
+}
+
+/** The answer when it is 2xx; else a VigoError carrying the server's message. */
+export function checked<T>(method: string, path: string, r: ApiResponse<T>): ApiResponse<T> {
   if (r.status < 200 || r.status >= 300) {
     const msg = typeof r.body === 'object' && r.body !== null && 'message' in r.body ? String((r.body as { message: unknown }).message) : `HTTP ${r.status}`;
     const hint = hintFor(r.status);
     throw new VigoError(`E_HTTP_${r.status}`, `${method} ${path}: ${msg}`, hint ? { hint } : {});
   }
-  return r.body;
+  return r;
 }
 
 function toPem(c: PeerCertificate): string {
