@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair, seedSigner, toHex, type Hex } from '../../src/trust/index.js';
 import { CLOCK_SKEW_S } from '../../src/spanner/client.js';
-import { FORWARD_HEADERS, NonceCache, checkForward, signForward, type ForwardCode } from '../../src/spanner/forward.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FORWARD_CODES, FORWARD_HEADERS, NonceCache, checkForward, signForward, type ForwardCode } from '../../src/spanner/forward.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const signer = () => seedSigner(generateKeyPair().seed);
 const NOW = 1_800_000_000;
@@ -86,4 +91,24 @@ test('the nonce cache is bounded: full of live nonces it refuses rather than for
   // once the first two leave the window they are pruned
   assert.equal(code(check(await signed({ at: NOW + CLOCK_SKEW_S + 1 }), { nonces, nowS: NOW + CLOCK_SKEW_S + 1 })), 'ok');
   assert.equal(nonces.size, 1);
+});
+
+test('the signed bytes are frozen (the worked example in docs/spanner.md)', async () => {
+  const a = seedSigner(new Uint8Array(32).fill(1));
+  const b = seedSigner(new Uint8Array(32).fill(2));
+  const h = await signForward(a, { spannerId: 'acme-prod', to: toHex(b.publicKey), method: 'POST', path: '/api/v1/spanner/bolts/bolt-b/push', body: { envoy_id: 'db-1' }, admin: { name: 'ops', role: 'admin' }, nowS: 1_800_000_000, nonce: '00112233445566778899aabbccddeeff' });
+  const want = {
+    'x-vigo-bolt': '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c',
+    'x-vigo-bolt-at': '1800000000',
+    'x-vigo-bolt-sig': 'f547840c163321d65cb80f6a6e3e02d5cbc5bf91affe5fe3f0db8ad155994a16d90c9cabc0a92931cbdcbe2fa17943bc3b6db3682b21f28ff205774369552600',
+    'x-vigo-forward-to': '8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394',
+    'x-vigo-forward-nonce': '00112233445566778899aabbccddeeff',
+    'x-vigo-forward-body-sha256': '4c5526b68438a0627e380b266fa62e9478654248feacce8237407ce0effbf912',
+    'x-vigo-forward-admin': 'admin:ops',
+  };
+  assert.deepEqual(h, want);
+  const doc = readFileSync(join(root, 'docs', 'spanner.md'), 'utf8');
+  for (const v of Object.values(want)) assert.ok(doc.includes(v), `docs/spanner.md shows ${v}`);
+  // every refusal is named in the docs
+  for (const c of FORWARD_CODES) assert.ok(doc.includes(`\`${c}\``), c);
 });
