@@ -155,5 +155,6 @@ export async function forwardCall<T>(
   if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > MAX_FORWARD_BODY_BYTES) {
     throw new VigoError('E_FORWARD_TOO_LARGE', `the request body is over ${MAX_FORWARD_BODY_BYTES} bytes, the most a bolt forwards`);
   }
-  return apiRaw<T>({ server: `https://${f.peer.addr}`, ca: f.peer.ca, headers, maxResponseBytes: MAX_FORWARD_ANSWER_BYTES }, f.method, f.path, payload, f.timeoutMs ?? FORWARD_TIMEOUT_MS);
+  const ms = f.timeoutMs ?? FORWARD_TIMEOUT_MS;
+  return apiRaw<T>({ server: `https://${f.peer.addr}`, ca: f.peer.ca, headers, maxResponseBytes: MAX_FORWARD_ANSWER_BYTES, deadlineMs: ms }, f.method, f.path, payload, ms);
 }

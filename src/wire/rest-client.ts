@@ -29,6 +29,8 @@ export interface ApiTarget {
   headers?: Record<string, string>;
   /** an answer larger than this is cut off with an error (bolt-to-bolt forwarding bounds what it relays) */
   maxResponseBytes?: number;
+  /** the whole exchange gives up after this long (`timeoutMs` alone bounds only idle time) */
+  deadlineMs?: number;
 }
 
 export interface ApiResponse<T> {
@@ -50,6 +52,7 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const ipHost = /^[0-9.]+$|^\[/.test(url.hostname);
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const req = request(
       url,
       {
@@ -74,6 +77,7 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
           chunks.push(c);
         });
         res.on('end', () => {
+          clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
           if ((res.headers['content-type'] ?? '').includes('json')) {
@@ -88,7 +92,8 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${t.server} within ${timeoutMs} ms`)));
-    req.on('error', (e) => reject(new VigoError('E_SERVER_UNREACHABLE', `cannot reach ${t.server}: ${e.message}`, { hint: 'is vigosrv running, and is the URL right?' })));
+    if (t.deadlineMs !== undefined) timer = setTimeout(() => req.destroy(new Error(`no whole answer from ${t.server} within ${t.deadlineMs} ms`)), t.deadlineMs);
+    req.on('error', (e) => (clearTimeout(timer), reject(new VigoError('E_SERVER_UNREACHABLE', `cannot reach ${t.server}: ${e.message}`, { hint: 'is vigosrv running, and is the URL right?' }))));
     if (payload) req.write(payload);
     req.end();
   });

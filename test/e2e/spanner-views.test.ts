@@ -224,6 +224,19 @@ test('--spanner views merge every bolt and name a stopped one; a revoked bolt is
   assert.deepEqual([st.totals.active, st.missing], [4, []]);
   assert.match(cliOk(A, ['server', 'status', '--spanner']), /3 of 3 live bolt\(s\) answered[\s\S]*BOLT +ENVOYS[\s\S]*bolt-b +2/);
 
+  // a hung bolt (stopped with SIGSTOP: it takes connections and never answers) costs the deadline, not a hang
+  C.srv!.child.kill('SIGSTOP');
+  try {
+    const t1 = Date.now();
+    const hung = json<{ missing: string[]; bolts: { bolt_id: string; error: string | null }[]; envoys: unknown[] }>(A, ['envoys', 'list', '--spanner']);
+    const ms = Date.now() - t1;
+    console.log(`envoys list --spanner with bolt-c hung answered in ${ms} ms: ${hung.bolts.find((b) => b.bolt_id === 'bolt-c')?.error}`);
+    assert.deepEqual([hung.missing, hung.envoys.length], [['bolt-c'], 3]);
+    assert.ok(ms < 20_000, `the merged view waited ${ms} ms (deadline 5 s a bolt)`);
+  } finally {
+    C.srv!.child.kill('SIGCONT');
+  }
+
   await C.stopServer();
   const t0 = Date.now();
   const part = A.cli('vigocli.js', ['envoys', 'list', '--spanner']);
