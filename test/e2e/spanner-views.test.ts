@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Fleet, waitFor, type Proc } from '../server/harness.js';
@@ -153,6 +154,23 @@ async function forward(to: Fleet, by: Signer, o: { method?: string; path: string
   return { status: r.status, code: r.body.code ?? 'ok', body: r.body, headers };
 }
 
+/** A POST with its path sent byte for byte (apiRaw, as any URL parser, would resolve dot segments first). */
+function rawPost(f: Fleet, path: string, body: unknown): Promise<{ status: number; body: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: f.restPort, path, method: 'POST', ca: f.admin.ca, servername: 'vigosrv', headers: { authorization: `Bearer ${f.admin.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 test('forged forwarded calls are refused by the bolt they reach', async () => {
   const a = boltKey(A).signer;
   const push = { method: 'POST', path: '/api/v1/spanner/bolts/bolt-b/push', body: { envoy_id: 'db-1' } };
@@ -184,6 +202,13 @@ test('forged forwarded calls are refused by the bolt they reach', async () => {
   // the target applies the route's role rules to the admin vouched for
   const viewer = await forward(B, a, { ...push, admin: { name: 'eve', role: 'viewer' } });
   assert.deepEqual([viewer.status, viewer.code], [403, 'E_FORBIDDEN']);
+  // any handler under bolts/{id}/ is forwarded without knowing it: a path no handler here serves is answered by its owner
+  const unknown = await A.apiRaw<{ message: string }>('POST', '/api/v1/spanner/bolts/bolt-b/no-such-verb', {});
+  assert.deepEqual([unknown.status, unknown.headers?.['x-vigo-answered-by']], [404, 'bolt-b']);
+  assert.match(unknown.body.message, /no such endpoint: POST \/api\/v1\/spanner\/bolts\/bolt-b\/no-such-verb/);
+  // a path that URL parsing would rewrite on the way is not forwarded
+  const dots = await rawPost(A, '/api/v1/spanner/bolts/bolt-b/%2e%2e/%2e%2e/%2e%2e/auth/tokens', { name: 'x', role: 'admin' });
+  assert.deepEqual([dots.status, (JSON.parse(dots.body) as { code: string }).code], [400, 'E_BAD_PATH']);
   // forwarding headers open no other route: a token mint still needs a bearer token
   const other = await forward(B, a, { method: 'POST', path: '/api/v1/auth/tokens', body: { name: 'x', role: 'admin' } });
   assert.equal(other.status, 401);

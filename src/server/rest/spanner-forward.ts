@@ -63,6 +63,8 @@ export const forwardPlugin = fp(async (app: FastifyInstance, ctx: ServerContext)
     if (!isForwardablePath(req.url)) return;
     const b = ctx.spanner;
     const owner = ownerOf(req.method, req.url, req.body);
+    // URL parsing would resolve dot segments (`..`, `%2e%2e`) and send another path than the one checked here
+    if (req.url.split('?')[0]!.split('/').some((seg) => /^(\.|%2e){1,2}$/i.test(seg))) return refuse(reply, 400, 'E_BAD_PATH', `${req.url.split('?')[0]}: a path with . or .. segments is not forwarded`);
     if (isForwarded(req.headers)) return acceptForwarded(ctx, b, req, reply, owner);
     if (b === null || owner === null) return; // standalone, or no owner named: the handler answers
     let route: ReturnType<Bolt['route']>;
