@@ -206,6 +206,9 @@ test('forged forwarded calls are refused by the bolt they reach', async () => {
   const unknown = await A.apiRaw<{ message: string }>('POST', '/api/v1/spanner/bolts/bolt-b/no-such-verb', {});
   assert.deepEqual([unknown.status, unknown.headers?.['x-vigo-answered-by']], [404, 'bolt-b']);
   assert.match(unknown.body.message, /no such endpoint: POST \/api\/v1\/spanner\/bolts\/bolt-b\/no-such-verb/);
+  // reassign is owned by its `from` bolt (its handler is another branch's: here B answers that it has none)
+  const reassign = await A.apiRaw<{ message: string }>('POST', '/api/v1/spanner/reassign', { envoy_id: 'db-1', from: 'bolt-b', to: 'bolt-a' });
+  assert.deepEqual([reassign.status, reassign.headers?.['x-vigo-answered-by']], [404, 'bolt-b']);
   // a path that URL parsing would rewrite on the way is not forwarded
   const dots = await rawPost(A, '/api/v1/spanner/bolts/bolt-b/%2e%2e/%2e%2e/%2e%2e/auth/tokens', { name: 'x', role: 'admin' });
   assert.deepEqual([dots.status, (JSON.parse(dots.body) as { code: string }).code], [400, 'E_BAD_PATH']);
