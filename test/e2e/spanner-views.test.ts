@@ -206,6 +206,9 @@ test('forged forwarded calls are refused by the bolt they reach', async () => {
   const unknown = await A.apiRaw<{ message: string }>('POST', '/api/v1/spanner/bolts/bolt-b/no-such-verb', {});
   assert.deepEqual([unknown.status, unknown.headers?.['x-vigo-answered-by']], [404, 'bolt-b']);
   assert.match(unknown.body.message, /no such endpoint: POST \/api\/v1\/spanner\/bolts\/bolt-b\/no-such-verb/);
+  // bounded: a body over 256 KiB is not forwarded (the route's own limit, 1 MiB, let it in)
+  const big = await A.apiRaw<{ code: string }>('POST', '/api/v1/spanner/bolts/bolt-b/no-such-verb', { pad: 'x'.repeat(300 * 1024) });
+  assert.deepEqual([big.status, big.body.code], [413, 'E_FORWARD_TOO_LARGE']);
   // reassign is owned by its `from` bolt (its handler is another branch's: here B answers that it has none)
   const reassign = await A.apiRaw<{ message: string }>('POST', '/api/v1/spanner/reassign', { envoy_id: 'db-1', from: 'bolt-b', to: 'bolt-a' });
   assert.deepEqual([reassign.status, reassign.headers?.['x-vigo-answered-by']], [404, 'bolt-b']);
