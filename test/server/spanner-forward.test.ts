@@ -2,7 +2,7 @@
 // path under /api/v1/spanner/bolts/{id}, and POST /api/v1/spanner/reassign by its `from`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isForwardablePath, ownerOf } from '../../src/server/rest/spanner-forward.js';
+import { isForwardablePath, ownerOf } from '../../src/server/rest/forward-paths.js';
 
 test('per-bolt paths and their owners', () => {
   assert.equal(ownerOf('GET', '/api/v1/spanner/bolts/bolt-b', undefined), 'bolt-b');

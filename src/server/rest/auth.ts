@@ -9,7 +9,7 @@ import fp from './fp.js';
 import { apiTokenId, checkApiToken, tokenHash, listApiTokens, mintApiToken, revokeApiToken, ROLES, type ApiTokenRow, type Role } from '../tokens.js';
 import type { ServerContext } from '../context.js';
 import { isForwarded } from '../../spanner/index.js';
-import { isForwardablePath } from './spanner-forward.js';
+import { isForwardablePath } from './forward-paths.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
