@@ -9,3 +9,4 @@ export { ensureMasterKey, listSecrets, lock, masterKeyWrap, revealSecret, secret
 export type { SecretsPaths } from './secrets.js';
 export type { EnvoyView } from './envoys.js';
 export type { CertificateStatus } from './checkin/certs.js';
+export type { BoltShow, BoltEnvoy, MergedBolt } from './rest/spanner-admin.js';

@@ -67,4 +67,6 @@ export { routeHostname, trustBundle } from './routing.js';
 export type { HostMatcher } from './routing.js';
 export { PEER_ENROLL_PATH, PEER_ACCEPT_PATH, PEER_DRAIN_PATH, PEER_REVOKED_PATH, MOVE_RUNS_MAX_BYTES, PEER_ACCEPT_BODY_LIMIT } from './move.js';
 export type { EnrollAnswer, EnvoyHandover, AcceptAnswer, MovedEnvoy, DrainResult } from './move.js';
+export { FORWARD_HEADERS, FORWARD_CODES, FORWARD_KIND, FORWARD_TIMEOUT_MS, MAX_FORWARD_BODY_BYTES, MAX_FORWARD_ANSWER_BYTES, ANSWERED_BY_HEADER, FORWARD_MS_HEADER, NonceCache, isForwarded, signForward, checkForward, forwardCall, bodySha256 } from './forward.js';
+export type { ForwardedAdmin, ForwardCheck, ForwardCode } from './forward.js';
 export type { Peer } from './client.js';

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import type { Clock, Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { toHex, type Hex } from '../trust/index.js';
-import { fetchServerCa, apiRaw } from '../wire/rest-client.js';
+import { fetchServerCa, apiRaw, type ApiResponse } from '../wire/rest-client.js';
 import { ADMIT_KIND, signAdmit, signInviteConsumed, type AdmitRow, type RosterContext, type RosterRow, signRevoke, type RevokeRow } from '../wire/spanner-roster.js';
 import { checkPeerRequest, peerCall, peerError, ADMIT_PATH, PEER_TIMEOUT_MS, STATS_PATH, STATS_TIMEOUT_MS, type Peer, type PeerCheck } from './client.js';
 import type { SpannerConfig } from './config.js';
+import { NonceCache, checkForward, forwardCall, type ForwardCheck, type ForwardedAdmin } from './forward.js';
 import { RosterGossip } from './gossip.js';
 import { loadOrCreateBoltIdentity, type BoltIdentity, type KeyWrap } from './identity.js';
 import { emptyRoster, isInviteConsumed, liveBolts, mergeRows, rosterBolts, rosterSnapshot } from './roster.js';
@@ -136,6 +137,8 @@ export class Bolt {
   private readonly store: RosterStore;
   private gossipState: RosterGossip | null = null;
   private readonly runtime: GossipRuntime;
+  /** nonces of the forwarded calls this bolt accepted (replays are refused) */
+  private readonly nonces = new NonceCache();
   /** one roster-changing verb at a time (each awaits a signature between check and merge) */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -464,6 +467,36 @@ export class Bolt {
   checkPeer(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: unknown): PeerCheck {
     if (this.gossipState === null) return { ok: false, message: 'this bolt holds no roster yet' };
     return checkPeerRequest(headers, { spannerId: this.spannerId, self: this.identity.pubkey, method, path, body, nowS: this.nowS(), isLive: (k) => this.isLive(k) });
+  }
+
+  // --- forwarding (spanner/forward.ts) ------------------------------------------------------
+
+  /** Where a per-bolt request for bolt `id` goes: here, to a live peer, or nowhere (and why). */
+  routeTo(id: string): { kind: 'self' } | { kind: 'live'; peer: Peer } | { kind: 'revoked' | 'not-yet' | 'unknown' } {
+    const b = this.list().find((x) => x.bolt_id === id);
+    if (b === undefined) return { kind: 'unknown' };
+    if (b.self) return { kind: 'self' };
+    if (b.status !== 'live') return { kind: b.status };
+    return { kind: 'live', peer: this.peer(b.pubkey)! };
+  }
+
+  /** Every live bolt of the roster, this one included, for the merged views. */
+  liveRoutes(): { bolt_id: string; self: boolean; peer: Peer }[] {
+    return this.list()
+      .filter((b) => b.status === 'live')
+      .map((b) => ({ bolt_id: b.bolt_id, self: b.self, peer: this.peer(b.pubkey)! }));
+  }
+
+  /** Checks a forwarded call received here; names the sending bolt when it passes. */
+  checkForwarded(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: unknown): ForwardCheck & { fromBolt?: string } {
+    if (this.gossipState === null) return { ok: false, code: 'E_FORWARD_NOT_LIVE', message: 'forwarded call: this bolt holds no roster yet' };
+    const c = checkForward(headers, { spannerId: this.spannerId, self: this.identity.pubkey, method, path, body, nowS: this.nowS(), isLive: (k) => this.isLive(k), nonces: this.nonces });
+    return c.ok ? { ...c, fromBolt: this.gossipState.roster.bolts.get(c.from)?.bolt_id ?? c.from } : c;
+  }
+
+  /** One forwarded call to a live peer, as the admin this bolt authenticated. */
+  forward<T>(peer: Peer, method: string, path: string, body: unknown, admin: ForwardedAdmin, timeoutMs?: number): Promise<ApiResponse<T>> {
+    return forwardCall<T>(this.identity.signer, { spannerId: this.spannerId, peer, method, path, body, admin, nowS: this.nowS(), nonce: toHex(this.o.rng.bytes(16)), ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   /** A gossip message from an authenticated live peer. */

@@ -27,11 +27,16 @@ export interface ApiTarget {
   token?: string;
   /** extra request headers (bolt-to-bolt calls carry their signature in them) */
   headers?: Record<string, string>;
+  /** an answer larger than this is cut off with an error (bolt-to-bolt forwarding bounds what it relays) */
+  maxResponseBytes?: number;
+  /** the whole exchange gives up after this long (`timeoutMs` alone bounds only idle time) */
+  deadlineMs?: number;
 }
 
 export interface ApiResponse<T> {
   status: number;
   body: T;
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 function hintFor(status: number): string | undefined {
@@ -47,6 +52,7 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const ipHost = /^[0-9.]+$|^\[/.test(url.hostname);
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const req = request(
       url,
       {
@@ -64,8 +70,14 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (t.maxResponseBytes !== undefined && size > t.maxResponseBytes) return void req.destroy(new Error(`the answer is over ${t.maxResponseBytes} bytes`));
+          chunks.push(c);
+        });
         res.on('end', () => {
+          clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
           if ((res.headers['content-type'] ?? '').includes('json')) {
@@ -75,12 +87,13 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
               parsed = { message: text };
             }
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
         });
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${t.server} within ${timeoutMs} ms`)));
-    req.on('error', (e) => reject(new VigoError('E_SERVER_UNREACHABLE', `cannot reach ${t.server}: ${e.message}`, { hint: 'is vigosrv running, and is the URL right?' })));
+    if (t.deadlineMs !== undefined) timer = setTimeout(() => req.destroy(new Error(`no whole answer from ${t.server} within ${t.deadlineMs} ms`)), t.deadlineMs);
+    req.on('error', (e) => (clearTimeout(timer), reject(new VigoError('E_SERVER_UNREACHABLE', `cannot reach ${t.server}: ${e.message}`, { hint: 'is vigosrv running, and is the URL right?' }))));
     if (payload) req.write(payload);
     req.end();
   });
@@ -88,13 +101,17 @@ export function apiRaw<T = unknown>(t: ApiTarget, method: string, path: string, 
 
 /** A request that must succeed; a non-2xx answer becomes a VigoError carrying the server's message. */
 export async function api<T = unknown>(t: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const r = await apiRaw<T>(t, method, path, body);
+  return checked(method, path, await apiRaw<T>(t, method, path, body)).body;
+}
+
+/** The answer when it is 2xx; else a VigoError carrying the server's message. */
+export function checked<T>(method: string, path: string, r: ApiResponse<T>): ApiResponse<T> {
   if (r.status < 200 || r.status >= 300) {
     const msg = typeof r.body === 'object' && r.body !== null && 'message' in r.body ? String((r.body as { message: unknown }).message) : `HTTP ${r.status}`;
     const hint = hintFor(r.status);
     throw new VigoError(`E_HTTP_${r.status}`, `${method} ${path}: ${msg}`, hint ? { hint } : {});
   }
-  return r.body;
+  return r;
 }
 
 function toPem(c: PeerCertificate): string {

@@ -30,3 +30,10 @@ export function ago(iso: string | null, now = Date.now()): string {
   if (s < 86400) return `${Math.round(s / 3600)}h ago`;
   return `${Math.round(s / 86400)}d ago`;
 }
+
+/** The stderr line of a merged (`--spanner`) view naming the bolts that did not answer. */
+export function reportMissing(m: { bolts: { bolt_id: string; answered: boolean; error: string | null }[]; missing: string[] }): void {
+  if (m.missing.length === 0) return;
+  const why = m.bolts.filter((b) => !b.answered).map((b) => `${b.bolt_id} (${b.error ?? 'no answer'})`);
+  process.stderr.write(`warning: ${m.missing.length} bolt(s) did not answer, their envoys are missing: ${why.join('; ')}\n`);
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { homeDir, paths } from '../../platform/paths.js';
 import { writeJsonAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
-import { api, parseServerUrl, type ApiTarget } from '../../wire/rest-client.js';
+import { api, apiRaw, checked, parseServerUrl, type ApiResponse, type ApiTarget } from '../../wire/rest-client.js';
 
 export interface SavedLogin {
   server: string;
@@ -131,4 +131,9 @@ export function resolveTarget(): ApiTarget & { source: Source } {
 
 export function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   return api<T>(resolveTarget(), method, path, body);
+}
+
+/** Like call, with the answer's headers (a forwarded answer names the bolt that answered and the round trip). */
+export async function callRaw<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+  return checked(method, path, await apiRaw<T>(resolveTarget(), method, path, body));
 }

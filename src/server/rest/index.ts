@@ -9,6 +9,8 @@ import { configPlugin } from './config.js';
 import { statusPlugin } from './status.js';
 import { spannerPlugin } from './spanner.js';
 import { spannerMovePlugin } from './spanner-move.js';
+import { spannerAdminPlugin } from './spanner-admin.js';
+import { forwardPlugin } from './spanner-forward.js';
 import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
@@ -36,6 +38,8 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
   await app.register(limitsPlugin, ctx);
   await app.register(authPlugin, ctx);
+  // before every route plugin: per-bolt requests for another bolt are forwarded (spanner-forward.ts)
+  await app.register(forwardPlugin, ctx);
   await app.register(enrollPlugin, ctx);
   await app.register(envoysPlugin, ctx);
   await app.register(runsPlugin, ctx);
@@ -43,5 +47,6 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   await app.register(statusPlugin, ctx);
   await app.register(spannerPlugin, ctx);
   await app.register(spannerMovePlugin, ctx);
+  await app.register(spannerAdminPlugin, ctx);
   return app;
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { describeTruncation, type RunSummary } from '../../wire/run-report.js';
 
-const COLUMNS =
+export const RUN_COLUMNS =
   'r.run_id, r.envoy_id, e.hostname, r.policy_version, r.started_at, r.duration_ms, r.status, r.ok, r.changed, r.failed, r.configcrates, r.report_bytes, r.truncated_bytes, r.resources_omitted';
 
 interface RunRow {
@@ -52,7 +52,7 @@ export async function runsPlugin(app: FastifyInstance, ctx: ServerContext): Prom
         args.push(req.query.status);
       }
       const rows = ctx.db
-        .prepare(`SELECT ${COLUMNS} FROM runs r JOIN envoys e ON e.id = r.envoy_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.seq DESC LIMIT ?`)
+        .prepare(`SELECT ${RUN_COLUMNS} FROM runs r JOIN envoys e ON e.id = r.envoy_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.seq DESC LIMIT ?`)
         .all(...args, req.query.limit ?? 50) as RunRow[];
       return { runs: rows.map(runView) };
     },
@@ -62,7 +62,7 @@ export async function runsPlugin(app: FastifyInstance, ctx: ServerContext): Prom
     '/api/v1/runs/:run_id',
     { config: { roles: ['compliance'] }, schema: { params: { type: 'object', required: ['run_id'], properties: { run_id: { type: 'string', pattern: '^[A-Za-z0-9-]{8,64}$' } } } } },
     async (req, reply) => {
-      const row = ctx.db.prepare(`SELECT ${COLUMNS}, r.summary, r.report FROM runs r JOIN envoys e ON e.id = r.envoy_id WHERE r.run_id = ?`).get(req.params.run_id) as
+      const row = ctx.db.prepare(`SELECT ${RUN_COLUMNS}, r.summary, r.report FROM runs r JOIN envoys e ON e.id = r.envoy_id WHERE r.run_id = ?`).get(req.params.run_id) as
         | (RunRow & { summary: string | null; report: string })
         | undefined;
       if (!row) return reply.code(404).send({ message: `no run '${req.params.run_id}' (runs older than database.runs_kept_per_envoy are pruned; \`vigocli runs list\` shows those kept)` });

@@ -1,5 +1,12 @@
-/** `vigocli config publish [--json]` — validate, swap `.live/`, reload. */
+/**
+ * `vigocli config publish [--json]` — validate, swap `.live/`, reload. It reads
+ * GET /api/v1/spanner/status first: a standalone server publishes as it always has; a bolt
+ * of a spanner must publish through the ops-puddle's `stacks` gitback project (so every
+ * bolt serves the same config), which issue 15 builds — until then it is refused, and
+ * nothing is written.
+ */
 import type { Command } from 'commander';
+import { VigoError } from '../../../platform/errors.js';
 import { call } from '../session.js';
 import { printJson } from '../output.js';
 
@@ -9,6 +16,12 @@ export function registerPublish(config: Command): void {
     .description('Validate the stacks, make them live atomically, and reload (envoys pick them up at check-in)')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
+      const s = await call<{ mode: string; spanner_id?: string; bolt_id?: string }>('GET', '/api/v1/spanner/status');
+      if (s.mode !== 'standalone') {
+        throw new VigoError('E_SPANNER_PUBLISH', `this server is bolt ${s.bolt_id} (${s.mode}) of spanner ${s.spanner_id}: a spanner-mode publish commits the stacks into the ops-puddle's stacks gitback project so every bolt reloads the same config, and that path is not built yet (issue 15); nothing was published`, {
+          hint: 'in spanner mode publish with `vigocli config publish` once `vigocli spanner stacks init` (issue 15) is available; a standalone server (spanner.mode: standalone) publishes directly',
+        });
+      }
       if (process.stderr.isTTY) process.stderr.write('validating and publishing the stacks…\n');
       const r = await call<{ version: number; files: number; pushed: number }>('POST', '/api/v1/config/publish');
       if (o.json) return printJson(r);

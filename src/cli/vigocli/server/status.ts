@@ -1,7 +1,8 @@
-/** `vigocli server status [--json]` */
+/** `vigocli server status [--spanner] [--json]` */
 import type { Command } from 'commander';
 import { call, resolveTarget } from '../session.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printTable, reportMissing } from '../output.js';
+import type { BoltShow, MergedAnswer } from '../spanner/types.js';
 import type { CertificateStatus } from '../../../server/index-admin.js';
 
 function certLines(c: CertificateStatus | undefined): string {
@@ -30,8 +31,25 @@ export function registerStatus(server: Command): void {
   server
     .command('status')
     .description('Server health, config version, envoy counts by status, compliance')
+    .option('--spanner', 'every live bolt\'s envoy counts and compliance, merged (names the bolts that did not answer)')
     .option('--json', 'machine-readable output')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { spanner?: boolean; json?: boolean }) => {
+      if (o.spanner) {
+        const m = await call<MergedAnswer & { totals: Record<string, number>; shows: BoltShow[] }>('GET', '/api/v1/spanner/merged/status');
+        if (o.json) return printJson(m);
+        const t = m.totals;
+        process.stdout.write(`Spanner:     asked ${m.asked}; ${m.bolts.length - m.missing.length} of ${m.bolts.length} live bolt(s) answered\nCompliance:  ${t.compliance_pct}% of ${t.active} active envoy(s) (${t.connected} connected, ${t.revoked} revoked)\n\n`);
+        printTable(
+          ['BOLT', 'ENVOYS', 'CONNECTED', 'CONVERGED', 'RELAPSED', 'DIVERGED', 'FAILED', 'OFFLINE', 'NO-DATA', 'COMPLIANCE', 'CONFIG'],
+          m.bolts.map((b) => {
+            const s = m.shows.find((x) => x.bolt_id === b.bolt_id);
+            if (!s) return [b.bolt_id, 'no answer'];
+            const e = s.envoys;
+            return [b.bolt_id, e.active, e.connected, e.converged, e.relapsed, e.diverged, e.failed, e.offline, e['no-data'], `${s.compliance_pct}%`, s.config_version];
+          }),
+        );
+        return reportMissing(m);
+      }
       const r = await call<Status>('GET', '/api/v1/status');
       if (o.json) return printJson(r);
       process.stdout.write(

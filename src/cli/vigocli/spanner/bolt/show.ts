@@ -1,0 +1,35 @@
+/** `vigocli spanner bolt show <bolt-id> [--json]`: one bolt's compliance breakdown, asked of any live bolt */
+import type { Command } from 'commander';
+import { callRaw } from '../../session.js';
+import { ago, printJson, printTable } from '../../output.js';
+import type { BoltShow } from '../types.js';
+
+/** Who answered a per-bolt request and the bolt-to-bolt round trip (absent: answered by the bolt asked). */
+export function answeredBy(headers: Record<string, string | string[] | undefined> | undefined): { forwarded_to: string | null; latency_ms: number | null } {
+  const by = headers?.['x-vigo-answered-by'];
+  const ms = headers?.['x-vigo-forward-ms'];
+  return { forwarded_to: typeof by === 'string' ? by : null, latency_ms: typeof ms === 'string' ? Math.round(Number(ms)) : null };
+}
+
+export function registerShow(bolt: Command): void {
+  bolt
+    .command('show')
+    .argument('<bolt-id>', 'the bolt (see `vigocli spanner bolt list`)')
+    .description("Show a bolt's compliance breakdown, envoy count, and recent activity")
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const r = await callRaw<BoltShow>('GET', `/api/v1/spanner/bolts/${encodeURIComponent(id)}`);
+      const via = answeredBy(r.headers);
+      const s = r.body;
+      if (o.json) return printJson({ ...s, ...via });
+      const e = s.envoys;
+      process.stdout.write(
+        `Bolt:        ${s.bolt_id} (ed25519:${s.pubkey})\nHostname:    ${s.hostname}\nPeer:        ${s.peer_addr}\nPatterns:    ${s.patterns.join(',')}\n` +
+          `Latency:     ${via.latency_ms === null ? 'local (answered by the bolt asked)' : `${via.latency_ms}ms (forwarded to ${via.forwarded_to})`}\n` +
+          `Envoys:      ${e.enrolled} enrolled, ${e.active} active, ${e.connected} connected, ${e.revoked} revoked\nCompliance:  ${s.compliance_pct}%\n` +
+          `Config:      version ${s.config_version}, check-in every ${s.checkin_interval_s}s\nActivity:    last check-in ${ago(s.last_checkin)}, last run ${ago(s.last_run_at)}\n` +
+          `Last error:  ${s.last_error ? `${s.last_error.message}${s.last_error.at ? ` (${s.last_error.at})` : ''}` : 'none'}\n\n`,
+      );
+      printTable(['STATUS', 'ENVOYS'], (['converged', 'relapsed', 'diverged', 'failed', 'stale-policy', 'offline', 'no-data'] as const).map((k) => [k, e[k]]));
+    });
+}
