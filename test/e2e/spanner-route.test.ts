@@ -44,7 +44,7 @@ before(async () => {
   await formSpanner(bolts);
   for (const b of bolts) {
     b.fleet.writeStacks(STACKS, ENVOYS);
-    cliOk(b.fleet, ['config', 'publish']);
+    cliOk(b.fleet, ['config', 'publish', '--bolt-only']);
   }
 });
 after(async () => {

@@ -209,9 +209,10 @@ test('forged forwarded calls are refused by the bolt they reach', async () => {
   // bounded: a body over 256 KiB is not forwarded (the route's own limit, 1 MiB, let it in)
   const big = await A.apiRaw<{ code: string }>('POST', '/api/v1/spanner/bolts/bolt-b/no-such-verb', { pad: 'x'.repeat(300 * 1024) });
   assert.deepEqual([big.status, big.body.code], [413, 'E_FORWARD_TOO_LARGE']);
-  // reassign is owned by its `from` bolt (its handler is another branch's: here B answers that it has none)
-  const reassign = await A.apiRaw<{ message: string }>('POST', '/api/v1/spanner/reassign', { envoy_id: 'db-1', from: 'bolt-b', to: 'bolt-a' });
-  assert.deepEqual([reassign.status, reassign.headers?.['x-vigo-answered-by']], [404, 'bolt-b']);
+  // reassign is owned by its `from` bolt: asked of A, B answers (here that it has no such envoy; nothing moves)
+  const reassign = await A.apiRaw<{ code: string; message: string }>('POST', '/api/v1/spanner/reassign', { envoy_id: 'no-such-envoy', from: 'bolt-b', to: 'bolt-a' });
+  assert.deepEqual([reassign.status, reassign.body.code, reassign.headers?.['x-vigo-answered-by']], [404, 'E_ENVOY_UNKNOWN', 'bolt-b']);
+  assert.match(reassign.body.message, /no envoy no-such-envoy at bolt bolt-b/);
   // a path that URL parsing would rewrite on the way is not forwarded
   const dots = await rawPost(A, '/api/v1/spanner/bolts/bolt-b/%2e%2e/%2e%2e/%2e%2e/auth/tokens', { name: 'x', role: 'admin' });
   assert.deepEqual([dots.status, (JSON.parse(dots.body) as { code: string }).code], [400, 'E_BAD_PATH']);
@@ -239,10 +240,15 @@ test('bolt add prints a new bolt\'s server.yaml and the hub\'s spanner block, on
   refused(A, ['spanner', 'bolt', 'add', 'bolt-f', '--addr', '0.0.0.0:8443', '--patterns', 'log-*'], /spanner\.advertise: must be a lowercase HOST:PORT/);
 });
 
-test('config publish on a bolt says the spanner path is issue 15\'s and publishes nothing', async () => {
+test('config publish on a bolt says the spanner path is issue 15\'s and publishes nothing; --bolt-only publishes to that bolt alone', async () => {
   const v = (await B.api<{ version: number }>('GET', '/api/v1/config/version')).version;
   refused(B, ['config', 'publish'], /bolt bolt-b \(spoke\) of spanner acme-prod[\s\S]*stacks gitback project[\s\S]*issue 15[\s\S]*nothing was published/);
   assert.equal((await B.api<{ version: number }>('GET', '/api/v1/config/version')).version, v);
+  // --bolt-only is the operator saying "this bolt alone": B publishes, A does not move
+  const a = (await A.api<{ version: number }>('GET', '/api/v1/config/version')).version;
+  assert.match(cliOk(B, ['config', 'publish', '--bolt-only']), /Published config version \d+ \(\d+ files\) to bolt bolt-b only/);
+  assert.equal((await B.api<{ version: number }>('GET', '/api/v1/config/version')).version, v + 1);
+  assert.equal((await A.api<{ version: number }>('GET', '/api/v1/config/version')).version, a);
 });
 
 test('--spanner views merge every bolt and name a stopped one; a revoked bolt is unroutable', async () => {
