@@ -41,7 +41,7 @@ import { paths } from '../platform/paths.js';
 import type { Hex } from '../trust/index.js';
 import { readSwarmAssignment, subsystemAllowed, type SwarmAssignment } from '../wire/swarm-assignment.js';
 import { gossipTrustView } from './envelope-gossip.js';
-import { EnvelopeNode } from './envelope-node.js';
+import { DEFAULT_GOSSIP_CALL_DEADLINE_MS, EnvelopeNode } from './envelope-node.js';
 import { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
 import { DEFAULT_ENVELOPE_GOSSIP_CONFIG } from './envelope-gossip.js';
 import { DEFAULT_PUSH_BODY_LIMIT, SwarmNode } from './node.js';
@@ -224,6 +224,8 @@ export class SwarmService implements AgentService {
       clock: this.clock,
       rng: this.rng,
       gossip: { reconcileMs: this.cfg.reconcile_interval_s * 1000 },
+      // a call hung on a peer that went away must not outlive the period it belongs to (5–30 s)
+      callDeadlineMs: Math.min(DEFAULT_GOSSIP_CALL_DEADLINE_MS, Math.max(5_000, (this.cfg.reconcile_interval_s * 1000) / 2)),
       log,
     });
     node.machine.leftSubjects = (pid, nowMs) => gossip.machine.leftSubjects(pid, nowMs);

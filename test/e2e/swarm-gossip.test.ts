@@ -113,23 +113,26 @@ describe('envelope gossip across four envoys (1 vigosrv, real users and puddles,
     assert.equal(before.status, 200, `before the revoke D serves bob's chain: ${JSON.stringify(before)}`);
 
     f.bed.partition([['d'], ['a', 'b', 'c', 'srv']]);
-    ok(await f.user('a').vigo(['swarm', 'gitback', 'project', 'revoke', rev, '--token-id', bob.token_id, '--reason', 'laptop lost']), 'alice revokes bob');
-    revokeId = (await until("A's reactor sweeps the revoke into A's store", () => f.envelopeIds('a', rev, 'revokes')[0], () => f.log('a'), 60_000)) as string;
-    const sent = Date.now();
-    await until('the revoke reaches B and C', () => ['b', 'c'].every((h) => f.envelopeIds(h, rev, 'revokes').includes(revokeId)), () => f.logs(), 60_000);
-    console.log(`the revoke reached B and C ${((Date.now() - sent) / 1000).toFixed(1)} s after A stored it`);
-    // A tried D and could not reach it: D was cut off while the revoke gossiped
-    await until("A's log shows its post to D failing", () => new RegExp(`post of ${rev} with ${d.addr.replace(/\./g, '\\.')}:${PEER_PORT} failed`).test(f.log('a')), () => f.log('a'), 60_000);
-    await sleep(RECONCILE_S * 1000); // a reconciliation period in the partition: D's tries fail too
-    assert.deepEqual(f.envelopeIds('d', rev, 'revokes'), [], 'D cannot hold it yet');
-
-    const healed = Date.now();
-    f.bed.heal();
+    let healed = 0;
+    try {
+      ok(await f.user('a').vigo(['swarm', 'gitback', 'project', 'revoke', rev, '--token-id', bob.token_id, '--reason', 'laptop lost']), 'alice revokes bob');
+      revokeId = (await until("A's reactor sweeps the revoke into A's store", () => f.envelopeIds('a', rev, 'revokes')[0], () => f.log('a'), 60_000)) as string;
+      const sent = Date.now();
+      await until('the revoke reaches B and C', () => ['b', 'c'].every((h) => f.envelopeIds(h, rev, 'revokes').includes(revokeId)), () => f.logs(), 60_000);
+      console.log(`the revoke reached B and C ${((Date.now() - sent) / 1000).toFixed(1)} s after A stored it`);
+      // a reconciliation period in the partition: A's post to D (if D was still in A's peer table) and D's digests fail
+      await sleep(RECONCILE_S * 1.1 * 1000);
+      assert.deepEqual(f.envelopeIds('d', rev, 'revokes'), [], 'D cannot hold it yet');
+    } finally {
+      healed = Date.now();
+      f.bed.heal(); // whatever happened: the later tests need the whole bed
+    }
     await until('D holds the revoke after the heal', () => f.envelopeIds('d', rev, 'revokes').includes(revokeId), () => f.log('d'), 90_000);
     const took = (Date.now() - healed) / 1000;
     console.log(`D held the revoke ${took.toFixed(1)} s after the heal (${(took / RECONCILE_S).toFixed(2)} reconciliation periods of ${RECONCILE_S} s; announce interval ${ANNOUNCE_S} s)`);
-    // one period (jittered ±10 %), plus the call's own time and an announce on a loaded machine
-    assert.ok(took <= RECONCILE_S * 1.1 + 2 * ANNOUNCE_S + 10, `held ${took} s after the heal`);
+    // one period (jittered ±10 %), plus a call hung in the partition running out (its deadline
+    // is 5 s at this period), an announce, and slack for a loaded machine
+    assert.ok(took <= RECONCILE_S * 1.1 + 5 + 2 * ANNOUNCE_S + 10, `held ${took} s after the heal`);
 
     const after = await fetchOnD();
     assert.equal(after.status, 403, JSON.stringify(after));
