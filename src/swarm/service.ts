@@ -293,7 +293,7 @@ export class SwarmService implements AgentService {
       r.announcer?.close();
       await r.gossip.close();
       await r.node.close();
-      ctx.log(`swarm: peer server, envelope gossip and announcer stopped (${why})`);
+      ctx.log(`swarm: peer server and announcer stopped (${why})`);
     }
   }
 }
