@@ -208,7 +208,10 @@ export class SwarmService implements AgentService {
       clock: this.clock,
       rng: this.rng,
       // revocations with their envelope ids in the reason: a refused bundle or push names the revocation
-      trustView: (pid) => ({ ...view.trustView(pid), revocations: gossipTrustView(envelopes, pid, this.clock.now()).revocations }),
+      trustView: (pid) => {
+        const g = gossipTrustView(envelopes, pid, this.clock.now());
+        return { revocations: g.revocations, knownDelegations: g.knownDelegations ?? [], tombstoned: view.isTombstoned(pid) };
+      },
       chainFor: (pid) => chains.get(pid) ?? null,
       pushBodyLimitBytes: this.cfg.push_body_limit_bytes,
       replication: { tickMs: this.cfg.catchup_interval_s * 1000 },
@@ -256,10 +259,9 @@ export class SwarmService implements AgentService {
       held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
       cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
       clock: this.clock,
-      onPeers: () => {
-        node.poke();
-        gossip.poke(); // a peer first heard (a heal, a restart) is reconciled with at once
-      },
+      // not gossip.poke(): a tick reads every project's envelopes, and a datagram comes from
+      // every peer each interval; its store poll (5 s) meets a peer first heard and reconciles at once
+      onPeers: () => node.poke(),
       log,
     });
     try {
