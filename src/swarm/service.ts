@@ -235,7 +235,11 @@ export class SwarmService implements AgentService {
     const bound = await node.start();
     gossip.start();
     const rescan = () => {
-      for (const p of view.projects()) {
+      const local = view.projects();
+      // a project no local user holds any more (its member left): no chain of it is presented
+      const held = new Set(local.map((p) => p.projectId));
+      for (const pid of [...chains.keys()]) if (!held.has(pid)) chains.delete(pid);
+      for (const p of local) {
         chains.set(p.projectId, p.chain);
         if (!handles.has(p.projectId)) node.join(p.projectId, p.scope);
         handles.set(p.projectId, p.handle);
