@@ -82,6 +82,16 @@ export class LocalGitbackView {
     return [...out.values()];
   }
 
+  /** The delegations this envoy has verified for a project (envelope gossip's knownDelegations). */
+  delegations(projectId: Hex): Delegation[] {
+    return this.stores.projects.delegations(projectId);
+  }
+
+  /** Whether the project is tombstoned on this envoy. */
+  isTombstoned(projectId: Hex): boolean {
+    return this.stores.projects.isTombstoned(projectId);
+  }
+
   trustView(projectId: Hex): LocalTrustView {
     const known = this.stores.projects.delegations(projectId);
     const set = this.stores.envelopes.load(projectId, Math.floor(this.clock.now() / 1000), known).set;

@@ -521,6 +521,7 @@ export class SwarmNode {
       this.log(`swarm replication: refused a bundle of ${pid} to envoy ${peer.envoyId}: ${v.message}`);
       throw new SwarmError(403, 'E_SWARM_CHAIN', `the chain does not verify for project ${pid} here: ${v.message}`);
     }
+    this.machine.memberPresented(pid, peer.envoyId, leaf); // a leave of every member it showed stops fan-out to it
     let have: Tips = {};
     const hq = req.query.get('have');
     if (req.method === 'POST') {

@@ -143,6 +143,10 @@ interface Pending {
 
 type RefVerdict = { kind: 'apply' } | { kind: 'have' } | { kind: 'refuse'; code: ReplicationRefusalCode; message: string };
 
+/** Bounds of the members-presented table: (project, envoy) pairs, subjects per pair. */
+export const MAX_PRESENTED = 16_384;
+export const MAX_PRESENTED_PER_PEER = 64;
+
 export class ReplicationMachine {
   private readonly cfg: ReplicationConfig;
   private readonly peerState = new Map<string, PeerState>(); // `${pid} ${peerKey}`
@@ -151,6 +155,10 @@ export class ReplicationMachine {
   private nextRound: number | null = null;
   /** counters an operator reads in the agent's status */
   readonly counters = { sent: 0, fetched: 0, refusedIn: 0, refusedOut: 0, failures: 0, drStarted: 0 };
+  /** `${pid} ${envoyId}` → the member subjects that envoy proved it holds (the leaf of a chain it fetched with) */
+  private readonly presented = new Map<string, Set<Hex>>();
+  /** the subjects who left a project by a verified LEAVE held here (envelope gossip's leftSubjects) */
+  leftSubjects: (pid: Hex, nowMs: number) => ReadonlySet<Hex> = () => new Set();
 
   constructor(
     private readonly store: ReplicaStore,
@@ -301,6 +309,32 @@ export class ReplicationMachine {
     return this.step(now, out);
   }
 
+  /** A peer envoy fetched pid with a verified chain whose leaf is `subject`: one of its members. */
+  memberPresented(pid: Hex, envoyId: string, subject: Hex): void {
+    const k = `${pid} ${envoyId}`;
+    let s = this.presented.get(k);
+    if (s === undefined) {
+      if (this.presented.size >= MAX_PRESENTED) this.presented.delete(this.presented.keys().next().value as string);
+      s = new Set();
+      this.presented.set(k, s);
+    }
+    if (s.size < MAX_PRESENTED_PER_PEER) s.add(subject);
+  }
+
+  /**
+   * A members-only holder whose every member seen here has left: a leave gossiped here
+   * removes the leaver's envoy from fan-out. A holder none of whose members is known is
+   * still sent to (it may hold members this envoy never heard of).
+   */
+  private allLeft(meta: ProjectMeta, p: Peer, now: number): boolean {
+    if (meta.scope !== 'members-only' || p.envoyId === null) return false;
+    const seen = this.presented.get(`${meta.projectId} ${p.envoyId}`);
+    if (seen === undefined || seen.size === 0) return false;
+    const left = this.leftSubjects(meta.projectId, now);
+    for (const s of seen) if (!left.has(s)) return false;
+    return true;
+  }
+
   // --- decisions ---------------------------------------------------------------------
 
   /** Who gets a project's bundles: holders and cross-subnet members; for swarm-wide also every gitback envoy. */
@@ -311,7 +345,7 @@ export class ReplicationMachine {
     if (meta.scope === 'swarm-wide') for (const p of this.peers.envoys(now)) if (!out.has(p.key)) out.set(p.key, p);
     // A peer that refused as a non-member is skipped until it announces holding the project.
     const announcing = new Set(holders.filter((p) => p.sources.includes('announce')).map((p) => p.key));
-    return [...out.values()].filter((p) => announcing.has(p.key) || !this.state(meta.projectId, p.key).notMember);
+    return [...out.values()].filter((p) => (announcing.has(p.key) || !this.state(meta.projectId, p.key).notMember) && !this.allLeft(meta, p, now));
   }
 
   private mayHold(meta: ProjectMeta, key: PeerKey, now: number): boolean {

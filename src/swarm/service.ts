@@ -11,6 +11,10 @@
  * enrolled under; its id is the certificate's CN. It joins every project a local user
  * holds (so it knows which members-only projects it is a member of), presents a local
  * member's chain to fetch, and verifies what arrives against the envoy's own envelope store.
+ * Envelope gossip (EnvelopeNode, issue 12) runs on the node's transport over that same
+ * store: revokes and leaves the reactor sweeps in are pushed to every peer of the project,
+ * digests are reconciled every `reconcile_interval_s`, and what peers send lands where the
+ * helper daemon and the node's trust view read it.
  *
  * agent.yaml:
  *   swarm:
@@ -22,6 +26,7 @@
  *     announce_interval_s: 30
  *     rescan_s: 30                 # how often local users' projects are looked for
  *     catchup_interval_s: 45       # the catch-up round: DR for one repo, ref anti-entropy
+ *     reconcile_interval_s: 300    # envelope gossip: digest reconciliation with each peer
  *     push_body_limit_bytes: 536870912
  */
 import { X509Certificate } from 'node:crypto';
@@ -29,13 +34,16 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentConfig, AgentContext, AgentService } from '../agent/index.js';
 import { isEnrolled, readIdentity } from '../agent/index.js';
-import { LocalGitbackView, parseGitbackConfig } from '../gitback/index.js';
+import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig } from '../gitback/index.js';
 import { cryptoRng, systemClock, type Clock, type Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
 import type { Hex } from '../trust/index.js';
 import { readSwarmAssignment, subsystemAllowed, type SwarmAssignment } from '../wire/swarm-assignment.js';
+import { gossipTrustView } from './envelope-gossip.js';
+import { DEFAULT_GOSSIP_CALL_DEADLINE_MS, EnvelopeNode } from './envelope-node.js';
 import { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
+import { DEFAULT_ENVELOPE_GOSSIP_CONFIG } from './envelope-gossip.js';
 import { DEFAULT_PUSH_BODY_LIMIT, SwarmNode } from './node.js';
 import { DEFAULT_ANNOUNCE_INTERVAL_MS, ProjectPeers } from './peers.js';
 import { DEFAULT_REPLICATION_CONFIG } from './replication.js';
@@ -56,6 +64,7 @@ const section = z
     announce_interval_s: z.number().positive().max(3600).default(DEFAULT_ANNOUNCE_INTERVAL_MS / 1000),
     rescan_s: z.number().positive().max(3600).default(30),
     catchup_interval_s: z.number().positive().max(3600).default(DEFAULT_REPLICATION_CONFIG.tickMs / 1000),
+    reconcile_interval_s: z.number().positive().max(86_400).default(DEFAULT_ENVELOPE_GOSSIP_CONFIG.reconcileMs / 1000),
     push_body_limit_bytes: z.number().int().positive().max(16 * 1024 ** 3).default(DEFAULT_PUSH_BODY_LIMIT),
   })
   .strict();
@@ -87,6 +96,7 @@ export interface SwarmServiceOptions {
 
 interface Running {
   node: SwarmNode;
+  gossip: EnvelopeNode;
   announcer: Announcer | null;
   rescan: NodeJS.Timeout;
 }
@@ -185,6 +195,8 @@ export class SwarmService implements AgentService {
     const chains = new Map<Hex, string>();
     const handles = new Map<Hex, string>();
     const peers = new ProjectPeers({ selfHost: host, ttlMs: 3 * intervalMs });
+    // the store the reactor sweeps into and the helper daemon reads: gossip adds to it, the node's trust view reads it
+    const envelopes = gossipEnvelopeStore(paths.gitbackEnvelopes(env), (pid) => view.delegations(pid), new EnvelopeCache(), log);
     const node = new SwarmNode({
       identity: { cert: ident.cert, key: ident.key, ca: ident.ca },
       envoyId,
@@ -195,15 +207,39 @@ export class SwarmService implements AgentService {
       peers,
       clock: this.clock,
       rng: this.rng,
-      trustView: (pid) => view.trustView(pid),
+      // revocations with their envelope ids in the reason: a refused bundle or push names the revocation
+      trustView: (pid) => {
+        const g = gossipTrustView(envelopes, pid, this.clock.now());
+        return { revocations: g.revocations, knownDelegations: g.knownDelegations ?? [], tombstoned: view.isTombstoned(pid) };
+      },
       chainFor: (pid) => chains.get(pid) ?? null,
       pushBodyLimitBytes: this.cfg.push_body_limit_bytes,
       replication: { tickMs: this.cfg.catchup_interval_s * 1000 },
       log,
     });
+    const gossip = new EnvelopeNode({
+      transport: node.transport,
+      identity: { cert: ident.cert, key: ident.key, ca: ident.ca },
+      store: envelopes,
+      peers,
+      // the replicas held and the projects local users hold (joined, so in the node's store)
+      projects: () => node.store.projects().map((p) => p.projectId),
+      clock: this.clock,
+      rng: this.rng,
+      gossip: { reconcileMs: this.cfg.reconcile_interval_s * 1000 },
+      // a call hung on a peer that went away must not outlive the period it belongs to (5–30 s)
+      callDeadlineMs: Math.min(DEFAULT_GOSSIP_CALL_DEADLINE_MS, Math.max(5_000, (this.cfg.reconcile_interval_s * 1000) / 2)),
+      log,
+    });
+    node.machine.leftSubjects = (pid, nowMs) => gossip.machine.leftSubjects(pid, nowMs);
     const bound = await node.start();
+    gossip.start();
     const rescan = () => {
-      for (const p of view.projects()) {
+      const local = view.projects();
+      // a project no local user holds any more (its member left): no chain of it is presented
+      const held = new Set(local.map((p) => p.projectId));
+      for (const pid of [...chains.keys()]) if (!held.has(pid)) chains.delete(pid);
+      for (const p of local) {
         chains.set(p.projectId, p.chain);
         if (!handles.has(p.projectId)) node.join(p.projectId, p.scope);
         handles.set(p.projectId, p.handle);
@@ -227,6 +263,8 @@ export class SwarmService implements AgentService {
       held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
       cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
       clock: this.clock,
+      // not gossip.poke(): a tick reads every project's envelopes, and a datagram comes from
+      // every peer each interval; its store poll (5 s) meets a peer first heard and reconciles at once
       onPeers: () => node.poke(),
       log,
     });
@@ -246,7 +284,7 @@ export class SwarmService implements AgentService {
       }
     }, this.cfg.rescan_s * 1000);
     timer.unref();
-    this.running = { node, announcer, rescan: timer };
+    this.running = { node, gossip, announcer, rescan: timer };
     log(`peer server listening on ${listenHost}:${bound.port} as envoy ${envoyId} (${host})${announcer ? `, announcing on ${announcer.group}:${announcer.port}` : ''}; ${handles.size} local project(s)`);
     this.opts.attach?.(node);
   }
@@ -259,6 +297,7 @@ export class SwarmService implements AgentService {
     } finally {
       clearInterval(r.rescan);
       r.announcer?.close();
+      await r.gossip.close();
       await r.node.close();
       ctx.log(`swarm: peer server and announcer stopped (${why})`);
     }

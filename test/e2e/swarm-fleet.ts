@@ -17,7 +17,7 @@
  * sockets (the helper daemon's, the puddle session helper's), which are files, not network.
  */
 import { after, before } from 'node:test';
-import { closeSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -55,6 +55,8 @@ export interface UserShell {
   u: TestUser;
   vigo(args: string[], opts?: { cwd?: string; input?: string; timeoutMs?: number }): Promise<RunResult>;
   git(args: string[], opts?: { cwd?: string; input?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** a node script run as the user, in the user's environment (e.g. a probe that signs with the user's puddle session) */
+  node(args: string[], opts?: { cwd?: string; input?: string; timeoutMs?: number }): Promise<RunResult>;
 }
 
 export interface FleetEnvoy {
@@ -98,6 +100,7 @@ function shellFor(u: TestUser, root: string): UserShell {
     u,
     vigo: (args, o) => as(process.execPath, [programBin('vigo.js'), ...args], o),
     git: (args, o) => as('git', args, o),
+    node: (args, o) => as(process.execPath, args, o),
   };
 }
 
@@ -164,6 +167,23 @@ export class SwarmFleet {
   }
   refs(host: string, pid: string): Record<string, string> {
     return refsOf(this.bareRepo(host, pid));
+  }
+
+  /** The envoy's envelope store directory (revokes/ and leaves/ per project). */
+  envelopeDir(host: string): string {
+    return join(this.envoy(host).root, 'var/lib/vigo/swarm/gitback/envelopes');
+  }
+
+  /** The envelope ids the envoy's store holds for a project, of one kind (a file per id and contributing uid). */
+  envelopeIds(host: string, pid: string, kind: 'revokes' | 'leaves'): string[] {
+    const dir = join(this.envelopeDir(host), pid, kind);
+    if (!existsSync(dir)) return [];
+    return [...new Set(readdirSync(dir).map((f) => /^([0-9a-f]{64})(?:\.u\d+)?\.json$/.exec(f)?.[1]).filter((x): x is string => x !== undefined))].sort();
+  }
+
+  /** The passwd file the envoy's agent reads its one local user from. */
+  passwdFile(host: string): string {
+    return join(this.dir, `passwd-${host}`);
   }
 
   /** vigocli inside vigosrv's host, with its local-admin login. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { tokenId } from '../../src/trust/index.js';
 import { seededRng } from '../../src/platform/clock.js';
 import { tipsOf, verifyManifest, type FetchBundle, type SendBundle, type ReplicationOutput } from '../../src/swarm/index.js';
-import { NOW, ENVOY_B, projectFixture, sign } from './fixtures.js';
+import { NOW, ENVOY_A, ENVOY_B, pk, projectFixture, sign } from './fixtures.js';
 import { CommitGraph, makeEnvoy, update } from './harness.js';
 
 const T = NOW * 1000;
@@ -291,4 +291,27 @@ test('a manifest with any one field altered never verifies and never throws (see
     const r = verifyManifest(bad, w.f.bobChain, { projectId: w.f.pid, now: NOW, bundleSha256: null });
     assert.equal(r.ok, false, `${k} = ${JSON.stringify(v)} verified`);
   }
+});
+
+test('a leave of every member an envoy showed stops fan-out to it; an envoy with a member left, or none known, still gets it', async () => {
+  const w = await world();
+  const mo = (seq: number, old: string | null, nu: string) => sign(w.f.pid, 'alice', seq, [{ ref: 'refs/heads/main', old, new: nu }], { scope: 'members-only' });
+  const a = makeEnvoy('a', w.g, { member: [[w.f.pid, 'members-only']] });
+  const ids: Record<string, string> = { b: ENVOY_B, c: ENVOY_A, d: '5d2e1a0b-3c5d-4e2a-8b7f-0f6b3a529d1c' };
+  for (const [host, envoyId] of Object.entries(ids)) {
+    a.peers.observe({ kind: 'project', host, projectId: w.f.pid, handle: 'vigo-web', scope: 'members-only' }, T);
+    a.peers.observe({ kind: 'envoy', host, envoyId, port: 1531 }, T);
+  }
+  // b fetched with bob's chain, c with bob's and alice's; nothing is known of d's members
+  a.machine.memberPresented(w.f.pid, ids.b!, pk('bob'));
+  a.machine.memberPresented(w.f.pid, ids.c!, pk('bob'));
+  a.machine.memberPresented(w.f.pid, ids.c!, pk('alice'));
+  const left = new Set<string>();
+  a.machine.leftSubjects = (pid) => (pid === w.f.pid ? left : new Set());
+  const first = sends(a.machine.localPush(T, update(await mo(1, null, w.c1), w.f.aliceChain)).outputs);
+  assert.deepEqual(first.map((s) => s.peer).sort(), ['b:1531', 'c:1531', 'd:1531'], 'before the leave every holder is sent to');
+  for (const s of first) a.machine.sent(T, s.requestId, { ok: true, value: { accepted: true, refsChanged: ['refs/heads/main'], skipped: [], tips: { 'refs/heads/main': w.c1 } } });
+  left.add(pk('bob')); // bob's LEAVE reached a
+  const after = sends(a.machine.localPush(T + 1000, update(await mo(2, w.c1, w.c2), w.f.aliceChain)).outputs);
+  assert.deepEqual(after.map((s) => s.peer).sort(), ['c:1531', 'd:1531'], 'b, whose only member left, is no longer sent to');
 });
