@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
 import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+import { userRunnable } from '../helpers/program.js';
 
 const probeJs = fileURLToPath(new URL('./swarm-probe.js', import.meta.url));
 const skip = netnsUnavailable() ?? userSupport();
@@ -165,7 +166,7 @@ describe('envelope gossip across four envoys (1 vigosrv, real users and puddles,
     const alice = await chainOf(f, 'a', rev);
     const carol = await chainOf(f, 'c', rev);
     // carol, a member of rev, signs a revoke of alice's admin token with her own puddle key
-    const forged = lastJson(ok(await f.user('c').node([probeJs, 'forge-revoke', rev, alice.token_id], { input: JSON.stringify(carol) }), 'carol forges a revoke').stdout, 'forge-revoke').envelope as Record<string, string>;
+    const forged = lastJson(ok(await f.user('c').node([userRunnable(probeJs), 'forge-revoke', rev, alice.token_id], { input: JSON.stringify(carol) }), 'carol forges a revoke').stdout, 'forge-revoke').envelope as Record<string, string>;
     assert.ok(forged, 'the probe signed an envelope');
     const real = JSON.parse(readFileSync(join(f.envelopeDir('a'), rev, 'revokes', readdirSync(join(f.envelopeDir('a'), rev, 'revokes'))[0] as string), 'utf8')) as Record<string, unknown>;
     // alice's genuine revoke with its reason changed after signing: the signature no longer covers it

@@ -12,7 +12,8 @@
  * Everything a test runs (as root or as another user) goes through here; read the
  * checkout's own files (docs, examples, test data) through `checkoutRoot`.
  */
-import { dirname, join } from 'node:path';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** the checkout (this file is dist/test/helpers/program.js) */
@@ -36,4 +37,26 @@ export const vigoBin: string = programBin('vigo.js');
 /** PATH with the program's bin/ first */
 export function pathWithProgram(path: string | undefined = process.env.PATH): string {
   return `${programBinDir}:${path ?? '/usr/bin:/bin'}`;
+}
+
+/**
+ * A compiled test program (a file under dist/test/ that imports only dist/src/) that another
+ * Unix user must run: copied into the installed program as `dist/test/<same path>`, so its
+ * `../../src/…` imports resolve to the installed dist/src and every directory on the way is
+ * world-traversable. Run directly (no install), the checkout's own file is returned.
+ */
+export function userRunnable(compiledFile: string): string {
+  if (programRoot === checkoutRoot) return compiledFile;
+  const rel = relative(join(checkoutRoot, 'dist', 'test'), compiledFile);
+  if (rel.startsWith('..')) throw new Error(`userRunnable: ${compiledFile} is not under dist/test/`);
+  const dest = join(programDist, 'test', rel);
+  let dir = programDist;
+  for (const part of ['test', ...dirname(rel).split(sep).filter((x) => x !== '.')]) {
+    dir = join(dir, part);
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+  }
+  copyFileSync(compiledFile, dest);
+  chmodSync(dest, 0o644);
+  return dest;
 }
