@@ -31,6 +31,7 @@ import {
   parsePostAnswer,
   type EnvelopeKind,
 } from '../wire/gitback-envelope-gossip.js';
+import { StepRunner } from './step-runner.js';
 import { EnvelopeGossip, type EnvelopeGossipConfig, type EnvelopeGossipStore, type GossipOutput, type GossipStep } from './envelope-gossip.js';
 import type { Peer, ProjectPeers } from './peers.js';
 import type { Answer } from './replication.js';
@@ -65,13 +66,18 @@ export class EnvelopeNode {
   readonly machine: EnvelopeGossip;
   /** bytes of gossip bodies sent and received (what gossip costs on the wire) */
   readonly bytes = { sent: 0, received: 0 };
-  private timer: NodeJS.Timeout | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly steps: StepRunner<GossipOutput>;
   private closed = true;
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: EnvelopeNodeOptions) {
     this.log = o.log ?? (() => {});
+    this.steps = new StepRunner<GossipOutput>({
+      clock: o.clock,
+      perform: (out) => this.perform(out),
+      onError: (e) => this.log(`envelope gossip: ${e instanceof Error ? e.message : String(e)}`),
+      wake: () => this.poke(),
+    });
     this.machine = new EnvelopeGossip(o.store, o.peers, o.projects, o.rng, o.gossip);
     const t = o.requestTimeoutMs ?? 30_000;
     const base = '/swarm/gitback/envelopes/:pid';
@@ -89,9 +95,8 @@ export class EnvelopeNode {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await Promise.allSettled([...this.inFlight]);
+    this.steps.cancel();
+    await this.steps.settled();
   }
 
   /** Look at the store now (the reactor swept envelopes in, a test wants no wait). */
@@ -100,19 +105,7 @@ export class EnvelopeNode {
   }
 
   private run(step: GossipStep): void {
-    if (this.closed) return;
-    for (const out of step.outputs) {
-      const p = this.perform(out).catch((e: unknown) => this.log(`envelope gossip: ${e instanceof Error ? e.message : String(e)}`));
-      this.inFlight.add(p);
-      void p.finally(() => this.inFlight.delete(p));
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (step.wakeAt !== null) {
-      const wait = Math.min(2 ** 31 - 1, Math.max(0, step.wakeAt - this.o.clock.now()));
-      this.timer = setTimeout(() => this.poke(), wait);
-      this.timer.unref();
-    }
+    if (!this.closed) this.steps.run(step);
   }
 
   private peer(projectId: Hex, key: string): Peer {

@@ -33,6 +33,7 @@ import { ReplicaAcks } from './replica-acks.js';
 import { bundleHeads, buildBundle, fileSha256, manifestTips, Quarantine } from './ingest.js';
 import type { ProjectPeers, Peer, PeerKey } from './peers.js';
 import { DiskReplicaStore } from './replica-disk.js';
+import { StepRunner } from './step-runner.js';
 import { ReplicationMachine, type Answer, type FetchBundle, type ReceiveResult, type ReplicationConfig, type SendBundle, type ServeResult, type Step } from './replication.js';
 import { tipsOf, type SignedUpdate, type Tips } from './store.js';
 import { SwarmError, SwarmTransport, type SwarmIdentity, type SwarmPeer, type SwarmRequest, type SwarmResponse } from './transport.js';
@@ -164,8 +165,7 @@ export class SwarmNode {
   readonly transport: SwarmTransport;
   private readonly scratch: string;
   private readonly bundles: string;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly steps: StepRunner<Step['outputs'][number]>;
   private closed = false;
   private readonly log: (line: string) => void;
   /** bundle bytes sent to and received from peers (what the fan-out costs on the wire) */
@@ -177,6 +177,12 @@ export class SwarmNode {
 
   constructor(private readonly o: SwarmNodeOptions) {
     this.log = o.log ?? (() => {});
+    this.steps = new StepRunner({
+      clock: o.clock,
+      perform: (out) => (out.type === 'send' ? this.doSend(out) : this.doFetch(out)),
+      onError: (e) => this.log(`swarm replication: ${e instanceof Error ? e.message : String(e)}`),
+      wake: () => this.poke(),
+    });
     this.store = new DiskReplicaStore({ base: o.base, projectsDir: o.projectsDir });
     this.scratch = join(this.store.stateDir, 'quarantine');
     this.bundles = join(this.store.stateDir, 'bundles');
@@ -199,9 +205,9 @@ export class SwarmNode {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.steps.cancel();
     await this.transport.close();
-    await Promise.allSettled([...this.inFlight]);
+    await this.steps.settled();
   }
 
   /** this envoy's id (its certificate's CN): what its manifests name as `envoy` */
@@ -274,19 +280,7 @@ export class SwarmNode {
   // --- the machine's outputs ----------------------------------------------------------
 
   private run(step: Step): void {
-    if (this.closed) return;
-    for (const out of step.outputs) {
-      const p = (out.type === 'send' ? this.doSend(out) : this.doFetch(out)).catch((e: unknown) => this.log(`swarm replication: ${e instanceof Error ? e.message : String(e)}`));
-      this.inFlight.add(p);
-      void p.finally(() => this.inFlight.delete(p));
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (step.wakeAt !== null) {
-      const wait = Math.min(2 ** 31 - 1, Math.max(0, step.wakeAt - this.o.clock.now()));
-      this.timer = setTimeout(() => this.poke(), wait);
-      this.timer.unref();
-    }
+    if (!this.closed) this.steps.run(step);
   }
 
   private peerOf(projectId: Hex, key: PeerKey): Peer {
