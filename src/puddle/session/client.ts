@@ -85,9 +85,19 @@ export function readUnlockedPid(dir: string): number | null {
   }
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Asks the helper to lock and waits until it is gone. False when none was running. */
 export async function lockSession(dir: string, waitMs = 5000): Promise<boolean> {
   const sockPath = puddlePath(dir, 'socket');
+  const pid = readUnlockedPid(dir);
   let a: Answer;
   try {
     a = await request(sockPath, { op: 'LOCK' });
@@ -99,7 +109,15 @@ export async function lockSession(dir: string, waitMs = 5000): Promise<boolean> 
     throw e;
   }
   if (!a.ok) throw new VigoError(a.code, `session helper refused to lock: ${a.message}`);
+  // gone means its socket removed and its process exited, so a helper started next (rekey's
+  // refresh) can never have its files removed by this one
   const deadline = Date.now() + waitMs;
-  while (existsSync(sockPath) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const running = () => existsSync(sockPath) || (pid !== null && pidAlive(pid));
+  while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (existsSync(sockPath)) {
+    throw new VigoError('E_PUDDLE_SESSION', `the session helper${pid !== null ? ` (pid ${pid})` : ''} accepted LOCK but still serves ${sockPath} after ${waitMs} ms`, {
+      hint: `see ${puddlePath(dir, 'log')}; \`vigo swarm puddle lock\` again, or stop that process`,
+    });
+  }
   return true;
 }

@@ -60,14 +60,16 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
     locking = true;
     key = null; // drop the only reference to the key
     if (timer) clearInterval(timer);
+    // session.unlocked before the socket: a launcher waits for the socket to go, then starts
+    // a new helper whose session.unlocked this one must never remove (rekey's refresh)
     try {
-      if (statSync(sockPath).ino === sockIno) unlinkSync(sockPath);
+      const f = JSON.parse(readFileSync(unlockedPath, 'utf8')) as SessionUnlockedFile;
+      if (f.pid === process.pid) unlinkSync(unlockedPath);
     } catch {
       /* already gone */
     }
     try {
-      const f = JSON.parse(readFileSync(unlockedPath, 'utf8')) as SessionUnlockedFile;
-      if (f.pid === process.pid) unlinkSync(unlockedPath);
+      if (statSync(sockPath).ino === sockIno) unlinkSync(sockPath);
     } catch {
       /* already gone */
     }
