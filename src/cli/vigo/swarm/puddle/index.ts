@@ -11,6 +11,8 @@ import { registerPubkey } from './pubkey.js';
 import { registerName } from './name/index.js';
 import { registerRotatePassphrase } from './rotate-passphrase.js';
 import { registerRekeyPair } from './rekey-pair.js';
+import { registerPair } from './pair.js';
+import { registerJoin } from './join.js';
 
 /**
  * Verbs that only read or lock this user's own puddle: they work on an envoy whose swarm
@@ -33,4 +35,6 @@ export function registerPuddle(swarm: Command, hooks: PuddleHooks): void {
   registerName(puddle);
   registerRotatePassphrase(puddle);
   registerRekeyPair(puddle, hooks.rekey);
+  registerPair(puddle);
+  registerJoin(puddle);
 }
