@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentConfig, AgentContext, AgentService } from '../agent/index.js';
 import { isEnrolled, readIdentity } from '../agent/index.js';
-import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig } from '../gitback/index.js';
+import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig, readPasswd } from '../gitback/index.js';
 import { cryptoRng, systemClock, type Clock, type Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
@@ -48,7 +48,6 @@ import { DEFAULT_ANNOUNCE_INTERVAL_MS, ProjectPeers } from './peers.js';
 import { DEFAULT_REPLICATION_CONFIG } from './replication.js';
 import { envoyIdOf } from './transport-identity.js';
 import { PairEndpoint } from './puddle-pair.js';
-import { readPasswd } from '../gitback/index.js';
 import { DEFAULT_SWARM_PORT } from './transport.js';
 
 const section = z
