@@ -12,11 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/platform/clock.js';
 import { generateKeyPair, signRaw, toHex } from '../../src/trust/index.js';
-import { SwarmTransport, swarmCall, type SwarmReply } from '../../src/swarm/index.js';
-import { PairEndpoint } from '../../src/swarm/puddle-pair.js';
-import { adoptPairedIdentity, openPairOffer } from '../../src/puddle/index.js';
-import { initIdentity } from '../../src/puddle/store.js';
-import { MIN_KDF } from '../../src/puddle/wrap.js';
+import { PairEndpoint, SwarmTransport, swarmCall, type SwarmReply } from '../../src/swarm/index.js';
+import { adoptPairedIdentity, initIdentity, openPairOffer } from '../../src/puddle/index.js';
 import {
   ClaimRateLimit,
   decideClaim,
@@ -155,7 +152,7 @@ describe('the endpoint on a real transport', { skip: skip ?? false }, () => {
   before(async () => {
     user = createTestUser('pair');
     dir = join(user.home, '.vigo-puddle');
-    await initIdentity(dir, 'correct horse battery', {}, { kdf: { alg: 'argon2id', ...MIN_KDF } });
+    await initIdentity(dir, 'correct horse battery', {}, { kdf: { alg: 'argon2id', m_kib: 19456, t: 2, p: 1 } });
     for (const f of ['', ...readdirSync(dir)]) chownSync(join(dir, f), user.uid, user.gid);
     fleet = await TestFleet.create();
     a = await fleet.envoy('a');
