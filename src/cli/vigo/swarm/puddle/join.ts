@@ -57,7 +57,7 @@ export async function claimOffer(from: string, claim: PairClaim, env: NodeJS.Pro
   });
   if (r.status !== 200) {
     const e = r.error ?? { code: `E_HTTP_${r.status}`, message: `answered ${r.status}` };
-    throw new VigoError(e.code, `envoy ${r.peerEnvoyId} at ${from} refused the claim: ${e.message}`, { hint: hintFor(e.code) });
+    throw new VigoError(e.code, `envoy ${r.peerEnvoyId} at ${from} refused the claim (${e.code}): ${e.message}`, { hint: hintFor(e.code) });
   }
   return { answer: parseAnswer(r.body), peerEnvoyId: r.peerEnvoyId };
 }
@@ -104,7 +104,7 @@ export function registerJoin(puddle: Command): void {
       const u = targetUser(opts.user, process.env);
       // before claiming: an existing puddle here is refused without burning the code
       const existing = hasAnyIdentityFile(u.dir);
-      if (existing !== null) throw new VigoError('E_PAIR_TARGET_EXISTS', `${u.name} already has a puddle identity on this envoy (${existing}); nothing claimed`, { hint: 'keep it, or remove it with `vigo swarm puddle leave` first; join never overwrites an identity' });
+      if (existing !== null) throw new VigoError('E_PAIR_TARGET_EXISTS', `${u.name} already has a puddle identity on this envoy (${existing}); nothing claimed (E_PAIR_TARGET_EXISTS)`, { hint: 'keep it, or remove it with `vigo swarm puddle leave` first; join never overwrites an identity' });
       const code = await readCode(opts.code);
       const { answer, peerEnvoyId } = await claimOffer(opts.from, { v: 1, kind: 'puddle-pair-claim', user: opts.fromUser ?? u.name, code, purpose: 'join', proof: null }, process.env);
       dropTo(u);

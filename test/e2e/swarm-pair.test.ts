@@ -1,0 +1,168 @@
+// Issue 12 "What it must show", the pairing bullets, end to end: one vigosrv and two envoys
+// (A, C) in the netns bed, each a real `vigo agent run` whose swarm transport answers pair
+// claims. Alice's puddle lives on A; `pair` there, then `sudo vigo swarm puddle join --from
+// <A> --user carol --from-user alice` on C (the bed has one user per envoy, host-wide homes,
+// so the target on C is another account). What an operator checks: exit codes and messages,
+// the files in the target's ~/.vigo-puddle (modes, owner, bytes), pair.pending on A, and
+// that the paired key unlocks on C with the first envoy's passphrase and founds a project
+// whose id is sha256(alice's pubkey ‖ handle).
+//
+// The tests run in order and build on each other (one bed for the file).
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { netnsUnavailable } from '../helpers/netns.js';
+import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
+import { programBin } from '../helpers/program.js';
+import { projectId } from '../../src/trust/index.js';
+import { ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
+
+const skip = netnsUnavailable() ?? userSupport();
+const PEER_PORT = 1531;
+
+describe('puddle pair / join --from across envoys', { skip: skip ?? false, timeout: 900_000 }, () => {
+  const fleet = useSwarmFleet({
+    envoys: [
+      { host: 'a', hostname: 'env-a', user: 'alice' },
+      { host: 'c', hostname: 'env-c', user: 'carol' },
+    ],
+    serverSwarm: '  enabled: ["env-*"]\n  gitback:\n    enabled: ["env-*"]\n  puddle:\n    enabled: ["env-*"]\n',
+    agentSwarm: { catchup_interval_s: 2, announce_interval_s: 2, rescan_s: 1, listen: `:${PEER_PORT}` },
+  });
+  let erin: TestUser | null = null;
+  let alicePub = '';
+  after(() => {
+    if (erin) removeTestUser(erin);
+  });
+
+  const puddleOf = (u: { home: string }): string => join(u.home, '.vigo-puddle');
+  const offerOnA = (f: SwarmFleet): Record<string, unknown> => JSON.parse(readFileSync(join(puddleOf(f.user('a').u), 'pair.pending'), 'utf8')) as Record<string, unknown>;
+
+  async function pair(f: SwarmFleet, ttlS?: number): Promise<string> {
+    const alice = f.user('a');
+    const vigo = programBin('vigo.js');
+    // the documented test knob VIGO_TEST_PAIR_TTL_S, read by the `pair` verb, in alice's own environment plus that one variable
+    const r = ttlS === undefined
+      ? await alice.vigo(['swarm', 'puddle', 'pair', '--json'])
+      : await alice.node(['-e', `const r=require('node:child_process').spawnSync(process.execPath,[${JSON.stringify(vigo)},'swarm','puddle','pair','--json'],{env:{...process.env,VIGO_TEST_PAIR_TTL_S:'${ttlS}'},encoding:'utf8'});process.stdout.write(r.stdout);process.stderr.write(r.stderr);process.exit(r.status??1)`]);
+    ok(r, 'pair');
+    return (JSON.parse(r.stdout.trim()) as { code: string }).code;
+  }
+
+  /** join on C as root; retried only while A has not heard C's announce yet (that refusal changes nothing). */
+  async function join_(f: SwarmFleet, user: string, code: string, fromUser = f.user('a').u.name): Promise<{ code: number; out: string }> {
+    const c = f.envoy('c');
+    const argv = [process.execPath, programBin('vigo.js'), 'swarm', 'puddle', 'join', '--from', `${f.envoy('a').addr}:${PEER_PORT}`, '--user', user, '--from-user', fromUser];
+    for (;;) {
+      const env: NodeJS.ProcessEnv = { ...process.env, VIGO_ROOT: c.root };
+      delete env.SUDO_USER;
+      const r = await f.bed.exec('c', argv, { input: `${code}\n`, env, timeoutMs: 90_000 });
+      const out = r.stdout + r.stderr;
+      if (r.code !== 0 && out.includes('E_PAIR_UNKNOWN_PEER')) {
+        await new Promise((res) => setTimeout(res, 1000));
+        continue;
+      }
+      return { code: r.code ?? -1, out };
+    }
+  }
+
+  test('alice has an unlocked puddle on A; pair writes only the hash of the code', async () => {
+    const f = fleet();
+    const alice = f.user('a');
+    ok(await alice.vigo(['swarm', 'puddle', 'init']), 'init');
+    ok(await alice.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'unlock');
+    alicePub = ok(await alice.vigo(['swarm', 'puddle', 'pubkey']), 'pubkey').stdout.trim().replace(/^ed25519:/, '');
+    const r = ok(await alice.vigo(['swarm', 'puddle', 'pair']), 'pair');
+    const code = /Code:\s+([A-Za-z0-9_-]{16})/.exec(r.stdout)?.[1] ?? '';
+    assert.match(r.stdout, /Pair offer minted \(expires .* single-use\)/);
+    assert.match(r.stdout, new RegExp(`sudo vigo swarm puddle join --from env-a --user ${alice.u.name}\n`));
+    assert.ok(!r.stdout.split('\n').find((l) => l.includes('sudo'))?.includes(code), 'the printed command does not carry the code');
+    const file = join(puddleOf(alice.u), 'pair.pending');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(!readFileSync(file, 'utf8').includes(code));
+  });
+
+  test('a wrong code is refused on C, counted on A, and nothing is written on C', async () => {
+    const f = fleet();
+    await pair(f);
+    const carol = f.user('c').u;
+    const r = await join_(f, carol.name, 'zzzzzzzzzzzzzzzz');
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /E_PAIR_WRONG_CODE/);
+    assert.equal(existsSync(join(puddleOf(carol), 'identity.wrapped')), false);
+    assert.equal(offerOnA(f).failures, 1);
+  });
+
+  test('an expired code is refused, nothing written', async () => {
+    const f = fleet();
+    const code = await pair(f, 1);
+    await new Promise((res) => setTimeout(res, 2500));
+    const carol = f.user('c').u;
+    const r = await join_(f, carol.name, code);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /E_PAIR_EXPIRED/);
+    assert.equal(existsSync(join(puddleOf(carol), 'identity.wrapped')), false);
+  });
+
+  test('the right code: C gets the wrapped identity for carol, exactly; it unlocks with the first envoy\'s passphrase', async () => {
+    const f = fleet();
+    const code = await pair(f);
+    const carol = f.user('c');
+    const r = await join_(f, carol.u.name, code);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Puddle joined from .* \(envoy [0-9a-f-]{36}\)/);
+    const src = puddleOf(f.user('a').u);
+    const dst = puddleOf(carol.u);
+    for (const [file, mode] of [['identity.wrapped', 0o600], ['identity.salt', 0o600], ['identity.pub', 0o644]] as const) {
+      assert.deepEqual(readFileSync(join(dst, file)), readFileSync(join(src, file)), file);
+      const st = statSync(join(dst, file));
+      assert.equal(st.mode & 0o777, mode, file);
+      assert.equal(st.uid, carol.u.uid, `${file} owned by carol`);
+    }
+    assert.equal(statSync(dst).mode & 0o777, 0o700);
+    assert.equal(offerOnA(f).burned_by, f.envoy('c').envoyId);
+    ok(await carol.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'carol unlocks');
+    assert.equal(ok(await carol.vigo(['swarm', 'puddle', 'pubkey']), 'pubkey').stdout.trim(), `ed25519:${alicePub}`);
+  });
+
+  test('the paired key signs on C: carol founds a project whose id is sha256(alice pubkey ‖ handle)', async () => {
+    const f = fleet();
+    const carol = f.user('c');
+    const dir = join(carol.u.home, 'paired');
+    ok(await carol.git(['init', '-q', '-b', 'main', dir]), 'git init');
+    writeFileSync(join(dir, 'README'), 'paired\n');
+    chownSync(join(dir, 'README'), carol.u.uid, carol.u.gid);
+    ok(await carol.git(['add', 'README'], { cwd: dir }), 'add');
+    ok(await carol.git(['commit', '-qm', 'paired'], { cwd: dir }), 'commit');
+    const init = ok(await carol.vigo(['swarm', 'gitback', 'project', 'init', 'paired'], { cwd: dir, timeoutMs: 120_000 }), 'project init on C');
+    const pid = projectId(Buffer.from(alicePub, 'hex'), 'paired');
+    assert.ok(init.stdout.includes(pid), init.stdout);
+    await until('the push landed in C\'s bare repo', () => Object.keys(f.refs('c', pid)).includes('refs/heads/main'), () => f.log('c'));
+  });
+
+  test('a reused code is refused, nothing written', async () => {
+    const f = fleet();
+    erin = createTestUser('erin');
+    const code = await pair(f);
+    assert.equal((await join_(f, erin.name, code)).code, 0, 'first use');
+    rmSync(puddleOf(erin), { recursive: true, force: true });
+    const r = await join_(f, erin.name, code);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /E_PAIR_USED/);
+    assert.equal(existsSync(puddleOf(erin)), false, 'nothing written for erin');
+  });
+
+  test('an existing puddle at the target is refused before claiming: the code still works afterwards', async () => {
+    const f = fleet();
+    const code = await pair(f);
+    const r = await join_(f, f.user('c').u.name, code);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /E_PAIR_TARGET_EXISTS/);
+    const o = offerOnA(f);
+    assert.equal(o.burned_at, null);
+    assert.equal(o.failures, 0);
+    const again = await join_(f, (erin as TestUser).name, code);
+    assert.equal(again.code, 0, `the same code, now for a free target: ${again.out}`);
+  });
+});
