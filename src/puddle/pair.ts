@@ -10,7 +10,7 @@
  *   journaled change, exactly as `init` writes them. The key stays wrapped: nothing here
  *   can open it; the passphrase is the one chosen at `init` on the first envoy.
  */
-import { existsSync, chmodSync } from 'node:fs';
+import { existsSync, chmodSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import { cryptoRng, type Rng } from '../platform/clock.js';
@@ -20,7 +20,7 @@ import { commitChange } from './journal.js';
 import type { CrashEnv } from './crash.js';
 import { FILES, PRIVATE_MODE, PUBLIC_MODE, puddlePath } from './layout.js';
 import { verifyNameClaimText } from './name.js';
-import { assertNoIdentity, hasIdentity, notInitialized, readPubFile, underLock } from './store.js';
+import { assertNoIdentity, hasIdentity, notInitialized, readIdentityFiles, readPubFile, underLock } from './store.js';
 import { parseWrapped } from './wrap.js';
 import { join } from 'node:path';
 
@@ -81,4 +81,53 @@ export async function adoptPairedIdentity(dir: string, a: PairAnswer, env: Crash
     return Promise.resolve();
   });
   return { pubkey: a.pubkey, name, nameDropped };
+}
+
+/**
+ * `rekey --from`, the puddle's half: the received NEW identity replaces this one in one
+ * journaled change exactly as `rekey-pair` commits it — the current key to
+ * retired/<old>.wrapped + .salt, the new identity files, the name claim sent (if it verifies
+ * for the new key) and rekey.pending.json {old, new}. The caller then runs `rekeyPair`,
+ * which finds the pending rekey and *resumes*: it opens both keys, refreshes a running
+ * session with the new key and runs the rekey hooks (delegations appended, members
+ * rewritten, tokens rebuilt, binding moved), then clears rekey.pending.json.
+ */
+export async function stageAdoptedRekey(dir: string, a: PairAnswer, expectOld: string, env: CrashEnv, nowS: number): Promise<{ old: string; new: string; name: string | null }> {
+  const src = 'the identity.wrapped the source envoy sent';
+  const w = parseWrapped(a.wrapped, src);
+  if (w.pubkey !== a.pubkey) throw new VigoError('E_PAIR_BAD_ANSWER', `${src} is for ${w.pubkey}, but the answer names ${a.pubkey}; nothing written`);
+  const salt = Buffer.from(a.salt, 'hex');
+  if (salt.length !== 16) throw new VigoError('E_PAIR_BAD_ANSWER', 'identity.salt sent is not 16 bytes; nothing written');
+  let name: string | null = null;
+  return underLock(dir, () => {
+    if (existsSync(puddlePath(dir, 'rekeyPending'))) throw new VigoError('E_PUDDLE_REKEY_PENDING', 'an interrupted rekey has not finished here', { hint: 'run `vigo swarm puddle rekey-pair` to finish it first' });
+    const cur = readIdentityFiles(dir);
+    const old = toHex(cur.publicKey);
+    if (old !== expectOld) throw new VigoError('E_PAIR_STALE', `the identity changed while claiming (${expectOld} → ${old}); nothing written`);
+    if (old === a.pubkey) throw new VigoError('E_PAIR_ALREADY', `this envoy already holds ${old}; nothing to adopt`);
+    const put: { path: string; data: string | Uint8Array; mode: number }[] = [
+      { path: `${FILES.retiredDir}/${old}.wrapped`, data: readFileSync(puddlePath(dir, 'wrapped'), 'utf8'), mode: PRIVATE_MODE },
+      { path: `${FILES.retiredDir}/${old}.salt`, data: cur.salt, mode: PRIVATE_MODE },
+      { path: FILES.pub, data: a.pubkey + '\n', mode: PUBLIC_MODE },
+      { path: FILES.salt, data: new Uint8Array(salt), mode: PRIVATE_MODE },
+      { path: FILES.wrapped, data: a.wrapped, mode: PRIVATE_MODE },
+      { path: FILES.rekeyPending, data: JSON.stringify({ v: 1, old, new: a.pubkey, started_at: nowS }) + '\n', mode: PRIVATE_MODE },
+    ];
+    const remove: string[] = [];
+    if (a.name_claim !== null) {
+      try {
+        const c = verifyNameClaimText(a.name_claim, 'the name claim the source envoy sent');
+        if (c.pubkey === a.pubkey) {
+          name = c.name;
+          put.push({ path: FILES.nameClaim, data: a.name_claim, mode: PUBLIC_MODE });
+        }
+      } catch {
+        /* dropped: rekeyPair's resume keeps whatever is there */
+      }
+    }
+    // a claim by the old key no longer verifies for the new one
+    if (name === null && existsSync(puddlePath(dir, 'nameClaim'))) remove.push(FILES.nameClaim);
+    commitChange(dir, { op: 'rekey', put, remove }, env);
+    return Promise.resolve({ old, new: a.pubkey, name });
+  });
 }

@@ -17,6 +17,7 @@ import { createTestUser, removeTestUser, userSupport, type TestUser } from '../h
 import { programBin } from '../helpers/program.js';
 import { projectId } from '../../src/trust/index.js';
 import { ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
+import { PASSPHRASE } from '../gitback/users-env.js';
 
 const skip = netnsUnavailable() ?? userSupport();
 const PEER_PORT = 1531;
@@ -164,5 +165,39 @@ describe('puddle pair / join --from across envoys', { skip: skip ?? false, timeo
     assert.equal(o.failures, 0);
     const again = await join_(f, (erin as TestUser).name, code);
     assert.equal(again.code, 0, `the same code, now for a free target: ${again.out}`);
+  });
+
+  test('rekey-pair on A opens a rekey offer; rekey --from A on C adopts the new key, proves the old one, runs the hooks', async () => {
+    const f = fleet();
+    const alice = f.user('a');
+    const carol = f.user('c');
+    const rp = ok(await alice.vigo(['swarm', 'puddle', 'rekey-pair']), 'rekey-pair on A');
+    const code = /Code:\s+([A-Za-z0-9_-]{16})/.exec(rp.stdout)?.[1] ?? '';
+    assert.match(rp.stdout, new RegExp(`sudo vigo swarm puddle rekey --from env-a --user ${alice.u.name}\n`));
+    const newPub = ok(await alice.vigo(['swarm', 'puddle', 'pubkey']), 'pubkey').stdout.trim().replace(/^ed25519:/, '');
+    assert.notEqual(newPub, alicePub);
+    const c = f.envoy('c');
+    const argv = (verb: string) => [process.execPath, programBin('vigo.js'), 'swarm', 'puddle', verb, '--from', `${f.envoy('a').addr}:${PEER_PORT}`, '--user', carol.u.name, '--from-user', alice.u.name];
+    const env: NodeJS.ProcessEnv = { ...process.env, VIGO_ROOT: c.root, VIGO_PUDDLE_PASSPHRASE: PASSPHRASE };
+    delete env.SUDO_USER;
+    const r = await f.bed.exec('c', argv('rekey'), { input: `${code}\n`, env, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Rekey adopted from .* \(envoy [0-9a-f-]{36}\)/);
+    assert.match(r.stdout, /Session: refreshed with the new key/);
+    const dst = puddleOf(carol.u);
+    assert.equal(readFileSync(join(dst, 'identity.pub'), 'utf8').trim(), newPub);
+    assert.deepEqual(readFileSync(join(dst, 'identity.wrapped')), readFileSync(join(puddleOf(alice.u), 'identity.wrapped')));
+    assert.ok(existsSync(join(dst, 'retired', `${alicePub}.wrapped`)), 'the old key retired on C');
+    assert.equal(existsSync(join(dst, 'rekey.pending.json')), false, 'every hook ran');
+    assert.equal(ok(await carol.vigo(['swarm', 'puddle', 'pubkey']), 'pubkey').stdout.trim(), `ed25519:${newPub}`);
+    // the gitback hook appended a delegation old → new to the project carol founded on C
+    const pid = projectId(Buffer.from(alicePub, 'hex'), 'paired');
+    const dels = JSON.parse(readFileSync(join(carol.u.home, '.vigo-gitback', pid, 'delegations.json'), 'utf8')) as unknown[];
+    assert.equal(dels.length, 1, JSON.stringify(dels));
+    assert.ok(JSON.stringify(dels).includes(newPub));
+    // the offer is burned: the same code again is refused
+    const again = await f.bed.exec('c', argv('rekey'), { input: `${code}\n`, env, timeoutMs: 120_000 });
+    assert.notEqual(again.code, 0);
+    assert.match(again.stdout + again.stderr, /E_PAIR_PURPOSE|E_PAIR_USED|E_PAIR_PROOF/);
   });
 });

@@ -13,6 +13,7 @@ import { registerRotatePassphrase } from './rotate-passphrase.js';
 import { registerRekeyPair } from './rekey-pair.js';
 import { registerPair } from './pair.js';
 import { registerJoin } from './join.js';
+import { registerRekey } from './rekey.js';
 
 /**
  * Verbs that only read or lock this user's own puddle: they work on an envoy whose swarm
@@ -37,4 +38,5 @@ export function registerPuddle(swarm: Command, hooks: PuddleHooks): void {
   registerRekeyPair(puddle, hooks.rekey);
   registerPair(puddle);
   registerJoin(puddle);
+  registerRekey(puddle, hooks.rekey);
 }

@@ -10,7 +10,7 @@ import { readIdentity } from '../../../../agent/index.js';
 import { readPasswd, type PasswdEntry } from '../../../../gitback/index.js';
 import { VigoError } from '../../../../platform/errors.js';
 import { adoptPairedIdentity, hasAnyIdentityFile, readPassphrase } from '../../../../puddle/index.js';
-import { parseHostPort, swarmCall } from '../../../../swarm/index.js';
+import { parseHostPort, swarmCall, type SwarmIdentity } from '../../../../swarm/index.js';
 import { formatPublicKey } from '../../../../trust/index.js';
 import { encodeClaim, MAX_ANSWER_BYTES, PAIR_CLAIM_PATH, parseAnswer, type PairAnswer, type PairClaim } from '../../../../wire/puddle-pair.js';
 
@@ -39,15 +39,32 @@ export async function readCode(flag: string | undefined, what = 'Pair code'): Pr
 }
 
 /** One claim to `from`, with this envoy's mTLS identity; a refusal becomes its own VigoError. */
-export async function claimOffer(from: string, claim: PairClaim, env: NodeJS.ProcessEnv): Promise<{ answer: PairAnswer; peerEnvoyId: string }> {
+export function fromAddress(from: string): { host: string; port: number } {
   const hp = parseHostPort(from);
   if ('reason' in hp) throw new VigoError('E_USAGE', `--from ${from}: ${hp.reason}`, { hint: 'give the other envoy\'s host name or address, optionally :PORT (default 1531)' });
+  return hp;
+}
+
+/** This envoy's mTLS material (root only: envoy.key is 0600 root). */
+export function swarmIdentity(env: NodeJS.ProcessEnv): SwarmIdentity {
   const ident = readIdentity(env);
+  return { cert: ident.cert, key: ident.key, ca: ident.ca };
+}
+
+/** Which envoy answers at `from` (its certificate says; a GET of the claim path is refused 405 and changes nothing). */
+export async function answererOf(from: string, identity: SwarmIdentity): Promise<string> {
+  const hp = fromAddress(from);
+  const r = await swarmCall({ identity, host: hp.host, port: hp.port, expectEnvoyId: null, method: 'GET', path: PAIR_CLAIM_PATH, deadlineMs: CLAIM_DEADLINE_MS, maxResponseBytes: 4096 });
+  return r.peerEnvoyId;
+}
+
+export async function claimOffer(from: string, claim: PairClaim, identity: SwarmIdentity, expectEnvoyId: string | null = null): Promise<{ answer: PairAnswer; peerEnvoyId: string }> {
+  const hp = fromAddress(from);
   const r = await swarmCall({
-    identity: { cert: ident.cert, key: ident.key, ca: ident.ca },
+    identity,
     host: hp.host,
     port: hp.port,
-    expectEnvoyId: null, // an operator-named address: any envoy of this fleet; the reply says which
+    expectEnvoyId, // null: an operator-named address, any envoy of this fleet; the reply says which
     method: 'POST',
     path: PAIR_CLAIM_PATH,
     headers: { 'content-type': 'application/json' },
@@ -106,7 +123,7 @@ export function registerJoin(puddle: Command): void {
       const existing = hasAnyIdentityFile(u.dir);
       if (existing !== null) throw new VigoError('E_PAIR_TARGET_EXISTS', `${u.name} already has a puddle identity on this envoy (${existing}); nothing claimed (E_PAIR_TARGET_EXISTS)`, { hint: 'keep it, or remove it with `vigo swarm puddle leave` first; join never overwrites an identity' });
       const code = await readCode(opts.code);
-      const { answer, peerEnvoyId } = await claimOffer(opts.from, { v: 1, kind: 'puddle-pair-claim', user: opts.fromUser ?? u.name, code, purpose: 'join', proof: null }, process.env);
+      const { answer, peerEnvoyId } = await claimOffer(opts.from, { v: 1, kind: 'puddle-pair-claim', user: opts.fromUser ?? u.name, code, purpose: 'join', proof: null }, swarmIdentity(process.env));
       dropTo(u);
       const r = await adoptPairedIdentity(u.dir, answer, process.env);
       if (opts.json) {
