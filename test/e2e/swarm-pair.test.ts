@@ -10,14 +10,15 @@
 // The tests run in order and build on each other (one bed for the file).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsUnavailable } from '../helpers/netns.js';
-import { createTestUser, removeTestUser, userSupport, type TestUser } from '../helpers/users.js';
+import { createTestUser, removeTestUser, userEnv, userSupport, type TestUser } from '../helpers/users.js';
 import { programBin } from '../helpers/program.js';
 import { projectId } from '../../src/trust/index.js';
 import { ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
-import { PASSPHRASE } from '../gitback/users-env.js';
+import { PASSPHRASE, userExtraEnv } from '../gitback/users-env.js';
+import { run } from '../gitback/proc.js';
 
 const skip = netnsUnavailable() ?? userSupport();
 const PEER_PORT = 1531;
@@ -199,5 +200,37 @@ describe('puddle pair / join --from across envoys', { skip: skip ?? false, timeo
     const again = await f.bed.exec('c', argv('rekey'), { input: `${code}\n`, env, timeoutMs: 120_000 });
     assert.notEqual(again.code, 0);
     assert.match(again.stdout + again.stderr, /E_PAIR_PURPOSE|E_PAIR_USED|E_PAIR_PROOF/);
+  });
+
+  test('status on a copy that has not adopted the rekey says so; rekey --from with a later `pair` code adopts it', async () => {
+    const f = fleet();
+    const e = erin as TestUser;
+    const c = f.envoy('c');
+    const carol = f.user('c');
+    const env = userEnv(e, userExtraEnv({ root: c.root }, e));
+    const vigoAsErin = (args: string[]) => run(process.execPath, [programBin('vigo.js'), ...args], { cwd: e.home, env, uid: e.uid, gid: e.gid, timeoutMs: 90_000 });
+    // erin on C still holds the old key; the delegation record old → new reaches her project state (as rejoin / catch-up bring it)
+    const pid = projectId(Buffer.from(alicePub, 'hex'), 'paired');
+    const src = join(carol.u.home, '.vigo-gitback', pid);
+    const dst = join(e.home, '.vigo-gitback', pid);
+    cpSync(src, dst, { recursive: true });
+    for (const p of [join(e.home, '.vigo-gitback'), dst, ...readdirSync(dst).map((x) => join(dst, x))]) chownSync(p, e.uid, e.gid);
+    const st = ok(await vigoAsErin(['swarm', 'puddle', 'status']), 'status as erin');
+    assert.match(st.stdout, /Rekey:\s+not adopted here — project paired delegates this key to ed25519:[0-9a-f]{64}; run `sudo vigo swarm puddle rekey --from/);
+    const newPub = readFileSync(join(puddleOf(f.user('a').u), 'identity.pub'), 'utf8').trim();
+    assert.ok(st.stdout.includes(newPub));
+    const js = JSON.parse(ok(await vigoAsErin(['swarm', 'puddle', 'status', '--json']), 'status --json').stdout) as { rekey_not_adopted: { newer: string } | null };
+    assert.equal(js.rekey_not_adopted?.newer, newPub);
+    // a later plain `pair` offer on A serves a rekey for a key A retired
+    ok(await vigoAsErin(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'erin unlocks the old key');
+    const code = await pair(f);
+    const renv: NodeJS.ProcessEnv = { ...process.env, VIGO_ROOT: c.root, VIGO_PUDDLE_PASSPHRASE: PASSPHRASE };
+    delete renv.SUDO_USER;
+    const r = await f.bed.exec('c', [process.execPath, programBin('vigo.js'), 'swarm', 'puddle', 'rekey', '--from', `${f.envoy('a').addr}:${PEER_PORT}`, '--user', e.name, '--from-user', f.user('a').u.name], { input: `${code}\n`, env: renv, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(join(puddleOf(e), 'identity.pub'), 'utf8').trim(), newPub);
+    const after = ok(await vigoAsErin(['swarm', 'puddle', 'status']), 'status after');
+    assert.doesNotMatch(after.stdout, /not adopted/);
+    await vigoAsErin(['swarm', 'puddle', 'lock']);
   });
 });
