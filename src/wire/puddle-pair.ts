@@ -107,6 +107,20 @@ function obj(v: unknown, what: string, keys: readonly string[], E: PairWireError
   return o;
 }
 
+/** Strict JSON, an object of exactly these keys, `v` 1 and the expected `kind`. */
+function body(text: string | Uint8Array, what: string, maxBytes: number, keys: readonly string[], kind: string, E: PairWireError['code']): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = parseStrictJson(text, { what, maxBytes });
+  } catch (e) {
+    throw new PairWireError(E, e instanceof Error ? e.message : String(e));
+  }
+  const o = obj(v, what, keys, E);
+  if (o.v !== 1) throw new PairWireError(E, `${what}: v must be 1`);
+  if (o.kind !== kind) throw new PairWireError(E, `${what}: kind must be "${kind}"`);
+  return o;
+}
+
 function secs(o: Record<string, unknown>, k: string, what: string, E: PairWireError['code']): number {
   const n = o[k];
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new PairWireError(E, `${what}: ${k} must be unix seconds`);
@@ -122,15 +136,7 @@ function hex64(o: Record<string, unknown>, k: string, what: string, E: PairWireE
 
 export function parseOffer(text: string | Uint8Array, what: string): PairOffer {
   const E = 'E_PAIR_BAD_OFFER';
-  let v: unknown;
-  try {
-    v = parseStrictJson(text, { what, maxBytes: MAX_OFFER_BYTES });
-  } catch (e) {
-    throw new PairWireError(E, e instanceof Error ? e.message : String(e));
-  }
-  const o = obj(v, what, OFFER_KEYS, E);
-  if (o.v !== 1) throw new PairWireError(E, `${what}: v must be 1`);
-  if (o.kind !== 'puddle-pair-offer') throw new PairWireError(E, `${what}: kind must be "puddle-pair-offer"`);
+  const o = body(text, what, MAX_OFFER_BYTES, OFFER_KEYS, 'puddle-pair-offer', E);
   if (typeof o.offer_id !== 'string' || !OFFER_ID_RE.test(o.offer_id)) throw new PairWireError(E, `${what}: offer_id must be 16 lowercase hex`);
   if (o.purpose !== 'join' && o.purpose !== 'rekey') throw new PairWireError(E, `${what}: purpose must be "join" or "rekey"`);
   const old = hex64(o, 'old_pubkey', what, E, true);
@@ -216,18 +222,10 @@ export function encodeClaim(c: PairClaim): string {
   return JSON.stringify(c);
 }
 
-export function parseClaim(body: Uint8Array | string): PairClaim {
+export function parseClaim(text: Uint8Array | string): PairClaim {
   const E = 'E_PAIR_BAD_REQUEST';
   const what = 'pair claim';
-  let v: unknown;
-  try {
-    v = parseStrictJson(body, { what, maxBytes: MAX_CLAIM_BYTES });
-  } catch (e) {
-    throw new PairWireError(E, e instanceof Error ? e.message : String(e));
-  }
-  const o = obj(v, what, CLAIM_KEYS, E);
-  if (o.v !== 1) throw new PairWireError(E, `${what}: v must be 1`);
-  if (o.kind !== 'puddle-pair-claim') throw new PairWireError(E, `${what}: kind must be "puddle-pair-claim"`);
+  const o = body(text, what, MAX_CLAIM_BYTES, CLAIM_KEYS, 'puddle-pair-claim', E);
   if (typeof o.user !== 'string' || !USER_RE.test(o.user)) throw new PairWireError(E, `${what}: user must be a Unix user name`);
   if (typeof o.code !== 'string' || !CODE_RE.test(o.code)) throw new PairWireError(E, `${what}: code must be 16 base64url characters`);
   if (o.purpose !== 'join' && o.purpose !== 'rekey') throw new PairWireError(E, `${what}: purpose must be "join" or "rekey"`);
@@ -266,18 +264,10 @@ export function encodeAnswer(a: PairAnswer): string {
 }
 
 /** Strict shape check; the caller then parses `wrapped` with the puddle's own parser. */
-export function parseAnswer(body: Uint8Array | string): PairAnswer {
+export function parseAnswer(text: Uint8Array | string): PairAnswer {
   const E = 'E_PAIR_BAD_ANSWER';
   const what = 'pair answer';
-  let v: unknown;
-  try {
-    v = parseStrictJson(body, { what, maxBytes: MAX_ANSWER_BYTES });
-  } catch (e) {
-    throw new PairWireError(E, e instanceof Error ? e.message : String(e));
-  }
-  const o = obj(v, what, ANSWER_KEYS, E);
-  if (o.v !== 1) throw new PairWireError(E, `${what}: v must be 1`);
-  if (o.kind !== 'puddle-pair-answer') throw new PairWireError(E, `${what}: kind must be "puddle-pair-answer"`);
+  const o = body(text, what, MAX_ANSWER_BYTES, ANSWER_KEYS, 'puddle-pair-answer', E);
   if (o.purpose !== 'join' && o.purpose !== 'rekey') throw new PairWireError(E, `${what}: purpose must be "join" or "rekey"`);
   const pubkey = hex64(o, 'pubkey', what, E) as Hex;
   if (typeof o.wrapped !== 'string' || o.wrapped.length === 0 || o.wrapped.length > 8192) throw new PairWireError(E, `${what}: wrapped must be identity.wrapped's text`);
