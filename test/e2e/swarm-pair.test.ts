@@ -78,7 +78,7 @@ describe('puddle pair / join --from across envoys', { skip: skip ?? false, timeo
     const r = ok(await alice.vigo(['swarm', 'puddle', 'pair']), 'pair');
     const code = /Code:\s+([A-Za-z0-9_-]{16})/.exec(r.stdout)?.[1] ?? '';
     assert.match(r.stdout, /Pair offer minted \(expires .* single-use\)/);
-    assert.match(r.stdout, new RegExp(`sudo vigo swarm puddle join --from env-a --user ${alice.u.name}\n`));
+    assert.match(r.stdout, new RegExp(`sudo vigo swarm puddle join --from ${f.envoy('a').addr.replace(/\./g, '\\.')} --user ${alice.u.name}\n`));
     assert.ok(!r.stdout.split('\n').find((l) => l.includes('sudo'))?.includes(code), 'the printed command does not carry the code');
     const file = join(puddleOf(alice.u), 'pair.pending');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -174,7 +174,7 @@ describe('puddle pair / join --from across envoys', { skip: skip ?? false, timeo
     const carol = f.user('c');
     const rp = ok(await alice.vigo(['swarm', 'puddle', 'rekey-pair']), 'rekey-pair on A');
     const code = /Code:\s+([A-Za-z0-9_-]{16})/.exec(rp.stdout)?.[1] ?? '';
-    assert.match(rp.stdout, new RegExp(`sudo vigo swarm puddle rekey --from env-a --user ${alice.u.name}\n`));
+    assert.match(rp.stdout, new RegExp(`sudo vigo swarm puddle rekey --from ${f.envoy('a').addr.replace(/\./g, '\\.')} --user ${alice.u.name}\n`));
     const newPub = ok(await alice.vigo(['swarm', 'puddle', 'pubkey']), 'pubkey').stdout.trim().replace(/^ed25519:/, '');
     assert.notEqual(newPub, alicePub);
     const c = f.envoy('c');

@@ -10,6 +10,8 @@ import { formatPublicKey } from '../../../../trust/index.js';
 import { readSwarmAssignment } from '../../../../wire/swarm-assignment.js';
 import { PAIR_TTL_S } from '../../../../wire/puddle-pair.js';
 import { userInfo } from 'node:os';
+import { defaultAgentConfigPath, loadAgentConfig } from '../../../../agent/index.js';
+import { DEFAULT_SWARM_PORT, parseSwarmSection } from '../../../../swarm/index.js';
 
 /** Test knob (docs/puddle.md "Pairing another envoy"): the offer's lifetime in seconds, 1–300. */
 export function pairTtlS(env: NodeJS.ProcessEnv): number {
@@ -37,8 +39,25 @@ export function registerPair(puddle: Command): void {
     });
 }
 
+/**
+ * The address other envoys dial for this one, as its announces name it: agent.yaml
+ * `swarm.announce_host` (and the `swarm.listen` port when it is not 1531), else the enrolled
+ * hostname from the swarm assignment.
+ */
+export function dialHost(env: NodeJS.ProcessEnv): string {
+  const fallback = readSwarmAssignment(env)?.hostname ?? '<this envoy>';
+  try {
+    const sw = parseSwarmSection(loadAgentConfig(defaultAgentConfigPath(env)));
+    const port = Number(sw.listen.slice(sw.listen.lastIndexOf(':') + 1));
+    const host = sw.announce_host ?? fallback;
+    return port === DEFAULT_SWARM_PORT ? host : `${host}:${port}`;
+  } catch {
+    return fallback; // agent.yaml unreadable for this user or invalid: the hostname is the best guess
+  }
+}
+
 export function printOffer(r: ReturnType<typeof openPairOffer>, verb: 'join' | 'rekey', json: boolean): void {
-  const host = readSwarmAssignment(process.env)?.hostname ?? '<this envoy>';
+  const host = dialHost(process.env);
   const user = userInfo().username;
   const cmd = joinCommand(host, user, verb);
   const expires = new Date(r.offer.expires_at * 1000);
