@@ -249,6 +249,27 @@ describe('the endpoint on a real transport', { skip: skip ?? false }, () => {
     unlinkSync(join(dir, 'pair.pending'));
   });
 
+  test('per peer rate limit on the endpoint: past the burst, 429 and the offer untouched; another peer still served', async () => {
+    const t2 = new SwarmTransport({ identity: a.identity, host: '127.0.0.3', port: 0 });
+    new PairEndpoint({ transport: t2, selfEnvoy: a.id, clock, user: (n) => (n === user.name ? user : null), gateOpen: () => true, peerKnown: () => true, rate: new ClaimRateLimit(2, 1) });
+    const p2 = (await t2.listen()).port;
+    try {
+      const code = mint();
+      const before = readFileSync(join(dir, 'pair.pending'), 'utf8');
+      const at = (from: TestEnvoy) => swarmCall({ identity: from.identity, host: '127.0.0.3', port: p2, expectEnvoyId: a.id, method: 'POST', path: PAIR_CLAIM_PATH, body: encodeClaim(claim({ user: 'nosuchuser', code })), deadlineMs: 20_000 });
+      assert.equal((await at(stranger)).error?.code, 'E_PAIR_NO_OFFER');
+      assert.equal((await at(stranger)).error?.code, 'E_PAIR_NO_OFFER');
+      const r = await at(stranger);
+      assert.equal(r.status, 429);
+      assert.equal(r.error?.code, 'E_PAIR_RATE');
+      assert.equal((await at(c)).error?.code, 'E_PAIR_NO_OFFER', 'per peer: another envoy is not throttled');
+      assert.equal(readFileSync(join(dir, 'pair.pending'), 'utf8'), before);
+    } finally {
+      await t2.close();
+      unlinkSync(join(dir, 'pair.pending'));
+    }
+  });
+
   test('a claim for a user with no offer, or no such user', async () => {
     assert.equal((await call(c, claim({ user: 'nosuchuser', code: CODE }))).error?.code, 'E_PAIR_NO_OFFER');
     assert.equal((await call(c, claim({ user: user.name, code: CODE }))).error?.code, 'E_PAIR_NO_OFFER');
