@@ -24,6 +24,8 @@ export type { CasResult, RefMap, RefStore } from './stores/stores.js';
 export { gitEnv } from './daemon/git.js';
 export type { GitHost } from './daemon/git.js';
 export { LocalGitbackView, MAX_LOCAL_PROJECTS } from './swarm-view.js';
+export { readPasswd, type PasswdEntry } from './passwd.js';
+export { supersededKey, type Superseded } from './superseded.js';
 export type { LocalProject, LocalTrustView } from './swarm-view.js';
 export { parseGitbackConfig } from './daemon/service.js';
 export { checkGitbackGates } from './gate.js';

@@ -105,3 +105,5 @@ export {
   parsePostAnswer,
 } from '../wire/gitback-envelope-gossip.js';
 export type { AllAnswer, DigestBucket, DigestEntry, EnvelopeDigest, EnvelopeKind, EnvelopePost, GossipRefusal, PostAnswer } from '../wire/gitback-envelope-gossip.js';
+export { PAIR_REQUEST_TIMEOUT_MS, PairEndpoint } from './puddle-pair.js';
+export type { PairEndpointOptions, PairUser } from './puddle-pair.js';

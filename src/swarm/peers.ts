@@ -158,6 +158,13 @@ export class ProjectPeers {
     return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /** Whether `envoyId` is an envoy this one knows at `now`: a live presence announce, or proved on a call to a configured member. */
+  knowsEnvoy(envoyId: string, now: number): boolean {
+    for (const p of this.presence.values()) if (p.envoyId === envoyId && p.expiresAt > now) return true;
+    for (const id of this.learned.values()) if (id === envoyId) return true;
+    return false;
+  }
+
   /** Every gitback-enabled envoy heard at `now` (presence lines), sorted by key. */
   envoys(now: number): Peer[] {
     const out: Peer[] = [];

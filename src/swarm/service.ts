@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentConfig, AgentContext, AgentService } from '../agent/index.js';
 import { isEnrolled, readIdentity } from '../agent/index.js';
-import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig } from '../gitback/index.js';
+import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig, readPasswd } from '../gitback/index.js';
 import { cryptoRng, systemClock, type Clock, type Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
@@ -47,6 +47,7 @@ import { DEFAULT_PUSH_BODY_LIMIT, SwarmNode } from './node.js';
 import { DEFAULT_ANNOUNCE_INTERVAL_MS, ProjectPeers } from './peers.js';
 import { DEFAULT_REPLICATION_CONFIG } from './replication.js';
 import { envoyIdOf } from './transport-identity.js';
+import { PairEndpoint } from './puddle-pair.js';
 import { DEFAULT_SWARM_PORT } from './transport.js';
 
 const section = z
@@ -231,6 +232,23 @@ export class SwarmService implements AgentService {
       log,
     });
     node.machine.leftSubjects = (pid, nowMs) => gossip.machine.leftSubjects(pid, nowMs);
+    // puddle pairing (issue 12 items 3–5): claims of offers local users opened with `vigo swarm puddle pair`
+    const passwdFile = parseGitbackConfig(this.config).passwd_file;
+    new PairEndpoint({
+      transport: node.transport,
+      selfEnvoy: envoyId,
+      clock: this.clock,
+      user: (name) => readPasswd(passwdFile).find((u) => u.name === name) ?? null,
+      gateOpen: () => {
+        try {
+          return subsystemAllowed(readSwarmAssignment(env), 'puddle');
+        } catch {
+          return false;
+        }
+      },
+      peerKnown: (id) => peers.knowsEnvoy(id, this.clock.now()),
+      log,
+    });
     const bound = await node.start();
     gossip.start();
     const rescan = () => {

@@ -11,6 +11,9 @@ import { registerPubkey } from './pubkey.js';
 import { registerName } from './name/index.js';
 import { registerRotatePassphrase } from './rotate-passphrase.js';
 import { registerRekeyPair } from './rekey-pair.js';
+import { registerPair } from './pair.js';
+import { registerJoin } from './join.js';
+import { registerRekey } from './rekey.js';
 
 /**
  * Verbs that only read or lock this user's own puddle: they work on an envoy whose swarm
@@ -33,4 +36,7 @@ export function registerPuddle(swarm: Command, hooks: PuddleHooks): void {
   registerName(puddle);
   registerRotatePassphrase(puddle);
   registerRekeyPair(puddle, hooks.rekey);
+  registerPair(puddle);
+  registerJoin(puddle);
+  registerRekey(puddle, hooks.rekey);
 }

@@ -1,8 +1,9 @@
 /** `vigo swarm puddle rekey-pair`: a new keypair; the retired one is kept, projects follow via hooks. */
 import type { Command } from 'commander';
 import { homeDir } from '../../../../platform/paths.js';
-import { puddleDir, type HookRegistry, type RekeyHook, rekeyPair } from '../../../../puddle/index.js';
-import { formatPublicKey } from '../../../../trust/index.js';
+import { openPairOffer, puddleDir, type HookRegistry, type RekeyHook, rekeyPair } from '../../../../puddle/index.js';
+import { formatPublicKey, toHex } from '../../../../trust/index.js';
+import { pairTtlS, printOffer } from './pair.js';
 import { PASSPHRASE_FILE_HELP, currentPassphrase } from './common.js';
 
 export function registerRekeyPair(puddle: Command, hooks: HookRegistry<RekeyHook>): void {
@@ -28,5 +29,8 @@ export function registerRekeyPair(puddle: Command, hooks: HookRegistry<RekeyHook
         ...r.lines,
       ];
       process.stdout.write(out.join('\n') + '\n');
+      // the puddle's other envoys adopt the new key with `rekey --from` and this code
+      const offer = openPairOffer(puddleDir(process.env), { purpose: 'rekey', nowS: Math.floor(Date.now() / 1000), ttlS: pairTtlS(process.env), oldPubkey: toHex(r.oldPublicKey) });
+      printOffer(offer, 'rekey', false);
     });
 }
