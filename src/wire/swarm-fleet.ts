@@ -279,7 +279,8 @@ function puddleUser(v: unknown, path: string): PuddleUserTrait {
     try {
       name_claim = checkNameClaim(o.name_claim, `${path}.name_claim`);
     } catch (e) {
-      fail(`${path}.name_claim`, e instanceof Error ? e.message : String(e));
+      // the trust checker's message already names the field
+      throw new Error(e instanceof Error ? e.message : String(e));
     }
   }
   return {
