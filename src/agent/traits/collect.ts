@@ -20,6 +20,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readSync, statSync } 
 import { join } from 'node:path';
 import { paths, type Env } from '../../platform/paths.js';
 import { closeFd, fstatFd, O, openat, openDirAt, openDirNoFollow, readdirFd, withFd } from '../../platform/fsat.js';
+import { processAlive } from '../../puddle/index.js';
 import { checkNameClaim, isHex64, isValidHandle, parseStrictJson, type NameClaim, type Scope } from '../../trust/index.js';
 import {
   MAX_TRAIT_MEMBERS,
@@ -59,14 +60,7 @@ const PID_DIR = /^[0-9a-f]{64}$/;
 const ENVELOPE_FILE = /^([0-9a-f]{64})(?:\.u\d+)?\.json$/;
 const OID = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 
-function defaultAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const defaultAlive = (pid: number): boolean => processAlive(pid, null);
 
 /** Root's view of one user's home: every step through fds, owned by the user, no symlinks. */
 class Home {
