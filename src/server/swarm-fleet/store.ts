@@ -9,7 +9,8 @@
 import type { Db } from '../db.js';
 import { fleetSha, MAX_TRAITS_BYTES, parseTraits, traitsSha, type GitbackFleetView, type NameMap, type PuddleFleetView, type Traits } from '../../wire/swarm-fleet.js';
 import { NO_TRAITS_SHA, type SwarmFleetMsg } from '../../wire/checkin.js';
-import { buildGitbackView, buildNameMap, buildPeerHints, buildPuddleView, type NameMapResult, type StoredTraits, type ViewOptions } from './views.js';
+import type { NameClaim } from '../../trust/index.js';
+import { buildGitbackView, buildNameMap, buildPeerHints, buildPuddleView, holderIndex, verifies, type HolderIndex, type NameMapResult, type StoredTraits, type ViewOptions } from './views.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS envoy_traits (
   envoy_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, traits_json TEXT NOT NULL, received_at INTEGER NOT NULL)`;
@@ -47,9 +48,13 @@ export class FleetStore {
   private readonly held = new Map<string, Held>();
   /** bumped on every change a view depends on (traits stored or dropped, an address changed) */
   private version = 0;
-  private built: { version: number; names: NameMapResult; stored: StoredTraits[] } | null = null;
+  /** bumped when traits are stored or dropped: the name map depends on nothing else */
+  private traitsVersion = 0;
+  private built: { version: number; names: NameMapResult; stored: StoredTraits[]; holders: HolderIndex; addrs: Map<string, string | null> } | null = null;
+  private names: { version: number; names: NameMapResult } | null = null;
   private readonly fleets = new Map<string, { version: number; msg: SwarmFleetMsg }>();
-  private readonly addrs = new Map<string, string | null>();
+  /** claim text → whether it verifies (Ed25519 once per claim, not once per rebuild) */
+  private readonly verified = new Map<string, boolean>();
   /** invalid name claims seen by the last name map build */
   invalidClaims = 0;
 
@@ -78,14 +83,21 @@ export class FleetStore {
     return this.held.size;
   }
 
-  /** The check-in's address; a change invalidates the hints that name it. */
+  /** The check-in's address; one that differs from what the hints were built with invalidates them. */
   noteAddr(id: string, ip: string | null): void {
-    if (this.addrs.get(id) !== ip) {
-      const known = this.addrs.has(id);
-      this.addrs.set(id, ip);
-      if (known || this.held.has(id)) this.version++;
-    }
+    const b = this.built;
+    if (b !== null && b.version === this.version && b.addrs.has(id) && b.addrs.get(id) !== ip) this.version++;
   }
+
+  private verify = (c: NameClaim): boolean => {
+    const key = JSON.stringify(c);
+    let ok = this.verified.get(key);
+    if (ok === undefined) {
+      if (this.verified.size >= 100_000) this.verified.clear();
+      this.verified.set(key, (ok = verifies(c)));
+    }
+    return ok;
+  };
 
   /**
    * Traits an envoy sent: checked (size, sha, shape) and stored before they are
@@ -109,6 +121,7 @@ export class FleetStore {
     this.o.db.prepare('INSERT INTO envoy_traits (envoy_id, sha256, traits_json, received_at) VALUES (?, ?, ?, ?) ON CONFLICT(envoy_id) DO UPDATE SET sha256 = excluded.sha256, traits_json = excluded.traits_json, received_at = excluded.received_at').run(id, sha, text, nowMs);
     this.held.set(id, { sha256: sha, traits, receivedMs: nowMs });
     this.version++;
+    this.traitsVersion++;
     return { ok: true };
   }
 
@@ -117,19 +130,23 @@ export class FleetStore {
     if (!this.held.delete(id)) return;
     this.o.db.prepare('DELETE FROM envoy_traits WHERE envoy_id = ?').run(id);
     this.version++;
+    this.traitsVersion++;
   }
 
-  private build(): { names: NameMapResult; stored: StoredTraits[] } {
+  private build(): { names: NameMapResult; stored: StoredTraits[]; holders: HolderIndex } {
     if (this.built?.version === this.version) return this.built;
     const stored: StoredTraits[] = [];
+    const addrs = new Map<string, string | null>();
     for (const [id, h] of this.held) {
       const e = this.o.envoy(id);
       if (e === undefined || e.revoked) continue;
       stored.push({ envoy_id: id, hostname: e.hostname, addr: e.ip, gitback_enabled: this.o.gitbackEnabled(e.hostname), last_seen_ms: Math.max(e.lastSeenMs ?? 0, h.receivedMs), traits: h.traits });
+      addrs.set(id, e.ip);
     }
-    const names = buildNameMap(stored);
+    if (this.names?.version !== this.traitsVersion) this.names = { version: this.traitsVersion, names: buildNameMap(stored, this.verify) };
+    const names = this.names.names;
     this.invalidClaims = names.invalid;
-    this.built = { version: this.version, names, stored };
+    this.built = { version: this.version, names, stored, holders: holderIndex(stored), addrs };
     return this.built;
   }
 
@@ -138,7 +155,7 @@ export class FleetStore {
     const c = this.fleets.get(id);
     if (c !== undefined && c.version === this.version) return c.msg;
     const b = this.build();
-    const hints = buildPeerHints(b.stored, id);
+    const hints = buildPeerHints(b.stored, id, b.holders);
     const msg: SwarmFleetMsg = { sha256: fleetSha(b.names.map.sha256, hints.sha256), name_map_json: JSON.stringify(b.names.map), peer_hints_json: JSON.stringify(hints) };
     this.fleets.set(id, { version: this.version, msg });
     return msg;

@@ -11,7 +11,7 @@
  * In spanner mode each bolt builds these from its own envoys only; merging bolts' views
  * (`--spanner`) would need the bolts to exchange stored traits or views (docs/swarm.md).
  */
-import { verifyNameClaim, type Hex } from '../../trust/index.js';
+import { verifyNameClaim, type Hex, type NameClaim } from '../../trust/index.js';
 import {
   CONTESTED,
   MAX_HINTS_PER_PROJECT,
@@ -71,16 +71,14 @@ export interface NameMapResult {
  * it is signed by the puddle key its user reports; the newest valid claim of a key is its
  * claim. A name validly claimed by two or more keys is contested and never resolves.
  */
-export function buildNameMap(stored: readonly StoredTraits[]): NameMapResult {
+export function buildNameMap(stored: readonly StoredTraits[], verify: (c: NameClaim) => boolean = verifies): NameMapResult {
   let invalid = 0;
   const newest = new Map<Hex, { name: string; issued_at: number }>();
   for (const s of stored) {
     for (const u of s.traits.puddle.users) {
       const c = u.name_claim;
       if (c === null) continue;
-      try {
-        verifyNameClaim(c);
-      } catch {
+      if (!verify(c)) {
         invalid++;
         continue;
       }
@@ -106,6 +104,16 @@ export function buildNameMap(stored: readonly StoredTraits[]): NameMapResult {
   const claimOf = new Map<Hex, string>();
   for (const [pk, c] of newest) claimOf.set(pk, c.name);
   return { map: makeNameMap(names), invalid, claimOf };
+}
+
+/** verifyNameClaim as a predicate (the store memoizes it: a claim's validity never changes). */
+export function verifies(c: NameClaim): boolean {
+  try {
+    verifyNameClaim(c);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The name a puddle key shows as: its uncontested name, "(contested)" or "(unnamed)". */
@@ -213,19 +221,40 @@ export function puddleHealth(envoys: readonly { stale: boolean; pair_pending: bo
  * it too, are gitback-enabled and have an address (at most MAX_HINTS_PER_PROJECT, most
  * recently seen first). Never the envoy itself. Tombstoned holdings are not hinted.
  */
-export function buildPeerHints(stored: readonly StoredTraits[], envoyId: string): PeerHints {
-  const me = stored.find((s) => s.envoy_id === envoyId);
+export function buildPeerHints(stored: readonly StoredTraits[], envoyId: string, holders: HolderIndex = holderIndex(stored)): PeerHints {
+  const me = holders.byId.get(envoyId);
   const projects: Record<string, PeerHint[]> = {};
   if (me === undefined || !me.gitback_enabled) return makePeerHints(projects);
-  const mine = new Set(me.traits.gitback.projects.filter((p) => !p.tombstoned).map((p) => p.project_id));
-  if (mine.size === 0) return makePeerHints(projects);
-  const others = stored.filter((s) => s.envoy_id !== envoyId && s.gitback_enabled && s.addr !== null).sort((a, b) => b.last_seen_ms - a.last_seen_ms || (a.envoy_id < b.envoy_id ? -1 : 1));
-  for (const s of others) {
-    for (const p of s.traits.gitback.projects) {
-      if (!mine.has(p.project_id) || p.tombstoned) continue;
-      const list = (projects[p.project_id] ??= []);
-      if (list.length < MAX_HINTS_PER_PROJECT) list.push({ envoy_id: s.envoy_id, hostname: s.hostname, addr: s.addr! });
+  for (const p of me.traits.gitback.projects) {
+    if (p.tombstoned) continue;
+    const list: PeerHint[] = [];
+    for (const s of holders.byProject.get(p.project_id) ?? []) {
+      if (s.envoy_id === envoyId) continue;
+      list.push({ envoy_id: s.envoy_id, hostname: s.hostname, addr: s.addr! });
+      if (list.length >= MAX_HINTS_PER_PROJECT) break;
     }
+    if (list.length > 0) projects[p.project_id] = list;
   }
   return makePeerHints(projects);
+}
+
+/** Who may be hinted for each project: gitback-enabled holders with an address, most recently seen first. */
+export interface HolderIndex {
+  byId: ReadonlyMap<string, StoredTraits>;
+  byProject: ReadonlyMap<Hex, StoredTraits[]>;
+}
+
+export function holderIndex(stored: readonly StoredTraits[]): HolderIndex {
+  const byId = new Map(stored.map((s) => [s.envoy_id, s]));
+  const byProject = new Map<Hex, StoredTraits[]>();
+  const hintable = stored.filter((s) => s.gitback_enabled && s.addr !== null).sort((a, b) => b.last_seen_ms - a.last_seen_ms || (a.envoy_id < b.envoy_id ? -1 : 1));
+  for (const s of hintable) {
+    for (const p of s.traits.gitback.projects) {
+      if (p.tombstoned) continue;
+      let list = byProject.get(p.project_id);
+      if (list === undefined) byProject.set(p.project_id, (list = []));
+      list.push(s);
+    }
+  }
+  return { byId, byProject };
 }
