@@ -52,3 +52,38 @@ test('wire-formats.md §22 shows the vectors', () => {
   assert.ok(section.includes(v.fleet_sha256), 'the fleet sha');
   assert.ok(section.includes(v.name_map.sha256), 'the name map sha');
 });
+
+test('check-in compatibility: peers from before fields 4-6, Ack 3 and ServerMessage 10 ignore them', async () => {
+  const { default: protobuf } = await import('protobufjs');
+  const { checkinDescriptor } = await import('../../src/wire/checkin.js');
+  type V1 = Record<string, { oneofs?: Record<string, { oneof: string[] }>; fields: Record<string, unknown> }>;
+  const types = (old: boolean) => {
+    const d = JSON.parse(JSON.stringify(checkinDescriptor)) as { nested: { vigo: { nested: { checkin: { nested: { v1: { nested: V1 } } } } } } };
+    const v1 = d.nested.vigo.nested.checkin.nested.v1.nested;
+    if (old) {
+      for (const f of ['traits_sha256', 'traits_json', 'fleet_sha256']) delete v1.CheckIn!.fields[f];
+      delete v1.Ack!.fields.traits_sha256;
+      delete v1.ServerMessage!.fields.fleet;
+      v1.ServerMessage!.oneofs!.kind!.oneof = v1.ServerMessage!.oneofs!.kind!.oneof.filter((k) => k !== 'fleet');
+      delete v1.SwarmFleet;
+    }
+    const root = protobuf.Root.fromJSON(d as unknown as protobuf.INamespace);
+    return { agent: root.lookupType('vigo.checkin.v1.AgentMessage'), server: root.lookupType('vigo.checkin.v1.ServerMessage') };
+  };
+  const now = types(false);
+  const old = types(true);
+  const fleet = { sha256: v.fleet_sha256, name_map_json: JSON.stringify(v.name_map), peer_hints_json: JSON.stringify(v.peer_hints) };
+  const bytes = now.server.encode(now.server.fromObject({ seq: 0, fleet })).finish();
+  const back = now.server.toObject(now.server.decode(bytes), { oneofs: true }) as { kind?: string; fleet?: unknown };
+  assert.equal(back.kind, 'fleet');
+  assert.deepEqual(back.fleet, fleet);
+  const o = old.server.toObject(old.server.decode(bytes), { defaults: true, oneofs: true }) as { kind?: string; seq: number };
+  assert.equal(o.kind, undefined, 'an older agent sees no kind');
+  assert.equal(o.seq, 0, 'and seq 0 matches none of its requests');
+  const ci = now.agent.encode(now.agent.fromObject({ seq: 7, checkin: { policy_version: 3, fingerprint: 'fp', traits_sha256: v.traits.sha256, traits_json: v.traits.text, fleet_sha256: v.fleet_sha256 } })).finish();
+  const oc = old.agent.toObject(old.agent.decode(ci), { defaults: true, oneofs: true }) as { checkin: Record<string, unknown> };
+  assert.deepEqual(oc.checkin, { policy_version: 3, fingerprint: 'fp', trust_sha256: '' }, 'an older server reads the check-in it knows');
+  const ack = old.server.encode(old.server.fromObject({ seq: 7, ack: { policy_version: 3, interval_s: 60 } })).finish();
+  const na = now.server.toObject(now.server.decode(ack), { defaults: true, oneofs: true }) as { ack: { traits_sha256: string } };
+  assert.equal(na.ack.traits_sha256, '', "an older server's Ack carries no traits sha: the agent then sends only the sha");
+});
