@@ -2,12 +2,14 @@
 // loopback: each envoy's puddle and gitback traits arrive through check-in (users with real
 // homes and uids, a real bare repo per envoy with different tips), the mesh views answer
 // (both hosts, the divergent ref, the founder's name), the fleet name map and each envoy's
-// peer hints get written on the envoys (0644, the other envoy only), and after a vigosrv
-// restart the views answer again from the stored traits.
+// peer hints get written on the envoys (0644, the other envoy only), after a vigosrv
+// restart the views answer again from the stored traits, and a vigosrv that lost them gets
+// them again.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Fleet, freePort, waitFor } from '../server/harness.js';
 import { fromHex, mintNameClaim, projectId, publicKeyFromSeed, seedSigner, sha256Hex, toHex } from '../../src/trust/index.js';
@@ -116,4 +118,13 @@ test('traits arrive, the views answer, name-map.json and peer-hints.json get wri
   const again = parseGitbackFleetView(await fleet.api<unknown>('GET', '/api/v1/swarm/gitback/fleet')) as GitbackFleetView;
   assert.deepEqual(again.projects.map((x) => [x.handle, x.hosts.length, x.divergent_refs]), [['web', 2, ['refs/heads/main']]]);
   assert.match(fleet.srv!.out(), /swarm fleet: 2 envoy\(s\)' traits loaded/);
+
+  // a server that lost them (the rows gone) answers zeros, and the agents send them again
+  await fleet.stopServer();
+  const db = new Database(join(fleet.dataDir, 'db', 'vigo.db'));
+  db.prepare('DELETE FROM envoy_traits').run();
+  db.close();
+  await fleet.startServer(base + gates);
+  assert.deepEqual(parseGitbackFleetView(await fleet.api<unknown>('GET', '/api/v1/swarm/gitback/fleet')).projects, []);
+  await waitFor('the agents to send their traits again', async () => parseGitbackFleetView(await fleet.api<unknown>('GET', '/api/v1/swarm/gitback/fleet')).projects[0]?.hosts.length === 2, 120_000, 250);
 });
