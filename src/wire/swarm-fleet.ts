@@ -305,14 +305,20 @@ function holding(o: Obj, path: string): Pick<GitbackProjectTrait, (typeof HOLDIN
     tombstoned: bool(o.tombstoned, `${path}.tombstoned`),
   };
 }
-function gitbackProject(v: unknown, path: string): GitbackProjectTrait {
-  const o = obj(v, path, ['project_id', 'handle', 'founder', 'scope', 'members', ...HOLDING]);
+/** What names a project: the same fields in the trait and in the view. */
+function projectHead(o: Obj, path: string): Pick<GitbackProjectTrait, 'project_id' | 'handle' | 'founder' | 'scope' | 'members'> {
   return {
     project_id: hex64(o.project_id, `${path}.project_id`),
     handle: handle(o.handle, `${path}.handle`),
     founder: hex64(o.founder, `${path}.founder`),
     scope: scope(o.scope, `${path}.scope`),
     members: pubkeys(o.members, `${path}.members`),
+  };
+}
+function gitbackProject(v: unknown, path: string): GitbackProjectTrait {
+  const o = obj(v, path, ['project_id', 'handle', 'founder', 'scope', 'members', ...HOLDING]);
+  return {
+    ...projectHead(o, path),
     ...holding(o, path),
   };
 }
@@ -410,12 +416,8 @@ export function parseGitbackFleetView(input: string | Uint8Array | unknown, what
       const path = `${what}.projects[${i}]`;
       const p = obj(x, path, ['project_id', 'handle', 'founder', 'founder_name', 'scope', 'members', 'hosts', 'divergent_refs', 'revokes', 'leaves']);
       return {
-        project_id: hex64(p.project_id, `${path}.project_id`),
-        handle: handle(p.handle, `${path}.handle`),
-        founder: hex64(p.founder, `${path}.founder`),
+        ...projectHead(p, path),
         founder_name: p.founder_name === null ? null : handle(p.founder_name, `${path}.founder_name`),
-        scope: scope(p.scope, `${path}.scope`),
-        members: pubkeys(p.members, `${path}.members`),
         hosts: arr(p.hosts, `${path}.hosts`, 100_000).map((h, j) => fleetHost(h, `${path}.hosts[${j}]`)),
         divergent_refs: arr(p.divergent_refs, `${path}.divergent_refs`, 100_000).map((r, j) => {
           const s = str(r, `${path}.divergent_refs[${j}]`, MAX_REF_NAME);
