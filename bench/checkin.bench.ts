@@ -3,7 +3,11 @@
 // Prints no-change check-ins per second per server core (closed loop), p50/p99 latency at
 // a fixed cadence, server RSS per connected envoy, and the server CPU cost of a no-change
 // check-in relative to a bare gRPC echo of the same messages on the same kind of stream
-// (a separate echo process), all measured in this run.
+// (a separate echo process), all measured in this run. Then the swarm traits (issue 14):
+// the server's no-change cost with traits and fleet shas on every check-in vs without them,
+// and the agent's cost per check-in of its traits with the change detection vs collecting
+// them afresh every time (BENCH_TRAIT_USERS users with puddles, BENCH_TRAIT_PROJECTS bare
+// repos, in a temp VIGO_ROOT).
 //
 //   BENCH_ENVOYS (default 10000)   connected envoys
 //   BENCH_SECONDS (default 5)      length of each measured phase
@@ -13,8 +17,8 @@
 //     BENCH_POLICY (before|after), BENCH_INTERVAL_S (10), BENCH_DOWN_S (3), BENCH_SEED (1)
 // The script raises the fd limit to the hard limit (each envoy is one socket on each side).
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,8 +26,10 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
-import { CheckinStream, CheckinSchedule, seededRandom } from '../src/agent/index.js';
-import { checkinService, type AgentMessage, type ServerMessage } from '../src/wire/checkin.js';
+import { CheckinStream, CheckinSchedule, seededRandom, TraitsCollector } from '../src/agent/index.js';
+import { checkinService, NO_FLEET_SHA, type AgentMessage, type CheckInMsg, type ServerMessage } from '../src/wire/checkin.js';
+import { traitsSha, traitsText, type Traits } from '../src/wire/swarm-fleet.js';
+import { fromHex, mintNameClaim, projectId, publicKeyFromSeed, seedSigner, sha256Hex, toHex } from '../src/trust/index.js';
 import { createEnvoyCsr } from '../src/wire/enroll.js';
 import { signEnvoyCsr } from '../src/server/index.js';
 
@@ -96,7 +102,7 @@ function pct(sorted: number[], p: number): number {
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Closed loop: INFLIGHT workers each check in on the next stream as soon as the last answer came. */
-async function closedLoop(streams: CheckinStream[], pid: number, seconds: number): Promise<{ rate: number; perCore: number; cpuPerCheckinUs: number }> {
+async function closedLoop(streams: CheckinStream[], pid: number, seconds: number, swarm?: (s: CheckinStream) => Pick<CheckInMsg, 'traits_sha256' | 'traits_json' | 'fleet_sha256'>): Promise<{ rate: number; perCore: number; cpuPerCheckinUs: number }> {
   let count = 0;
   let next = 0;
   const end = Date.now() + seconds * 1000;
@@ -106,7 +112,7 @@ async function closedLoop(streams: CheckinStream[], pid: number, seconds: number
     Array.from({ length: Math.min(INFLIGHT, streams.length) }, async () => {
       while (Date.now() < end) {
         const s = streams[next++ % streams.length] as CheckinStream;
-        await s.checkin(0, 'bench-fingerprint-0123456789abcdef', 30_000);
+        await s.checkin(0, 'bench-fingerprint-0123456789abcdef', 30_000, '', swarm?.(s));
         count++;
       }
     }),
@@ -310,6 +316,55 @@ async function reconnectBench(dir: string, root: string, children: ChildProcess[
   for (const s of streams) s.close();
 }
 
+/** Traits of a plausible envoy: `users` puddle users with claims, `projects` projects with 3 refs. */
+async function sampleTraits(users: number, projects: number): Promise<Traits> {
+  const key = (n: string) => fromHex(sha256Hex(`bench/${n}`));
+  const pk = (n: string) => toHex(publicKeyFromSeed(key(n)));
+  const us = await Promise.all(Array.from({ length: users }, async (_, i) => ({ user: `u${i}`, uid: 2000 + i, pubkey: pk(`u${i}`), initialized: true, unlocked: i % 2 === 0, pair_pending: false, name_claim: await mintNameClaim(seedSigner(key(`u${i}`)), `user-${i}`, 1764000000) })));
+  const ps = Array.from({ length: projects }, (_, i) => ({ project_id: projectId(fromHex(pk('u0')), `p${i}`), handle: `p${i}`, founder: pk('u0'), scope: 'swarm-wide' as const, members: [pk('u0'), pk('u1')], bare_repo: true, bare_repo_bytes: 123456, refs: { 'refs/heads/main': 'a'.repeat(40), 'refs/heads/dev': 'b'.repeat(40), 'refs/tags/v1': 'c'.repeat(40) }, revokes: 1, leaves: 0, tombstoned: false }));
+  return { v: 1, puddle: { users: us }, gitback: { projects: ps } };
+}
+
+/** An envoy's files as the collector reads them: users with puddles and projects, real bare repos. */
+async function traitsRoot(dir: string, users: number, projects: number): Promise<{ env: { VIGO_ROOT: string }; passwd: { name: string; uid: number; home: string }[] }> {
+  const root = join(dir, 'envoy');
+  const t = await sampleTraits(users, projects);
+  const passwd = t.puddle.users.map((u) => ({ name: u.user, uid: 0, home: join(dir, 'homes', u.user) }));
+  const git = (args: string[], cwd?: string) => execFileSync('git', args, { cwd, env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x' } });
+  const work = join(dir, 'work');
+  git(['init', '-q', work]);
+  writeFileSync(join(work, 'f'), 'x\n');
+  git(['add', 'f'], work);
+  git(['commit', '-qm', 'x'], work);
+  for (const [i, u] of t.puddle.users.entries()) {
+    const p = join(passwd[i]!.home, '.vigo-puddle');
+    mkdirSync(p, { recursive: true });
+    writeFileSync(join(p, 'identity.pub'), `${u.pubkey}\n`);
+    writeFileSync(join(p, 'identity.wrapped'), 'w');
+    writeFileSync(join(p, 'name-claim.json'), JSON.stringify(u.name_claim));
+    for (const pr of t.gitback.projects) {
+      const d = join(passwd[i]!.home, '.vigo-gitback', pr.project_id);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'project.json'), JSON.stringify({ version: 1, project_id: pr.project_id, handle: pr.handle, founder: pr.founder, scope: pr.scope, members: pr.members, tombstoned_at: null }));
+    }
+  }
+  for (const pr of t.gitback.projects) {
+    const bare = join(root, 'var/lib/vigo/swarm/gitback/projects', `${pr.project_id}.git`);
+    mkdirSync(join(bare, '..'), { recursive: true });
+    git(['init', '-q', '--bare', bare]);
+    git(['push', '-q', bare, 'HEAD:refs/heads/main', 'HEAD:refs/heads/dev', 'HEAD:refs/tags/v1'], work);
+  }
+  return { env: { VIGO_ROOT: root }, passwd };
+}
+
+/** µs per call of the agent's traits for one check-in. */
+function perCallUs(c: TraitsCollector, n: number): number {
+  c.current();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) c.current();
+  return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigo-bench-'));
   const root = join(dir, 'server');
@@ -363,6 +418,26 @@ async function main(): Promise<void> {
     const vigoSample = streams.slice(0, ECHO_STREAMS);
     const sameLoop = await closedLoop(vigoSample, pid, SECONDS);
 
+    // traits: every sampled envoy reports its traits once and takes its fleet; then no-change
+    // check-ins carry both shas (what a current agent sends) and the server compares strings
+    log(`  traits: ${ECHO_STREAMS} envoys report traits, then no-change check-ins with traits and fleet shas…`);
+    const traits = await sampleTraits(Number(process.env.BENCH_TRAIT_USERS ?? 5), Number(process.env.BENCH_TRAIT_PROJECTS ?? 5));
+    const tText = traitsText(traits);
+    const tSha = traitsSha(tText);
+    const fleetOf = new Map<CheckinStream, string>();
+    for (const s of vigoSample) s.onFleet = (m) => void fleetOf.set(s, m.sha256);
+    for (let i = 0; i < vigoSample.length; i += 100) await Promise.all(vigoSample.slice(i, i + 100).map((s) => s.checkin(0, 'bench-fingerprint-0123456789abcdef', 60_000, '', { traits_sha256: tSha, traits_json: tText, fleet_sha256: NO_FLEET_SHA })));
+    const swarmFields = (s: CheckinStream) => ({ traits_sha256: tSha, traits_json: '', fleet_sha256: fleetOf.get(s) ?? NO_FLEET_SHA });
+    await closedLoop(vigoSample, pid, 1, swarmFields); // every envoy's fleet settles (one rebuild per envoy after the last report)
+    const traitsLoop = await closedLoop(vigoSample, pid, SECONDS, swarmFields);
+    const plainAgain = await closedLoop(vigoSample, pid, SECONDS);
+
+    log('  the agent side: traits per check-in with and without change detection…');
+    const tr = await traitsRoot(dir, Number(process.env.BENCH_TRAIT_USERS ?? 5), Number(process.env.BENCH_TRAIT_PROJECTS ?? 5));
+    const mk = (detect: boolean) => new TraitsCollector({ env: tr.env, users: () => tr.passwd, log: () => undefined, passwdFile: null, detect, maxAgeMs: 3_600_000 });
+    const detected = perCallUs(mk(true), 500);
+    const always = perCallUs(mk(false), 100);
+
     const perEnvoyKb = (rss1 - rss0) / N;
     const f = (x: number, d = 0) => x.toFixed(d);
     const row = (k: string, v: string, goal = '') => process.stdout.write(`${k.padEnd(50)} ${v.padEnd(26)} ${goal}\n`);
@@ -381,6 +456,11 @@ async function main(): Promise<void> {
     row(`vigosrv on the same ${ECHO_STREAMS} streams`, `${f(sameLoop.perCore)} /s/core, ${f(sameLoop.cpuPerCheckinUs, 1)} µs`);
     row('cost of a no-change check-in ÷ bare echo', `${f(sameLoop.cpuPerCheckinUs / echoLoop.cpuPerCheckinUs, 2)}×`);
     row(`echo latency at ${RATE}/s, p50 / p99`, `${f(echoCad.p50, 2)} / ${f(echoCad.p99, 2)} ms`);
+    const tPlain = (sameLoop.cpuPerCheckinUs + plainAgain.cpuPerCheckinUs) / 2;
+    row(`no-change check-in with traits + fleet shas (${ECHO_STREAMS})`, `${f(traitsLoop.perCore)} /s/core, ${f(traitsLoop.cpuPerCheckinUs, 1)} µs`, `goal ≥1,500/s/core: ${traitsLoop.perCore >= 1500 ? 'met' : 'MISSED'}`);
+    row('  … without them (mean of before and after)', `${f(tPlain, 1)} µs`, `traits on ÷ off: ${f(traitsLoop.cpuPerCheckinUs / tPlain, 2)}×`);
+    row(`agent traits per check-in, change detection`, `${f(detected, 1)} µs`, `(${tr.passwd.length} users, ${traits.gitback.projects.length} projects)`);
+    row(`agent traits per check-in, collected every time`, `${f(always, 1)} µs`, `detection saves ${f(always / detected, 1)}×`);
     process.stdout.write('\n(the client side runs in one Node process on the same 2 cores; per-core figures divide by the server process CPU time only)\n');
     for (const s of [...streams, ...echoStreams]) s.close();
   } finally {

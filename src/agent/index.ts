@@ -15,3 +15,6 @@ export { CheckinSchedule, seededRandom } from './checkin/schedule.js';
 export { converge } from './engine/index.js';
 export { isEnrolled, readIdentity } from './checkin/identity.js';
 export type { EnvoyIdentity } from './checkin/identity.js';
+export { collectTraits, TraitsCollector } from './traits/collect.js';
+export type { CollectOptions, CurrentTraits, PasswdUser } from './traits/collect.js';
+export { heldFleetSha, writeFleetFiles } from './traits/fleet-files.js';

@@ -11,3 +11,7 @@ export type { PemPair } from './pki.js';
 export { globMatches, loadStacks, resolveBundle, validateStacks } from './stacks/index.js';
 export { resolveGate, resolveSwarmAssignment, swarmPatternError } from './swarm-gates.js';
 export type { SwarmGatesConfig } from './swarm-gates.js';
+export { FleetStore } from './swarm-fleet/store.js';
+export type { FleetEnvoy, FleetStoreOptions, TraitsVerdict } from './swarm-fleet/store.js';
+export { buildGitbackView, buildNameMap, buildPeerHints, buildPuddleView, displayName, divergentRefs, hostState, puddleHealth, DEFAULT_STALE_AFTER_S } from './swarm-fleet/views.js';
+export type { NameMapResult, StoredTraits, ViewOptions } from './swarm-fleet/views.js';

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { parseCheckinSection, stateFingerprint } from '../../src/agent/index.js';
 
 test('checkin section: defaults, and refusals naming the field', () => {
-  assert.deepEqual(parseCheckinSection({ file: '/e/agent.yaml', sections: {} }), { timeout_s: 10, spool_max: 1000, report_max_bytes: 1048576, dead_letter_max: 50 });
+  assert.deepEqual(parseCheckinSection({ file: '/e/agent.yaml', sections: {} }), { timeout_s: 10, spool_max: 1000, report_max_bytes: 1048576, dead_letter_max: 50, traits: true, traits_max_age_s: 60 });
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { traits: 'yes' } } }), /checkin\.traits: /);
+  assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { traits_max_age_s: 0 } } }), /checkin\.traits_max_age_s: /);
   // the report cap must leave room under the server's 8 MiB receive limit, and hold a summary
   assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { report_max_bytes: 8 * 1024 * 1024 } } }), /checkin\.report_max_bytes: /);
   assert.throws(() => parseCheckinSection({ file: '/e/agent.yaml', sections: { checkin: { report_max_bytes: 100 } } }), /checkin\.report_max_bytes: /);
