@@ -30,3 +30,5 @@ export { checkGitbackGates } from './gate.js';
 export type { GitbackReplicator, ReplicaCount } from './replicator.js';
 export { GitbackService } from './daemon/service.js';
 export { EnvelopeCache, gossipEnvelopeStore, revokesDir, storeLeave, storeRevoke } from './envelopes.js';
+export { knownPuddleKeys } from './binding.js';
+export { nameMapPath, readFleetNameMap } from './names.js';

@@ -12,6 +12,7 @@ import { rekeyPreflight, runRekeyHook } from './rekey-hook.js';
 import { bindToEnvoy, boundLine, type BindResult } from './bind-client.js';
 import { daemonTimeoutMs } from './remote-helper.js';
 import { bindingState } from './binding.js';
+import { adoptAtUnlock } from './adopt.js';
 
 /** One bind with a signer the puddle just handed us; null when there is no daemon or nothing to do. */
 async function bindWith(env: NodeJS.ProcessEnv, signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
@@ -40,13 +41,16 @@ export function registerGitbackHooks(hooks: PuddleHooks, env: NodeJS.ProcessEnv)
     },
   });
   // Best effort, silent without a daemon: a failed bind is one line, never the unlock's failure.
+  // Then ADR-023 auto-adoption (src/gitback/adopt.ts), which never throws either.
   hooks.unlock.register({
     name: 'gitback',
     run: async (ctx) => {
+      const lines: string[] = [];
       const b = await bindWith(env, ctx.signer, ctx.now, false);
-      if (b?.ok === true) return [`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`];
-      if (b?.ok === false) return [`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`];
-      return [];
+      if (b?.ok === true) lines.push(`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`);
+      if (b?.ok === false) lines.push(`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`);
+      lines.push(...(await adoptAtUnlock({ ...env, HOME: ctx.home }, ctx.signer, ctx.now)));
+      return lines;
     },
   });
 }

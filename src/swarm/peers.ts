@@ -37,6 +37,8 @@ export interface Peer {
 
 interface Held {
   host: string;
+  /** null: an old 2-field line (and none with a handle heard from this host before) */
+  handle: string | null;
   scope: Scope | null;
   expiresAt: number;
 }
@@ -88,7 +90,8 @@ export class ProjectPeers {
     }
     if (!m.has(host) && m.size >= MAX_PEERS_PER_PROJECT) return this.full();
     // An old 2-field line from a host that gave its scope before does not erase it.
-    m.set(host, { host: a.host, scope: a.scope ?? m.get(host)?.scope ?? null, expiresAt });
+    const before = m.get(host);
+    m.set(host, { host: a.host, handle: a.handle ?? before?.handle ?? null, scope: a.scope ?? before?.scope ?? null, expiresAt });
     return { accepted: true };
   }
 
@@ -176,6 +179,27 @@ export class ProjectPeers {
       if (hosts.length > 0) out.push({ projectId: pid, hosts });
     }
     return out.sort((a, b) => (a.projectId < b.projectId ? -1 : 1));
+  }
+
+  /**
+   * What live peers announce, grouped by (project, handle) — a host naming another handle
+   * for the same id makes its own entry, so a lie cannot hide the truth — with the scope
+   * the first of its hosts (in sort order) gave. For gitback-announced.json.
+   */
+  announcedEntries(now: number): Array<{ projectId: Hex; handle: string | null; scope: Scope | null; hosts: string[] }> {
+    const out: Array<{ projectId: Hex; handle: string | null; scope: Scope | null; hosts: string[] }> = [];
+    for (const [pid, m] of this.holders) {
+      const groups = new Map<string, { handle: string | null; scope: Scope | null; hosts: string[] }>();
+      const live = [...m.values()].filter((h) => h.expiresAt > now).sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+      for (const h of live) {
+        const k = h.handle === null ? '' : `:${h.handle}`;
+        const g = groups.get(k) ?? { handle: h.handle, scope: h.scope, hosts: [] };
+        g.hosts.push(h.host);
+        groups.set(k, g);
+      }
+      for (const g of groups.values()) out.push({ projectId: pid, ...g });
+    }
+    return out;
   }
 
   /** Drops expired entries; returns how many went. */

@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentConfig, AgentContext, AgentService } from '../agent/index.js';
 import { isEnrolled, readIdentity } from '../agent/index.js';
-import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig } from '../gitback/index.js';
+import { EnvelopeCache, gossipEnvelopeStore, knownPuddleKeys, LocalGitbackView, nameMapPath, parseGitbackConfig, readFleetNameMap } from '../gitback/index.js';
 import { cryptoRng, systemClock, type Clock, type Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
@@ -261,6 +261,8 @@ export class SwarmService implements AgentService {
       // a replica this envoy holds for no local user still has to be announced: its handle is not known here
       held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
       cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
+      // the keys bound here (the users who may adopt at unlock) and the fleet's named ones
+      founderCandidates: () => knownPuddleKeys(env, readFleetNameMap(nameMapPath(env))),
       clock: this.clock,
       // not gossip.poke(): a tick reads every project's envelopes, and a datagram comes from
       // every peer each interval; its store poll (5 s) meets a peer first heard and reconciles at once
