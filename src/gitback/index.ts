@@ -32,3 +32,7 @@ export { GitbackService } from './daemon/service.js';
 export { EnvelopeCache, gossipEnvelopeStore, revokesDir, storeLeave, storeRevoke } from './envelopes.js';
 export { knownPuddleKeys } from './binding.js';
 export { nameMapPath, readFleetNameMap } from './names.js';
+export { decideLastCopy, formatPuddleLeave, puddleLeave } from './puddle-leave.js';
+export type { LastCopyDecision, LocalProjectView, PuddleLeaveResult } from './puddle-leave.js';
+export { planAdoption } from './adopt.js';
+export type { AdoptionPlan, AdoptCandidate } from './adopt.js';

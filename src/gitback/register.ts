@@ -5,6 +5,8 @@
  * and the bindings.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { checkGitbackGates } from './gate.js';
 import type { PuddleHooks } from '../puddle/index.js';
 import { paths } from '../platform/paths.js';
 import { toHex, type Signer } from '../trust/index.js';
@@ -23,6 +25,15 @@ async function bindWith(env: NodeJS.ProcessEnv, signer: Signer, now: number, for
     return { ok: true, result: await bindToEnvoy(sock, signer, now, daemonTimeoutMs(env)) };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function gitbackOpen(env: NodeJS.ProcessEnv): boolean {
+  try {
+    checkGitbackGates(process.getuid?.() ?? -1, userInfo().username, env);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -49,7 +60,8 @@ export function registerGitbackHooks(hooks: PuddleHooks, env: NodeJS.ProcessEnv)
       const b = await bindWith(env, ctx.signer, ctx.now, false);
       if (b?.ok === true) lines.push(`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`);
       if (b?.ok === false) lines.push(`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`);
-      lines.push(...(await adoptAtUnlock({ ...env, HOME: ctx.home }, ctx.signer, ctx.now)));
+      // only where gitback is open to this user: adopted state is gitback state
+      if (gitbackOpen(env)) lines.push(...(await adoptAtUnlock({ ...env, HOME: ctx.home }, ctx.signer, ctx.now)));
       return lines;
     },
   });

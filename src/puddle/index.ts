@@ -18,3 +18,4 @@ export { clearNameClaim, signNameClaim, writeNameClaim } from './name.js';
 export { rekeyPair } from './rekey.js';
 export { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from './unlock.js';
 export { processName } from './lock.js';
+export { removePuddleFiles, type RemovedPuddle } from './leave.js';
