@@ -49,6 +49,9 @@ import { DEFAULT_REPLICATION_CONFIG } from './replication.js';
 import { envoyIdOf } from './transport-identity.js';
 import { DEFAULT_SWARM_PORT } from './transport.js';
 
+/** Envelope gossip is poked by announces at most this often (what its store poll used to be). */
+const PEER_POKE_MS = 5_000;
+
 const section = z
   .object({
     listen: z
@@ -118,6 +121,14 @@ export class SwarmService implements AgentService {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.rng = opts.rng ?? cryptoRng;
+  }
+
+  /**
+   * The reactor swept revokes or leaves into the envelope store: envelope gossip looks at
+   * the store now and sends them (its store poll is only the fallback). No-op while off.
+   */
+  envelopesSwept(): void {
+    this.running?.gossip.poke();
   }
 
   /** The running node, or null while the swarm is off here. */
@@ -249,6 +260,7 @@ export class SwarmService implements AgentService {
     } catch (e) {
       log(`scanning local projects: ${e instanceof Error ? e.message : String(e)}; again in ${this.cfg.rescan_s}s`);
     }
+    let lastGossipPoke = 0;
     let announcer: Announcer | null = new Announcer({
       host,
       envoyId,
@@ -264,9 +276,17 @@ export class SwarmService implements AgentService {
       // the keys bound here (the users who may adopt at unlock) and the fleet's named ones
       founderCandidates: () => knownPuddleKeys(env, readFleetNameMap(nameMapPath(env))),
       clock: this.clock,
-      // not gossip.poke(): a tick reads every project's envelopes, and a datagram comes from
-      // every peer each interval; its store poll (5 s) meets a peer first heard and reconciles at once
-      onPeers: () => node.poke(),
+      // gossip too, at most every PEER_POKE_MS: a gossip tick reads every project's envelopes
+      // and a datagram comes from every peer each interval, yet a peer first heard should be
+      // reconciled with soon (the store poll is only a slow fallback now)
+      onPeers: () => {
+        node.poke();
+        const t = this.clock.now();
+        if (t - lastGossipPoke >= PEER_POKE_MS) {
+          lastGossipPoke = t;
+          gossip.poke();
+        }
+      },
       log,
     });
     try {

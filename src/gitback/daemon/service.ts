@@ -153,6 +153,7 @@ export class GitbackService implements AgentService {
   private replicator: GitbackReplicator | null = null;
   /** `uid pid` pairs already told to the replicator as members (the decision is not re-run each sweep) */
   private readonly members = new Set<string>();
+  private readonly sweptListeners: Array<(r: { revokes: number; leaves: number }) => void> = [];
 
   /** `clock` decides (the access decision, the sweep's time and wall-time cap); the timers stay libuv's */
   constructor(
@@ -165,6 +166,15 @@ export class GitbackService implements AgentService {
    * running SwarmNode), or null while the envoy has no swarm assignment. Any time, before
    * or after start.
    */
+  /**
+   * Called right after a sweep persisted revokes or leaves into the envelope store (the
+   * agent glue pokes the swarm's envelope gossip with it, so they leave at once rather than
+   * at the gossip's next store poll). Listeners must not throw; one that does is logged.
+   */
+  onEnvelopesSwept(cb: (r: { revokes: number; leaves: number }) => void): void {
+    this.sweptListeners.push(cb);
+  }
+
   setReplicator(r: GitbackReplicator | null): void {
     this.replicator = r;
     this.members.clear();
@@ -226,6 +236,15 @@ export class GitbackService implements AgentService {
         if (r.revokes + r.leaves + r.tombstones > 0) statusService.invalidate();
         this.noteMembers(access, r.held, log);
         if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
+        if (r.revokes + r.leaves > 0) {
+          for (const cb of this.sweptListeners) {
+            try {
+              cb({ revokes: r.revokes, leaves: r.leaves });
+            } catch (e) {
+              log(`sweep: a listener failed: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          }
+        }
         reapOnce(env, clock.now(), this.cfg.envelope_retention_days * 86400, log);
         // work left behind by the bounds goes on soon, not a whole interval later
         if (r.more && this.timer) this.backlogTimer = setTimeout(tick, SWEEP_BACKLOG_TICK_MS);
