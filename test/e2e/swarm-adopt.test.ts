@@ -1,0 +1,149 @@
+// Issue 12 items 5–6 end to end: ADR-023 auto-adoption at `puddle unlock` and `puddle leave`,
+// with one vigosrv and two envoys (A, B) in the netns bed, each a real `vigo agent run`.
+// One person's puddle on both envoys: Alice's puddle files are copied as root into Bob's
+// home (B's local user), simulating an earlier `puddle pair` (built elsewhere). What an
+// operator checks: what unlock and leave print, the files in the user's home, the bare
+// repos' refs, that git still works on A.
+//
+// The tests run in order and build on each other (one bed for the file).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chownSync, copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { netnsUnavailable } from '../helpers/netns.js';
+import { userSupport } from '../helpers/users.js';
+import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+
+const skip = netnsUnavailable() ?? userSupport();
+const TICK_S = 2;
+const ANNOUNCE_S = 2;
+
+async function commit(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
+  writeFileSync(join(dir, file), `${message}\n`);
+  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
+  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
+  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
+  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
+}
+
+function same(a: Record<string, string>, b: Record<string, string>): boolean {
+  return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+}
+
+/** The entry an envoy's gitback-announced.json lists for a project, or null. */
+function announcedEntry(f: SwarmFleet, host: string, pid: string): { handle: string | null; dr_scope: string | null; hosts: string[] } | null {
+  const file = join(f.envoy(host).root, 'var/lib/vigo/swarm/gitback/gitback-announced.json');
+  if (!existsSync(file)) return null;
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { v: number; projects: Array<{ project_id: string; handle: string | null; dr_scope: string | null; hosts: string[] }> };
+  return doc.projects.find((p) => p.project_id === pid) ?? null;
+}
+
+describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)', { skip: skip ?? false }, () => {
+  const fleet = useSwarmFleet({
+    envoys: [
+      { host: 'a', hostname: 'env-a', user: 'alice' },
+      { host: 'b', hostname: 'env-b', user: 'bob' },
+    ],
+    serverSwarm: '  enabled: ["env-*"]\n  gitback:\n    enabled: ["env-*"]\n  puddle:\n    enabled: ["env-*"]\n',
+    agentSwarm: { catchup_interval_s: TICK_S, announce_interval_s: ANNOUNCE_S, rescan_s: 1 },
+  });
+  let pid = '';
+  const work = (): string => join(fleet().user('a').u.home, 'dr');
+
+  test('the founder pushes on A; leave on the only envoy of the puddle refuses without --yes-last-copy', { timeout: 180_000 }, async () => {
+    const f = fleet();
+    const alice = f.user('a');
+    ok(await alice.vigo(['swarm', 'puddle', 'init']), 'alice: puddle init');
+    ok(await alice.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'alice: puddle unlock');
+    ok(await alice.git(['init', '-q', '-b', 'main', work()]), 'git init');
+    await commit(alice, work(), 'README', 'founded on A');
+    const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'dr', '--scope', 'members-only'], { cwd: work() }), 'project init dr');
+    pid = /gitback:\/\/([0-9a-f]{64})\/dr/.exec(init.stdout)?.[1] ?? '';
+    assert.ok(pid, init.stdout);
+    assert.ok(f.refs('a', pid)['refs/heads/main'], 'A holds the pushed repo');
+
+    const r = await alice.vigo(['swarm', 'puddle', 'leave', '--yes']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /nothing shows another envoy holding this puddle/);
+    assert.match(r.stderr, /--yes-last-copy/);
+    for (const fl of ['identity.wrapped', 'identity.salt', 'identity.pub']) assert.ok(existsSync(join(alice.u.home, '.vigo-puddle', fl)), `${fl} is still there`);
+    assert.ok(existsSync(join(alice.u.home, '.vigo-gitback', pid, 'project.json')), 'the project state is still there');
+  });
+
+  test('on B, unlock of the same puddle adopts the founded project and DR catch-up brings its refs', { timeout: 180_000 }, async () => {
+    const f = fleet();
+    const alice = f.user('a');
+    const bob = f.user('b');
+    // as root: Alice's wrapped identity becomes Bob's, as a pairing would have written it
+    const from = join(alice.u.home, '.vigo-puddle');
+    const to = join(bob.u.home, '.vigo-puddle');
+    rmSync(to, { recursive: true, force: true });
+    mkdirSync(to, { mode: 0o700 });
+    chownSync(to, bob.u.uid, bob.u.gid);
+    for (const [fl, mode] of [['identity.wrapped', 0o600], ['identity.salt', 0o600], ['identity.pub', 0o644]] as const) {
+      copyFileSync(join(from, fl), join(to, fl));
+      chownSync(join(to, fl), bob.u.uid, bob.u.gid);
+      chmodSync(join(to, fl), mode);
+    }
+    // B hears A announce dr (members-only, with its handle) and writes it to its cache
+    await until("B's gitback-announced.json lists dr from A", () => announcedEntry(f, 'b', pid)?.hosts.includes(f.envoy('a').addr), () => f.log('b'), 60_000);
+    assert.deepEqual({ ...announcedEntry(f, 'b', pid), hosts: [] }, { project_id: pid, handle: 'dr', founder: null, dr_scope: 'members-only', hosts: [] });
+
+    const unlock = ok(await bob.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'bob: unlock');
+    const adopted = Date.now();
+    assert.match(unlock.stdout, new RegExp(`Gitback: adopted dr \\(${pid.slice(0, 12)}…, held on ${f.envoy('a').addr.replace(/\./g, '\\.')}\\); DR catch-up pulls its bytes`));
+    const cfg = JSON.parse(readFileSync(join(bob.u.home, '.vigo-gitback', pid, 'project.json'), 'utf8')) as { handle: string; scope: string; role: string };
+    assert.deepEqual([cfg.handle, cfg.scope, cfg.role], ['dr', 'members-only', 'admin']);
+    // a second unlock adopts nothing more (already held)
+    ok(await bob.vigo(['swarm', 'puddle', 'lock']), 'bob: lock');
+    const again = ok(await bob.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'bob: unlock again');
+    assert.doesNotMatch(again.stdout, /adopted/);
+
+    await until('B holds dr with the refs A has', () => same(f.refs('b', pid), f.refs('a', pid)), () => f.logs(), 90_000);
+    console.log(`B caught up ${((Date.now() - adopted) / 1000).toFixed(1)} s after the adoption (catch-up tick ${TICK_S} s)`);
+    const clone = join(bob.u.home, 'dr');
+    ok(await bob.git(['clone', '-q', `gitback://${pid}/dr`, clone]), 'bob clones dr on B');
+    assert.equal(ok(await bob.git(['log', '-1', '--format=%s'], { cwd: clone }), 'log').stdout.trim(), 'founded on A');
+  });
+
+  test('puddle leave on B removes the puddle, the session and the gitback state there; A still works', { timeout: 180_000 }, async () => {
+    const f = fleet();
+    const alice = f.user('a');
+    const bob = f.user('b');
+    const session = JSON.parse(readFileSync(join(bob.u.home, '.vigo-puddle', 'session.unlocked'), 'utf8')) as { pid: number };
+    // the typed confirmation, from stdin (not a terminal)
+    const wrong = await bob.vigo(['swarm', 'puddle', 'leave'], { input: 'no\n' });
+    assert.equal(wrong.status, 1, wrong.stdout + wrong.stderr);
+    assert.match(wrong.stderr, /not confirmed/);
+    assert.ok(existsSync(join(bob.u.home, '.vigo-puddle', 'identity.wrapped')), 'a wrong answer changes nothing');
+
+    const r = ok(await bob.vigo(['swarm', 'puddle', 'leave', '--json'], { input: 'leave\n' }), 'bob: puddle leave');
+    assert.match(r.stderr, new RegExp(`the puddle lives on on: ${f.envoy('a').addr.replace(/\./g, '\\.')}`));
+    const out = JSON.parse(r.stdout.trim()) as { last_copy: boolean; other_hosts: string[]; removed: { puddle_files: string[]; session_locked: boolean; projects: number }; projects: Array<{ handle: string; held_on: string[] }> };
+    assert.equal(out.last_copy, false);
+    assert.deepEqual(out.other_hosts, [f.envoy('a').addr]);
+    assert.equal(out.removed.session_locked, true);
+    assert.ok(['identity.pub', 'identity.salt', 'identity.wrapped'].every((x) => out.removed.puddle_files.includes(x)), out.removed.puddle_files.join(' '));
+    assert.equal(out.removed.projects, 1);
+    assert.deepEqual(out.projects, [{ project_id: pid, handle: 'dr', held_on: [f.envoy('a').addr] }]);
+    assert.equal(existsSync(join(bob.u.home, '.vigo-puddle')), false, '~/.vigo-puddle is gone');
+    assert.equal(existsSync(join(bob.u.home, '.vigo-gitback')), false, '~/.vigo-gitback is gone');
+    let alive = true;
+    try {
+      process.kill(session.pid, 0);
+    } catch {
+      alive = false;
+    }
+    assert.equal(alive, false, 'the session helper holding the key has exited');
+    const st = ok(await bob.vigo(['swarm', 'puddle', 'status', '--json']), 'bob: status');
+    assert.equal((JSON.parse(st.stdout) as { initialized: boolean }).initialized, false);
+
+    // A's copy of the puddle and of the project are untouched and work
+    assert.ok(existsSync(join(alice.u.home, '.vigo-puddle', 'identity.wrapped')));
+    const tip = await commit(alice, work(), 'after.txt', 'after B left');
+    ok(await alice.git(['push', '-q', 'swarm', 'main'], { cwd: work() }), 'alice pushes on A after B left');
+    assert.equal(f.refs('a', pid)['refs/heads/main'], tip);
+    const pk = ok(await alice.vigo(['swarm', 'puddle', 'status', '--json']), 'alice: status');
+    assert.equal((JSON.parse(pk.stdout) as { unlocked: boolean }).unlocked, true, "A's session is still unlocked");
+  });
+});
