@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { fromHex, mintBootstrapToken, projectId, toHex, type Hex, type Scope, type Signer } from '../trust/index.js';
 import { ANNOUNCED_CACHE_FILE, checkAnnouncedEntry, parseAnnouncedCache, type AnnouncedCache } from '../wire/gitback-announced.js';
-import { listProjectIds, saveProject, type ProjectConfig } from './state.js';
+import { founderConfig, listProjectIds, saveProject } from './state.js';
 
 /** Projects one unlock adopts at most; the rest wait for the next unlock (each mints a token). */
 export const MAX_ADOPT_PER_UNLOCK = 64;
@@ -71,20 +71,7 @@ export function planAdoption(cache: AnnouncedCache, pubkey: Hex, local: Readonly
 export async function adoptProject(base: string, signer: Signer, c: AdoptCandidate, now: number): Promise<string> {
   const me = toHex(signer.publicKey);
   const root = await mintBootstrapToken(signer, c.handle, now);
-  const config: ProjectConfig = {
-    version: 1,
-    project_id: c.projectId,
-    handle: c.handle,
-    founder: me,
-    scope: c.scope,
-    members: [me],
-    role: 'admin',
-    created_at: now,
-    cross_subnet_members: [],
-    tombstoned_at: null,
-    successor: null,
-  };
-  return saveProject(base, { config, chain: [root], delegations: [] });
+  return saveProject(base, { config: founderConfig(c.projectId, c.handle, me, c.scope, now), chain: [root], delegations: [] });
 }
 
 /**

@@ -8,23 +8,17 @@
 // The tests run in order and build on each other (one bed for the file).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
-import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+import { commitFile, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
 
 const skip = netnsUnavailable() ?? userSupport();
 const TICK_S = 2;
 const ANNOUNCE_S = 2;
 
-async function commit(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
-  writeFileSync(join(dir, file), `${message}\n`);
-  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
-  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
-  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
-  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
-}
+const commit = commitFile;
 
 function same(a: Record<string, string>, b: Record<string, string>): boolean {
   return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
