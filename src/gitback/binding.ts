@@ -15,9 +15,9 @@
  *
  * Proof checking is pure; the record files are at the edges (read/write helpers below).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../platform/atomic.js';
+import { fsyncDir, writeJsonAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
 import { fromHex, parseStrictJson, signingMessage, verifyRaw, type Delegation, type Hex } from '../trust/index.js';
@@ -113,6 +113,15 @@ export function readBinding(env: Env, uid: number): BindingRecord | null {
 /** Root-owned, world-readable (a uid → public key map discloses nothing secret; clients check it to skip a bind). */
 export function writeBinding(env: Env, rec: BindingRecord): void {
   writeJsonAtomic(bindingPath(env, rec.uid), rec, { mode: 0o644, mkdirMode: 0o755 });
+}
+
+/** Removes the uid's binding (and syncs the directory); whether there was one. */
+export function removeBinding(env: Env, uid: number): boolean {
+  const file = bindingPath(env, uid);
+  if (!existsSync(file)) return false;
+  rmSync(file, { force: true });
+  fsyncDir(bindingsDir(env));
+  return true;
 }
 
 /** How the user's current puddle key stands against this envoy's binding for its uid. */

@@ -1,7 +1,8 @@
 /**
  * `vigo swarm puddle leave` (docs/puddle.md "Leaving an envoy"): removes this user's puddle
- * from THIS envoy only — the wrapped key files and the session (src/puddle/leave.ts), and
- * the user's gitback state here (~/.vigo-gitback) — after a typed confirmation. The puddle
+ * from THIS envoy only — the wrapped key files and the session (src/puddle/leave.ts), the
+ * user's gitback state here (~/.vigo-gitback) and this uid's binding (the helper daemon's
+ * `unbind`) — after a typed confirmation. The puddle
  * lives on on its other envoys, so the verb refuses when nothing shows another copy,
  * unless --yes-last-copy.
  *
@@ -20,8 +21,10 @@ import { paths } from '../platform/paths.js';
 import { removePuddleFiles } from '../puddle/index.js';
 import { fromHex, projectId, toHex, type Hex, type Scope } from '../trust/index.js';
 import { ANNOUNCED_CACHE_FILE, checkAnnouncedEntry, parseAnnouncedCache, type AnnouncedCache } from '../wire/gitback-announced.js';
-import { bindingPath, bindingState } from './binding.js';
-import type { GitbackContext } from './context.js';
+import { bindingPath } from './binding.js';
+import { unbindFromEnvoy } from './bind-client.js';
+import { daemonTimeoutMs } from './remote-helper.js';
+import { socketPath, socketPresent, type GitbackContext } from './context.js';
 import { FILES, listProjectIds, loadProject, projectDir } from './state.js';
 
 export interface LocalProjectView {
@@ -67,7 +70,8 @@ export interface PuddleLeaveResult {
   removed: { puddle_dir: string; puddle_files: string[]; session_locked: boolean; gitback_dir: string | null; projects: number };
   /** the projects whose local state went, and who else announces them */
   projects: Array<{ project_id: Hex; handle: string; held_on: string[] }>;
-  binding: { path: string; state: 'bound' | 'unbound' | 'mismatch'; note: string };
+  /** removed: through the helper daemon's unbind; none: there was none; kept: it could not be removed (note says why and what root does) */
+  binding: { path: string; state: 'removed' | 'none' | 'kept'; note: string };
 }
 
 function readCache(ctx: GitbackContext): AnnouncedCache | null {
@@ -136,8 +140,7 @@ export async function puddleLeave(ctx: GitbackContext, opts: { yes?: boolean; ye
   const p = await removePuddleFiles(dir);
   const hadBase = existsSync(base);
   if (hadBase) rmSync(base, { recursive: true, force: true });
-  const bState = bindingState(ctx.env, ctx.uid, pub);
-  const bPath = bindingPath(ctx.env, ctx.uid);
+  const binding = await dropBinding(ctx);
   return {
     left: true,
     pubkey: pub,
@@ -146,15 +149,26 @@ export async function puddleLeave(ctx: GitbackContext, opts: { yes?: boolean; ye
     evidence: decision.evidence,
     removed: { puddle_dir: dir, puddle_files: p.removed, session_locked: p.locked, gitback_dir: hadBase ? base : null, projects: local.length },
     projects,
-    binding: {
-      path: bPath,
-      state: bState,
-      note:
-        bState === 'unbound'
-          ? 'no binding for your uid on this envoy'
-          : `root-owned; it names a key no file here holds any more and grants nothing without your tokens; root removes it with \`sudo rm ${bPath}\`, and a later unlock of any puddle replaces it`,
-    },
+    binding,
   };
+}
+
+/** This uid's binding goes through the helper daemon's `unbind` (root owns the file); without the daemon it stays, said so. */
+async function dropBinding(ctx: GitbackContext): Promise<PuddleLeaveResult['binding']> {
+  const path = bindingPath(ctx.env, ctx.uid);
+  const kept = (why: string): PuddleLeaveResult['binding'] => ({
+    path,
+    state: 'kept',
+    note: `${path} stays (${why}); it names a key no file here holds any more and grants nothing without your tokens; root removes it with \`sudo rm ${path}\`, and a later unlock of any puddle replaces it`,
+  });
+  if (!existsSync(path)) return { path, state: 'none', note: 'no binding for your uid on this envoy' };
+  if (!socketPresent(ctx)) return kept(`the helper daemon is not running: ${socketPath(ctx)}`);
+  try {
+    const removed = await unbindFromEnvoy(socketPath(ctx), daemonTimeoutMs(ctx.env));
+    return removed === null ? { path, state: 'none', note: 'no binding for your uid on this envoy' } : { path, state: 'removed', note: `removed through the helper daemon (${path})` };
+  } catch (e) {
+    return kept(`the helper daemon did not remove it: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The human form of the result. */

@@ -105,6 +105,8 @@ describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)
     const alice = f.user('a');
     const bob = f.user('b');
     const session = JSON.parse(readFileSync(join(bob.u.home, '.vigo-puddle', 'session.unlocked'), 'utf8')) as { pid: number };
+    const binding = (host: string, uid: number): string => join(f.envoy(host).root, 'var/lib/vigo/swarm/gitback/bindings', `${uid}.json`);
+    assert.ok(existsSync(binding('b', bob.u.uid)), "unlock bound Bob's uid on B");
     // the typed confirmation, from stdin (not a terminal)
     const wrong = await bob.vigo(['swarm', 'puddle', 'leave'], { input: 'no\n' });
     assert.equal(wrong.status, 1, wrong.stdout + wrong.stderr);
@@ -113,12 +115,15 @@ describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)
 
     const r = ok(await bob.vigo(['swarm', 'puddle', 'leave', '--json'], { input: 'leave\n' }), 'bob: puddle leave');
     assert.match(r.stderr, new RegExp(`the puddle lives on on: ${f.envoy('a').addr.replace(/\./g, '\\.')}`));
-    const out = JSON.parse(r.stdout.trim()) as { last_copy: boolean; other_hosts: string[]; removed: { puddle_files: string[]; session_locked: boolean; projects: number }; projects: Array<{ handle: string; held_on: string[] }> };
+    const out = JSON.parse(r.stdout.trim()) as { binding: { state: string }; last_copy: boolean; other_hosts: string[]; removed: { puddle_files: string[]; session_locked: boolean; projects: number }; projects: Array<{ handle: string; held_on: string[] }> };
     assert.equal(out.last_copy, false);
     assert.deepEqual(out.other_hosts, [f.envoy('a').addr]);
     assert.equal(out.removed.session_locked, true);
     assert.ok(['identity.pub', 'identity.salt', 'identity.wrapped'].every((x) => out.removed.puddle_files.includes(x)), out.removed.puddle_files.join(' '));
     assert.equal(out.removed.projects, 1);
+    assert.equal(out.binding.state, 'removed');
+    assert.equal(existsSync(binding('b', bob.u.uid)), false, "B's binding of Bob's uid is gone (the daemon's unbind)");
+    assert.ok(existsSync(binding('a', alice.u.uid)), "A's binding is untouched");
     assert.deepEqual(out.projects, [{ project_id: pid, handle: 'dr', held_on: [f.envoy('a').addr] }]);
     assert.equal(existsSync(join(bob.u.home, '.vigo-puddle')), false, '~/.vigo-puddle is gone');
     assert.equal(existsSync(join(bob.u.home, '.vigo-gitback')), false, '~/.vigo-gitback is gone');

@@ -34,7 +34,7 @@ import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { gitEnv } from './git.js';
-import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
+import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid, unbindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
 import { diskStores } from '../stores/disk.js';
@@ -215,6 +215,7 @@ export class GitbackService implements AgentService {
       authorizeMigrate: (cred, req) => authorizeMigrate(access, cred, req),
       authorizeRetired: (cred, req) => authorizeRetired(access, cred, req.project_id),
       bind: (cred, challenge, proof) => bindUid(access, cred, challenge, proof),
+      unbind: (cred) => unbindUid(access, cred),
       // root sees every user's state; anyone else gets the same envoy-wide figures
       // (counts and sizes only — no user's files are disclosed beyond that)
       status: () => statusService.get(),
