@@ -47,8 +47,8 @@ export interface AnnouncerOptions {
    */
   founderCandidates?: () => Iterable<Hex>;
   clock: Clock;
-  /** called after a datagram added or refreshed a peer */
-  onPeers?: () => void;
+  /** called after a datagram added or refreshed a peer; `fresh`: it named one new or expired here */
+  onPeers?: (fresh: boolean) => void;
   log?: (line: string) => void;
 }
 
@@ -136,17 +136,20 @@ export class Announcer {
     this.counters.malformed += parsed.refused.length;
     const now = this.o.clock.now();
     let changed = false;
+    let fresh = false;
     for (const a of parsed.announces) {
       if (isIP(a.host) === 4 && a.host !== from) {
         this.counters.spoofed++;
         continue;
       }
-      if (this.o.peers.observe(a, now).accepted) {
+      const r = this.o.peers.observe(a, now);
+      if (r.accepted) {
         this.counters.accepted++;
         changed = true;
+        fresh ||= r.fresh === true;
       }
     }
-    if (changed) this.o.onPeers?.();
+    if (changed) this.o.onPeers?.(fresh);
   }
 
   private writeCache(): void {

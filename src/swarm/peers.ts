@@ -52,6 +52,8 @@ interface Presence {
 
 export interface ObserveResult {
   accepted: boolean;
+  /** accepted, and the entry is new or had expired (a peer first heard: a heal, a restart) */
+  fresh?: boolean;
   /** why not: the table is full, or the announce names this envoy */
   reason?: 'self' | 'table-full';
 }
@@ -78,9 +80,10 @@ export class ProjectPeers {
     if (host === this.selfHost) return { accepted: false, reason: 'self' };
     const expiresAt = now + this.ttlMs;
     if (a.kind === 'envoy') {
-      if (!this.presence.has(host) && this.presence.size >= MAX_ENVOYS) return this.full();
+      const had = this.presence.get(host);
+      if (had === undefined && this.presence.size >= MAX_ENVOYS) return this.full();
       this.presence.set(host, { host: a.host, envoyId: a.envoyId, port: a.port, expiresAt });
-      return { accepted: true };
+      return { accepted: true, fresh: had === undefined || had.expiresAt <= now };
     }
     let m = this.holders.get(a.projectId);
     if (m === undefined) {
@@ -92,7 +95,7 @@ export class ProjectPeers {
     // An old 2-field line from a host that gave its scope before does not erase it.
     const before = m.get(host);
     m.set(host, { host: a.host, handle: a.handle ?? before?.handle ?? null, scope: a.scope ?? before?.scope ?? null, expiresAt });
-    return { accepted: true };
+    return { accepted: true, fresh: before === undefined || before.expiresAt <= now };
   }
 
   private full(): ObserveResult {

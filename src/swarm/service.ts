@@ -27,6 +27,7 @@
  *     rescan_s: 30                 # how often local users' projects are looked for
  *     catchup_interval_s: 45       # the catch-up round: DR for one repo, ref anti-entropy
  *     reconcile_interval_s: 300    # envelope gossip: digest reconciliation with each peer
+ *     envelope_poll_s: 30          # envelope gossip: store poll, the fallback of the sweep's poke
  *     push_body_limit_bytes: 536870912
  */
 import { X509Certificate } from 'node:crypto';
@@ -49,9 +50,6 @@ import { DEFAULT_REPLICATION_CONFIG } from './replication.js';
 import { envoyIdOf } from './transport-identity.js';
 import { DEFAULT_SWARM_PORT } from './transport.js';
 
-/** Envelope gossip is poked by announces at most this often (what its store poll used to be). */
-const PEER_POKE_MS = 5_000;
-
 const section = z
   .object({
     listen: z
@@ -67,6 +65,7 @@ const section = z
     rescan_s: z.number().positive().max(3600).default(30),
     catchup_interval_s: z.number().positive().max(3600).default(DEFAULT_REPLICATION_CONFIG.tickMs / 1000),
     reconcile_interval_s: z.number().positive().max(86_400).default(DEFAULT_ENVELOPE_GOSSIP_CONFIG.reconcileMs / 1000),
+    envelope_poll_s: z.number().positive().max(86_400).default(DEFAULT_ENVELOPE_GOSSIP_CONFIG.storePollMs / 1000),
     push_body_limit_bytes: z.number().int().positive().max(16 * 1024 ** 3).default(DEFAULT_PUSH_BODY_LIMIT),
   })
   .strict();
@@ -236,7 +235,7 @@ export class SwarmService implements AgentService {
       projects: () => node.store.projects().map((p) => p.projectId),
       clock: this.clock,
       rng: this.rng,
-      gossip: { reconcileMs: this.cfg.reconcile_interval_s * 1000 },
+      gossip: { reconcileMs: this.cfg.reconcile_interval_s * 1000, storePollMs: this.cfg.envelope_poll_s * 1000 },
       // a call hung on a peer that went away must not outlive the period it belongs to (5–30 s)
       callDeadlineMs: Math.min(DEFAULT_GOSSIP_CALL_DEADLINE_MS, Math.max(5_000, (this.cfg.reconcile_interval_s * 1000) / 2)),
       log,
@@ -260,7 +259,6 @@ export class SwarmService implements AgentService {
     } catch (e) {
       log(`scanning local projects: ${e instanceof Error ? e.message : String(e)}; again in ${this.cfg.rescan_s}s`);
     }
-    let lastGossipPoke = 0;
     let announcer: Announcer | null = new Announcer({
       host,
       envoyId,
@@ -276,16 +274,11 @@ export class SwarmService implements AgentService {
       // the keys bound here (the users who may adopt at unlock) and the fleet's named ones
       founderCandidates: () => knownPuddleKeys(env, readFleetNameMap(nameMapPath(env))),
       clock: this.clock,
-      // gossip too, at most every PEER_POKE_MS: a gossip tick reads every project's envelopes
-      // and a datagram comes from every peer each interval, yet a peer first heard should be
-      // reconciled with soon (the store poll is only a slow fallback now)
-      onPeers: () => {
+      // gossip only for a peer first heard (a heal, a restart: reconciled with at once): a
+      // gossip tick reads every project's envelopes, and every peer refreshes each interval
+      onPeers: (fresh) => {
         node.poke();
-        const t = this.clock.now();
-        if (t - lastGossipPoke >= PEER_POKE_MS) {
-          lastGossipPoke = t;
-          gossip.poke();
-        }
+        if (fresh) gossip.poke();
       },
       log,
     });

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
 import { commitFile, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
@@ -17,6 +18,7 @@ import { commitFile, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-f
 const skip = netnsUnavailable() ?? userSupport();
 const TICK_S = 2;
 const ANNOUNCE_S = 2;
+const GOSSIP_TIMERS_S = 3600;
 
 const commit = commitFile;
 
@@ -39,7 +41,9 @@ describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)
       { host: 'b', hostname: 'env-b', user: 'bob' },
     ],
     serverSwarm: '  enabled: ["env-*"]\n  gitback:\n    enabled: ["env-*"]\n  puddle:\n    enabled: ["env-*"]\n',
-    agentSwarm: { catchup_interval_s: TICK_S, announce_interval_s: ANNOUNCE_S, rescan_s: 1 },
+    // envelope gossip's own timers (digest reconciliation, store poll) far beyond the test:
+    // a revoke that reaches B in time was sent by the reactor sweep's poke
+    agentSwarm: { catchup_interval_s: TICK_S, announce_interval_s: ANNOUNCE_S, rescan_s: 1, reconcile_interval_s: GOSSIP_TIMERS_S, envelope_poll_s: GOSSIP_TIMERS_S },
   });
   let pid = '';
   const work = (): string => join(fleet().user('a').u.home, 'dr');
@@ -144,5 +148,22 @@ describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)
     assert.equal(f.refs('a', pid)['refs/heads/main'], tip);
     const pk = ok(await alice.vigo(['swarm', 'puddle', 'status', '--json']), 'alice: status');
     assert.equal((JSON.parse(pk.stdout) as { unlocked: boolean }).unlocked, true, "A's session is still unlocked");
+  });
+
+  test("a revoke swept on A is sent to B by the sweep's poke, with gossip's poll and reconciliation an hour away", { timeout: 120_000 }, async () => {
+    const f = fleet();
+    const alice = f.user('a');
+    const member = toHex(generateKeyPair().publicKey);
+    ok(await alice.vigo(['swarm', 'gitback', 'project', 'invite', pid, '--puddle', `ed25519:${member}`, '--role', 'member']), 'alice invites a member');
+    const issued = (JSON.parse(readFileSync(join(alice.u.home, '.vigo-gitback', pid, 'project.json'), 'utf8')) as { issued: Record<string, { subject: string }> }).issued;
+    const tokenId = Object.keys(issued).find((k) => issued[k]?.subject === member) as string;
+    assert.ok(tokenId, JSON.stringify(issued));
+    // B still holds dr's replica (Bob left; the bytes are root's), so it is a gossip peer of it
+    assert.ok(existsSync(f.bareRepo('b', pid)));
+    ok(await alice.vigo(['swarm', 'gitback', 'project', 'revoke', pid, '--token-id', tokenId, '--reason', 'poke test']), 'alice revokes it');
+    const id = (await until("A's reactor sweeps the revoke into A's store", () => f.envelopeIds('a', pid, 'revokes')[0], () => f.log('a'), 60_000)) as string;
+    const stored = Date.now();
+    await until('the revoke reaches B', () => f.envelopeIds('b', pid, 'revokes').includes(id), () => f.logs(), 60_000);
+    console.log(`the revoke reached B ${((Date.now() - stored) / 1000).toFixed(1)} s after A stored it (gossip timers ${GOSSIP_TIMERS_S} s)`);
   });
 });

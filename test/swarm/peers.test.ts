@@ -103,3 +103,16 @@ test('announcedEntries groups live announces by (project, handle): a host lying 
   ]);
   assert.deepEqual(t.announcedEntries(100_000), []);
 });
+
+test('observe says when a peer is first heard (new, or back after expiring) and not on a refresh', () => {
+  const t = new ProjectPeers({ selfHost: 'me.lan', ttlMs: 90_000 });
+  const line = { kind: 'project', host: 'b.lan', projectId: PID, handle: 'web', scope: 'swarm-wide' } as const;
+  const presence = { kind: 'envoy', host: 'b.lan', envoyId: ENVOY_B, port: 1531 } as const;
+  assert.deepEqual(t.observe(line, 0), { accepted: true, fresh: true });
+  assert.deepEqual(t.observe(presence, 0), { accepted: true, fresh: true });
+  assert.deepEqual(t.observe(line, 30_000), { accepted: true, fresh: false });
+  assert.deepEqual(t.observe(presence, 30_000), { accepted: true, fresh: false });
+  // silent past the TTL (a partition), then heard again: first heard once more
+  assert.deepEqual(t.observe(line, 200_000), { accepted: true, fresh: true });
+  assert.deepEqual(t.observe(presence, 200_000), { accepted: true, fresh: true });
+});
