@@ -103,3 +103,13 @@ export async function boundSigner(ctx: GitbackContext): Promise<Signer> {
   await ensureBound(ctx, signer);
   return signer;
 }
+
+/** `puddle leave`: asks the daemon to drop this uid's binding; the key it named, '' for an unreadable one, or null when there was none. */
+export async function unbindFromEnvoy(sockPath: string, timeoutMs: number): Promise<string | null> {
+  const { sock, resp } = await daemonRequest(sockPath, { v: 1, op: 'unbind' }, { timeoutMs });
+  sock.destroy();
+  if (!resp.ok) throw new VigoError(resp.code, resp.message, resp.hint !== undefined ? { hint: resp.hint } : {});
+  const st = resp.status as { removed?: unknown } | undefined;
+  if (st?.removed !== null && typeof st?.removed !== 'string') throw new VigoError('E_DAEMON_PROTOCOL', 'the gitback helper daemon sent a malformed unbind answer');
+  return st.removed;
+}

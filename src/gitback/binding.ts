@@ -15,9 +15,9 @@
  *
  * Proof checking is pure; the record files are at the edges (read/write helpers below).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../platform/atomic.js';
+import { fsyncDir, writeJsonAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import { paths, type Env } from '../platform/paths.js';
 import { fromHex, parseStrictJson, signingMessage, verifyRaw, type Delegation, type Hex } from '../trust/index.js';
@@ -115,6 +115,15 @@ export function writeBinding(env: Env, rec: BindingRecord): void {
   writeJsonAtomic(bindingPath(env, rec.uid), rec, { mode: 0o644, mkdirMode: 0o755 });
 }
 
+/** Removes the uid's binding (and syncs the directory); whether there was one. */
+export function removeBinding(env: Env, uid: number): boolean {
+  const file = bindingPath(env, uid);
+  if (!existsSync(file)) return false;
+  rmSync(file, { force: true });
+  fsyncDir(bindingsDir(env));
+  return true;
+}
+
 /** How the user's current puddle key stands against this envoy's binding for its uid. */
 export function bindingState(env: Env, uid: number, pubkey: Hex): 'bound' | 'unbound' | 'mismatch' {
   let b: BindingRecord | null;
@@ -146,4 +155,31 @@ export function readDelegationRecord(env: Env, pid: Hex): Delegation[] {
 /** Only after a chain presenting this (longer, consistent) list verified. */
 export function writeDelegationRecord(env: Env, pid: Hex, delegations: Delegation[], now: number): void {
   writeJsonAtomic(delegationRecordPath(env, pid), { v: 1, project_id: pid, delegations, updated_at: now }, { mode: 0o600, mkdirMode: 0o700 });
+}
+
+/** Keys read per call of knownPuddleKeys: a bound on the announcer's hashing per cache write. */
+export const MAX_KNOWN_KEYS = 1024;
+
+/**
+ * The puddle keys bound on this envoy (bindings/<uid>.json) and named in the fleet name map:
+ * the candidates from which the announcer derives an announced project's founder. A file
+ * that does not read is skipped (the keys only label entries; unlock re-derives the id).
+ */
+export function knownPuddleKeys(env: Env, nameMap: ReadonlyMap<string, string | null> | null): Hex[] {
+  const out = new Set<Hex>();
+  const dir = bindingsDir(env);
+  if (existsSync(dir)) {
+    for (const n of readdirSync(dir)) {
+      const m = /^(\d{1,10})\.json$/.exec(n);
+      if (m === null || out.size >= MAX_KNOWN_KEYS) continue;
+      try {
+        const b = readBinding(env, Number(m[1]));
+        if (b !== null) out.add(b.pubkey);
+      } catch {
+        // a malformed binding labels nothing
+      }
+    }
+  }
+  for (const k of nameMap?.values() ?? []) if (k !== null && out.size < MAX_KNOWN_KEYS) out.add(k);
+  return [...out];
 }

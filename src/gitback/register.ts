@@ -5,6 +5,8 @@
  * and the bindings.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { checkGitbackGates } from './gate.js';
 import type { PuddleHooks } from '../puddle/index.js';
 import { paths } from '../platform/paths.js';
 import { toHex, type Signer } from '../trust/index.js';
@@ -12,6 +14,7 @@ import { rekeyPreflight, runRekeyHook } from './rekey-hook.js';
 import { bindToEnvoy, boundLine, type BindResult } from './bind-client.js';
 import { daemonTimeoutMs } from './remote-helper.js';
 import { bindingState } from './binding.js';
+import { adoptAtUnlock } from './adopt.js';
 
 /** One bind with a signer the puddle just handed us; null when there is no daemon or nothing to do. */
 async function bindWith(env: NodeJS.ProcessEnv, signer: Signer, now: number, force: boolean): Promise<{ ok: true; result: BindResult } | { ok: false; reason: string } | null> {
@@ -22,6 +25,15 @@ async function bindWith(env: NodeJS.ProcessEnv, signer: Signer, now: number, for
     return { ok: true, result: await bindToEnvoy(sock, signer, now, daemonTimeoutMs(env)) };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function gitbackOpen(env: NodeJS.ProcessEnv): boolean {
+  try {
+    checkGitbackGates(process.getuid?.() ?? -1, userInfo().username, env);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -40,13 +52,17 @@ export function registerGitbackHooks(hooks: PuddleHooks, env: NodeJS.ProcessEnv)
     },
   });
   // Best effort, silent without a daemon: a failed bind is one line, never the unlock's failure.
+  // Then ADR-023 auto-adoption (src/gitback/adopt.ts), which never throws either.
   hooks.unlock.register({
     name: 'gitback',
     run: async (ctx) => {
+      const lines: string[] = [];
       const b = await bindWith(env, ctx.signer, ctx.now, false);
-      if (b?.ok === true) return [`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`];
-      if (b?.ok === false) return [`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`];
-      return [];
+      if (b?.ok === true) lines.push(`  Gitback: bound to uid ${b.result.uid} on this envoy${b.result.replaced ? ' (replacing the previous key)' : ''}`);
+      if (b?.ok === false) lines.push(`  Gitback: not bound on this envoy yet (${b.reason}); the first git operation retries`);
+      // only where gitback is open to this user: adopted state is gitback state
+      if (gitbackOpen(env)) lines.push(...(await adoptAtUnlock({ ...env, HOME: ctx.home }, ctx.signer, ctx.now)));
+      return lines;
     },
   });
 }

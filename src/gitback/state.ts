@@ -253,6 +253,23 @@ export function ensureBase(base: string): void {
 }
 
 /** Writes the state (project.json last, so a crash never leaves a project without tokens). */
+/** A freshly founded project's config: this key founder, only member and admin (project init, auto-adoption). */
+export function founderConfig(pid: string, handle: string, founder: string, scope: Scope, now: number): ProjectConfig {
+  return {
+    version: 1,
+    project_id: pid,
+    handle,
+    founder,
+    scope,
+    members: [founder],
+    role: 'admin',
+    created_at: now,
+    cross_subnet_members: [],
+    tombstoned_at: null,
+    successor: null,
+  };
+}
+
 export function saveProject(base: string, s: { config: ProjectConfig; chain: TokenChain; delegations: Delegation[] }): string {
   const dir = join(base, s.config.project_id);
   ensureBase(base);

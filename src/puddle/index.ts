@@ -19,3 +19,4 @@ export { rekeyPair } from './rekey.js';
 export { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from './unlock.js';
 export { processAlive, processName } from './lock.js';
 export { adoptPairedIdentity, hasAnyIdentityFile, openPairOffer, stageAdoptedRekey, type OpenedOffer } from './pair.js';
+export { removePuddleFiles, type RemovedPuddle } from './leave.js';

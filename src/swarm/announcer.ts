@@ -8,20 +8,22 @@
  * announce only nominates a peer: the transport's mTLS proves who answers there.
  *
  * It also writes the world-readable cache `gitback-announced.json` (0644, atomically, under
- * the gitback base) that puddle unlock reads for auto-adoption: the projects peers announce
+ * the gitback base; docs/wire-formats.md §21) that puddle unlock reads for auto-adoption: the
+ * projects peers announce, their handle, scope and (when a known key derives the id) founder,
  * and which hosts announce them.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { writeJsonAtomic } from '../platform/atomic.js';
+import { writeFileAtomic } from '../platform/atomic.js';
 import type { Clock } from '../platform/clock.js';
 import type { Hex, Scope } from '../trust/index.js';
 import { encodeAnnounceDatagrams, MAX_ANNOUNCE_DATAGRAM, parseAnnounceDatagram, type Announce } from '../wire/gitback-announce.js';
+import { ANNOUNCED_CACHE_FILE, deriveFounder, encodeAnnouncedCache } from '../wire/gitback-announced.js';
 import { DEFAULT_ANNOUNCE_INTERVAL_MS, type ProjectPeers } from './peers.js';
 
+export { ANNOUNCED_CACHE_FILE };
 export const DEFAULT_ANNOUNCE_GROUP = '239.77.15.31';
 export const DEFAULT_ANNOUNCE_PORT = 15310;
-export const ANNOUNCED_CACHE_FILE = 'gitback-announced.json';
 
 export interface AnnouncerOptions {
   /** the host name peers reach this envoy at (its announced host) */
@@ -39,9 +41,14 @@ export interface AnnouncerOptions {
   held: () => Array<{ projectId: Hex; handle: string; scope: Scope }>;
   /** where gitback-announced.json goes (`<gitback base>/gitback-announced.json`); null: not written */
   cachePath: string | null;
+  /**
+   * Public keys (hex) this envoy knows (local projects' founders, the fleet name map): an
+   * entry's founder is the one whose sha256(key ‖ handle) is its id, else null.
+   */
+  founderCandidates?: () => Iterable<Hex>;
   clock: Clock;
-  /** called after a datagram added or refreshed a peer */
-  onPeers?: () => void;
+  /** called after a datagram added or refreshed a peer; `fresh`: it named one new or expired here */
+  onPeers?: (fresh: boolean) => void;
   log?: (line: string) => void;
 }
 
@@ -129,27 +136,43 @@ export class Announcer {
     this.counters.malformed += parsed.refused.length;
     const now = this.o.clock.now();
     let changed = false;
+    let fresh = false;
     for (const a of parsed.announces) {
       if (isIP(a.host) === 4 && a.host !== from) {
         this.counters.spoofed++;
         continue;
       }
-      if (this.o.peers.observe(a, now).accepted) {
+      const r = this.o.peers.observe(a, now);
+      if (r.accepted) {
         this.counters.accepted++;
         changed = true;
+        fresh ||= r.fresh === true;
       }
     }
-    if (changed) this.o.onPeers?.();
+    if (changed) this.o.onPeers?.(fresh);
   }
 
   private writeCache(): void {
     if (this.o.cachePath === null) return;
-    const projects = this.o.peers.announcedProjects(this.o.clock.now()).map((p) => ({ project_id: p.projectId, hosts: p.hosts }));
-    const text = JSON.stringify(projects);
-    if (text === this.lastCache) return;
+    const entries = this.o.peers.announcedEntries(this.o.clock.now());
+    let candidates: Hex[] = [];
     try {
-      writeJsonAtomic(this.o.cachePath, { v: 1, written_at: Math.floor(this.o.clock.now() / 1000), projects }, { mode: 0o644, mkdirMode: 0o755 });
-      this.lastCache = text;
+      candidates = [...(this.o.founderCandidates?.() ?? [])];
+    } catch (e) {
+      this.log(`swarm announcer: founder keys unknown for ${this.o.cachePath}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const projects = entries.map((p) => ({
+      project_id: p.projectId,
+      handle: p.handle,
+      founder: p.handle === null ? null : deriveFounder(p.projectId, p.handle, candidates),
+      dr_scope: p.handle === null ? null : p.scope,
+      hosts: p.hosts,
+    }));
+    const key = JSON.stringify(projects);
+    if (key === this.lastCache) return;
+    try {
+      writeFileAtomic(this.o.cachePath, encodeAnnouncedCache({ written_at: Math.floor(this.o.clock.now() / 1000), projects }), { mode: 0o644, mkdirMode: 0o755 });
+      this.lastCache = key;
     } catch (e) {
       this.log(`swarm announcer: cannot write ${this.o.cachePath}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -63,7 +63,7 @@ export interface EnvelopeGossipConfig {
   reconcileMs: number;
   /** each period is drawn in reconcileMs × [1 − jitter, 1 + jitter] so peers do not reconcile in lockstep */
   jitter: number;
-  /** how often the store is looked at for envelopes the reactor swept in (poke() is immediate) */
+  /** fallback: how often the store is looked at for envelopes the reactor swept in (the agent pokes right after a sweep) */
   storePollMs: number;
   /** a failed push is retried after retryBaseMs·2^n, up to retryMaxMs, at most maxRetries times (reconciliation covers the rest) */
   retryBaseMs: number;
@@ -80,7 +80,7 @@ export interface EnvelopeGossipConfig {
 export const DEFAULT_ENVELOPE_GOSSIP_CONFIG: EnvelopeGossipConfig = {
   reconcileMs: 5 * 60_000,
   jitter: 0.1,
-  storePollMs: 5_000,
+  storePollMs: 30_000,
   retryBaseMs: 2_000,
   retryMaxMs: 60_000,
   maxRetries: 5,

@@ -10,8 +10,8 @@
  *   GET  /swarm/gitback/envelopes/<pid>/all[?buckets=…]
  *
  * Start it after the transport's routes are set and before or after it listens; call
- * `poke()` when the reactor has swept envelopes into the store (it also looks every
- * `storePollMs`).
+ * `poke()` when the reactor has swept envelopes into the store — the agent does, through
+ * SwarmService.envelopesSwept — (it also looks every `storePollMs`, 30 s, as a fallback).
  */
 import type { Clock, Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';

@@ -37,6 +37,8 @@ export interface Peer {
 
 interface Held {
   host: string;
+  /** null: an old 2-field line (and none with a handle heard from this host before) */
+  handle: string | null;
   scope: Scope | null;
   expiresAt: number;
 }
@@ -50,6 +52,8 @@ interface Presence {
 
 export interface ObserveResult {
   accepted: boolean;
+  /** accepted, and the entry is new or had expired (a peer first heard: a heal, a restart) */
+  fresh?: boolean;
   /** why not: the table is full, or the announce names this envoy */
   reason?: 'self' | 'table-full';
 }
@@ -76,9 +80,10 @@ export class ProjectPeers {
     if (host === this.selfHost) return { accepted: false, reason: 'self' };
     const expiresAt = now + this.ttlMs;
     if (a.kind === 'envoy') {
-      if (!this.presence.has(host) && this.presence.size >= MAX_ENVOYS) return this.full();
+      const had = this.presence.get(host);
+      if (had === undefined && this.presence.size >= MAX_ENVOYS) return this.full();
       this.presence.set(host, { host: a.host, envoyId: a.envoyId, port: a.port, expiresAt });
-      return { accepted: true };
+      return { accepted: true, fresh: had === undefined || had.expiresAt <= now };
     }
     let m = this.holders.get(a.projectId);
     if (m === undefined) {
@@ -88,8 +93,9 @@ export class ProjectPeers {
     }
     if (!m.has(host) && m.size >= MAX_PEERS_PER_PROJECT) return this.full();
     // An old 2-field line from a host that gave its scope before does not erase it.
-    m.set(host, { host: a.host, scope: a.scope ?? m.get(host)?.scope ?? null, expiresAt });
-    return { accepted: true };
+    const before = m.get(host);
+    m.set(host, { host: a.host, handle: a.handle ?? before?.handle ?? null, scope: a.scope ?? before?.scope ?? null, expiresAt });
+    return { accepted: true, fresh: before === undefined || before.expiresAt <= now };
   }
 
   private full(): ObserveResult {
@@ -183,6 +189,27 @@ export class ProjectPeers {
       if (hosts.length > 0) out.push({ projectId: pid, hosts });
     }
     return out.sort((a, b) => (a.projectId < b.projectId ? -1 : 1));
+  }
+
+  /**
+   * What live peers announce, grouped by (project, handle) — a host naming another handle
+   * for the same id makes its own entry, so a lie cannot hide the truth — with the scope
+   * the first of its hosts (in sort order) gave. For gitback-announced.json.
+   */
+  announcedEntries(now: number): Array<{ projectId: Hex; handle: string | null; scope: Scope | null; hosts: string[] }> {
+    const out: Array<{ projectId: Hex; handle: string | null; scope: Scope | null; hosts: string[] }> = [];
+    for (const [pid, m] of this.holders) {
+      const groups = new Map<string, { handle: string | null; scope: Scope | null; hosts: string[] }>();
+      const live = [...m.values()].filter((h) => h.expiresAt > now).sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+      for (const h of live) {
+        const k = h.handle === null ? '' : `:${h.handle}`;
+        const g = groups.get(k) ?? { handle: h.handle, scope: h.scope, hosts: [] };
+        g.hosts.push(h.host);
+        groups.set(k, g);
+      }
+      for (const g of groups.values()) out.push({ projectId: pid, ...g });
+    }
+    return out;
   }
 
   /** Drops expired entries; returns how many went. */

@@ -27,6 +27,7 @@
  *     rescan_s: 30                 # how often local users' projects are looked for
  *     catchup_interval_s: 45       # the catch-up round: DR for one repo, ref anti-entropy
  *     reconcile_interval_s: 300    # envelope gossip: digest reconciliation with each peer
+ *     envelope_poll_s: 30          # envelope gossip: store poll, the fallback of the sweep's poke
  *     push_body_limit_bytes: 536870912
  */
 import { X509Certificate } from 'node:crypto';
@@ -34,7 +35,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentConfig, AgentContext, AgentService } from '../agent/index.js';
 import { isEnrolled, readIdentity } from '../agent/index.js';
-import { EnvelopeCache, gossipEnvelopeStore, LocalGitbackView, parseGitbackConfig, readPasswd } from '../gitback/index.js';
+import { EnvelopeCache, gossipEnvelopeStore, knownPuddleKeys, LocalGitbackView, nameMapPath, parseGitbackConfig, readFleetNameMap, readPasswd } from '../gitback/index.js';
 import { cryptoRng, systemClock, type Clock, type Rng } from '../platform/clock.js';
 import { VigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
@@ -65,6 +66,7 @@ const section = z
     rescan_s: z.number().positive().max(3600).default(30),
     catchup_interval_s: z.number().positive().max(3600).default(DEFAULT_REPLICATION_CONFIG.tickMs / 1000),
     reconcile_interval_s: z.number().positive().max(86_400).default(DEFAULT_ENVELOPE_GOSSIP_CONFIG.reconcileMs / 1000),
+    envelope_poll_s: z.number().positive().max(86_400).default(DEFAULT_ENVELOPE_GOSSIP_CONFIG.storePollMs / 1000),
     push_body_limit_bytes: z.number().int().positive().max(16 * 1024 ** 3).default(DEFAULT_PUSH_BODY_LIMIT),
   })
   .strict();
@@ -119,6 +121,14 @@ export class SwarmService implements AgentService {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.rng = opts.rng ?? cryptoRng;
+  }
+
+  /**
+   * The reactor swept revokes or leaves into the envelope store: envelope gossip looks at
+   * the store now and sends them (its store poll is only the fallback). No-op while off.
+   */
+  envelopesSwept(): void {
+    this.running?.gossip.poke();
   }
 
   /** The running node, or null while the swarm is off here. */
@@ -226,7 +236,7 @@ export class SwarmService implements AgentService {
       projects: () => node.store.projects().map((p) => p.projectId),
       clock: this.clock,
       rng: this.rng,
-      gossip: { reconcileMs: this.cfg.reconcile_interval_s * 1000 },
+      gossip: { reconcileMs: this.cfg.reconcile_interval_s * 1000, storePollMs: this.cfg.envelope_poll_s * 1000 },
       // a call hung on a peer that went away must not outlive the period it belongs to (5–30 s)
       callDeadlineMs: Math.min(DEFAULT_GOSSIP_CALL_DEADLINE_MS, Math.max(5_000, (this.cfg.reconcile_interval_s * 1000) / 2)),
       log,
@@ -279,10 +289,15 @@ export class SwarmService implements AgentService {
       // a replica this envoy holds for no local user still has to be announced: its handle is not known here
       held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
       cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
+      // the keys bound here (the users who may adopt at unlock) and the fleet's named ones
+      founderCandidates: () => knownPuddleKeys(env, readFleetNameMap(nameMapPath(env))),
       clock: this.clock,
-      // not gossip.poke(): a tick reads every project's envelopes, and a datagram comes from
-      // every peer each interval; its store poll (5 s) meets a peer first heard and reconciles at once
-      onPeers: () => node.poke(),
+      // gossip only for a peer first heard (a heal, a restart: reconciled with at once): a
+      // gossip tick reads every project's envelopes, and every peer refreshes each interval
+      onPeers: (fresh) => {
+        node.poke();
+        if (fresh) gossip.poke();
+      },
       log,
     });
     try {

@@ -89,3 +89,30 @@ test('random datagrams never throw, and every refusal carries a known code (seed
   }
   console.log(`announce fuzz: seed=${seed} 3000 datagrams, ${refused} lines refused`);
 });
+
+test('announcedEntries groups live announces by (project, handle): a host lying about the handle gets its own entry', () => {
+  const t = new ProjectPeers({ selfHost: 'me.lan', ttlMs: 90_000 });
+  t.observe({ kind: 'project', host: 'b.lan', projectId: PID, handle: 'web', scope: 'members-only' }, 0);
+  t.observe({ kind: 'project', host: 'a.lan', projectId: PID, handle: 'web', scope: 'members-only' }, 0);
+  t.observe({ kind: 'project', host: 'evil.lan', projectId: PID, handle: 'other', scope: 'swarm-wide' }, 0);
+  // an old 2-field line from a host that gave its handle before keeps it
+  t.observe({ kind: 'project', host: 'a.lan', projectId: PID, handle: null, scope: null }, 10);
+  assert.deepEqual(t.announcedEntries(20), [
+    { projectId: PID, handle: 'web', scope: 'members-only', hosts: ['a.lan', 'b.lan'] },
+    { projectId: PID, handle: 'other', scope: 'swarm-wide', hosts: ['evil.lan'] },
+  ]);
+  assert.deepEqual(t.announcedEntries(100_000), []);
+});
+
+test('observe says when a peer is first heard (new, or back after expiring) and not on a refresh', () => {
+  const t = new ProjectPeers({ selfHost: 'me.lan', ttlMs: 90_000 });
+  const line = { kind: 'project', host: 'b.lan', projectId: PID, handle: 'web', scope: 'swarm-wide' } as const;
+  const presence = { kind: 'envoy', host: 'b.lan', envoyId: ENVOY_B, port: 1531 } as const;
+  assert.deepEqual(t.observe(line, 0), { accepted: true, fresh: true });
+  assert.deepEqual(t.observe(presence, 0), { accepted: true, fresh: true });
+  assert.deepEqual(t.observe(line, 30_000), { accepted: true, fresh: false });
+  assert.deepEqual(t.observe(presence, 30_000), { accepted: true, fresh: false });
+  // silent past the TTL (a partition), then heard again: first heard once more
+  assert.deepEqual(t.observe(line, 200_000), { accepted: true, fresh: true });
+  assert.deepEqual(t.observe(presence, 200_000), { accepted: true, fresh: true });
+});

@@ -106,6 +106,24 @@ export async function bindUid(opts: AccessOptions, cred: PeerCred, challenge: st
   return { uid: cred.uid, pubkey: p.pubkey, replaced };
 }
 
+/**
+ * `puddle leave` on this envoy: the caller's uid (the kernel's word) loses its binding. No
+ * proof is asked: a uid can only drop its own binding, which any process of that uid could
+ * make useless anyway (by removing its tokens); binding again needs a fresh proof.
+ */
+export async function unbindUid(opts: AccessOptions, cred: PeerCred): Promise<{ uid: number; removed: string | null }> {
+  await Promise.resolve();
+  let prev: BindingRecord | null = null;
+  try {
+    prev = opts.stores.bindings.get(cred.uid);
+  } catch (e) {
+    opts.log(`uid ${cred.uid}: removing an unreadable binding: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const had = opts.stores.bindings.remove(cred.uid);
+  if (had) opts.log(`uid ${cred.uid}${prev !== null ? ` (${prev.user})` : ''} unbound${prev !== null ? ` from ${prev.pubkey}` : ''} (puddle leave)`);
+  return { uid: cred.uid, removed: had ? (prev?.pubkey ?? '') : null };
+}
+
 export async function authorize(opts: AccessOptions, cred: PeerCred, req: ConnectRequest): Promise<Grant> {
   await Promise.resolve();
   return decide(opts, cred, { projectId: req.project_id, handle: req.handle, ignoreTombstone: false });

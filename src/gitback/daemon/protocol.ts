@@ -19,6 +19,7 @@ export type DaemonRequest =
   | { v: 1; op: 'migrate'; from: string; to: string }
   | { v: 1; op: 'retired'; project_id: string }
   | { v: 1; op: 'bind' }
+  | { v: 1; op: 'unbind' }
   | { v: 1; op: 'push-manifest'; push_id: string };
 
 /** A push's id, given in the ok answer to a git-receive-pack connect (32 lowercase hex). */
@@ -87,6 +88,10 @@ export function parseRequest(line: string): DaemonRequest {
   if (o.op === 'bind') {
     if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in bind request');
     return { v: 1, op: 'bind' };
+  }
+  if (o.op === 'unbind') {
+    if (Object.keys(o).some((k) => k !== 'v' && k !== 'op')) throw bad('unknown field in unbind request');
+    return { v: 1, op: 'unbind' };
   }
   if (o.op === 'push-manifest') {
     if (Object.keys(o).some((k) => !['v', 'op', 'push_id'].includes(k))) throw bad('unknown field in push-manifest request');

@@ -120,6 +120,11 @@ export interface DaemonOptions {
    * the challenge this connection was given, and records it; throws a VigoError to refuse.
    */
   bind(cred: PeerCred, challenge: string, proof: unknown): Promise<unknown>;
+  /**
+   * `puddle leave`: drops the binding of the kernel's uid (only its own: nothing in the
+   * request names a uid); answers what was removed. Without it, unbind is E_UNSUPPORTED.
+   */
+  unbind?(cred: PeerCred): Promise<unknown>;
   log(msg: string): void;
   /** defaults to the real SO_PEERCRED lookup */
   peerCred?: (sock: Socket) => PeerCred;
@@ -494,6 +499,13 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         // a user binds once per key (puddle unlock, register): a flood of binds is not a user
         this.takeToken(this.bindBuckets, cred.uid, 'bind');
         await this.bindExchange(sock, cred, rest);
+        return;
+      }
+      if (req.op === 'unbind') {
+        // shares the bind bucket: a flood of unbinds is not a user either
+        this.takeToken(this.bindBuckets, cred.uid, 'bind');
+        if (this.opts.unbind === undefined) throw new VigoError('E_UNSUPPORTED', 'this helper daemon does not remove bindings', { hint: 'root removes the binding file' });
+        this.reply(sock, { ok: true, status: await this.opts.unbind(cred) }, true);
         return;
       }
       if (req.op === 'push-manifest') {

@@ -34,7 +34,7 @@ import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { gitEnv } from './git.js';
-import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid } from './access.js';
+import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid, unbindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
 import { diskStores } from '../stores/disk.js';
@@ -153,6 +153,7 @@ export class GitbackService implements AgentService {
   private replicator: GitbackReplicator | null = null;
   /** `uid pid` pairs already told to the replicator as members (the decision is not re-run each sweep) */
   private readonly members = new Set<string>();
+  private readonly sweptListeners: Array<(r: { revokes: number; leaves: number }) => void> = [];
 
   /** `clock` decides (the access decision, the sweep's time and wall-time cap); the timers stay libuv's */
   constructor(
@@ -165,6 +166,15 @@ export class GitbackService implements AgentService {
    * running SwarmNode), or null while the envoy has no swarm assignment. Any time, before
    * or after start.
    */
+  /**
+   * Called right after a sweep persisted revokes or leaves into the envelope store (the
+   * agent glue pokes the swarm's envelope gossip with it, so they leave at once rather than
+   * at the gossip's next store poll). Listeners must not throw; one that does is logged.
+   */
+  onEnvelopesSwept(cb: (r: { revokes: number; leaves: number }) => void): void {
+    this.sweptListeners.push(cb);
+  }
+
   setReplicator(r: GitbackReplicator | null): void {
     this.replicator = r;
     this.members.clear();
@@ -205,6 +215,7 @@ export class GitbackService implements AgentService {
       authorizeMigrate: (cred, req) => authorizeMigrate(access, cred, req),
       authorizeRetired: (cred, req) => authorizeRetired(access, cred, req.project_id),
       bind: (cred, challenge, proof) => bindUid(access, cred, challenge, proof),
+      unbind: (cred) => unbindUid(access, cred),
       // root sees every user's state; anyone else gets the same envoy-wide figures
       // (counts and sizes only — no user's files are disclosed beyond that)
       status: () => statusService.get(),
@@ -226,6 +237,15 @@ export class GitbackService implements AgentService {
         if (r.revokes + r.leaves + r.tombstones > 0) statusService.invalidate();
         this.noteMembers(access, r.held, log);
         if (r.revokes + r.leaves + r.rejected + r.tombstones > 0) log(`sweep: ${r.revokes} revoke(s), ${r.leaves} leave(s), ${r.tombstones} tombstone(s), ${r.rejected} rejected${r.more ? ' (more queued)' : ''}`);
+        if (r.revokes + r.leaves > 0) {
+          for (const cb of this.sweptListeners) {
+            try {
+              cb({ revokes: r.revokes, leaves: r.leaves });
+            } catch (e) {
+              log(`sweep: a listener failed: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          }
+        }
         reapOnce(env, clock.now(), this.cfg.envelope_retention_days * 86400, log);
         // work left behind by the bounds goes on soon, not a whole interval later
         if (r.more && this.timer) this.backlogTimer = setTimeout(tick, SWEEP_BACKLOG_TICK_MS);

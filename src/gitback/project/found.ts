@@ -17,7 +17,7 @@ import {
   type Signer,
 } from '../../trust/index.js';
 import { bareRepo, confirmTyped, gate, socketPath, socketPresent, userBase, type GitbackContext } from '../context.js';
-import { hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
+import { founderConfig, hasProject, resolveProject, saveConfig, saveProject, type ProjectConfig, type ProjectState } from '../state.js';
 import { canonicalUrl } from '../url.js';
 import { daemonRequest, daemonTimeoutMs } from '../remote-helper.js';
 import { ensureBareRepo, fixHead, git, gitEnv, snapshotRefs } from '../daemon/git.js';
@@ -65,20 +65,7 @@ export async function projectInit(ctx: GitbackContext, handle: string, opts: Ini
   }
   const now = ctx.now();
   const root = await mintBootstrapToken(signer, handle, now);
-  const config: ProjectConfig = {
-    version: 1,
-    project_id: pid,
-    handle,
-    founder: me,
-    scope,
-    members: [me],
-    role: 'admin',
-    created_at: now,
-    cross_subnet_members: [],
-    tombstoned_at: null,
-    successor: null,
-  };
-  const dir = saveProject(base, { config, chain: [root], delegations: [] });
+  const dir = saveProject(base, { config: founderConfig(pid, handle, me, scope, now), chain: [root], delegations: [] });
   ctx.out(`✓ Founded project ${handle}\n`);
   ctx.out([...urlLines(ctx, pid, handle, me), `  Founder:       ${fmtKey(me)}`, `  Scope:         ${scope}`, `  State:         ${dir}/`].join('\n') + '\n');
   if (!wantPush) {

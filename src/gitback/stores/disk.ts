@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../platform/atomic.js';
 import { VigoError } from '../../platform/errors.js';
 import { paths, type Env } from '../../platform/paths.js';
 import { type Delegation, type LeaveEnvelope, type RevokeEnvelope } from '../../trust/index.js';
-import { readBinding, readDelegationRecord, writeBinding, writeDelegationRecord } from '../binding.js';
+import { readBinding, readDelegationRecord, removeBinding, writeBinding, writeDelegationRecord } from '../binding.js';
 import { EnvelopeCache, heldByUid, leavesDir, loadStore, revokesDir, storeLeave, storeRevoke } from '../envelopes.js';
 import { snapshotRefs, snapshotRefsAsync } from '../daemon/git.js';
 import { checkGitbackGates } from '../gate.js';
@@ -56,6 +56,9 @@ export class DiskBindingStore implements BindingStore {
   }
   put(rec: Parameters<typeof writeBinding>[1]): void {
     writeBinding(this.env, rec);
+  }
+  remove(uid: number): boolean {
+    return removeBinding(this.env, uid);
   }
 }
 

@@ -65,6 +65,9 @@ export class MemoryBindingStore implements BindingStore {
   put(rec: BindingRecord): void {
     this.records.set(rec.uid, rec);
   }
+  remove(uid: number): boolean {
+    return this.records.delete(uid);
+  }
 }
 
 export class MemoryProjectStore implements ProjectStore {

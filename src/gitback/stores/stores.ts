@@ -39,6 +39,8 @@ export interface BindingStore {
   /** null when unbound; a record it cannot read is an error naming it */
   get(uid: number): BindingRecord | null;
   put(rec: BindingRecord): void;
+  /** drops the uid's binding (puddle leave); whether there was one */
+  remove(uid: number): boolean;
 }
 
 export interface TombstoneRecord {

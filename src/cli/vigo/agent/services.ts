@@ -23,6 +23,8 @@ export function agentServices(_config: AgentConfig, clock: Clock = systemClock, 
   };
   const swarmService = new SwarmService(_config, { ...swarm, clock, attach });
   services.push(swarmService);
+  // a revoke or leave the reactor just swept goes out to the project's peers at once
+  gitback.onEnvelopesSwept(() => swarmService.envelopesSwept());
   const checkin = new CheckinService(_config);
   checkin.onSwarmAssignment((a) => void swarmService.assign(a));
   services.push(checkin);

@@ -14,13 +14,14 @@ import { registerRekeyPair } from './rekey-pair.js';
 import { registerPair } from './pair.js';
 import { registerJoin } from './join.js';
 import { registerRekey } from './rekey.js';
+import { registerLeave } from './leave.js';
 
 /**
- * Verbs that only read or lock this user's own puddle: they work on an envoy whose swarm
+ * Verbs that only read, lock or remove this user's own puddle (leave): they work on an envoy whose swarm
  * gates are off (so a user can still see and lock what it has). Every other verb needs
  * the envoy's puddle gate (server.yaml swarm.enabled AND swarm.puddle.enabled).
  */
-const LOCAL_ONLY = new Set(['status', 'lock', 'pubkey', 'name show']);
+const LOCAL_ONLY = new Set(['status', 'lock', 'pubkey', 'name show', 'leave']);
 
 export function registerPuddle(swarm: Command, hooks: PuddleHooks): void {
   const puddle = group(swarm, 'puddle', "This user's Ed25519 identity (wrapped on disk) and its session helper");
@@ -39,4 +40,5 @@ export function registerPuddle(swarm: Command, hooks: PuddleHooks): void {
   registerPair(puddle);
   registerJoin(puddle);
   registerRekey(puddle, hooks.rekey);
+  registerLeave(puddle);
 }
