@@ -116,11 +116,11 @@ export function openServicePuddle(dir: string, wrap: KeyWrap): { pubkey: Hex; se
   const f = join(dir, SERVICE_FILES.wrapped);
   const text = readText(f);
   if (pubkey === null || text === null) throw new VigoError('E_OPS_NO_SERVICE_PUDDLE', `no service-account puddle in ${dir}`, { hint: 'run `vigocli spanner ops-puddle init <name>` or `ops-puddle join` first' });
-  return { pubkey, seed: openSeed(wrap, pubkey, text, f) };
+  return { pubkey, seed: openSeed(wrap, pubkey, pubkey, text, f) };
 }
 
-function openSeed(wrap: KeyWrap, pubkey: Hex, text: string, file: string): Buffer {
-  const seed = wrap.open(pubkey, text, file);
+function openSeed(wrap: KeyWrap, aad: string, pubkey: Hex, text: string, file: string): Buffer {
+  const seed = wrap.open(aad, text, file);
   if (seed.length !== 32 || pubkeyHex(publicKeyFromSeed(seed)) !== pubkey) malformed(file, `the sealed key does not match its pubkey ${pubkey.slice(0, 16)}…`);
   return seed;
 }
@@ -171,7 +171,7 @@ export function openOpsSeed(dir: string, wrap: KeyWrap): { status: OpsPuddleStat
   const f = join(dir, OPS_FILES.wrapped);
   const text = readText(f);
   if (text === null) malformed(f, 'missing: this host holds the public files but not the key');
-  return { status, seed: openSeed(wrap, `ops-puddle:${status.pubkey}`, text, f) };
+  return { status, seed: openSeed(wrap, `ops-puddle:${status.pubkey}`, status.pubkey, text, f) };
 }
 
 function refuseExisting(dir: string): void {
