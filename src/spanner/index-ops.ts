@@ -27,10 +27,12 @@ export {
   opsJoinWrite,
   openServicePuddle,
   openOpsSeed,
+  signedMembers,
+  mergeMembers,
 } from './ops-puddle.js';
 export type { OpsPuddleStatus, OpsWraps, PendingPair, ClaimDecision, ClaimRefusal } from './ops-puddle.js';
 export { ensureOpsHelper, opsHelperStatus, requireOpsHelper, foundOpsProject, HELPER_TIMEOUT_MS } from './ops-helper-client.js';
 export type { OpsHelperPaths } from './ops-helper-client.js';
 export { runOpsHelper } from './ops-helper.js';
-export { PAIR_CLAIM_PATH, PAIR_CODE_RE, parsePairClaimRequest, parsePairClaimAnswer, parseHelperRequest, parseHelperAnswer } from '../wire/ops-puddle.js';
-export type { PairClaimRequest, PairClaimAnswer, HelperRequest, HelperAnswer } from '../wire/ops-puddle.js';
+export { MEMBERS_PATH, MEMBERS_DOMAIN, parseMembersDoc, PAIR_CLAIM_PATH, PAIR_CODE_RE, parsePairClaimRequest, parsePairClaimAnswer, parseHelperRequest, parseHelperAnswer } from '../wire/ops-puddle.js';
+export type { MembersDoc, PairClaimRequest, PairClaimAnswer, HelperRequest, HelperAnswer } from '../wire/ops-puddle.js';

@@ -19,8 +19,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
-import { generateKeyPair, parseStrictJson, pubkeyHex, publicKeyFromSeed, validateName, type Hex } from '../trust/index.js';
-import { MAX_OPS_MEMBERS, type PairClaimAnswer } from '../wire/ops-puddle.js';
+import { canonicalize, fromHex, generateKeyPair, parseStrictJson, pubkeyHex, publicKeyFromSeed, seedSigner, toHex, validateName, verifyRaw, type Hex } from '../trust/index.js';
+import { MAX_OPS_MEMBERS, MEMBERS_DOMAIN, type MembersDoc, type PairClaimAnswer } from '../wire/ops-puddle.js';
 import type { KeyWrap } from './identity.js';
 
 export const SERVICE_PUDDLE_WRAP_DOMAIN = 'vigo/service-account-puddle/v1';
@@ -320,3 +320,35 @@ export function opsJoinPrepare(opsDir: string, puddleDir: string): { pubkey: Hex
 }
 
 export const opsExists = (dir: string): boolean => existsSync(join(dir, OPS_FILES.public));
+
+// ---- member lists between bolts ------------------------------------------------------------
+
+function membersMessage(d: Omit<MembersDoc, 'sig'>): Buffer {
+  return Buffer.concat([Buffer.from(MEMBERS_DOMAIN, 'utf8'), Buffer.from([0]), Buffer.from(canonicalize({ v: d.v, kind: d.kind, ops_pubkey: d.ops_pubkey, members: d.members }), 'utf8')]);
+}
+
+/** This host's member list, signed by the ops-puddle key (opened for the signature, then zeroed). */
+export async function signedMembers(dir: string, wrap: KeyWrap): Promise<MembersDoc> {
+  const { status, seed } = openOpsSeed(dir, wrap);
+  const signer = seedSigner(seed);
+  seed.fill(0);
+  const body = { v: 1 as const, kind: 'ops-puddle-members' as const, ops_pubkey: status.pubkey, members: status.members };
+  return { ...body, sig: toHex(await signer.sign(membersMessage(body))) };
+}
+
+/**
+ * Merges a pushed member list (set union, this host's order first) into the ops-puddle at
+ * `dir`. Refused unless it is signed by this ops-puddle's key. Returns the members added.
+ */
+export function mergeMembers(dir: string, doc: MembersDoc): Hex[] {
+  const status = opsStatus(dir);
+  if (status === null) throw new VigoError('E_OPS_NONE', `no ops-puddle at ${dir}`);
+  if (doc.ops_pubkey !== status.pubkey) throw new VigoError('E_OPS_OTHER', `the member list is for another ops-puddle (${doc.ops_pubkey.slice(0, 16)}…)`);
+  if (!verifyRaw(fromHex(status.pubkey), membersMessage(doc), fromHex(doc.sig))) throw new VigoError('E_OPS_BAD_SIGNATURE', 'the member list is not signed by the ops-puddle key');
+  const added = doc.members.filter((m) => !status.members.includes(m));
+  if (added.length === 0) return [];
+  const merged = [...status.members, ...added];
+  if (merged.length > MAX_OPS_MEMBERS) throw new VigoError('E_OPS_FULL', `the ops-puddle would have more than ${MAX_OPS_MEMBERS} members`);
+  writeMembers(dir, merged);
+  return added;
+}

@@ -156,3 +156,32 @@ export function parseHelperAnswer(line: string, op: HelperRequest['op']): Helper
       return { ok: true, project_id: hex64(o.project_id, 'project_id'), founder: hex64(o.founder, 'founder'), chain: o.chain };
   }
 }
+
+/**
+ * The member list one bolt pushes to the others after a claim (bolt-signed peer call to
+ * MEMBERS_PATH): `{"v":1,"kind":"ops-puddle-members","ops_pubkey","members":[…],"sig"}`,
+ * `sig` = Ed25519 by the ops-puddle key over MEMBERS_DOMAIN ‖ 0x00 ‖ the RFC 8785 bytes of
+ * the doc without `sig`. Only a holder of the ops-puddle key can sign it; a receiver merges
+ * it (set union) only into an ops-puddle with the same pubkey.
+ */
+export const MEMBERS_PATH = '/api/v1/spanner/peer/ops-puddle-members';
+export const MEMBERS_DOMAIN = 'vigo/ops-puddle-members/v1';
+
+export interface MembersDoc {
+  v: 1;
+  kind: 'ops-puddle-members';
+  ops_pubkey: string;
+  members: string[];
+  sig: string;
+}
+
+export function parseMembersDoc(v: unknown, what = 'ops-puddle members'): MembersDoc {
+  const o = object(v, what, ['v', 'kind', 'ops_pubkey', 'members', 'sig']);
+  if (o.kind !== 'ops-puddle-members') bad(`${what} kind`, 'expected "ops-puddle-members"');
+  const ops = hex64(o.ops_pubkey, `${what} ops_pubkey`);
+  if (!Array.isArray(o.members) || o.members.length < 1 || o.members.length > MAX_OPS_MEMBERS) bad(`${what} members`, `expected 1–${MAX_OPS_MEMBERS} pubkeys`);
+  const members = o.members.map((m, i) => hex64(m, `${what} members[${i}]`));
+  if (new Set(members).size !== members.length) bad(`${what} members`, 'a pubkey is listed twice');
+  if (typeof o.sig !== 'string' || !/^[0-9a-f]{128}$/.test(o.sig)) bad(`${what} sig`, 'expected 128 hex');
+  return { v: 1, kind: 'ops-puddle-members', ops_pubkey: ops, members, sig: o.sig };
+}

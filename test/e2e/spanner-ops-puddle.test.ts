@@ -1,6 +1,6 @@
 // The ops-puddle across three bolts (three vigosrv processes, own VIGO_ROOT each) and one
 // standalone vigosrv, driven by the installed vigocli as an operator would: init on A,
-// pair and join B and C (admin login per server), wrong / expired / reused codes refused
+// pair and join B and C (admin login per server; the member list reaches every bolt), wrong / expired / reused codes refused
 // with nothing written on the joiner, status on a locked vault, stacks init on A (the
 // import pushed into A's gitback store), stacks join on B and C (the same project id; a
 // second join refused). The helpers the verbs start are real processes, ended by pid.
@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Fleet } from '../server/harness.js';
-import { spannerYaml } from './spanner-harness.js';
+import { Fleet, waitFor } from '../server/harness.js';
+import { formSpanner } from './spanner-harness.js';
 import { projectId } from '../../src/trust/index.js';
+import { apiRaw } from '../../src/wire/rest-client.js';
 
 const A = new Fleet();
 const B = new Fleet();
@@ -20,9 +21,11 @@ const plain = new Fleet();
 const helpers: number[] = [];
 
 before(async () => {
-  await A.startServer(await spannerYaml(A, 'hub', 'bolt-a', ['web-*']));
-  await B.startServer(await spannerYaml(B, 'spoke', 'bolt-b', ['db-*'], A));
-  await C.startServer(await spannerYaml(C, 'spoke', 'bolt-c', ['mq-*'], A));
+  await formSpanner([
+    { fleet: A, id: 'bolt-a', mode: 'hub', patterns: ['web-*'] },
+    { fleet: B, id: 'bolt-b', mode: 'spoke', patterns: ['db-*'] },
+    { fleet: C, id: 'bolt-c', mode: 'spoke', patterns: ['mq-*'] },
+  ]);
   await plain.startServer();
 });
 after(async () => {
@@ -130,12 +133,24 @@ test('ops-puddle init, pair, join across three bolts; refusals write nothing; st
   const members = (f: Fleet) => (JSON.parse(ok(f, ['spanner', 'ops-puddle', 'status', '--json'])) as { members: string[] }).members;
   assert.deepEqual(members(A), [ij.self, bSelf, cj.self]);
   assert.deepEqual(members(C), members(A));
+  // B learns C from A's signed push (a bolt-to-bolt call after the claim)
+  await waitFor('B lists C', () => members(B).length === 3, 60_000, 250);
+  assert.deepEqual(members(B), members(A));
 
   // status with B's vault locked (and the master key unreadable to it: never unwrapped)
   ok(B, ['secrets', 'lock']);
   assert.match(ok(B, ['spanner', 'ops-puddle', 'status']), /^Ops-puddle\nFriendly name: alexander4-ops\n/);
   refused(B, ['spanner', 'ops-puddle', 'pair'], /the secrets vault is locked/);
   ok(B, ['secrets', 'unlock']);
+
+  // a claim without admin credentials, and a member push without a bolt signature: refused
+  const p4 = pair(A);
+  const noAuth = await apiRaw<{ message: string }>({ server: A.restUrl, ca: A.admin.ca }, 'POST', '/api/v1/spanner/ops-puddle/pair-claim', { v: 1, code: p4.code, pubkey: 'e'.repeat(64) });
+  assert.equal(noAuth.status, 401);
+  const noBolt = await apiRaw<{ message: string }>({ server: B.restUrl, ca: B.admin.ca }, 'POST', '/api/v1/spanner/peer/ops-puddle-members', { v: 1, kind: 'ops-puddle-members', ops_pubkey: ij.pubkey, members: ['e'.repeat(64)], sig: '0'.repeat(128) });
+  assert.equal(noBolt.status, 401);
+  assert.deepEqual(members(A), [ij.self, bSelf, cj.self]);
+  assert.deepEqual(members(B), members(A));
 });
 
 test('stacks init on A and stacks join on B and C: one project id, pushed into the gitback store, second join refused', { timeout: 240_000 }, async () => {

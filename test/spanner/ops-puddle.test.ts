@@ -30,6 +30,9 @@ import {
   opsStatus,
   readPending,
   validateOpsName,
+  signedMembers,
+  mergeMembers,
+  parseMembersDoc,
   type OpsWraps,
 } from '../../src/spanner/index-ops.js';
 import { isVigoError } from '../../src/platform/errors.js';
@@ -159,6 +162,40 @@ test('pair needs membership here: a host whose master key cannot open the ops ke
     assert.throws(() => opsPair(a.ops, other.wraps().ops, Date.now(), randomBytes), (e) => code(e) === 'E_SECRETS_CORRUPT');
     assert.equal(readPending(a.ops), null);
     assert.throws(() => opsPair(join(root, 'none'), a.wraps().ops, Date.now(), randomBytes), (e) => code(e) === 'E_OPS_NONE');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a pushed member list merges only when the ops-puddle key signed it for this ops-puddle', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ops-puddle-'));
+  try {
+    const a = host(root, 'a');
+    const b = host(root, 'b');
+    opsInit(a.ops, a.puddle, a.wraps(), 'ops1');
+    const offer = opsPair(a.ops, a.wraps().ops, Date.now(), randomBytes);
+    const svc = opsJoinPrepare(b.ops, b.puddle);
+    opsJoinWrite(b.ops, b.puddle, b.wraps(), svc, claimPair(a.ops, a.wraps().ops, offer.code, svc.pubkey, Date.now()));
+    // A learns a third member (as from another claim); B does not know it yet
+    const third = 'c'.repeat(64);
+    writeFileSync(join(a.ops, OPS_FILES.members), JSON.stringify({ v: 1, members: [...opsStatus(a.ops)!.members, third] }));
+    const doc = await signedMembers(a.ops, a.wraps().ops);
+    const before = readFileSync(join(b.ops, OPS_FILES.members), 'utf8');
+
+    // forged: the members edited after signing
+    assert.throws(() => mergeMembers(b.ops, { ...doc, members: [...doc.members, 'd'.repeat(64)] }), (e) => code(e) === 'E_OPS_BAD_SIGNATURE');
+    // signed by another key (a bolt that is not an ops-puddle member)
+    const other = host(root, 'other');
+    opsInit(other.ops, other.puddle, other.wraps(), 'ops2');
+    const foreign = await signedMembers(other.ops, other.wraps().ops);
+    assert.throws(() => mergeMembers(b.ops, foreign), (e) => code(e) === 'E_OPS_OTHER');
+    assert.throws(() => mergeMembers(b.ops, { ...foreign, ops_pubkey: doc.ops_pubkey }), (e) => code(e) === 'E_OPS_BAD_SIGNATURE');
+    assert.equal(readFileSync(join(b.ops, OPS_FILES.members), 'utf8'), before, 'nothing merged from a refused list');
+
+    assert.deepEqual(mergeMembers(b.ops, doc), [third]);
+    assert.deepEqual(opsStatus(b.ops)?.members, opsStatus(a.ops)?.members);
+    assert.deepEqual(mergeMembers(b.ops, doc), [], 'merging again changes nothing');
+    assert.deepEqual(parseMembersDoc(JSON.parse(JSON.stringify(doc))), doc);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

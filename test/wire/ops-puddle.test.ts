@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkoutRoot } from '../helpers/program.js';
-import { parseHelperRequest, parsePairClaimAnswer, parsePairClaimRequest } from '../../src/wire/ops-puddle.js';
+import { parseHelperRequest, parseMembersDoc, parsePairClaimAnswer, parsePairClaimRequest } from '../../src/wire/ops-puddle.js';
 
 interface Vectors {
   pair_claim_request: { valid: { name: string; json: unknown }[]; invalid: { name: string; json: unknown; message: string }[] };
   pair_claim_answer: { valid: { name: string; json: unknown }[]; invalid: { name: string; json: unknown; message: string }[] };
+  members_doc: { invalid: { name: string; json: unknown; message: string }[] };
   helper_request: { valid: { name: string; line: string; request: unknown }[]; invalid: { name: string; line: string; code: string }[] };
 }
 
@@ -29,4 +30,8 @@ test('puddle.sock request lines: the three requests parse; anything else is E_BA
     const r = parseHelperRequest(x.line);
     assert.ok('ok' in r && r.ok === false && r.code === x.code, x.name);
   }
+});
+
+test('member list docs: malformed ones are refused naming the field', () => {
+  for (const x of v.members_doc.invalid) assert.throws(() => parseMembersDoc(x.json), (e: Error) => e.message.includes(x.message), x.name);
 });

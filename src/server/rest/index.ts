@@ -11,7 +11,7 @@ import { spannerPlugin } from './spanner.js';
 import { spannerMovePlugin } from './spanner-move.js';
 import { spannerAdminPlugin } from './spanner-admin.js';
 import { forwardPlugin } from './spanner-forward.js';
-import { spannerOpsPlugin } from './spanner-ops.js';
+import { spannerOpsPeerPlugin, spannerOpsPlugin } from './spanner-ops.js';
 import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
@@ -50,5 +50,6 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   await app.register(spannerMovePlugin, ctx);
   await app.register(spannerAdminPlugin, ctx);
   await app.register(spannerOpsPlugin, ctx);
+  await app.register(spannerOpsPeerPlugin, ctx);
   return app;
 }
