@@ -14,6 +14,7 @@
  * naming the field.
  */
 import { VigoError } from '../platform/errors.js';
+import { requestFields } from './lines.js';
 
 export const PAIR_CLAIM_PATH = '/api/v1/spanner/ops-puddle/pair-claim';
 export const PAIR_CODE_RE = /^[A-Za-z0-9_-]{16}$/;
@@ -109,15 +110,9 @@ export type HelperAnswer = HelperStatus | HelperSigned | HelperFounded | HelperE
 
 /** A request line → the request, or the error answer to send back. */
 export function parseHelperRequest(line: string): HelperRequest | HelperError {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return { ok: false, code: 'E_BAD_REQUEST', message: 'request is not JSON' };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, code: 'E_BAD_REQUEST', message: 'request must be an object' };
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort().join(',');
+  const f = requestFields(line);
+  if ('ok' in f) return f;
+  const { o, keys } = f;
   if (o.op === 'STATUS' && keys === 'op') return { op: 'STATUS' };
   if (o.op === 'SIGN' && keys === 'msg,op' && typeof o.msg === 'string' && B64.test(o.msg)) return { op: 'SIGN', msg: o.msg };
   if (o.op === 'FOUND_OPS_PROJECT' && keys === 'handle,op,scope') {
