@@ -151,6 +151,22 @@ test('ops-puddle init, pair, join across three bolts; refusals write nothing; st
   assert.equal(noBolt.status, 401);
   assert.deepEqual(members(A), [ij.self, bSelf, cj.self]);
   assert.deepEqual(members(B), members(A));
+
+  // guessing: 5 wrong codes lock the offer (the right one is then refused too); 10 refused
+  // claims a minute from one address block it (429), nothing added to the members
+  const claim = (c: string) => apiRaw<{ code?: string }>(A.admin, 'POST', '/api/v1/spanner/ops-puddle/pair-claim', { v: 1, code: c, pubkey: 'e'.repeat(64) });
+  // (the refused joins above count in the same one-minute window when they fall in it)
+  const codes: (string | number)[] = [];
+  for (let i = 0; i < 11 && !codes.includes(429); i++) {
+    const r = await claim(`guess${String(i).padStart(11, '0')}`);
+    codes.push(r.status === 429 ? 429 : (r.body.code ?? r.status));
+  }
+  const refusedCodes = codes.filter((c) => c !== 429);
+  assert.deepEqual(refusedCodes, [...Array<string>(5).fill('E_PAIR_WRONG'), ...Array<string>(5).fill('E_PAIR_LOCKED')].slice(0, refusedCodes.length));
+  assert.ok(refusedCodes.length >= 7, `blocked after ${refusedCodes.length} guesses: ${codes.join(',')}`);
+  assert.equal(codes.at(-1), 429, `never blocked: ${codes.join(',')}`);
+  assert.equal((await claim(p4.code)).status, 429, 'a blocked address is refused even the right code');
+  assert.deepEqual(members(A), [ij.self, bSelf, cj.self]);
 });
 
 test('stacks init on A and stacks join on B and C: one project id, pushed into the gitback store, second join refused', { timeout: 240_000 }, async () => {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/platform/clock.js';
@@ -36,6 +36,7 @@ import {
   type OpsWraps,
 } from '../../src/spanner/index-ops.js';
 import { isVigoError } from '../../src/platform/errors.js';
+import { stacksInit, stacksJoin } from '../../src/spanner/index-stacks.js';
 
 function host(root: string, name: string) {
   const dir = join(root, name);
@@ -196,6 +197,27 @@ test('a pushed member list merges only when the ops-puddle key signed it for thi
     assert.deepEqual(opsStatus(b.ops)?.members, opsStatus(a.ops)?.members);
     assert.deepEqual(mergeMembers(b.ops, doc), [], 'merging again changes nothing');
     assert.deepEqual(parseMembersDoc(JSON.parse(JSON.stringify(doc))), doc);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('stacks init without the service-account helper is refused and writes nothing', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ops-puddle-'));
+  try {
+    const a = host(root, 'a');
+    opsInit(a.ops, a.puddle, a.wraps(), 'ops1');
+    const source = join(root, 'stacks');
+    mkdirSync(source);
+    writeFileSync(join(source, 'envoys.vgo'), '# empty\n');
+    const gitbackBase = join(root, 'gitback');
+    const o = { opsDir: a.ops, socket: join(root, 'no-helper.sock'), gitbackBase, env: process.env, now: Math.floor(Date.now() / 1000) };
+    await assert.rejects(stacksInit({ ...o, source }), (e) => code(e) === 'E_OPS_NO_HELPER');
+    await assert.rejects(stacksInit({ ...o, source: join(root, 'missing') }), (e) => code(e) === 'E_STACKS_NO_SOURCE');
+    await assert.rejects(stacksJoin(o), (e) => code(e) === 'E_OPS_NO_HELPER');
+    assert.equal(existsSync(gitbackBase), false);
+    assert.equal(existsSync(join(a.ops, '.vigo-gitback')), false);
+    await assert.rejects(stacksJoin({ ...o, opsDir: join(root, 'none') }), (e) => code(e) === 'E_OPS_NONE');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
