@@ -20,3 +20,8 @@ export { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from './unlock.js
 export { processAlive, processName } from './lock.js';
 export { adoptPairedIdentity, hasAnyIdentityFile, openPairOffer, stageAdoptedRekey, type OpenedOffer } from './pair.js';
 export { removePuddleFiles, type RemovedPuddle } from './leave.js';
+
+// the key-helper plumbing the vigosrv service-account helper shares (src/spanner/ops-helper.ts)
+export { lineServer, type LineServerOptions } from './session/line-server.js';
+export { lineRequest, NoSession } from './session/client.js';
+export { spawnKeyHelper, type SpawnOptions } from './session/launch.js';

@@ -91,3 +91,25 @@ export class LineFramer {
     }
   }
 }
+
+export interface BadRequest {
+  ok: false;
+  code: string;
+  message: string;
+}
+
+/**
+ * A key helper's JSON request line (the user session helper, the service-account helper)
+ * → its fields and their sorted names (`"msg,op"`), or the E_BAD_REQUEST answer to send.
+ */
+export function requestFields(line: string): { o: Record<string, unknown>; keys: string } | BadRequest {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { ok: false, code: 'E_BAD_REQUEST', message: 'request is not JSON' };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, code: 'E_BAD_REQUEST', message: 'request must be an object' };
+  const o = v as Record<string, unknown>;
+  return { o, keys: Object.keys(o).sort().join(',') };
+}

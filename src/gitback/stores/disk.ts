@@ -82,14 +82,29 @@ export class DiskProjectStore implements ProjectStore {
   }
 }
 
+/**
+ * The one state root that is not a user's home: the vigosrv's ops-puddle dir
+ * (<srv>/ops-puddle, root-owned), whose .vigo-gitback/<pid>/ holds the stacks project
+ * (docs/spanner.md "The stacks project"). It is walked as uid 0 (the usercrate gate does not
+ * apply to root; every file must be root's), after the passwd users; byUid(0) still finds
+ * root's own entry first.
+ */
+export const OPS_PUDDLE_ROOT_NAME = 'vigo-ops-puddle';
+export function opsPuddleStateRoot(env: Env): PasswdEntry {
+  return { name: OPS_PUDDLE_ROOT_NAME, uid: 0, gid: 0, home: join(paths.srv(env), 'ops-puddle') };
+}
+
 /** /etc/passwd (re-read per call: users come and go), the usercrate policy files, and homes read as root for the uid, owner-checked. */
 export class DiskUserDirectory implements UserDirectory {
   constructor(
     readonly source: string,
     private readonly env: Env,
   ) {}
+  /** /etc/passwd's users, then the ops-puddle state root when it holds project state (opsPuddleStateRoot) */
   list(): PasswdEntry[] {
-    return readPasswd(this.source);
+    const users = readPasswd(this.source);
+    const ops = opsPuddleStateRoot(this.env);
+    return existsSync(join(ops.home, '.vigo-gitback')) ? [...users, ops] : users;
   }
   byUid(uid: number): PasswdEntry | null {
     return this.list().find((u) => u.uid === uid) ?? null;

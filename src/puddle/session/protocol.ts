@@ -4,6 +4,8 @@
  * Answers: {"ok":true,…} or {"ok":false,"code":…,"message":…}. Nothing in a request says
  * who the caller is: the helper asks the kernel (SO_PEERCRED).
  */
+import { requestFields } from '../../wire/lines.js';
+
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export type Request = { op: 'STATUS' } | { op: 'SIGN'; msg: string } | { op: 'LOCK' };
@@ -33,15 +35,9 @@ export interface ErrorAnswer {
 export type Answer = StatusAnswer | SignAnswer | { ok: true; locking: true } | ErrorAnswer;
 
 export function parseRequest(line: string): Request | ErrorAnswer {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return { ok: false, code: 'E_BAD_REQUEST', message: 'request is not JSON' };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, code: 'E_BAD_REQUEST', message: 'request must be an object' };
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort().join(',');
+  const f = requestFields(line);
+  if ('ok' in f) return f;
+  const { o, keys } = f;
   if (o.op === 'STATUS' && keys === 'op') return { op: 'STATUS' };
   if (o.op === 'LOCK' && keys === 'op') return { op: 'LOCK' };
   if (o.op === 'SIGN' && keys === 'msg,op' && typeof o.msg === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(o.msg)) {

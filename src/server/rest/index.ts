@@ -12,6 +12,7 @@ import { spannerMovePlugin } from './spanner-move.js';
 import { spannerAdminPlugin } from './spanner-admin.js';
 import { forwardPlugin } from './spanner-forward.js';
 import { swarmFleetPlugin } from './swarm-fleet.js';
+import { spannerOpsPeerPlugin, spannerOpsPlugin } from './spanner-ops.js';
 import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
@@ -50,5 +51,7 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   await app.register(spannerMovePlugin, ctx);
   await app.register(spannerAdminPlugin, ctx);
   await app.register(swarmFleetPlugin, ctx);
+  await app.register(spannerOpsPlugin, ctx);
+  await app.register(spannerOpsPeerPlugin, ctx);
   return app;
 }
