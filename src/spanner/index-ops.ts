@@ -34,5 +34,6 @@ export type { OpsPuddleStatus, OpsWraps, PendingPair, ClaimDecision, ClaimRefusa
 export { ensureOpsHelper, opsHelperStatus, requireOpsHelper, foundOpsProject, HELPER_TIMEOUT_MS } from './ops-helper-client.js';
 export type { OpsHelperPaths } from './ops-helper-client.js';
 export { runOpsHelper } from './ops-helper.js';
-export { MEMBERS_PATH, MEMBERS_DOMAIN, parseMembersDoc, PAIR_CLAIM_PATH, PAIR_CODE_RE, parsePairClaimRequest, parsePairClaimAnswer, parseHelperRequest, parseHelperAnswer } from '../wire/ops-puddle.js';
+export { MEMBERS_PATH, MEMBERS_DOMAIN, parseMembersDoc, PAIR_CLAIM_PATH, parsePairClaimRequest, parsePairClaimAnswer, parseHelperRequest, parseHelperAnswer } from '../wire/ops-puddle.js';
 export type { MembersDoc, PairClaimRequest, PairClaimAnswer, HelperRequest, HelperAnswer } from '../wire/ops-puddle.js';
+export { isPairCode } from '../wire/puddle-pair.js';

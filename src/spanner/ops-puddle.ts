@@ -14,12 +14,12 @@
  * Every write is atomic; every read is strict and names the file. The pair decision is pure
  * (`decideClaim`: record, code, now in; verdict and next record out).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic.js';
 import { VigoError } from '../platform/errors.js';
 import { canonicalize, fromHex, generateKeyPair, parseStrictJson, pubkeyHex, publicKeyFromSeed, seedSigner, toHex, validateName, verifyRaw, type Hex } from '../trust/index.js';
+import { PAIR_CODE_BYTES, pairCodeHash, sameHash } from '../wire/puddle-pair.js';
 import { MAX_OPS_MEMBERS, MEMBERS_DOMAIN, type MembersDoc, type PairClaimAnswer } from '../wire/ops-puddle.js';
 import type { KeyWrap } from './identity.js';
 
@@ -225,11 +225,12 @@ export type ClaimRefusal = 'E_PAIR_NONE' | 'E_PAIR_USED' | 'E_PAIR_LOCKED' | 'E_
 
 export type ClaimDecision = { ok: true; next: PendingPair } | { ok: false; code: ClaimRefusal; message: string; next: PendingPair | null };
 
-export const codeSha256 = (code: string): string => createHash('sha256').update(code, 'utf8').digest('hex');
+/** SHA-256 of the code, hex: the user puddle's pairing rule (src/wire/puddle-pair.ts), one for both. */
+export const codeSha256 = pairCodeHash;
 
 /** 12 random bytes → 16 base64url characters (96 bits). */
 export function newPairCode(random: (n: number) => Buffer): string {
-  return random(12).toString('base64url');
+  return random(PAIR_CODE_BYTES).toString('base64url');
 }
 
 export function newPendingPair(code: string, now: number): PendingPair {
@@ -243,9 +244,7 @@ export function decideClaim(p: PendingPair | null, code: string, now: number): C
   if (p.used_at !== null) return { ok: false, code: 'E_PAIR_USED', message: `the pair code was already used (single-use; ${hint})`, next: p };
   if (p.failures >= MAX_PAIR_FAILURES) return { ok: false, code: 'E_PAIR_LOCKED', message: `the pair offer is locked after ${p.failures} wrong codes (${hint})`, next: p };
   if (now >= p.expires_at) return { ok: false, code: 'E_PAIR_EXPIRED', message: `the pair code expired at ${new Date(p.expires_at).toISOString()} (${hint})`, next: p };
-  const want = Buffer.from(p.code_sha256, 'hex');
-  const got = Buffer.from(codeSha256(code), 'hex');
-  if (want.length !== got.length || !timingSafeEqual(want, got)) {
+  if (!sameHash(p.code_sha256, codeSha256(code))) {
     const next = { ...p, failures: p.failures + 1 };
     const left = MAX_PAIR_FAILURES - next.failures;
     return { ok: false, code: 'E_PAIR_WRONG', message: left > 0 ? `wrong pair code (${left} more wrong code(s) lock the offer)` : `wrong pair code; the offer is now locked (${hint})`, next };

@@ -15,9 +15,9 @@
  */
 import { VigoError } from '../platform/errors.js';
 import { requestFields } from './lines.js';
+import { isPairCode } from './puddle-pair.js';
 
 export const PAIR_CLAIM_PATH = '/api/v1/spanner/ops-puddle/pair-claim';
-export const PAIR_CODE_RE = /^[A-Za-z0-9_-]{16}$/;
 export const MAX_OPS_MEMBERS = 256;
 export const MAX_HELPER_LINE_BYTES = 1024 * 1024;
 /** The only project FOUND_OPS_PROJECT mints, and its only scope. */
@@ -62,7 +62,7 @@ function hex64(v: unknown, what: string): string {
 
 export function parsePairClaimRequest(v: unknown, what = 'pair-claim request'): PairClaimRequest {
   const o = object(v, what, ['v', 'code', 'pubkey']);
-  if (typeof o.code !== 'string' || !PAIR_CODE_RE.test(o.code)) bad(`${what} code`, 'expected 16 base64url characters');
+  if (typeof o.code !== 'string' || !isPairCode(o.code)) bad(`${what} code`, 'expected 16 base64url characters');
   return { v: 1, code: o.code, pubkey: hex64(o.pubkey, `${what} pubkey`) };
 }
 

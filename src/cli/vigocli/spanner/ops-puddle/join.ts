@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { VigoError, isVigoError } from '../../../../platform/errors.js';
 import { api } from '../../../../wire/rest-client.js';
-import { PAIR_CLAIM_PATH, PAIR_CODE_RE, ensureOpsHelper, opsJoinPrepare, opsJoinWrite, parsePairClaimAnswer } from '../../../../spanner/index-ops.js';
+import { PAIR_CLAIM_PATH, isPairCode, ensureOpsHelper, opsJoinPrepare, opsJoinWrite, parsePairClaimAnswer } from '../../../../spanner/index-ops.js';
 import { printJson } from '../../output.js';
 import { resolveTarget, selectServer } from '../../session.js';
 import { key, opsContext, readCode, requireUnlocked } from './common.js';
@@ -18,7 +18,7 @@ export function registerOpsJoin(ops: Command): void {
     .action(async (o: { from: string; code: string; json?: boolean }, cmd: Command) => {
       const c = opsContext(cmd);
       const code = readCode(o.code);
-      if (!PAIR_CODE_RE.test(code)) throw new VigoError('E_USAGE', '--code must be the 16-character code `ops-puddle pair` printed');
+      if (!isPairCode(code)) throw new VigoError('E_USAGE', '--code must be the 16-character code `ops-puddle pair` printed');
       requireUnlocked(c);
       const svc = opsJoinPrepare(c.opsDir, c.puddleDir);
       const wraps = c.wraps(); // before the claim: a missing master key must not burn the code
