@@ -39,6 +39,8 @@ export interface EnvoySpec {
   hostname: string;
   /** its one local user (a tag for the test user's name), or none */
   user?: string;
+  /** 2: the envoy sits on the bed's second subnet (10.78.0.0/24), routed to vigosrv's; default 1 */
+  subnet?: 1 | 2;
 }
 
 export interface FleetOptions {
@@ -115,7 +117,8 @@ export class SwarmFleet {
   constructor(readonly opts: FleetOptions) {
     chmodSync(this.dir, 0o755);
     try {
-      this.bed = new NetnsBed([SRV_HOST, ...opts.envoys.map((e) => e.host)]);
+      const subnet2 = opts.envoys.filter((e) => e.subnet === 2).map((e) => e.host);
+      this.bed = new NetnsBed([SRV_HOST, ...opts.envoys.map((e) => e.host)], subnet2.length > 0 ? { subnet2 } : {});
     } catch (e) {
       rmSync(this.dir, { recursive: true, force: true });
       throw e;
