@@ -1,35 +1,63 @@
 /**
  * Where friendly puddle names come from when a gitback://<name>/<handle> URL is resolved:
- * the envoy's cached fleet name map ($VIGO_ROOT/var/lib/vigo/swarm/name-map.json, written
- * by the swarm layer: {"names": {"<name>": "<pubkey hex>" | null}}, null = ambiguous),
- * else the caller's own claim in ~/.vigo-puddle/name-claim.json.
+ * the envoy's fleet name map ($VIGO_ROOT/var/lib/vigo/swarm/name-map.json, written by the
+ * agent from check-in; src/wire/swarm-fleet.ts NameMap, docs/wire-formats.md §22), else the
+ * caller's own claim in ~/.vigo-puddle/name-claim.json.
+ *
+ * The map decides which project a friendly URL means, so only root may have written it: a
+ * file not owned by root, group- or world-writable, or not a regular file is refused (the
+ * hex URL still works). The contract's parser is loaded only when a friendly URL is used.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
-import type { NameSources } from './url.js';
+import type { FleetNames, NameSources } from './url.js';
 
 export function nameMapPath(env: Env): string {
   return join(paths.varLib(env), 'swarm', 'name-map.json');
 }
 
-export function readFleetNameMap(file: string): Map<string, string | null> | null {
-  if (!existsSync(file)) return null;
-  let v: unknown;
+/** The most a name map file may be (the contract's MAX_FLEET_FILE_BYTES; kept here so the check runs before the parser loads). */
+const MAX_NAME_MAP_BYTES = 4 * 1024 * 1024;
+
+/** Reads the root-written name map; null when there is none; throws naming the file when it is unsafe or malformed. */
+export async function readFleetNameMap(file: string, rootUid = 0): Promise<FleetNames | null> {
+  let fd: number;
   try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new VigoError('E_MALFORMED', `${file}: not valid JSON`);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new VigoError('E_UNSAFE_FILE', `${file}: is a symbolic link; the fleet name map must be a regular file root wrote`, { hint: 'remove it; the agent writes it again at its next check-in' });
+    throw new VigoError('E_IO', `${file}: cannot be read (${code ?? String(e)})`);
   }
-  const names = (v as { names?: unknown } | null)?.names;
-  if (typeof names !== 'object' || names === null || Array.isArray(names)) throw new VigoError('E_MALFORMED', `${file}: field 'names' must be an object`);
-  const out = new Map<string, string | null>();
-  for (const [k, pk] of Object.entries(names as Record<string, unknown>)) {
-    if (pk !== null && (typeof pk !== 'string' || !/^[0-9a-f]{64}$/.test(pk))) throw new VigoError('E_MALFORMED', `${file}: names.${k} must be 64 hex or null`);
-    out.set(k, pk);
+  let bytes: Buffer;
+  let mtime: Date;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new VigoError('E_UNSAFE_FILE', `${file}: is not a regular file`);
+    if (st.uid !== rootUid) throw new VigoError('E_UNSAFE_FILE', `${file}: is owned by uid ${st.uid}, not root; a name map anyone else wrote could point a friendly URL at another project`, { hint: 'remove it; the agent (root) writes it again at its next check-in; the hex gitback://<project_id>/<handle> URL still works' });
+    if ((st.mode & 0o022) !== 0) throw new VigoError('E_UNSAFE_FILE', `${file}: is group- or world-writable (mode ${(st.mode & 0o777).toString(8)}); refused`, { hint: `chmod go-w ${file}, or remove it; the agent writes it again at its next check-in` });
+    if (st.size > MAX_NAME_MAP_BYTES) throw new VigoError('E_MALFORMED', `${file}: ${st.size} bytes (at most ${MAX_NAME_MAP_BYTES})`);
+    bytes = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < bytes.length) {
+      const n = readSync(fd, bytes, off, bytes.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    bytes = bytes.subarray(0, off);
+    mtime = st.mtime;
+  } finally {
+    closeSync(fd);
   }
-  return out;
+  const { parseNameMap } = await import('../wire/swarm-fleet.js');
+  try {
+    return { names: parseNameMap(bytes, file).names, writtenAt: mtime.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  } catch (e) {
+    throw new VigoError('E_MALFORMED', e instanceof Error ? e.message : String(e), { hint: 'remove it; the agent writes it again at its next check-in' });
+  }
 }
 
 /**
