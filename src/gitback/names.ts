@@ -8,10 +8,11 @@
  * file not owned by root, group- or world-writable, or not a regular file is refused (the
  * hex URL still works). The contract's parser is loaded only when a friendly URL is used.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
+import { readRootOwnedFile } from '../platform/root-file.js';
 import type { FleetNames, NameSources } from './url.js';
 
 export function nameMapPath(env: Env): string {
@@ -23,38 +24,11 @@ const MAX_NAME_MAP_BYTES = 4 * 1024 * 1024;
 
 /** Reads the root-written name map; null when there is none; throws naming the file when it is unsafe or malformed. */
 export async function readFleetNameMap(file: string, rootUid = 0): Promise<FleetNames | null> {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new VigoError('E_UNSAFE_FILE', `${file}: is a symbolic link; the fleet name map must be a regular file root wrote`, { hint: 'remove it; the agent writes it again at its next check-in' });
-    throw new VigoError('E_IO', `${file}: cannot be read (${code ?? String(e)})`);
-  }
-  let bytes: Buffer;
-  let mtime: Date;
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new VigoError('E_UNSAFE_FILE', `${file}: is not a regular file`);
-    if (st.uid !== rootUid) throw new VigoError('E_UNSAFE_FILE', `${file}: is owned by uid ${st.uid}, not root; a name map anyone else wrote could point a friendly URL at another project`, { hint: 'remove it; the agent (root) writes it again at its next check-in; the hex gitback://<project_id>/<handle> URL still works' });
-    if ((st.mode & 0o022) !== 0) throw new VigoError('E_UNSAFE_FILE', `${file}: is group- or world-writable (mode ${(st.mode & 0o777).toString(8)}); refused`, { hint: `chmod go-w ${file}, or remove it; the agent writes it again at its next check-in` });
-    if (st.size > MAX_NAME_MAP_BYTES) throw new VigoError('E_MALFORMED', `${file}: ${st.size} bytes (at most ${MAX_NAME_MAP_BYTES})`);
-    bytes = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < bytes.length) {
-      const n = readSync(fd, bytes, off, bytes.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    bytes = bytes.subarray(0, off);
-    mtime = st.mtime;
-  } finally {
-    closeSync(fd);
-  }
+  const f = readRootOwnedFile(file, { what: 'the fleet name map', maxBytes: MAX_NAME_MAP_BYTES, rootUid });
+  if (f === null) return null;
   const { parseNameMap } = await import('../wire/swarm-fleet.js');
   try {
-    return { names: parseNameMap(bytes, file).names, writtenAt: mtime.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    return { names: parseNameMap(f.bytes, file).names, writtenAt: f.mtime.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   } catch (e) {
     throw new VigoError('E_MALFORMED', e instanceof Error ? e.message : String(e), { hint: 'remove it; the agent writes it again at its next check-in' });
   }
