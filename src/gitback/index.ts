@@ -26,6 +26,7 @@ export type { GitHost } from './daemon/git.js';
 export { LocalGitbackView, MAX_LOCAL_PROJECTS } from './swarm-view.js';
 export type { LocalProject, LocalTrustView } from './swarm-view.js';
 export { parseGitbackConfig } from './daemon/service.js';
+export { readPasswd, type PasswdEntry } from './passwd.js';
 export { checkGitbackGates } from './gate.js';
 export type { GitbackReplicator, ReplicaCount } from './replicator.js';
 export { GitbackService } from './daemon/service.js';

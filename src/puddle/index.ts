@@ -17,4 +17,4 @@ export { lockSession } from './session/client.js';
 export { clearNameClaim, signNameClaim, writeNameClaim } from './name.js';
 export { rekeyPair } from './rekey.js';
 export { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from './unlock.js';
-export { processName } from './lock.js';
+export { processAlive, processName } from './lock.js';

@@ -6,7 +6,7 @@
  *   service Checkin { rpc Stream(stream AgentMessage) returns (stream ServerMessage); }
  *   AgentMessage  { seq; oneof kind { CheckIn checkin; Run run; Renew renew; } }
  *   ServerMessage { seq; oneof kind { Ack ack; Bundle bundle; RunAck run_ack; CheckInNow checkin_now; Renewed renewed;
- *                                     SwarmAssignment swarm; Moved moved; Trust trust; } }
+ *                                     SwarmAssignment swarm; Moved moved; Trust trust; SwarmFleet fleet; } }
  *
  * A no-change check-in is answered with a bare Ack echoing the policy version. `Renew`
  * (a CSR for the envoy's own key) is answered with `Renewed` (a fresh client certificate,
@@ -23,6 +23,17 @@
  * bolt's CA before it answers. A check-in from an envoy this bolt moved to another bolt
  * (reassign, drain) is answered with `Moved`: the new bolt's gRPC and REST addresses, a
  * client certificate for the envoy's own key signed by the new bolt's CA, and the bundle.
+ *
+ * Swarm fleet additions (issue 14, new field ids only; docs/wire-formats.md §22):
+ * CheckIn.traits_sha256 (4) is the sha of the envoy's current traits; CheckIn.traits_json (5)
+ * carries them (src/wire/swarm-fleet.ts) only when that sha differs from the one the server
+ * last acknowledged, which Ack.traits_sha256 (3) echoes (NO_TRAITS_SHA when it holds none:
+ * a server that lost them, or another bolt, gets them at the next check-in; '' from servers
+ * that predate traits, to which the agent then sends only the sha). CheckIn.fleet_sha256 (6) is the sha of the name map
+ * and peer hints the envoy holds (64 zeros: none); when it differs from what the server has
+ * for this envoy, the server sends `SwarmFleet` (ServerMessage field 10, seq 0) before the
+ * answer. Older agents send none of these fields ('') and are never sent SwarmFleet; older
+ * servers ignore them and answer with no traits sha.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -46,11 +57,20 @@ export const checkinDescriptor = {
                   oneofs: { kind: { oneof: ['checkin', 'run', 'renew'] } },
                   fields: { seq: { type: 'uint32', id: 1 }, checkin: { type: 'CheckIn', id: 2 }, run: { type: 'Run', id: 3 }, renew: { type: 'Renew', id: 4 } },
                 },
-                CheckIn: { fields: { policy_version: { type: 'uint32', id: 1 }, fingerprint: { type: 'string', id: 2 }, trust_sha256: { type: 'string', id: 3 } } },
+                CheckIn: {
+                  fields: {
+                    policy_version: { type: 'uint32', id: 1 },
+                    fingerprint: { type: 'string', id: 2 },
+                    trust_sha256: { type: 'string', id: 3 },
+                    traits_sha256: { type: 'string', id: 4 },
+                    traits_json: { type: 'string', id: 5 },
+                    fleet_sha256: { type: 'string', id: 6 },
+                  },
+                },
                 Run: { fields: { run_id: { type: 'string', id: 1 }, report_json: { type: 'string', id: 2 } } },
                 Renew: { fields: { csr: { type: 'string', id: 1 } } },
                 ServerMessage: {
-                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed', 'swarm', 'moved', 'trust'] } },
+                  oneofs: { kind: { oneof: ['ack', 'bundle', 'run_ack', 'checkin_now', 'renewed', 'swarm', 'moved', 'trust', 'fleet'] } },
                   fields: {
                     seq: { type: 'uint32', id: 1 },
                     ack: { type: 'Ack', id: 2 },
@@ -61,9 +81,10 @@ export const checkinDescriptor = {
                     swarm: { type: 'SwarmAssignment', id: 7 },
                     moved: { type: 'Moved', id: 8 },
                     trust: { type: 'Trust', id: 9 },
+                    fleet: { type: 'SwarmFleet', id: 10 },
                   },
                 },
-                Ack: { fields: { policy_version: { type: 'uint32', id: 1 }, interval_s: { type: 'uint32', id: 2 } } },
+                Ack: { fields: { policy_version: { type: 'uint32', id: 1 }, interval_s: { type: 'uint32', id: 2 }, traits_sha256: { type: 'string', id: 3 } } },
                 Bundle: { fields: { version: { type: 'uint32', id: 1 }, bundle_json: { type: 'string', id: 2 } } },
                 RunAck: { fields: { run_id: { type: 'string', id: 1 } } },
                 CheckInNow: { fields: { reason: { type: 'string', id: 1 } } },
@@ -75,6 +96,7 @@ export const checkinDescriptor = {
                 SwarmGate: { fields: { allowed: { type: 'bool', id: 1 }, pattern: { type: 'string', id: 2 }, setting: { type: 'string', id: 3 } } },
                 Moved: { fields: { bolt_id: { type: 'string', id: 1 }, grpc_addr: { type: 'string', id: 2 }, server: { type: 'string', id: 3 }, cert: { type: 'string', id: 4 }, ca_bundle: { type: 'string', id: 5 } } },
                 Trust: { fields: { ca_bundle: { type: 'string', id: 1 } } },
+                SwarmFleet: { fields: { sha256: { type: 'string', id: 1 }, name_map_json: { type: 'string', id: 2 }, peer_hints_json: { type: 'string', id: 3 } } },
               },
             },
           },
@@ -89,6 +111,23 @@ export interface CheckInMsg {
   fingerprint: string;
   /** SHA-256 (hex) of the CA bundle the envoy trusts; '' from agents that predate it */
   trust_sha256?: string;
+  /** sha256 of the envoy's current traits ('' from agents that predate them) */
+  traits_sha256?: string;
+  /** the traits (canonical JSON), only when the server has not acknowledged this sha */
+  traits_json?: string;
+  /** the fleet sha of the name map and hints the envoy holds (NO_FLEET_SHA: none; '' from older agents) */
+  fleet_sha256?: string;
+}
+
+/** What an envoy that holds no fleet files reports as CheckIn.fleet_sha256. */
+export const NO_FLEET_SHA = '0'.repeat(64);
+/** What a server that holds no traits for the envoy answers as Ack.traits_sha256. */
+export const NO_TRAITS_SHA = '0'.repeat(64);
+
+export interface SwarmFleetMsg {
+  sha256: string;
+  name_map_json: string;
+  peer_hints_json: string;
 }
 
 /** Where a moved envoy checks in now, with the certificate the new bolt signed for its key. */
@@ -113,8 +152,8 @@ export interface AgentMessage {
 }
 export interface ServerMessage {
   seq: number;
-  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now' | 'renewed' | 'swarm' | 'moved' | 'trust';
-  ack?: { policy_version: number; interval_s: number } | null;
+  kind?: 'ack' | 'bundle' | 'run_ack' | 'checkin_now' | 'renewed' | 'swarm' | 'moved' | 'trust' | 'fleet';
+  ack?: { policy_version: number; interval_s: number; traits_sha256?: string } | null;
   bundle?: { version: number; bundle_json: string } | null;
   run_ack?: { run_id: string } | null;
   checkin_now?: { reason: string } | null;
@@ -122,6 +161,7 @@ export interface ServerMessage {
   swarm?: SwarmAssignmentMsg | null;
   moved?: MovedMsg | null;
   trust?: { ca_bundle: string } | null;
+  fleet?: SwarmFleetMsg | null;
 }
 
 export interface SwarmGateMsg {

@@ -279,7 +279,8 @@ function puddleUser(v: unknown, path: string): PuddleUserTrait {
     try {
       name_claim = checkNameClaim(o.name_claim, `${path}.name_claim`);
     } catch (e) {
-      fail(`${path}.name_claim`, e instanceof Error ? e.message : String(e));
+      // the trust checker's message already names the field
+      throw new Error(e instanceof Error ? e.message : String(e));
     }
   }
   return {
@@ -292,20 +293,27 @@ function puddleUser(v: unknown, path: string): PuddleUserTrait {
     name_claim,
   };
 }
-function gitbackProject(v: unknown, path: string): GitbackProjectTrait {
-  const o = obj(v, path, ['project_id', 'handle', 'founder', 'scope', 'members', 'bare_repo', 'bare_repo_bytes', 'refs', 'revokes', 'leaves', 'tombstoned']);
+const HOLDING = ['bare_repo', 'bare_repo_bytes', 'refs', 'revokes', 'leaves', 'tombstoned'] as const;
+/** What one envoy holds of a project: the same fields in the trait and in the view's host. */
+function holding(o: Obj, path: string): Pick<GitbackProjectTrait, (typeof HOLDING)[number]> {
   return {
-    project_id: hex64(o.project_id, `${path}.project_id`),
-    handle: handle(o.handle, `${path}.handle`),
-    founder: hex64(o.founder, `${path}.founder`),
-    scope: scope(o.scope, `${path}.scope`),
-    members: pubkeys(o.members, `${path}.members`),
     bare_repo: bool(o.bare_repo, `${path}.bare_repo`),
     bare_repo_bytes: uint(o.bare_repo_bytes, `${path}.bare_repo_bytes`),
     refs: refs(o.refs, `${path}.refs`),
     revokes: uint(o.revokes, `${path}.revokes`),
     leaves: uint(o.leaves, `${path}.leaves`),
     tombstoned: bool(o.tombstoned, `${path}.tombstoned`),
+  };
+}
+function gitbackProject(v: unknown, path: string): GitbackProjectTrait {
+  const o = obj(v, path, ['project_id', 'handle', 'founder', 'scope', 'members', ...HOLDING]);
+  return {
+    project_id: hex64(o.project_id, `${path}.project_id`),
+    handle: handle(o.handle, `${path}.handle`),
+    founder: hex64(o.founder, `${path}.founder`),
+    scope: scope(o.scope, `${path}.scope`),
+    members: pubkeys(o.members, `${path}.members`),
+    ...holding(o, path),
   };
 }
 
@@ -380,19 +388,14 @@ export function parsePeerHints(input: string | Uint8Array | unknown, what = 'pee
 }
 
 function fleetHost(v: unknown, path: string): GitbackFleetHost {
-  const o = obj(v, path, ['envoy_id', 'hostname', 'reporting', 'stale', 'last_seen', 'bare_repo', 'bare_repo_bytes', 'refs', 'revokes', 'leaves', 'tombstoned']);
+  const o = obj(v, path, ['envoy_id', 'hostname', 'reporting', 'stale', 'last_seen', ...HOLDING]);
   return {
     envoy_id: envoyId(o.envoy_id, `${path}.envoy_id`),
     hostname: str(o.hostname, `${path}.hostname`),
     reporting: bool(o.reporting, `${path}.reporting`),
     stale: bool(o.stale, `${path}.stale`),
     last_seen: iso(o.last_seen, `${path}.last_seen`),
-    bare_repo: bool(o.bare_repo, `${path}.bare_repo`),
-    bare_repo_bytes: uint(o.bare_repo_bytes, `${path}.bare_repo_bytes`),
-    refs: refs(o.refs, `${path}.refs`),
-    revokes: uint(o.revokes, `${path}.revokes`),
-    leaves: uint(o.leaves, `${path}.leaves`),
-    tombstoned: bool(o.tombstoned, `${path}.tombstoned`),
+    ...holding(o, path),
   };
 }
 

@@ -17,6 +17,8 @@
  *     spool_max: 1000
  *     report_max_bytes: 1048576   # a bigger report is cut before it is spooled
  *     dead_letter_max: 50         # refused reports kept for the operator
+ *     traits: true                # report swarm traits (docs/swarm.md "Traits")
+ *     traits_max_age_s: 60        # recollect at least this often even when nothing seems changed
  */
 import { createHash, randomUUID, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -35,8 +37,12 @@ import { renewCert, renewalDue, type HeldCert } from './renew.js';
 import { certValidity } from '../../wire/enroll.js';
 import { agentConvergeOptions, converge, parseBundle, type PolicyBundle, type RunReport } from './engine-port.js';
 import { boundReport, MIN_REPORT_CAP_BYTES } from '../../wire/run-report.js';
-import { assignmentOfMsg, type SwarmAssignmentMsg } from '../../wire/checkin.js';
+import { assignmentOfMsg, type SwarmAssignmentMsg, type SwarmFleetMsg } from '../../wire/checkin.js';
 import { decidingGate, readSwarmAssignment, sameAssignment, writeSwarmAssignment, assignmentFile, type SwarmAssignment } from '../../wire/swarm-assignment.js';
+import { nameMapFile } from '../../wire/swarm-fleet.js';
+import { TraitsCollector } from '../traits/collect.js';
+import { heldFleetSha, writeFleetFiles } from '../traits/fleet-files.js';
+import { parseGitbackConfig, readPasswd } from '../../gitback/index.js';
 
 /** The server's receive limit is 8 MiB; an agent report must leave room under it. */
 const REPORT_CAP_MAX_BYTES = 7 * 1024 * 1024;
@@ -60,6 +66,8 @@ const section = z
     spool_max: z.number().int().positive().default(1000),
     report_max_bytes: z.number().int().min(MIN_REPORT_CAP_BYTES).max(REPORT_CAP_MAX_BYTES).default(1024 * 1024),
     dead_letter_max: z.number().int().positive().max(10_000).default(50),
+    traits: z.boolean().default(true),
+    traits_max_age_s: z.number().positive().max(86_400).default(60),
   })
   .strict();
 export type CheckinSection = z.infer<typeof section>;
@@ -123,6 +131,11 @@ export class CheckinService implements AgentService {
   private unspooled: { name: string; json: string } | null = null;
   private readonly swarmListeners: Array<(a: SwarmAssignment) => void> = [];
   private swarmHeld: SwarmAssignment | null = null;
+  private traits: TraitsCollector | null = null;
+  /** the traits sha the server last acknowledged (null: not heard yet; '' a server without traits) */
+  private traitsAcked: string | null = null;
+  /** the fleet sha of the name map and hints held */
+  private fleetSha = '';
 
   /** `random` makes the check-in jitter reproducible (tests, the bench); default Math.random. */
   constructor(
@@ -156,6 +169,29 @@ export class CheckinService implements AgentService {
     this.addr = this.cfg.grpc_addr ?? ident.id.grpc_addr;
     this.held = { envoyId: ident.id.envoy_id, hostname: ident.id.hostname, certFile: identityFiles(ctx.env).cert, cert: ident.cert, key: ident.key, ca: ident.ca };
     this.trustSha256 = caBundleSha256(ident.ca);
+    this.fleetSha = heldFleetSha(ctx.env);
+    if (this.cfg.traits) {
+      let passwdFile = '/etc/passwd';
+      try {
+        passwdFile = parseGitbackConfig(this.config).passwd_file;
+      } catch {
+        // the gitback service reports a bad gitback section; traits read the system's file
+      }
+      this.traits = new TraitsCollector({
+        env: ctx.env,
+        passwdFile,
+        maxAgeMs: this.cfg.traits_max_age_s * 1000,
+        log: ctx.log,
+        users: () => {
+          try {
+            return readPasswd(passwdFile);
+          } catch (e) {
+            ctx.log(`checkin: traits: cannot read ${passwdFile} (${e instanceof Error ? e.message : String(e)}); no user is reported`);
+            return [];
+          }
+        },
+      });
+    }
     this.openStream();
     const intervalMs = (this.cfg.interval_s ?? ident.id.interval_s ?? 60) * 1000;
     this.intervalMs = intervalMs;
@@ -208,6 +244,7 @@ export class CheckinService implements AgentService {
     };
     stream.onSwarm = (m) => this.takeSwarm(m);
     stream.onTrust = (bundle) => this.takeTrust(bundle);
+    stream.onFleet = (m) => this.takeFleet(m);
     stream.onClosed = (e) => {
       if (this.stopped || this.stream !== stream) return;
       if (!this.away) this.ctx.log(`checkin: stream closed: ${e.message}`);
@@ -251,9 +288,16 @@ export class CheckinService implements AgentService {
     const timeoutMs = this.cfg.timeout_s * 1000;
     let fresh = false;
     try {
-      const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs, this.trustSha256);
+      const swarm = this.swarmFields();
+      const m = await stream.checkin(this.bundle?.version ?? 0, this.fingerprint, timeoutMs, this.trustSha256, swarm);
       if (this.away) this.ctx.log('checkin: server reachable again');
       this.away = false;
+      if (m.ack) {
+        const acked = m.ack.traits_sha256 ?? '';
+        // the server holds none or others (restarted on an empty database, another bolt): send them now
+        if (swarm.traits_json === '' && acked !== '' && swarm.traits_sha256 !== '' && acked !== swarm.traits_sha256) this.again = true;
+        this.traitsAcked = acked;
+      }
       if (m.moved) {
         // this envoy now belongs to another bolt: check in there at once (spooled runs go there)
         this.takeMove(m.moved);
@@ -324,6 +368,35 @@ export class CheckinService implements AgentService {
     this.ctx.log(`checkin: received policy version ${b.version} (${b.resources.length} resources)`);
   }
 
+  /**
+   * The swarm fields of a check-in: the traits sha, the traits themselves only when the
+   * server has not acknowledged that sha (and speaks traits), the fleet sha held.
+   */
+  private swarmFields(): { traits_sha256: string; traits_json: string; fleet_sha256: string } {
+    let t;
+    try {
+      t = this.traits?.current();
+    } catch (e) {
+      this.ctx.log(`checkin: collecting traits failed (${e instanceof Error ? e.message : String(e)}); checking in without them`);
+    }
+    if (t === undefined) return { traits_sha256: '', traits_json: '', fleet_sha256: this.fleetSha };
+    const send = this.traitsAcked !== '' && this.traitsAcked !== t.sha256;
+    if (send && t.traits.cut) this.ctx.log(`checkin: traits cut to stay in bounds: ${t.traits.cut.join('; ')}`);
+    return { traits_sha256: t.sha256, traits_json: send ? t.text : '', fleet_sha256: this.fleetSha };
+  }
+
+  /** The fleet name map and peer hints: checked, then kept for git-remote-gitback and fan-out. */
+  private takeFleet(m: SwarmFleetMsg): void {
+    try {
+      const w = writeFleetFiles(this.ctx.env, m);
+      const changed = this.fleetSha !== w.sha256;
+      this.fleetSha = w.sha256;
+      if (changed) this.ctx.log(`checkin: fleet name map (${Object.keys(w.nameMap.names).length} names) and peer hints (${Object.keys(w.hints.projects).length} projects) kept in ${nameMapFile(this.ctx.env).replace(/name-map\.json$/, '')}`);
+    } catch (e) {
+      this.ctx.log(`checkin: ${describeLocalFailure(e, 'taking the fleet name map and peer hints')}; keeping the ones held`);
+    }
+  }
+
   /** The bolt's CA bundle (every live bolt's CA): kept as ca.crt for the next connection. */
   private takeTrust(bundle: string): void {
     const held = this.held;
@@ -369,6 +442,7 @@ export class CheckinService implements AgentService {
       this.ctx.log(`checkin: moved to bolt ${m.bolt_id} at ${m.grpc_addr}, but agent.yaml's checkin.grpc_addr pins ${this.cfg.grpc_addr}; following the move until restart (remove the pin to keep it)`);
     } else this.ctx.log(`checkin: moved to bolt ${m.bolt_id}: checking in at ${m.grpc_addr} from now on (no re-enrollment)`);
     this.addr = m.grpc_addr;
+    this.traitsAcked = null; // the new bolt has not heard them
     this.openStream();
   }
 

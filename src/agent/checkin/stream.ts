@@ -6,7 +6,7 @@
  * sends is one it can receive.
  */
 import * as grpc from '@grpc/grpc-js';
-import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type ServerMessage, type SwarmAssignmentMsg } from '../../wire/checkin.js';
+import { MAX_CHECKIN_MESSAGE_BYTES, checkinService, clientChannelOptions, type AgentMessage, type CheckInMsg, type ServerMessage, type SwarmAssignmentMsg, type SwarmFleetMsg } from '../../wire/checkin.js';
 import { VigoError } from '../../platform/errors.js';
 
 type Call = grpc.ClientDuplexStream<AgentMessage, ServerMessage>;
@@ -34,6 +34,8 @@ export class CheckinStream {
   onSwarm: (m: SwarmAssignmentMsg) => void = () => undefined;
   /** the bolt's CA bundle, sent when the envoy's differs (spanner) */
   onTrust: (caBundle: string) => void = () => undefined;
+  /** the fleet name map and this envoy's peer hints (sent before the answer when ours are old) */
+  onFleet: (m: SwarmFleetMsg) => void = () => undefined;
   onClosed: (err: Error) => void = () => undefined;
 
   constructor(addr: string, tls: StreamTls, extraOptions: grpc.ChannelOptions = {}) {
@@ -55,6 +57,7 @@ export class CheckinStream {
       if (m.checkin_now) return this.onPush(m.checkin_now.reason);
       if (m.swarm) return this.onSwarm(m.swarm);
       if (m.trust && m.seq === 0) return this.onTrust(m.trust.ca_bundle);
+      if (m.fleet && m.seq === 0) return this.onFleet(m.fleet);
       const w = this.waiters.get(m.seq);
       if (!w) return;
       this.waiters.delete(m.seq);
@@ -100,8 +103,9 @@ export class CheckinStream {
     });
   }
 
-  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000, trustSha256 = ''): Promise<ServerMessage> {
-    return this.send({ checkin: { policy_version: policyVersion, fingerprint, trust_sha256: trustSha256 } }, timeoutMs);
+  /** `swarm`: the traits sha (and the traits when the server lacks them) and the fleet sha held. */
+  checkin(policyVersion: number, fingerprint: string, timeoutMs = 10_000, trustSha256 = '', swarm: Pick<CheckInMsg, 'traits_sha256' | 'traits_json' | 'fleet_sha256'> = {}): Promise<ServerMessage> {
+    return this.send({ checkin: { policy_version: policyVersion, fingerprint, trust_sha256: trustSha256, ...swarm } }, timeoutMs);
   }
 
   async sendRun(runId: string, reportJson: string, timeoutMs = 10_000): Promise<void> {

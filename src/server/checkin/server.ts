@@ -8,7 +8,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, swarmAssignmentMsg, type AgentMessage, type MovedMsg, type ServerMessage } from '../../wire/checkin.js';
+import { MAX_BUNDLE_JSON_BYTES, MAX_CHECKIN_MESSAGE_BYTES, checkinService, swarmAssignmentMsg, type AgentMessage, type CheckInMsg, type MovedMsg, type ServerMessage } from '../../wire/checkin.js';
+import { subsystemAllowed } from '../../wire/swarm-assignment.js';
+import { FleetStore } from '../swarm-fleet/store.js';
 import { resolveSwarmAssignment, type SwarmGatesConfig } from '../swarm-gates.js';
 import { certCommonName, certValidity } from '../../wire/enroll.js';
 import { signEnvoyCsr, type PemPair } from '../pki.js';
@@ -85,11 +87,25 @@ export class CheckinServer {
   private readonly lastRenewal = new Map<string, number>();
   /** server.yaml is read at start: a changed swarm section reaches the envoys when vigosrv restarts */
   private readonly swarmGates: SwarmGatesConfig;
+  /** the envoys' swarm traits and what is built from them (the mesh views, name map, peer hints) */
+  readonly fleet: FleetStore;
 
   constructor(private readonly o: CheckinServerOptions) {
     this.now = o.now ?? Date.now;
     this.swarmGates = o.swarm ?? {};
     this.certs = new EnvoyCerts(o.db);
+    const gitbackOn = new Map<string, boolean>();
+    this.fleet = new FleetStore({
+      db: o.db,
+      log: o.log,
+      view: { intervalS: o.intervalS },
+      envoy: (id) => o.index.get(id),
+      gitbackEnabled: (hostname) => {
+        let on = gitbackOn.get(hostname);
+        if (on === undefined) gitbackOn.set(hostname, (on = subsystemAllowed(resolveSwarmAssignment(hostname, this.swarmGates), 'gitback')));
+        return on;
+      },
+    });
     this.server.addService(checkinService(), { Stream: (call: Stream) => this.onStream(call) });
   }
 
@@ -207,7 +223,7 @@ export class CheckinServer {
         if (moved) return this.answerMoved(call, m, moved);
         if (m.run && this.spanner?.moving(id)) return this.refuse(call, grpc.status.UNAVAILABLE, 'this envoy is moving to another bolt; its runs stay spooled and go there');
         if (m.checkin) this.sendTrust(call, m.checkin.trust_sha256);
-        if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin.policy_version, m.checkin.fingerprint);
+        if (m.checkin) this.onCheckin(call, rec, ip, m.seq, m.checkin);
         else if (m.run) this.onRun(call, rec, m.seq, m.run.run_id, m.run.report_json);
         else if (m.renew) void this.onRenew(call, rec, m.seq, m.renew.csr);
         else metrics.checkinsRefused.inc();
@@ -243,17 +259,34 @@ export class CheckinServer {
     else this.refuse(call, grpc.status.UNAVAILABLE, `this envoy moved to bolt ${moved.bolt_id} (${moved.grpc_addr}); check in there`);
   }
 
-  private onCheckin(call: Stream, rec: EnvoyRecord, ip: string, seq: number, version: number, fingerprint: string): void {
+  /**
+   * The swarm half of a check-in: traits the envoy sent are stored (before the answer that
+   * acknowledges their sha), and an envoy whose fleet sha is not ours for it gets the name
+   * map and its peer hints first (seq 0). The no-change path compares two strings.
+   */
+  private onFleet(call: Stream, rec: EnvoyRecord, ip: string, c: CheckInMsg, nowMs: number): string {
+    this.fleet.noteAddr(rec.id, ip);
+    if (c.traits_json && c.traits_sha256 && c.traits_sha256 !== this.fleet.heldSha(rec.id)) this.fleet.accept(rec.id, rec.hostname, c.traits_sha256, c.traits_json, nowMs);
+    if (c.fleet_sha256) {
+      const f = this.fleet.fleetFor(rec.id);
+      if (f.sha256 !== c.fleet_sha256) call.write({ seq: 0, fleet: f });
+    }
+    return this.fleet.heldSha(rec.id);
+  }
+
+  private onCheckin(call: Stream, rec: EnvoyRecord, ip: string, seq: number, c: CheckInMsg): void {
     if (rec.revoked) return this.refuse(call, grpc.status.PERMISSION_DENIED, `envoy ${rec.id} is revoked`);
+    const version = c.policy_version;
     const nowMs = this.now();
     const current = this.o.policy.version;
-    const fp = fingerprint.slice(0, 128);
+    const fp = c.fingerprint.slice(0, 128);
     const sameState = fp === rec.fingerprint;
     this.o.index.seen(rec, nowMs, ip, version, fp);
+    const traitsSha = this.onFleet(call, rec, ip, c, nowMs);
     if (version === current) {
       // the envoy's state changed (its run report follows on the stream) or nothing did
       (sameState ? this.o.metrics.checkinsNoChange : this.o.metrics.checkinsStateChanged).inc();
-      call.write({ seq, ack: { policy_version: current, interval_s: this.o.intervalS } });
+      call.write({ seq, ack: { policy_version: current, interval_s: this.o.intervalS, traits_sha256: traitsSha } });
       return;
     }
     let bundleJson: string;
@@ -263,7 +296,7 @@ export class CheckinServer {
       // the envoy keeps its current bundle; the operator sees why in the log
       this.o.log(`envoy ${rec.hostname}: cannot resolve its bundle: ${e instanceof Error ? e.message : String(e)}`);
       this.o.metrics.checkinsRefused.inc();
-      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS } });
+      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS, traits_sha256: traitsSha } });
       return;
     }
     const bytes = Buffer.byteLength(bundleJson);
@@ -271,7 +304,7 @@ export class CheckinServer {
       // publish refuses such stacks (checkBundleSizes); this is stacks loaded some other way
       this.o.log(`envoy ${rec.hostname}: its bundle for version ${current} is ${bytes} bytes, over the ${MAX_BUNDLE_JSON_BYTES}-byte check-in limit; not sent, the envoy keeps version ${version}`);
       this.o.metrics.checkinsRefused.inc();
-      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS } });
+      call.write({ seq, ack: { policy_version: version, interval_s: this.o.intervalS, traits_sha256: traitsSha } });
       return;
     }
     this.o.metrics.checkinsBundle.inc();
