@@ -10,10 +10,16 @@ import { MAX_FLEET_FILE_BYTES, parsePeerHints, type PeerHints } from '../wire/sw
 import type { Hex } from '../trust/index.js';
 import type { HintEntry, ProjectPeers } from './peers.js';
 
+/** `::ffff:10.77.0.11` (how a dual-stack listener sees an IPv4 peer) → `10.77.0.11`: the spelling announces use, so the two dedupe. */
+export function plainAddr(addr: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(addr);
+  return m ? (m[1] as string) : addr;
+}
+
 /** The contract's hints as ProjectPeers takes them: each hinted envoy at its address, the default peer port. */
 export function hintEntries(h: PeerHints): Record<Hex, HintEntry[]> {
   const out: Record<Hex, HintEntry[]> = {};
-  for (const [pid, list] of Object.entries(h.projects)) out[pid] = list.map((x) => ({ envoyId: x.envoy_id, host: x.addr }));
+  for (const [pid, list] of Object.entries(h.projects)) out[pid] = list.map((x) => ({ envoyId: x.envoy_id, host: plainAddr(x.addr) }));
   return out;
 }
 

@@ -55,9 +55,10 @@ test('hints are bounded per project, and a hint-only peer is still a target afte
   assert.deepEqual(t.peersOf(PID, 100)[0]!.sources, ['hint']);
 });
 
-test('the contract hints become entries at the default peer port', () => {
-  const h = makePeerHints({ [PID]: [{ envoy_id: ENVOY_B, hostname: 'env-b', addr: '10.78.0.12' }] });
-  assert.deepEqual(hintEntries(h), { [PID]: [{ envoyId: ENVOY_B, host: '10.78.0.12' }] });
+test('the contract hints become entries at the default peer port, IPv4-mapped addresses as plain IPv4', () => {
+  const h = makePeerHints({ [PID]: [{ envoy_id: ENVOY_B, hostname: 'env-b', addr: '10.78.0.12' }, { envoy_id: ENVOY_C, hostname: 'env-c', addr: '::ffff:10.78.0.13' }, { envoy_id: ENVOY_A, hostname: 'env-a', addr: 'fd00::1' }] });
+  // an IPv4-mapped address (a dual-stack listener's view of an IPv4 peer) is spelled as announces spell it, so the two dedupe
+  assert.deepEqual(hintEntries(h), { [PID]: [{ envoyId: ENVOY_B, host: '10.78.0.12' }, { envoyId: ENVOY_C, host: '10.78.0.13' }, { envoyId: ENVOY_A, host: 'fd00::1' }] });
 });
 
 test('the hints file: read when root wrote it; a file others could write is refused and the last hints kept', { skip: process.getuid?.() === 0 ? false : 'needs root to chown' }, () => {
