@@ -8,14 +8,14 @@
 // The tests run in order and build on each other (one bed for the file).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
 import { parsePeerHints, parseNameMap, type NameMap } from '../../src/wire/swarm-fleet.js';
 import { hintEntries } from '../../src/swarm/index.js';
 import type { ProjectDetail } from '../../src/cli/vigocli/swarm/fleet.js';
-import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+import { commitAs as commit, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
 
 const skip = netnsUnavailable() ?? userSupport();
 
@@ -23,14 +23,6 @@ const TICK_S = 2;
 const ANNOUNCE_S = 2;
 const HOSTS = ['a', 'b', 'c'];
 const NAME = 'teamweb';
-
-async function commit(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
-  writeFileSync(join(dir, file), `${message}\n`);
-  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
-  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
-  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
-  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
-}
 
 function fleetFile(f: SwarmFleet, host: string, name: string): string {
   return join(f.envoy(host).root, 'var/lib/vigo/swarm', name);

@@ -17,7 +17,7 @@
  * sockets (the helper daemon's, the puddle session helper's), which are files, not network.
  */
 import { after, before } from 'node:test';
-import { closeSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -74,6 +74,15 @@ export interface FleetEnvoy {
 export function ok(r: RunResult, what: string): RunResult {
   if (r.status !== 0) throw new Error(`${what} failed (${String(r.status)}):\n${r.stdout}\n${r.stderr}`);
   return r;
+}
+
+/** Write `file` in the user's work tree, commit it as the user; returns the new HEAD. */
+export async function commitAs(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
+  writeFileSync(join(dir, file), `${message}\n`);
+  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
+  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
+  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
+  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
 }
 
 /** Poll until `cond` holds (checked every 200 ms); on a timeout the error carries `log()`. */

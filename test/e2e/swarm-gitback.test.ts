@@ -8,12 +8,12 @@
 // The tests run in order and build on each other (one bed for the file: it takes a while).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
-import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+import { commitAs as commit, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
 
 const probeJs = fileURLToPath(new URL('./swarm-probe.js', import.meta.url));
 const skip = netnsUnavailable() ?? userSupport();
@@ -27,14 +27,6 @@ const GROUP_PORT = 15310;
 
 const MEMBERS = ['b', 'c', 'd'];
 const ALL = ['a', ...MEMBERS];
-
-async function commit(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
-  writeFileSync(join(dir, file), `${message}\n`);
-  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
-  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
-  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
-  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
-}
 
 async function probe(f: SwarmFleet, host: string, args: string[]): Promise<Record<string, unknown>> {
   const r = await f.bed.exec(host, [process.execPath, probeJs, ...args], { timeoutMs: 60_000 });

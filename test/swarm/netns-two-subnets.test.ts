@@ -5,35 +5,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { netnsUnavailable, useNetnsBed } from '../helpers/netns.js';
+import { nodeScript as node, reachTcp, serveTcp as serveTcp_ } from '../helpers/netns-probe.js';
 
 const skip = netnsUnavailable();
-
-const node = (code: string) => [process.execPath, '--input-type=module', '-e', code];
-const tcpServer = (name: string, port: number) =>
-  node(`import net from 'node:net'; net.createServer((s) => s.end('hello from ${name}')).listen(${port}, () => console.log('ready'));`);
-const tcpClient = (addr: string, port: number, deadlineMs: number) =>
-  node(`import net from 'node:net';
-const s = net.connect(${port}, '${addr}'); let t = '';
-const timer = setTimeout(() => { console.log(JSON.stringify({ ok: false, error: 'deadline' })); process.exit(0); }, ${deadlineMs});
-s.on('data', (d) => (t += d)); s.on('end', () => { clearTimeout(timer); console.log(JSON.stringify({ ok: true, text: t })); });
-s.on('error', (e) => { clearTimeout(timer); console.log(JSON.stringify({ ok: false, error: e.code })); });`);
 
 describe('the two-subnet netns bed', { skip: skip ?? false }, () => {
   const bed = useNetnsBed(['a', 'b', 'c', 'd'], { subnet2: ['c', 'd'] });
 
-  async function serveTcp(host: string, port: number) {
-    const p = bed().spawn(host, tcpServer(host, port));
-    await new Promise<void>((resolve, reject) => {
-      p.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      p.once('exit', (code) => reject(new Error(`tcp server on ${host} exited ${String(code)}`)));
-    });
-    return p;
-  }
-  async function reach(from: string, to: string, port: number, deadlineMs = 5000): Promise<{ ok: boolean; text?: string; error?: string }> {
-    const r = await bed().exec(from, tcpClient(bed().host(to).addr, port, deadlineMs));
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { ok: boolean; text?: string; error?: string };
-  }
+  const serveTcp = (host: string, port: number) => serveTcp_(bed(), host, port);
+  const reach = (from: string, to: string, port: number, deadlineMs?: number) => reachTcp(bed(), from, to, port, deadlineMs);
 
   test('hosts get addresses on their subnet; the router has one leg on each', () => {
     const b = bed();
