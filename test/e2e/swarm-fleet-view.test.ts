@@ -61,11 +61,8 @@ describe('the fleet view of the swarm across two routed subnets (1 vigosrv, 3 en
     assert.match(f.envoy('b').addr, /^10\.78\.0\./);
     const pk = await f.puddles();
     const alice = f.user('a');
-    ok(await alice.git(['init', '-q', '-b', 'main', work()]), 'git init');
-    await commit(alice, work(), 'README', 'founding commit');
-    const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'demo'], { cwd: work() }), 'project init demo');
-    demo = /gitback:\/\/([0-9a-f]{64})\/demo/.exec(init.stdout)?.[1] ?? '';
-    assert.ok(demo, init.stdout);
+    const init = await f.found('a', work(), 'demo');
+    demo = init.pid;
     assert.match(init.stdout, /Published\. Verify replication with `vigocli swarm gitback show demo`\./, 'the page\'s closing hint');
     const pj = JSON.parse(readFileSync(join(alice.u.home, '.vigo-gitback', demo, 'project.json'), 'utf8')) as { cross_subnet_members: string[] };
     assert.deepEqual(pj.cross_subnet_members, [], 'no hand-edited config');

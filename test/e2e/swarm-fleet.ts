@@ -315,6 +315,17 @@ export class SwarmFleet {
     clearTimeout(t);
   }
 
+  /** As the envoy's user: `git init` dir, a first commit, `vigo swarm gitback project init <handle> [args]` there; the project id and init's output. */
+  async found(host: string, dir: string, handle: string, args: string[] = []): Promise<{ pid: string; stdout: string }> {
+    const sh = this.user(host);
+    ok(await sh.git(['init', '-q', '-b', 'main', dir]), 'git init');
+    await commitAs(sh, dir, 'README', `${handle} founding`);
+    const init = ok(await sh.vigo(['swarm', 'gitback', 'project', 'init', handle, ...args], { cwd: dir }), `project init ${handle}`);
+    const pid = new RegExp(`gitback://([0-9a-f]{64})/${handle}`).exec(init.stdout)?.[1];
+    if (pid === undefined) throw new Error(`project init ${handle}: no project id in its output:\n${init.stdout}`);
+    return { pid, stdout: init.stdout };
+  }
+
   /** puddle init + unlock (watching this test process) for every envoy's user, in parallel; returns host → pubkey hex. */
   async puddles(): Promise<Map<string, string>> {
     const out = new Map<string, string>();

@@ -75,11 +75,7 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     const f = fleet();
     for (const [h, k] of await f.puddles()) pk.set(h, k);
     const alice = f.user('a');
-    ok(await alice.git(['init', '-q', '-b', 'main', work()]), 'git init');
-    await commit(alice, work(), 'README', 'founding commit');
-    const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'demo'], { cwd: work() }), 'project init demo');
-    demo = /gitback:\/\/([0-9a-f]{64})\/demo/.exec(init.stdout)?.[1] ?? '';
-    assert.ok(demo, init.stdout);
+    demo = (await f.found('a', work(), 'demo')).pid;
     await Promise.all(MEMBERS.map((h) => invite('demo', demo, h)));
 
     // a swarm-wide project lands on every gitback-enabled envoy, members or not
@@ -131,11 +127,7 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     const f = fleet();
     const alice = f.user('a');
     const dir = join(alice.u.home, 'secret');
-    ok(await alice.git(['init', '-q', '-b', 'main', dir]), 'git init');
-    await commit(alice, dir, 'README', 'secret founding');
-    const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'secret', '--scope', 'members-only'], { cwd: dir }), 'project init secret');
-    secret = /gitback:\/\/([0-9a-f]{64})\/secret/.exec(init.stdout)?.[1] ?? '';
-    assert.ok(secret, init.stdout);
+    secret = (await f.found('a', dir, 'secret', ['--scope', 'members-only'])).pid;
     await invite('secret', secret, 'b');
     // B holds nothing of it yet, so it announces nothing of it: its member pulls it (DR catch-up)
     await until('B holds secret', () => same(f.refs('b', secret), f.refs('a', secret)), () => f.log('b'), 60_000);
