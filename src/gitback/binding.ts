@@ -165,7 +165,7 @@ export const MAX_KNOWN_KEYS = 1024;
  * the candidates from which the announcer derives an announced project's founder. A file
  * that does not read is skipped (the keys only label entries; unlock re-derives the id).
  */
-export function knownPuddleKeys(env: Env, nameMap: ReadonlyMap<string, string | null> | null): Hex[] {
+export function knownPuddleKeys(env: Env, namedKeys: Iterable<Hex>): Hex[] {
   const out = new Set<Hex>();
   const dir = bindingsDir(env);
   if (existsSync(dir)) {
@@ -180,6 +180,6 @@ export function knownPuddleKeys(env: Env, nameMap: ReadonlyMap<string, string | 
       }
     }
   }
-  for (const k of nameMap?.values() ?? []) if (k !== null && out.size < MAX_KNOWN_KEYS) out.add(k);
+  for (const k of namedKeys) if (out.size < MAX_KNOWN_KEYS) out.add(k);
   return [...out];
 }

@@ -1,35 +1,37 @@
 /**
  * Where friendly puddle names come from when a gitback://<name>/<handle> URL is resolved:
- * the envoy's cached fleet name map ($VIGO_ROOT/var/lib/vigo/swarm/name-map.json, written
- * by the swarm layer: {"names": {"<name>": "<pubkey hex>" | null}}, null = ambiguous),
- * else the caller's own claim in ~/.vigo-puddle/name-claim.json.
+ * the envoy's fleet name map ($VIGO_ROOT/var/lib/vigo/swarm/name-map.json, written by the
+ * agent from check-in; src/wire/swarm-fleet.ts NameMap, docs/wire-formats.md §22), else the
+ * caller's own claim in ~/.vigo-puddle/name-claim.json.
+ *
+ * The map decides which project a friendly URL means, so only root may have written it: a
+ * file not owned by root, group- or world-writable, or not a regular file is refused (the
+ * hex URL still works). The contract's parser is loaded only when a friendly URL is used.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, type Env } from '../platform/paths.js';
 import { VigoError } from '../platform/errors.js';
-import type { NameSources } from './url.js';
+import { readRootOwnedFile } from '../platform/root-file.js';
+import type { FleetNames, NameSources } from './url.js';
 
 export function nameMapPath(env: Env): string {
   return join(paths.varLib(env), 'swarm', 'name-map.json');
 }
 
-export function readFleetNameMap(file: string): Map<string, string | null> | null {
-  if (!existsSync(file)) return null;
-  let v: unknown;
+/** The most a name map file may be (the contract's MAX_FLEET_FILE_BYTES; kept here so the check runs before the parser loads). */
+const MAX_NAME_MAP_BYTES = 4 * 1024 * 1024;
+
+/** Reads the root-written name map; null when there is none; throws naming the file when it is unsafe or malformed. */
+export async function readFleetNameMap(file: string, rootUid = 0): Promise<FleetNames | null> {
+  const f = readRootOwnedFile(file, { what: 'the fleet name map', maxBytes: MAX_NAME_MAP_BYTES, rootUid });
+  if (f === null) return null;
+  const { parseNameMap } = await import('../wire/swarm-fleet.js');
   try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new VigoError('E_MALFORMED', `${file}: not valid JSON`);
+    return { names: parseNameMap(f.bytes, file).names, writtenAt: f.mtime.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  } catch (e) {
+    throw new VigoError('E_MALFORMED', e instanceof Error ? e.message : String(e), { hint: 'remove it; the agent writes it again at its next check-in' });
   }
-  const names = (v as { names?: unknown } | null)?.names;
-  if (typeof names !== 'object' || names === null || Array.isArray(names)) throw new VigoError('E_MALFORMED', `${file}: field 'names' must be an object`);
-  const out = new Map<string, string | null>();
-  for (const [k, pk] of Object.entries(names as Record<string, unknown>)) {
-    if (pk !== null && (typeof pk !== 'string' || !/^[0-9a-f]{64}$/.test(pk))) throw new VigoError('E_MALFORMED', `${file}: names.${k} must be 64 hex or null`);
-    out.set(k, pk);
-  }
-  return out;
 }
 
 /**

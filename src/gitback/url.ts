@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { VigoError } from '../platform/errors.js';
+import type { NameEntry } from '../wire/swarm-fleet.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HANDLE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
@@ -48,9 +49,16 @@ export function computeProjectId(pubkey: Uint8Array, handle: string): string {
   return createHash('sha256').update(pubkey).update(Buffer.from(handle, 'utf8')).digest('hex');
 }
 
+/** The envoy's fleet name map as the resolver needs it (src/wire/swarm-fleet.ts NameMap, plus when it was written). */
+export interface FleetNames {
+  names: Record<string, NameEntry>;
+  /** when the agent wrote the file (its mtime), ISO 8601 */
+  writtenAt: string;
+}
+
 export interface NameSources {
-  /** the fleet name map: name → pubkey hex, or null when the name is ambiguous */
-  fleetMap(): Map<string, string | null> | null;
+  /** the envoy's fleet name map, or null when the envoy has none yet (a fresh envoy) */
+  fleetMap(): Promise<FleetNames | null>;
   /** the caller's own verified claim (loaded lazily: the puddle is only needed on a map miss) */
   ownClaim(): Promise<{ name: string; pubkey: string } | null>;
   /** the caller's local projects with this handle whose current founder (through their delegations) is pubkey */
@@ -74,20 +82,22 @@ function projectForKey(pubkey: string, handle: string, names: NameSources): stri
 /** The project id a URL addresses, resolving a friendly name if needed. */
 export async function resolveProjectId(u: ParsedGitbackUrl, names: NameSources): Promise<string> {
   if (u.projectId) return u.projectId;
-  const map = names.fleetMap();
-  if (map?.has(u.host)) {
-    const pk = map.get(u.host);
-    if (pk === null || pk === undefined) {
-      throw new VigoError('E_NAME_AMBIGUOUS', `the puddle name '${u.host}' is claimed by more than one puddle and does not resolve`, {
-        hint: `use the hex form gitback://<project_id>/${u.handle}`,
-      });
-    }
-    return projectForKey(pk, u.handle, names);
+  const map = await names.fleetMap();
+  const entry = map !== null && Object.hasOwn(map.names, u.host) ? map.names[u.host] : undefined;
+  // a contested name never resolves, not even for one of its claimants: first claim wins is the server's word, not ours
+  if (entry?.status === 'contested') {
+    const who = entry.pubkeys.map((k) => `ed25519:${k.slice(0, 12)}…`).join(', ');
+    throw new VigoError('E_NAME_AMBIGUOUS', `the puddle name '${u.host}' is contested (claimed by ${who}) and does not resolve`, {
+      hint: `use the hex form gitback://<project_id>/${u.handle}; \`vigocli swarm puddle list\` shows the claimants`,
+    });
   }
+  if (entry?.status === 'ok') return projectForKey(entry.pubkey, u.handle, names);
+  // a miss (or no map yet): the caller's own claim, so a name just set resolves on its own envoy
   const own = await names.ownClaim();
   if (own && own.name === u.host) return projectForKey(own.pubkey, u.handle, names);
-  throw new VigoError('E_NAME_UNKNOWN', `cannot resolve the puddle name '${u.host}': not in the fleet name map nor your own name claim`, {
-    hint: `use the hex form gitback://<project_id>/${u.handle} (vigo swarm gitback project status ${u.handle} prints it)`,
+  const why = map === null ? 'this envoy has no fleet name map yet' : `the fleet name map (written ${map.writtenAt}) does not know it`;
+  throw new VigoError('E_NAME_UNKNOWN', `cannot resolve the puddle name '${u.host}': ${why}, and it is not your own name claim`, {
+    hint: `a name claimed just now reaches this envoy after both envoys check in; or use the hex form gitback://<project_id>/${u.handle} (vigo swarm gitback project status ${u.handle} prints it)`,
   });
 }
 

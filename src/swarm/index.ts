@@ -35,8 +35,9 @@ export {
 } from '../wire/gitback-manifest.js';
 export type { Manifest, ManifestRefusalCode, ManifestVerdict, ManifestVerifyContext, RefUpdate, UnsignedManifest } from '../wire/gitback-manifest.js';
 
-export { DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_PEER_TTL_MS, MAX_ENVOYS, MAX_PEERS_PER_PROJECT, MAX_PROJECTS, ProjectPeers, parseHostPort, peerKey } from './peers.js';
-export type { ObserveResult, Peer, PeerKey } from './peers.js';
+export { DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_PEER_TTL_MS, MAX_ENVOYS, MAX_HINTS_PER_PROJECT, MAX_PEERS_PER_PROJECT, MAX_PROJECTS, ProjectPeers, parseHostPort, peerKey } from './peers.js';
+export type { HintEntry, ObserveResult, Peer, PeerKey, PeerSource } from './peers.js';
+export { hintEntries, PeerHintsReader } from './peer-hints.js';
 
 export { MAX_APPLIED_IDS, MemoryReplicaStore, streamOf, tipsOf } from './store.js';
 export type { ProjectMeta, RefState, ReplicaStore, SignedUpdate, Tips } from './store.js';

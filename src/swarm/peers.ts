@@ -1,7 +1,10 @@
 /**
- * ProjectPeers: where to try for each project. Fed by LAN announces (which expire) and by
- * `project.json::cross_subnet_members` (which do not); merged and deduplicated by
- * host:port. Nothing here proves who a peer is — the swarm transport's mTLS does — so the
+ * ProjectPeers: where to try for each project. Fed by LAN announces (which expire), by
+ * `project.json::cross_subnet_members` (which do not) and by the server's peer hints
+ * (`/var/lib/vigo/swarm/peer-hints.json`, replaced whole each time the agent reads it);
+ * merged and deduplicated by host:port, in that order (docs/swarm.md "Discovery layers").
+ * A hint names the envoy id it expects at its address, and the transport's mTLS pins it: an
+ * address where another envoy answers is refused before a byte is sent. Nothing here proves who a peer is — the swarm transport's mTLS does — so the
  * table only nominates, and it is bounded so that a flood of spoofed announces costs
  * memory it can name, not memory without end. Time comes in as a number (ms) on each call.
  */
@@ -15,6 +18,8 @@ export const DEFAULT_PEER_TTL_MS = 3 * DEFAULT_ANNOUNCE_INTERVAL_MS;
 export const MAX_PROJECTS = 4096;
 export const MAX_PEERS_PER_PROJECT = 1024;
 export const MAX_ENVOYS = 4096;
+/** server hints kept per project (the contract's MAX_HINTS_PER_PROJECT) */
+export const MAX_HINTS_PER_PROJECT = 16;
 
 /** `host:port`, host lowercased: the one spelling a peer has in every table. */
 export type PeerKey = string;
@@ -23,14 +28,24 @@ export function peerKey(host: string, port: number): PeerKey {
   return `${host.toLowerCase()}:${port}`;
 }
 
+export type PeerSource = 'announce' | 'cross-subnet' | 'hint';
+
+/** One server hint for a project: the envoy the server says holds it, at the address it checked in from. */
+export interface HintEntry {
+  envoyId: string;
+  host: string;
+  /** default 1531 (a hint carries no port; a presence line heard for the host gives one) */
+  port?: number;
+}
+
 export interface Peer {
   key: PeerKey;
   host: string;
   port: number;
   /** from the peer's presence announce, when one was heard (a hint: mTLS has the truth) */
   envoyId: string | null;
-  /** announced: it says it holds the bare repo; cross-subnet: listed in project.json */
-  sources: Array<'announce' | 'cross-subnet'>;
+  /** announced: it says it holds the bare repo; cross-subnet: listed in project.json; hint: the server says it holds it */
+  sources: PeerSource[];
   /** the scope the holder announced (null: an old 2-field line or a cross-subnet entry) */
   scope: Scope | null;
 }
@@ -65,12 +80,15 @@ export class ProjectPeers {
   private readonly crossSubnet = new Map<Hex, Map<PeerKey, { host: string; port: number }>>();
   /** cross-subnet key → the envoy id its certificate proved on a call (learnEnvoyId) */
   private readonly learned = new Map<PeerKey, string>();
+  private readonly hints = new Map<Hex, Map<PeerKey, { host: string; port: number; envoyId: string }>>();
+  private readonly selfEnvoyId: string | null;
   private readonly selfHost: string;
   /** counters for the agent's status: announces dropped because a table was full */
   dropped = 0;
 
-  constructor(opts: { selfHost: string; ttlMs?: number }) {
+  constructor(opts: { selfHost: string; ttlMs?: number; selfEnvoyId?: string }) {
     this.selfHost = opts.selfHost.toLowerCase();
+    this.selfEnvoyId = opts.selfEnvoyId ?? null;
     this.ttlMs = opts.ttlMs ?? DEFAULT_PEER_TTL_MS;
   }
 
@@ -121,6 +139,41 @@ export class ProjectPeers {
     return bad;
   }
 
+  /**
+   * Replaces every project's server hints. Entries naming this envoy (by id or host) are
+   * dropped, as are entries past the bounds (MAX_PROJECTS projects, MAX_HINTS_PER_PROJECT
+   * each); returns how many were dropped for a bound, so the caller can say so.
+   */
+  setPeerHints(hints: ReadonlyMap<Hex, readonly HintEntry[]> | Record<Hex, readonly HintEntry[]>): number {
+    const entries = hints instanceof Map ? [...hints.entries()] : Object.entries(hints);
+    this.hints.clear();
+    let cut = 0;
+    for (const [pid, list] of entries) {
+      const m = new Map<PeerKey, { host: string; port: number; envoyId: string }>();
+      for (const h of list) {
+        if (h.host.toLowerCase() === this.selfHost || h.envoyId === this.selfEnvoyId) continue;
+        if (m.size >= MAX_HINTS_PER_PROJECT) {
+          cut++;
+          continue;
+        }
+        const port = h.port ?? DEFAULT_PEER_PORT;
+        m.set(peerKey(h.host, port), { host: h.host, port, envoyId: h.envoyId });
+      }
+      if (m.size === 0) continue;
+      if (this.hints.size >= MAX_PROJECTS) {
+        cut += m.size;
+        continue;
+      }
+      this.hints.set(pid, m);
+    }
+    return cut;
+  }
+
+  /** Projects the server hints at, with their hints (for the agent's status). */
+  hintedProjects(): number {
+    return this.hints.size;
+  }
+
   private isCrossSubnet(key: PeerKey): boolean {
     for (const m of this.crossSubnet.values()) if (m.has(key)) return true;
     return false;
@@ -142,26 +195,49 @@ export class ProjectPeers {
     return p !== undefined && p.expiresAt > now ? { port: p.port, envoyId: p.envoyId } : { port: DEFAULT_PEER_PORT, envoyId: null };
   }
 
-  /** Every peer nominated for the project at `now`: live announcers plus cross-subnet entries, deduplicated, sorted by key. */
+  /**
+   * Every peer nominated for the project at `now`, deduplicated by host:port, in the order
+   * the layers are consulted: live announcers, then cross-subnet entries, then server hints
+   * (each layer sorted by key). A peer several layers name appears once, at its first
+   * layer, with every source. Bounded: MAX_PEERS_PER_PROJECT announcers, as many listed
+   * entries, MAX_HINTS_PER_PROJECT hints.
+   */
   peersOf(projectId: Hex, now: number): Peer[] {
     const out = new Map<PeerKey, Peer>();
+    const byKey = (a: { key: PeerKey }, b: { key: PeerKey }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const announced: Peer[] = [];
     for (const [host, h] of this.holders.get(projectId) ?? []) {
       if (h.expiresAt <= now) continue;
       const { port, envoyId } = this.portOf(host, now);
       const key = peerKey(host, port);
-      out.set(key, { key, host: h.host, port, envoyId, sources: ['announce'], scope: h.scope });
+      announced.push({ key, host: h.host, port, envoyId, sources: ['announce'], scope: h.scope });
     }
-    for (const [key, c] of this.crossSubnet.get(projectId) ?? []) {
-      const seen = out.get(key);
+    for (const p of announced.sort(byKey)) out.set(p.key, p);
+    const listed = [...(this.crossSubnet.get(projectId) ?? [])].map(([key, c]) => ({ key, ...c })).sort(byKey);
+    for (const c of listed) {
+      const seen = out.get(c.key);
       if (seen !== undefined) seen.sources.push('cross-subnet');
       else {
         // what a handshake proved wins over what a presence line claims
         const p = this.presence.get(c.host.toLowerCase());
-        const envoyId = this.learned.get(key) ?? (p !== undefined && p.expiresAt > now && p.port === c.port ? p.envoyId : null);
-        out.set(key, { key, host: c.host, port: c.port, envoyId, sources: ['cross-subnet'], scope: null });
+        const envoyId = this.learned.get(c.key) ?? (p !== undefined && p.expiresAt > now && p.port === c.port ? p.envoyId : null);
+        out.set(c.key, { key: c.key, host: c.host, port: c.port, envoyId, sources: ['cross-subnet'], scope: null });
       }
     }
-    return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const hinted = [...(this.hints.get(projectId) ?? [])].map(([key, h]) => ({ key, ...h })).sort(byKey);
+    for (const h of hinted) {
+      const seen = out.get(h.key);
+      if (seen === undefined) {
+        // the id the transport pins: the certificate there must name the hinted envoy
+        out.set(h.key, { key: h.key, host: h.host, port: h.port, envoyId: h.envoyId, sources: ['hint'], scope: null });
+        continue;
+      }
+      seen.sources.push('hint');
+      // an announcer no presence line was heard for is called as the hint's envoy (still proven by mTLS);
+      // a listed entry keeps learning its id from its certificate, and a heard id is never replaced
+      if (seen.envoyId === null && !seen.sources.includes('cross-subnet')) seen.envoyId = h.envoyId;
+    }
+    return [...out.values()];
   }
 
   /** Whether `envoyId` is an envoy this one knows at `now`: a live presence announce, or proved on a call to a configured member. */

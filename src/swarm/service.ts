@@ -41,6 +41,8 @@ import { VigoError } from '../platform/errors.js';
 import { paths } from '../platform/paths.js';
 import type { Hex } from '../trust/index.js';
 import { readSwarmAssignment, subsystemAllowed, type SwarmAssignment } from '../wire/swarm-assignment.js';
+import { peerHintsFile } from '../wire/swarm-fleet.js';
+import { PeerHintsReader } from './peer-hints.js';
 import { gossipTrustView, DEFAULT_ENVELOPE_GOSSIP_CONFIG } from './envelope-gossip.js';
 import { DEFAULT_GOSSIP_CALL_DEADLINE_MS, EnvelopeNode } from './envelope-node.js';
 import { ANNOUNCED_CACHE_FILE, Announcer, DEFAULT_ANNOUNCE_GROUP, DEFAULT_ANNOUNCE_PORT } from './announcer.js';
@@ -204,7 +206,9 @@ export class SwarmService implements AgentService {
     const view = new LocalGitbackView(env, parseGitbackConfig(this.config).passwd_file, this.clock, log);
     const chains = new Map<Hex, string>();
     const handles = new Map<Hex, string>();
-    const peers = new ProjectPeers({ selfHost: host, ttlMs: 3 * intervalMs });
+    const peers = new ProjectPeers({ selfHost: host, ttlMs: 3 * intervalMs, selfEnvoyId: envoyId });
+    // the third discovery layer, after LAN announces and cross_subnet_members: the server's hints
+    const hints = new PeerHintsReader(peerHintsFile(env), peers, log);
     // the store the reactor sweeps into and the helper daemon reads: gossip adds to it, the node's trust view reads it
     const envelopes = gossipEnvelopeStore(paths.gitbackEnvelopes(env), (pid) => view.delegations(pid), new EnvelopeCache(), log);
     const node = new SwarmNode({
@@ -262,6 +266,8 @@ export class SwarmService implements AgentService {
     const bound = await node.start();
     gossip.start();
     const rescan = () => {
+      if (hints.load()) node.poke();
+      refreshFleetNamedKeys();
       const local = view.projects();
       // a project no local user holds any more (its member left): no chain of it is presented
       const held = new Set(local.map((p) => p.projectId));
@@ -277,6 +283,16 @@ export class SwarmService implements AgentService {
     } catch (e) {
       log(`scanning local projects: ${e instanceof Error ? e.message : String(e)}; again in ${this.cfg.rescan_s}s`);
     }
+    // the fleet name map's uncontested keys, re-read at each rescan (the file read is async)
+    let fleetNamedKeys: string[] = [];
+    const refreshFleetNamedKeys = () => {
+      readFleetNameMap(nameMapPath(env)).then(
+        (m) => {
+          fleetNamedKeys = m === null ? [] : Object.values(m.names).flatMap((e) => (e.status === 'ok' ? [e.pubkey] : []));
+        },
+        (e: unknown) => log(`the fleet name map: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    };
     let announcer: Announcer | null = new Announcer({
       host,
       envoyId,
@@ -290,7 +306,7 @@ export class SwarmService implements AgentService {
       held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
       cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
       // the keys bound here (the users who may adopt at unlock) and the fleet's named ones
-      founderCandidates: () => knownPuddleKeys(env, readFleetNameMap(nameMapPath(env))),
+      founderCandidates: () => knownPuddleKeys(env, fleetNamedKeys),
       clock: this.clock,
       // gossip only for a peer first heard (a heal, a restart: reconciled with at once): a
       // gossip tick reads every project's envelopes, and every peer refreshes each interval

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeNameMap } from '../../src/wire/swarm-fleet.js';
 import { userSupport, type TestUser } from '../helpers/users.js';
 import { grantGitback, ok, setupPuddle, twoUserEnvoy, workTreeWithCommit, type Envoy, type Sh } from '../gitback/users-env.js';
 
@@ -25,7 +26,7 @@ function commit(sh: Sh, u: TestUser, cwd: string, name: string): void {
 /** What the swarm layer writes: the fleet name map (name → puddle key). */
 function publishName(envoy: Envoy, name: string, pubkey: string): void {
   mkdirSync(join(envoy.root, 'var/lib/vigo/swarm'), { recursive: true });
-  writeFileSync(join(envoy.root, 'var/lib/vigo/swarm/name-map.json'), JSON.stringify({ names: { [name]: pubkey } }), { mode: 0o644 });
+  writeFileSync(join(envoy.root, 'var/lib/vigo/swarm/name-map.json'), JSON.stringify(makeNameMap({ [name]: { status: 'ok', pubkey } })), { mode: 0o644 });
 }
 
 const pubkeyOf = (sh: Sh) => ok(sh.vigo(['swarm', 'puddle', 'pubkey']), 'pubkey').stdout.trim().replace(/^ed25519:/, '');

@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../src/trust/index.js';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
-import { commitFile, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
+import { commitAs, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
 
 const skip = netnsUnavailable() ?? userSupport();
 const TICK_S = 2;
 const ANNOUNCE_S = 2;
 const GOSSIP_TIMERS_S = 3600;
 
-const commit = commitFile;
+const commit = commitAs;
 
 function same(a: Record<string, string>, b: Record<string, string>): boolean {
   return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());

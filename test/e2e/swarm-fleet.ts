@@ -39,6 +39,8 @@ export interface EnvoySpec {
   hostname: string;
   /** its one local user (a tag for the test user's name), or none */
   user?: string;
+  /** 2: the envoy sits on the bed's second subnet (10.78.0.0/24), routed to vigosrv's; default 1 */
+  subnet?: 1 | 2;
 }
 
 export interface FleetOptions {
@@ -74,8 +76,8 @@ export function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
-/** Writes `file` in the user's work tree `dir`, commits it as the user; returns the new HEAD. */
-export async function commitFile(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
+/** Write `file` in the user's work tree, commit it as the user; returns the new HEAD. */
+export async function commitAs(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
   writeFileSync(join(dir, file), `${message}\n`);
   chownSync(join(dir, file), sh.u.uid, sh.u.gid);
   ok(await sh.git(['add', file], { cwd: dir }), 'git add');
@@ -124,7 +126,8 @@ export class SwarmFleet {
   constructor(readonly opts: FleetOptions) {
     chmodSync(this.dir, 0o755);
     try {
-      this.bed = new NetnsBed([SRV_HOST, ...opts.envoys.map((e) => e.host)]);
+      const subnet2 = opts.envoys.filter((e) => e.subnet === 2).map((e) => e.host);
+      this.bed = new NetnsBed([SRV_HOST, ...opts.envoys.map((e) => e.host)], subnet2.length > 0 ? { subnet2 } : {});
     } catch (e) {
       rmSync(this.dir, { recursive: true, force: true });
       throw e;
@@ -310,6 +313,17 @@ export class SwarmFleet {
     const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
     await gone;
     clearTimeout(t);
+  }
+
+  /** As the envoy's user: `git init` dir, a first commit, `vigo swarm gitback project init <handle> [args]` there; the project id and init's output. */
+  async found(host: string, dir: string, handle: string, args: string[] = []): Promise<{ pid: string; stdout: string }> {
+    const sh = this.user(host);
+    ok(await sh.git(['init', '-q', '-b', 'main', dir]), 'git init');
+    await commitAs(sh, dir, 'README', `${handle} founding`);
+    const init = ok(await sh.vigo(['swarm', 'gitback', 'project', 'init', handle, ...args], { cwd: dir }), `project init ${handle}`);
+    const pid = new RegExp(`gitback://([0-9a-f]{64})/${handle}`).exec(init.stdout)?.[1];
+    if (pid === undefined) throw new Error(`project init ${handle}: no project id in its output:\n${init.stdout}`);
+    return { pid, stdout: init.stdout };
   }
 
   /** puddle init + unlock (watching this test process) for every envoy's user, in parallel; returns host → pubkey hex. */

@@ -8,12 +8,12 @@
 // The tests run in order and build on each other (one bed for the file: it takes a while).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
-import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+import { commitAs as commit, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
 
 const probeJs = fileURLToPath(new URL('./swarm-probe.js', import.meta.url));
 const skip = netnsUnavailable() ?? userSupport();
@@ -27,14 +27,6 @@ const GROUP_PORT = 15310;
 
 const MEMBERS = ['b', 'c', 'd'];
 const ALL = ['a', ...MEMBERS];
-
-async function commit(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
-  writeFileSync(join(dir, file), `${message}\n`);
-  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
-  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
-  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
-  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
-}
 
 async function probe(f: SwarmFleet, host: string, args: string[]): Promise<Record<string, unknown>> {
   const r = await f.bed.exec(host, [process.execPath, probeJs, ...args], { timeoutMs: 60_000 });
@@ -83,11 +75,7 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     const f = fleet();
     for (const [h, k] of await f.puddles()) pk.set(h, k);
     const alice = f.user('a');
-    ok(await alice.git(['init', '-q', '-b', 'main', work()]), 'git init');
-    await commit(alice, work(), 'README', 'founding commit');
-    const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'demo'], { cwd: work() }), 'project init demo');
-    demo = /gitback:\/\/([0-9a-f]{64})\/demo/.exec(init.stdout)?.[1] ?? '';
-    assert.ok(demo, init.stdout);
+    demo = (await f.found('a', work(), 'demo')).pid;
     await Promise.all(MEMBERS.map((h) => invite('demo', demo, h)));
 
     // a swarm-wide project lands on every gitback-enabled envoy, members or not
@@ -139,11 +127,7 @@ describe('gitback across four envoys (1 vigosrv, real users and puddles, netns b
     const f = fleet();
     const alice = f.user('a');
     const dir = join(alice.u.home, 'secret');
-    ok(await alice.git(['init', '-q', '-b', 'main', dir]), 'git init');
-    await commit(alice, dir, 'README', 'secret founding');
-    const init = ok(await alice.vigo(['swarm', 'gitback', 'project', 'init', 'secret', '--scope', 'members-only'], { cwd: dir }), 'project init secret');
-    secret = /gitback:\/\/([0-9a-f]{64})\/secret/.exec(init.stdout)?.[1] ?? '';
-    assert.ok(secret, init.stdout);
+    secret = (await f.found('a', dir, 'secret', ['--scope', 'members-only'])).pid;
     await invite('secret', secret, 'b');
     // B holds nothing of it yet, so it announces nothing of it: its member pulls it (DR catch-up)
     await until('B holds secret', () => same(f.refs('b', secret), f.refs('a', secret)), () => f.log('b'), 60_000);

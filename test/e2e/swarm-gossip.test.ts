@@ -8,12 +8,12 @@
 // The tests run in order and build on each other (one bed for the file).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { userSupport } from '../helpers/users.js';
-import { ok, until, useSwarmFleet, type SwarmFleet, type UserShell } from './swarm-fleet.js';
+import { commitAs as commit, ok, until, useSwarmFleet, type SwarmFleet } from './swarm-fleet.js';
 import { userRunnable } from '../helpers/program.js';
 
 const probeJs = fileURLToPath(new URL('./swarm-probe.js', import.meta.url));
@@ -24,14 +24,6 @@ const ANNOUNCE_S = 2;
 /** agent.yaml swarm.reconcile_interval_s here: one reconciliation period */
 const RECONCILE_S = 4;
 const PEER_PORT = 1531;
-
-async function commit(sh: UserShell, dir: string, file: string, message: string): Promise<string> {
-  writeFileSync(join(dir, file), `${message}\n`);
-  chownSync(join(dir, file), sh.u.uid, sh.u.gid);
-  ok(await sh.git(['add', file], { cwd: dir }), 'git add');
-  ok(await sh.git(['commit', '-qm', message], { cwd: dir }), 'git commit');
-  return ok(await sh.git(['rev-parse', 'HEAD'], { cwd: dir }), 'rev-parse').stdout.trim();
-}
 
 function lastJson(out: string, what: string): Record<string, unknown> {
   const line = out.trim().split('\n').pop() ?? '';

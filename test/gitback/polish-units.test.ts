@@ -34,7 +34,7 @@ test('a friendly URL follows the project whose current founder is the name’s k
   const direct = computeProjectId(Buffer.from(newKey, 'hex'), 'web');
   const u = parseGitbackUrl('gitback://alice/web');
   const src = (local: { projectId: string; live: boolean }[]): NameSources => ({
-    fleetMap: () => new Map([['alice', newKey]]),
+    fleetMap: () => Promise.resolve({ names: { alice: { status: 'ok', pubkey: newKey } }, writtenAt: '2026-12-02T07:00:00Z' }),
     ownClaim: () => Promise.resolve(null),
     foundedBy: (pk, h) => (pk === newKey && h === 'web' ? local : []),
   });

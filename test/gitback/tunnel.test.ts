@@ -6,6 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { makeNameMap } from '../../src/wire/swarm-fleet.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GitbackDaemon, type ConnectRequest } from '../../src/gitback/daemon/server.js';
@@ -103,7 +104,7 @@ test('hex-URL clone, push, fetch, ls-remote start no Node.js; names, refusals an
 
   // a friendly name (resolved from the fleet name map) goes to the program before anything is read
   mkdirSync(join(dir, 'var/lib/vigo/swarm'), { recursive: true });
-  writeFileSync(join(dir, 'var/lib/vigo/swarm/name-map.json'), JSON.stringify({ names: { alice: namePub } }));
+  writeFileSync(join(dir, 'var/lib/vigo/swarm/name-map.json'), JSON.stringify(makeNameMap({ alice: { status: 'ok', pubkey: namePub } })));
   seen.length = 0;
   const before = nodeRuns();
   const named = await git(['push', '-q', 'gitback://alice/demo', 'main'], work);

@@ -31,10 +31,14 @@ test('gitback:// URLs: hex and friendly forms; bad ones are refused with the rea
   assert.equal(computeProjectId(kp.publicKey, 'vigo-web'), projectId(kp.publicKey, 'vigo-web'));
   const u = parseGitbackUrl('gitback://dan/vigo-web');
   // the fleet map wins; a miss falls back to the caller's own claim; ambiguity never resolves
-  assert.equal(await resolveProjectId(u, { fleetMap: () => new Map([['dan', pkHex]]), ownClaim: () => Promise.resolve(null) }), projectId(kp.publicKey, 'vigo-web'));
-  assert.equal(await resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'dan', pubkey: pkHex }) }), projectId(kp.publicKey, 'vigo-web'));
-  await assert.rejects(resolveProjectId(u, { fleetMap: () => new Map([['dan', null]]), ownClaim: () => Promise.resolve(null) }), /more than one puddle/);
-  await assert.rejects(resolveProjectId(u, { fleetMap: () => null, ownClaim: () => Promise.resolve({ name: 'eve', pubkey: pkHex }) }), /cannot resolve the puddle name 'dan'/);
+  assert.equal(await resolveProjectId(u, { fleetMap: () => Promise.resolve({ names: { dan: { status: 'ok', pubkey: pkHex } }, writtenAt: '2026-12-02T07:00:00Z' }), ownClaim: () => Promise.resolve(null) }), projectId(kp.publicKey, 'vigo-web'));
+  assert.equal(await resolveProjectId(u, { fleetMap: () => Promise.resolve(null), ownClaim: () => Promise.resolve({ name: 'dan', pubkey: pkHex }) }), projectId(kp.publicKey, 'vigo-web'));
+  const contested = { names: { dan: { status: 'contested' as const, pubkeys: ['aa'.repeat(32), 'bb'.repeat(32)] } }, writtenAt: '2026-12-02T07:00:00Z' };
+  await assert.rejects(resolveProjectId(u, { fleetMap: () => Promise.resolve(contested), ownClaim: () => Promise.resolve(null) }), /'dan' is contested \(claimed by ed25519:aaaaaaaaaaaa…, ed25519:bbbbbbbbbbbb…\)/);
+  // a contested name fails even for a claimant whose own claim names it
+  await assert.rejects(resolveProjectId(u, { fleetMap: () => Promise.resolve(contested), ownClaim: () => Promise.resolve({ name: 'dan', pubkey: pkHex }) }), /is contested/);
+  await assert.rejects(resolveProjectId(u, { fleetMap: () => Promise.resolve({ names: {}, writtenAt: '2026-12-02T07:00:00Z' }), ownClaim: () => Promise.resolve(null) }), /the fleet name map \(written 2026-12-02T07:00:00Z\) does not know it/);
+  await assert.rejects(resolveProjectId(u, { fleetMap: () => Promise.resolve(null), ownClaim: () => Promise.resolve({ name: 'eve', pubkey: pkHex }) }), /cannot resolve the puddle name 'dan': this envoy has no fleet name map yet/);
 });
 
 test('the daemon request parser accepts exactly its five requests (and the bind proof line)', () => {

@@ -14,6 +14,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { makeNameMap } from '../../src/wire/swarm-fleet.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLeave, generateKeyPair, seedSigner, toHex, tokenId, type Invitation, type Signer, type Token } from '../../src/trust/index.js';
@@ -61,7 +62,7 @@ async function git(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
 }
 const writeNameMap = (pubkey: string) => {
   mkdirSync(join(vroot, 'var/lib/vigo/swarm'), { recursive: true });
-  writeFileSync(join(vroot, 'var/lib/vigo/swarm/name-map.json'), JSON.stringify({ names: { alice: pubkey } }));
+  writeFileSync(join(vroot, 'var/lib/vigo/swarm/name-map.json'), JSON.stringify(makeNameMap({ alice: { status: 'ok', pubkey } })));
 };
 
 let agent: Agent | null = null;

@@ -7,6 +7,13 @@
  * routes 224.0.0.0/4 out of eth0 and the bridge floods it (snooping off, there is no IGMP
  * querier).
  *
+ * Two subnets (issue 14): `new NetnsBed(names, { subnet2: [...] })` puts the hosts named in
+ * `subnet2` on a second bridge, `br1`, with 10.78.0.x/24 addresses; a router namespace
+ * (`<prefix>-rt`, 10.77.0.1 and 10.78.0.1) joins the two bridges with IPv4 forwarding on, and
+ * every host has a route to the other subnet through it. The router forwards unicast only (no
+ * multicast routing), so a multicast announce stays on its own subnet, as on two real LANs.
+ * Without `subnet2` nothing changes: one bridge, no router.
+ *
  * Names start with a per-run prefix `vigo-netns-<pid base 36>-<6 hex>`; setup first removes the
  * namespaces of earlier runs whose process is gone (a crashed or killed run), never those
  * of a live one. Each host also gets its own `VIGO_ROOT` directory, `<tmp>/vigo-netns-beds/<prefix>/<name>`,
@@ -30,6 +37,12 @@ const BED_NAME = /^vigo-netns-([0-9a-z]{1,8})-[0-9a-f]{6}(?:-[a-z0-9]+)?$/;
 /** the hosts' VIGO_ROOT directories of every bed, and nothing else, live under here */
 const ROOTS_PARENT = join(tmpdir(), 'vigo-netns-beds');
 const SUBNET = '10.77.0';
+const SUBNET2 = '10.78.0';
+/** the router's address on each subnet (two-subnet beds only) */
+const ROUTER1 = `${SUBNET}.1`;
+const ROUTER2 = `${SUBNET2}.1`;
+/** namespace suffixes the bed itself uses: no host may be named so */
+const RESERVED = new Set(['br', 'rt']);
 const IP_TIMEOUT_MS = 30_000;
 
 export interface NetnsHost {
@@ -43,6 +56,13 @@ export interface NetnsHost {
   port: string;
   /** its own `VIGO_ROOT` (an empty directory); spawn/exec set it unless the env names one */
   vigoRoot: string;
+  /** 1 (10.77.0.0/24, bridge br0) or 2 (10.78.0.0/24, bridge br1) */
+  subnet: 1 | 2;
+}
+
+export interface NetnsBedOptions {
+  /** hosts placed on the second subnet, 10.78.0.0/24, routed to the first through a router namespace */
+  subnet2?: string[];
 }
 
 export interface ExecResult {
@@ -69,6 +89,10 @@ function ip(args: string[], what: string): string {
 function quiet(cmd: string, args: string[]): { ok: boolean; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: IP_TIMEOUT_MS });
   return { ok: r.status === 0, stderr: (r.stderr ?? '').trim() };
+}
+
+function homeBridge(h: NetnsHost): string {
+  return h.subnet === 2 ? 'br1' : 'br0';
 }
 
 function listNetns(): string[] {
@@ -165,6 +189,8 @@ export class NetnsBed {
   readonly netemUnavailable: string | null;
   private readonly children = new Set<ChildProcess>();
   private groupBridges: string[] = [];
+  /** the router namespace of a two-subnet bed, else null */
+  readonly routerNs: string | null;
   private destroyed = false;
   /** the hosts' VIGO_ROOT directories live under here */
   readonly rootsDir: string;
@@ -175,15 +201,20 @@ export class NetnsBed {
   };
 
   /** Build the bed now (synchronous; about 10 ip commands per host). */
-  constructor(names: string[]) {
+  constructor(names: string[], opts: NetnsBedOptions = {}) {
     const why = netnsUnavailable();
     if (why) throw new Error(`netns bed: ${why}`);
     if (names.length === 0 || names.length > 200) throw new Error('netns bed: between 1 and 200 hosts');
     if (new Set(names).size !== names.length || names.some((n) => !/^[a-z][a-z0-9]{0,15}$/.test(n))) throw new Error(`netns bed: host names must be distinct, lowercase, [a-z][a-z0-9]* (${names.join(', ')})`);
+    const reserved = names.filter((n) => RESERVED.has(n));
+    if (reserved.length > 0) throw new Error(`netns bed: host names ${[...RESERVED].join(', ')} are the bed's own namespaces (${reserved.join(', ')})`);
+    const second = new Set(opts.subnet2 ?? []);
+    for (const n of second) if (!names.includes(n)) throw new Error(`netns bed: subnet2 names ${n}, which is not a host (hosts: ${names.join(', ')})`);
     sweepStaleNetns();
     this.prefix = `${PREFIX_ROOT}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
     this.bridgeNs = `${this.prefix}-br`;
     this.rootsDir = join(ROOTS_PARENT, this.prefix);
+    this.routerNs = second.size > 0 ? `${this.prefix}-rt` : null;
     process.on('exit', this.onExit);
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
@@ -192,22 +223,28 @@ export class NetnsBed {
       ip(['-n', this.bridgeNs, 'link', 'set', 'lo', 'up'], 'bridge loopback');
       ip(['-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0'], 'make the bridge');
       ip(['-n', this.bridgeNs, 'link', 'set', 'br0', 'up'], 'bridge up');
+      if (this.routerNs !== null) this.makeRouter(this.routerNs);
       mkdirSync(ROOTS_PARENT, { recursive: true, mode: 0o755 });
       mkdirSync(this.rootsDir, { mode: 0o755 });
       // test users reach their envoy's sockets under it, whatever the umask
       chmodSync(ROOTS_PARENT, 0o755);
       chmodSync(this.rootsDir, 0o755);
       names.forEach((name, i) => {
-        const h: NetnsHost = { name, ns: `${this.prefix}-${name}`, addr: `${SUBNET}.${10 + i}`, port: `p${i}`, vigoRoot: join(this.rootsDir, name) };
+        const subnet = second.has(name) ? 2 : 1;
+        const h: NetnsHost = { name, ns: `${this.prefix}-${name}`, addr: `${subnet === 2 ? SUBNET2 : SUBNET}.${10 + i}`, port: `p${i}`, vigoRoot: join(this.rootsDir, name), subnet };
         mkdirSync(h.vigoRoot, { mode: 0o755 });
         ip(['netns', 'add', h.ns], `make host ${name}`);
         ip(['-n', h.ns, 'link', 'set', 'lo', 'up'], `${name}: loopback up`);
         // made inside the bridge namespace, far end moved straight into the host's
         ip(['-n', this.bridgeNs, 'link', 'add', h.port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns], `${name}: veth pair`);
-        ip(['-n', this.bridgeNs, 'link', 'set', h.port, 'master', 'br0', 'up'], `${name}: bridge port`);
+        ip(['-n', this.bridgeNs, 'link', 'set', h.port, 'master', homeBridge(h), 'up'], `${name}: bridge port`);
         ip(['-n', h.ns, 'addr', 'add', `${h.addr}/24`, 'dev', 'eth0'], `${name}: address`);
         ip(['-n', h.ns, 'link', 'set', 'eth0', 'up'], `${name}: eth0 up`);
         ip(['-n', h.ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'], `${name}: multicast route`);
+        if (this.routerNs !== null) {
+          const [other, via] = subnet === 2 ? [SUBNET, ROUTER2] : [SUBNET2, ROUTER1];
+          ip(['-n', h.ns, 'route', 'add', `${other}.0/24`, 'via', via, 'dev', 'eth0'], `${name}: route to ${other}.0/24`);
+        }
         this.hosts[name] = h;
       });
     } catch (e) {
@@ -215,6 +252,30 @@ export class NetnsBed {
       throw e;
     }
     this.netemUnavailable = netemUnavailable(this.bridgeNs);
+  }
+
+  /**
+   * The router of a two-subnet bed: its own namespace, one leg on each bridge (ports r1 on
+   * br0 and r2 on br1), IPv4 forwarding on. No multicast routing daemon and no mroute
+   * entries, so the kernel forwards no multicast between the legs.
+   */
+  private makeRouter(rt: string): void {
+    ip(['-n', this.bridgeNs, 'link', 'add', 'br1', 'type', 'bridge', 'mcast_snooping', '0'], 'make the second bridge');
+    ip(['-n', this.bridgeNs, 'link', 'set', 'br1', 'up'], 'second bridge up');
+    ip(['netns', 'add', rt], 'make the router namespace');
+    ip(['-n', rt, 'link', 'set', 'lo', 'up'], 'router loopback');
+    const legs: Array<[string, string, string, string]> = [
+      ['r1', 'eth1', 'br0', `${ROUTER1}/24`],
+      ['r2', 'eth2', 'br1', `${ROUTER2}/24`],
+    ];
+    for (const [port, dev, br, addr] of legs) {
+      ip(['-n', this.bridgeNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', dev, 'netns', rt], `router leg ${dev}`);
+      ip(['-n', this.bridgeNs, 'link', 'set', port, 'master', br, 'up'], `router port ${port}`);
+      ip(['-n', rt, 'addr', 'add', addr, 'dev', dev], `router address ${addr}`);
+      ip(['-n', rt, 'link', 'set', dev, 'up'], `router ${dev} up`);
+    }
+    const fwd = quiet('ip', ['netns', 'exec', rt, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    if (!fwd.ok) throw new Error(`netns bed: router: cannot turn on IPv4 forwarding: ${fwd.stderr}`);
   }
 
   host(name: string): NetnsHost {
@@ -258,7 +319,9 @@ export class NetnsBed {
 
   /**
    * Split the hosts: each group gets a bridge of its own (its hosts' ports move there),
-   * and a host named in no group has its link set down. `heal()` undoes it.
+   * and a host named in no group has its link set down. `heal()` undoes it. In a two-subnet
+   * bed each group gets a bridge per subnet, and the router goes with the first group: only
+   * group 0 still routes between the subnets.
    */
   partition(groups: string[][]): void {
     const seen = new Set<string>();
@@ -269,20 +332,32 @@ export class NetnsBed {
     }
     this.heal();
     groups.forEach((g, i) => {
-      const br = `g${i}`;
-      ip(['-n', this.bridgeNs, 'link', 'add', br, 'type', 'bridge', 'mcast_snooping', '0'], `partition bridge ${br}`);
-      ip(['-n', this.bridgeNs, 'link', 'set', br, 'up'], `partition bridge ${br} up`);
-      this.groupBridges.push(br);
-      for (const n of g) ip(['-n', this.bridgeNs, 'link', 'set', this.host(n).port, 'master', br], `move ${n} to ${br}`);
+      // a group spans both subnets in a two-subnet bed: a bridge per subnet, the router's legs with group 0
+      const bridges = this.routerNs === null ? [`g${i}`] : [`g${i}`, `g${i}s`];
+      for (const br of bridges) {
+        ip(['-n', this.bridgeNs, 'link', 'add', br, 'type', 'bridge', 'mcast_snooping', '0'], `partition bridge ${br}`);
+        ip(['-n', this.bridgeNs, 'link', 'set', br, 'up'], `partition bridge ${br} up`);
+        this.groupBridges.push(br);
+      }
+      const bridgeOf = (subnet: 1 | 2) => bridges[subnet - 1] ?? `g${i}`;
+      for (const n of g) ip(['-n', this.bridgeNs, 'link', 'set', this.host(n).port, 'master', bridgeOf(this.host(n).subnet)], `move ${n} to ${bridgeOf(this.host(n).subnet)}`);
+      if (this.routerNs !== null && i === 0) {
+        ip(['-n', this.bridgeNs, 'link', 'set', 'r1', 'master', bridgeOf(1)], 'move the router to group 0');
+        ip(['-n', this.bridgeNs, 'link', 'set', 'r2', 'master', bridgeOf(2)], 'move the router to group 0');
+      }
     });
     for (const h of Object.values(this.hosts)) if (!seen.has(h.name)) ip(['-n', this.bridgeNs, 'link', 'set', h.port, 'down'], `cut ${h.name}`);
   }
 
-  /** Every host back on the one bridge, links up, impairments removed. */
+  /** Every host back on its subnet's bridge (the router on both), links up, impairments removed. */
   heal(): void {
     for (const h of Object.values(this.hosts)) {
-      ip(['-n', this.bridgeNs, 'link', 'set', h.port, 'master', 'br0', 'up'], `heal ${h.name}`);
+      ip(['-n', this.bridgeNs, 'link', 'set', h.port, 'master', homeBridge(h), 'up'], `heal ${h.name}`);
       if (this.netemUnavailable === null) quiet('tc', ['-n', h.ns, 'qdisc', 'del', 'dev', 'eth0', 'root']);
+    }
+    if (this.routerNs !== null) {
+      ip(['-n', this.bridgeNs, 'link', 'set', 'r1', 'master', 'br0'], 'router back on br0');
+      ip(['-n', this.bridgeNs, 'link', 'set', 'r2', 'master', 'br1'], 'router back on br1');
     }
     for (const br of this.groupBridges) quiet('ip', ['-n', this.bridgeNs, 'link', 'delete', br]);
     this.groupBridges = [];
@@ -316,10 +391,10 @@ export class NetnsBed {
  * One bed for a test file (or a describe block): built in `before`, destroyed in `after`.
  * Call it only when `netnsUnavailable()` is null; the getter throws before setup.
  */
-export function useNetnsBed(names: string[]): () => NetnsBed {
+export function useNetnsBed(names: string[], opts: NetnsBedOptions = {}): () => NetnsBed {
   let bed: NetnsBed | null = null;
   before(() => {
-    bed = new NetnsBed(names);
+    bed = new NetnsBed(names, opts);
   });
   after(() => bed?.destroy());
   return () => {

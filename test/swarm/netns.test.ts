@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsBed, netnsUnavailable, sweepStaleNetns, useNetnsBed } from '../helpers/netns.js';
+import { nodeScript as node, reachTcp, serveTcp as serveTcp_ } from '../helpers/netns-probe.js';
 
 const skip = netnsUnavailable();
 const helperJs = fileURLToPath(new URL('../helpers/netns.js', import.meta.url));
@@ -20,36 +21,11 @@ function netnsList(): string[] {
     .filter((n) => n !== '');
 }
 
-/** A node script run inside a host: `node -e`, one JSON line out. */
-const node = (code: string) => [process.execPath, '--input-type=module', '-e', code];
-
-/** TCP: listen on port, answer each connection with `hello from <name>`, print ready. */
-const tcpServer = (name: string, port: number) =>
-  node(`import net from 'node:net'; net.createServer((s) => s.end('hello from ${name}')).listen(${port}, () => console.log('ready'));`);
-/** TCP: connect with a deadline, print {ok, text} or {ok:false, error}. */
-const tcpClient = (addr: string, port: number, deadlineMs: number) =>
-  node(`import net from 'node:net';
-const s = net.connect(${port}, '${addr}'); let t = '';
-const timer = setTimeout(() => { console.log(JSON.stringify({ ok: false, error: 'deadline' })); process.exit(0); }, ${deadlineMs});
-s.on('data', (d) => (t += d)); s.on('end', () => { clearTimeout(timer); console.log(JSON.stringify({ ok: true, text: t })); });
-s.on('error', (e) => { clearTimeout(timer); console.log(JSON.stringify({ ok: false, error: e.code })); });`);
-
 describe('the netns multi-host test bed', { skip: skip ?? false }, () => {
   const bed = useNetnsBed(['a', 'b', 'c']);
 
-  async function serveTcp(host: string, port: number) {
-    const p = bed().spawn(host, tcpServer(host, port));
-    await new Promise<void>((resolve, reject) => {
-      p.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      p.once('exit', (code) => reject(new Error(`tcp server on ${host} exited ${String(code)}`)));
-    });
-    return p;
-  }
-  async function reach(from: string, to: string, port: number, deadlineMs = 5000): Promise<{ ok: boolean; text?: string; error?: string }> {
-    const r = await bed().exec(from, tcpClient(bed().host(to).addr, port, deadlineMs));
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { ok: boolean; text?: string; error?: string };
-  }
+  const serveTcp = (host: string, port: number) => serveTcp_(bed(), host, port);
+  const reach = (from: string, to: string, port: number, deadlineMs?: number) => reachTcp(bed(), from, to, port, deadlineMs);
 
   test('hosts have their own loopback and a 10.x address; the root namespace gains no link or address', () => {
     const b = bed();

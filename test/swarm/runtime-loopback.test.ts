@@ -5,7 +5,10 @@
 //   - an envoy with a 1,000-ref repo catches up incrementally (POST form of the bundle
 //     request), bytes far below a full bundle;
 //   - a chain revoked on the receiver: its push and its catch-up request are refused with
-//     nothing changed there, and the refusal names the revocation.
+//     nothing changed there, and the refusal names the revocation;
+//   - server peer hints alone (no announce, no cross_subnet_members) carry fan-out and DR
+//     catch-up, and a hint naming envoy C at the address where B answers is refused by
+//     mTLS before a byte is sent.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -206,5 +209,31 @@ describe('the replication runtime over loopback', () => {
     const afterB = { refs: refsOf(b.repo), objects: git(['--git-dir', b.repo, 'count-objects', '-v']), disk: diskOf(b.base) };
     assert.deepEqual(afterB, before, "B's refs, objects and files are unchanged");
     assert.notEqual(refsOf(b.repo)['refs/heads/main'], refsOf(a.repo)['refs/heads/main']);
+  });
+
+  test('server peer hints carry fan-out and catch-up; a hint naming C where B answers is refused, nothing sent', { timeout: 180_000 }, async () => {
+    const a = await envoy('hint-a');
+    const b = await envoy('hint-b');
+    const c = await envoy('hint-c');
+    b.node.join(fx.pid, 'swarm-wide');
+    c.node.join(fx.pid, 'swarm-wide');
+    // no announce is heard anywhere: the hints are the only discovery layer
+    a.peers.setPeerHints({ [fx.pid]: [{ envoyId: c.id.id, host: b.host, port: b.port }, { envoyId: c.id.id, host: c.host, port: c.port }] });
+    assert.deepEqual(a.peers.peersOf(fx.pid, Date.now()).map((p) => [p.key, p.sources, p.envoyId]), [
+      [`${b.host}:${b.port}`, ['hint'], c.id.id],
+      [`${c.host}:${c.port}`, ['hint'], c.id.id],
+    ]);
+    const pushed = commit(a.repo, 'refs/heads/main', 100);
+    await localPush(a, [pushed]);
+    await until('C, hinted at its own address, holds the push', 60_000, () => refsOf(c.repo)['refs/heads/main'] === pushed.new, () => a.logs.join('\n'));
+    const mismatch = () => a.logs.filter((l) => l.includes(`envoy ${c.id.id} at ${b.host}:${b.port}`));
+    await until('A logs the refused address', 60_000, () => mismatch().length > 0, () => a.logs.join('\n'));
+    assert.match(mismatch()[0]!, new RegExp(`the certificate there names envoy ${b.id.id}, not the one expected; nothing was sent`));
+    assert.deepEqual(refsOf(b.repo), {}, 'B, where the hint said C answers, was sent nothing');
+    assert.equal(b.node.bytes.received, 0);
+    // B's own hint, right this time: DR catch-up pulls the repo from A
+    b.peers.setPeerHints({ [fx.pid]: [{ envoyId: a.id.id, host: a.host, port: a.port }] });
+    b.node.poke();
+    await until('B catches up from its hinted peer', 60_000, () => refsOf(b.repo)['refs/heads/main'] === pushed.new, () => b.logs.join('\n'));
   });
 });

@@ -1,4 +1,4 @@
-/** Registers vigocli's command groups (auth, secrets, enroll, envoys, runs, config, server, spanner). */
+/** Registers vigocli's command groups (auth, secrets, enroll, envoys, runs, config, server, spanner, swarm). */
 import type { Command } from 'commander';
 import { registerAuth } from './auth/index.js';
 import { registerSecrets } from './secrets/index.js';
@@ -8,6 +8,7 @@ import { registerRuns } from './runs/index.js';
 import { registerConfig } from './config/index.js';
 import { registerServer } from './server/index.js';
 import { registerSpanner } from './spanner/index.js';
+import { registerSwarm } from './swarm/index.js';
 
 export function registerVigocli(program: Command): void {
   registerAuth(program);
@@ -18,4 +19,5 @@ export function registerVigocli(program: Command): void {
   registerConfig(program);
   registerServer(program);
   registerSpanner(program);
+  registerSwarm(program);
 }

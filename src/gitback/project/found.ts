@@ -95,7 +95,7 @@ export async function projectInit(ctx: GitbackContext, handle: string, opts: Ini
     return;
   }
   pushAll(ctx, top);
-  ctx.out(`\nPublished. Check it with \`vigo swarm gitback project status ${handle}\` and \`vigo swarm gitback status\`.\n`);
+  ctx.out(`\nPublished. Verify replication with \`vigocli swarm gitback show ${handle}\`.\n`);
 }
 
 /** Copies the old bare repo's refs into the new project's; returns a line to print. */
