@@ -30,3 +30,4 @@ export { checkGitbackGates } from './gate.js';
 export type { GitbackReplicator, ReplicaCount } from './replicator.js';
 export { GitbackService } from './daemon/service.js';
 export { EnvelopeCache, gossipEnvelopeStore, revokesDir, storeLeave, storeRevoke } from './envelopes.js';
+export { checkProjectConfig } from './state.js';
