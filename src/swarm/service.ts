@@ -231,6 +231,8 @@ export class SwarmService implements AgentService {
       log,
     });
     node.machine.leftSubjects = (pid, nowMs) => gossip.machine.leftSubjects(pid, nowMs);
+    // members-only bundles need a local member now, not once (the rescan below keeps `chains`)
+    node.machine.localMember = (pid) => chains.has(pid);
     const bound = await node.start();
     gossip.start();
     const rescan = () => {
