@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { VigoError } from '../platform/errors.js';
-import { paths, systemPath, type Env } from '../platform/paths.js';
+import { paths, type Env } from '../platform/paths.js';
 import { MIN_REPORT_CAP_BYTES } from '../wire/run-report.js';
 import { spannerSection, defaultSpannerConfig } from '../spanner/index-config.js';
 import { swarmPatternError } from './swarm-gates.js';
@@ -156,7 +156,7 @@ export interface ServerConfig extends ServerYaml {
   dataDir: string;
   stacksDir: string;
   liveDir: string;
-  /** the ops-puddle dir (spanner mode: the stacks project's state under .vigo-gitback/) */
+  /** the ops-puddle dir, <data_dir>/ops-puddle as the ops-puddle verbs default it (spanner mode: the stacks project state under .vigo-gitback/) */
   opsPuddleDir: string;
   /** this host's agent gitback store (the stacks project's bare repo under projects/) */
   gitbackBase: string;
@@ -247,7 +247,7 @@ export function loadServerConfig(file: string, env: Env): ServerConfig {
     dataDir,
     stacksDir: y.server.stacks_dir ?? join(dataDir, 'stacks'),
     liveDir: join(dataDir, '.live'),
-    opsPuddleDir: systemPath('srv/vigo/ops-puddle', env),
+    opsPuddleDir: join(dataDir, 'ops-puddle'),
     gitbackBase: paths.gitbackBase(env),
     gitHost: { PATH: (env as { PATH?: string }).PATH, HOME: env.HOME },
     dbPath: y.database.path ?? join(dataDir, 'db', 'vigo.db'),
