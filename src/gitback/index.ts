@@ -30,4 +30,7 @@ export { checkGitbackGates } from './gate.js';
 export type { GitbackReplicator, ReplicaCount } from './replicator.js';
 export { GitbackService } from './daemon/service.js';
 export { EnvelopeCache, gossipEnvelopeStore, revokesDir, storeLeave, storeRevoke } from './envelopes.js';
-export { checkProjectConfig } from './state.js';
+// the stacks project (src/spanner/ops-stacks.ts, src/server/publish/stacks-watcher.ts): root-owned project state under the ops-puddle dir
+export { checkProjectConfig, hasProject, saveProject } from './state.js';
+export type { ProjectConfig } from './state.js';
+export { ensureBareRepo, git } from './daemon/git.js';

@@ -18,3 +18,8 @@ export { clearNameClaim, signNameClaim, writeNameClaim } from './name.js';
 export { rekeyPair } from './rekey.js';
 export { DEFAULT_IDLE_TIMEOUT_S, parseDuration, unlockPuddle } from './unlock.js';
 export { processName } from './lock.js';
+
+// the key-helper plumbing the vigosrv service-account helper shares (src/spanner/ops-helper.ts)
+export { lineServer, type LineServerOptions } from './session/line-server.js';
+export { lineRequest, NoSession } from './session/client.js';
+export { spawnKeyHelper, type SpawnOptions } from './session/launch.js';

@@ -12,37 +12,45 @@ export class NoSession extends Error {}
 
 /** Sends one request. Rejects with NoSession when nobody listens on the socket. */
 export function request(sockPath: string, req: Request, timeoutMs = 5000): Promise<Answer> {
+  return lineRequest<Answer>(sockPath, req, timeoutMs, 'the session helper', 'a puddle session serves only the user who owns it');
+}
+
+/**
+ * One JSON request line to a key helper's socket, its one answer line back (parsed, not
+ * checked: the caller's wire parser does that). Rejects with NoSession when nobody listens.
+ */
+export function lineRequest<A>(sockPath: string, req: object, timeoutMs: number, what: string, deniedHint: string, maxLineBytes = MAX_LINE_BYTES): Promise<A> {
   return new Promise((resolve, reject) => {
     const sock = connect(sockPath);
-    const lines = new LineFramer(MAX_LINE_BYTES, `the session helper's answer`);
+    const lines = new LineFramer(maxLineBytes, `${what}'s answer`);
     let done = false;
-    const finish = (err: Error | null, a?: Answer) => {
+    const finish = (err: Error | null, a?: A) => {
       if (done) return;
       done = true;
       clearTimeout(t);
       sock.destroy();
       if (err) reject(err);
-      else resolve(a as Answer);
+      else resolve(a as A);
     };
-    const t = setTimeout(() => finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} did not answer in ${timeoutMs} ms`)), timeoutMs);
+    const t = setTimeout(() => finish(new VigoError('E_PUDDLE_SESSION', `${what} at ${sockPath} did not answer in ${timeoutMs} ms`)), timeoutMs);
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on('data', (c: Buffer) => {
       lines.push(c);
       try {
         const line = lines.next();
-        if (line !== null) finish(null, JSON.parse(line) as Answer);
+        if (line !== null) finish(null, JSON.parse(line) as A);
       } catch {
-        finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} sent a malformed answer`));
+        finish(new VigoError('E_PUDDLE_SESSION', `${what} at ${sockPath} sent a malformed answer`));
       }
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return finish(new NoSession(e.code));
       if (e.code === 'EACCES' || e.code === 'EPERM') {
-        return finish(new VigoError('E_PUDDLE_SOCKET_DENIED', `permission denied on ${sockPath}`, { hint: 'a puddle session serves only the user who owns it' }));
+        return finish(new VigoError('E_PUDDLE_SOCKET_DENIED', `permission denied on ${sockPath}`, { hint: deniedHint }));
       }
-      finish(new VigoError('E_PUDDLE_SESSION', `cannot reach the session helper at ${sockPath}: ${e.message}`));
+      finish(new VigoError('E_PUDDLE_SESSION', `cannot reach ${what} at ${sockPath}: ${e.message}`));
     });
-    sock.on('end', () => finish(new VigoError('E_PUDDLE_SESSION', `the session helper at ${sockPath} closed the connection without answering`)));
+    sock.on('end', () => finish(new VigoError('E_PUDDLE_SESSION', `${what} at ${sockPath} closed the connection without answering`)));
   });
 }
 

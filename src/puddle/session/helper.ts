@@ -9,12 +9,10 @@
  *   SIGTERM/SIGINT/SIGHUP, or when its socket or session.unlocked is removed under it.
  * - The log (stderr) records what happened and to whom; never key material.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { chmodSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../../platform/atomic.js';
-import { isVigoError } from '../../platform/errors.js';
-import { LineFramer } from '../../wire/lines.js';
-import { peerCred } from '../../platform/peercred.js';
+import { lineServer } from './line-server.js';
 import { processAlive } from '../lock.js';
 import { seedSigner, toHex, type Signer } from '../../trust/index.js';
 import { PRIVATE_MODE, puddlePath } from '../layout.js';
@@ -89,62 +87,26 @@ export function runHelper(seed: Uint8Array, opts: HelperOptions): void {
     unlocked_at: unlockedAt,
   });
 
-  const answer = (sock: Socket, a: Answer, after?: () => void) => {
-    sock.write(JSON.stringify(a) + '\n', () => after?.());
-  };
-
-  const serve = (sock: Socket) => {
-    sock.on('error', () => sock.destroy()); // a peer that hangs up early is no reason to fall over
-    let cred;
-    try {
-      cred = peerCred(sock);
-    } catch (e) {
-      opts.log(`refused a connection: cannot read its credentials (${(e as Error).message})`);
-      sock.destroy();
-      return;
-    }
-    if (cred.uid !== myUid) {
-      opts.log(`refused connection from uid ${cred.uid} pid ${cred.pid}: only uid ${myUid} may use this session`);
-      sock.end(JSON.stringify({ ok: false, code: 'E_PEER_REFUSED', message: `uid ${cred.uid} may not use this puddle session` }) + '\n');
-      return;
-    }
-    const peer = `uid ${cred.uid} pid ${cred.pid}`;
-    sock.setTimeout(30_000, () => sock.destroy());
-    const lines = new LineFramer(MAX_LINE_BYTES, 'request');
-    let refused = false;
-    sock.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      lines.push(chunk);
-      try {
-        for (let line = lines.next(); line !== null; line = lines.next()) void handle(sock, line, peer);
-      } catch (e) {
-        refused = true;
-        lines.flush();
-        answer(sock, { ok: false, code: 'E_OVERSIZE', message: isVigoError(e) ? e.message : String(e) }, () => sock.destroy());
-      }
-    });
-  };
-
-  const handle = async (sock: Socket, line: string, peer: string) => {
+  const handle = async (line: string, peer: string): Promise<{ answer: Answer; after?: () => void }> => {
     const req = parseRequest(line);
-    if ('ok' in req) return answer(sock, req);
-    if (locking || key === null) return answer(sock, { ok: false, code: 'E_PUDDLE_LOCKED', message: 'the session is locking' });
+    if ('ok' in req) return { answer: req };
+    if (locking || key === null) return { answer: { ok: false, code: 'E_PUDDLE_LOCKED', message: 'the session is locking' } };
     switch (req.op) {
       case 'STATUS':
-        return answer(sock, status());
+        return { answer: status() };
       case 'SIGN': {
         const msg = Buffer.from(req.msg, 'base64');
         const sig = await key.sign(msg);
         idleDeadline = Date.now() + opts.idleTimeoutS * 1000;
         opts.log(`signed ${msg.length} bytes for ${peer}`);
-        return answer(sock, { ok: true, sig: toHex(sig) });
+        return { answer: { ok: true, sig: toHex(sig) } };
       }
       case 'LOCK':
-        return answer(sock, { ok: true, locking: true }, () => lock(`LOCK requested by ${peer}`));
+        return { answer: { ok: true, locking: true }, after: () => lock(`LOCK requested by ${peer}`) };
     }
   };
 
-  const server: Server = createServer(serve);
+  const server: Server = lineServer({ allowUid: myUid, what: 'session', maxLineBytes: MAX_LINE_BYTES, log: opts.log, refused: (uid) => `uid ${uid} may not use this puddle session`, handle });
   server.on('error', (e) => {
     opts.log(`socket error: ${e.message}`);
     lock('socket error');

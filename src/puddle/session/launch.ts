@@ -45,13 +45,34 @@ export function rotateLog(path: string, maxBytes = 1024 * 1024): void {
 /** Spawns the helper with `seed` (zeroed here once handed over). Resolves with its pid. */
 export async function launchSession(dir: string, seed: Uint8Array, opts: LaunchOptions): Promise<number> {
   const helper = fileURLToPath(new URL('./helper-main.js', import.meta.url));
-  const logPath = puddlePath(dir, 'log');
+  const watchStart = opts.watchPid === null ? null : processStartTime(opts.watchPid);
+  const args = ['--dir', dir, '--idle-timeout-s', String(opts.idleTimeoutS), '--watch-pid', String(opts.watchPid ?? 0)];
+  if (watchStart !== null) args.push('--watch-start', watchStart);
+  return spawnKeyHelper(helper, args, { logPath: puddlePath(dir, 'log'), env: opts.env, stdin: seed, readyTimeoutMs: opts.readyTimeoutMs ?? 15_000, what: 'the session helper', code: 'E_PUDDLE_SESSION' });
+}
+
+export interface SpawnOptions {
+  /** its stderr, appended (0600, rotated past 1 MiB) */
+  logPath: string;
+  env: NodeJS.ProcessEnv;
+  /** bytes handed over stdin (zeroed here once handed over), or null for none */
+  stdin: Uint8Array | null;
+  readyTimeoutMs: number;
+  what: string;
+  code: string;
+}
+
+/**
+ * Starts a key helper (the user session helper, the vigosrv service-account helper): a
+ * detached node process (own session, no tty, stdio not shared, a cleaned environment)
+ * running `entry args…`, which prints READY on stdout once serving. Resolves with its pid.
+ */
+export async function spawnKeyHelper(entry: string, argv: string[], opts: SpawnOptions): Promise<number> {
+  const logPath = opts.logPath;
   rotateLog(logPath);
   const logFd = openSync(logPath, 'a', PRIVATE_MODE);
   fchmodSync(logFd, PRIVATE_MODE);
-  const watchStart = opts.watchPid === null ? null : processStartTime(opts.watchPid);
-  const args = [helper, '--dir', dir, '--idle-timeout-s', String(opts.idleTimeoutS), '--watch-pid', String(opts.watchPid ?? 0)];
-  if (watchStart !== null) args.push('--watch-start', watchStart);
+  const args = [entry, ...argv];
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['pipe', 'pipe', logFd],
@@ -59,14 +80,14 @@ export async function launchSession(dir: string, seed: Uint8Array, opts: LaunchO
     env: helperEnv(opts.env),
   });
   closeSync(logFd);
-  const copy = Buffer.from(seed);
-  seed.fill(0);
+  const copy = Buffer.from(opts.stdin ?? new Uint8Array(0));
+  opts.stdin?.fill(0);
   child.stdin?.on('error', () => undefined); // a helper that died early is reported below
   child.stdin?.end(copy, () => copy.fill(0));
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const t = setTimeout(() => reject(new Error('timed out')), opts.readyTimeoutMs ?? 15_000);
+      const t = setTimeout(() => reject(new Error('timed out')), opts.readyTimeoutMs);
       child.stdout?.setEncoding('utf8');
       child.stdout?.on('data', (c: string) => {
         out += c;
@@ -88,7 +109,7 @@ export async function launchSession(dir: string, seed: Uint8Array, opts: LaunchO
     copy.fill(0);
     if (child.exitCode === null) child.kill('SIGKILL');
     const tail = logTail(logPath);
-    throw new VigoError('E_PUDDLE_SESSION', `the session helper did not start: ${(e as Error).message}${tail ? ` (${tail})` : ''}`, {
+    throw new VigoError(opts.code, `${opts.what} did not start: ${(e as Error).message}${tail ? ` (${tail})` : ''}`, {
       hint: `see ${logPath}`,
     });
   }

@@ -11,6 +11,7 @@ import { spannerPlugin } from './spanner.js';
 import { spannerMovePlugin } from './spanner-move.js';
 import { spannerAdminPlugin } from './spanner-admin.js';
 import { forwardPlugin } from './spanner-forward.js';
+import { spannerOpsPlugin } from './spanner-ops.js';
 import { limitsPlugin, REST_TIMEOUTS } from './limits.js';
 
 export async function buildRest(ctx: ServerContext, tls: { key: string; cert: string }): Promise<FastifyInstance> {
@@ -48,5 +49,6 @@ export async function buildRest(ctx: ServerContext, tls: { key: string; cert: st
   await app.register(spannerPlugin, ctx);
   await app.register(spannerMovePlugin, ctx);
   await app.register(spannerAdminPlugin, ctx);
+  await app.register(spannerOpsPlugin, ctx);
   return app;
 }
