@@ -105,7 +105,9 @@ interface Status {
   stacks: { project_id: string | null; commit: string | null; error: { commit: string; problem: string } | null } | null;
   bolts: { bolt_id: string; stacks: { commit: string | null; error: { commit: string; problem: string } | null } | null }[];
 }
-const status = async (h: string): Promise<Status> => JSON.parse(await ok(h, ['spanner', 'status', '--json'])) as Status;
+/** this host's own vigosrv: after `auth login --server <A>` a plain vigocli on B or C talks to A */
+const SELF = ['--server', `https://127.0.0.1:${API}`];
+const status = async (h: string): Promise<Status> => JSON.parse(await ok(h, [...SELF, 'spanner', 'status', '--json'])) as Status;
 const head = (h: string, pid: string): string | null => {
   try {
     return execFileSync('git', ['--git-dir', bare(h, pid), 'rev-parse', '-q', '--verify', 'refs/heads/main'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -174,7 +176,7 @@ test('a publish on A reaches every bolt and every envoy of every bolt', { skip: 
   // each bolt's envoys converge on the version that bolt now serves (not stale-policy)
   for (const h of BOLTS) {
     await until(`bolt-${h}'s envoys converge to the new policy`, async () => {
-      const l = JSON.parse(await ok(h, ['envoys', 'list', '--json'])) as { envoys: { hostname: string; status: string }[] };
+      const l = JSON.parse(await ok(h, [...SELF, 'envoys', 'list', '--json'])) as { envoys: { hostname: string; status: string }[] };
       return l.envoys.length > 0 && l.envoys.every((e) => e.status === 'converged');
     }, logs, 90_000);
   }
