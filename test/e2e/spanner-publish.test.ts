@@ -34,7 +34,8 @@ function plant(f: Fleet): void {
   mkdirSync(state, { recursive: true, mode: 0o700 });
   writeFileSync(join(state, 'project.json'), JSON.stringify({ version: 1, project_id: pid, handle: 'stacks', founder: founder.toString('hex'), scope: 'members-only', members: [], role: 'member', created_at: 1, cross_subnet_members: [], tombstoned_at: null, successor: null }));
   mkdirSync(join(bareOf(f), '..'), { recursive: true });
-  git(f.dir, 'init', '-q', '--bare', bareOf(f));
+  // HEAD names master, which never exists: as gitback's ensureBareRepo leaves a bare repo, the stacks live on main
+  git(f.dir, '-c', 'init.defaultBranch=master', 'init', '-q', '--bare', bareOf(f));
 }
 
 /**
@@ -111,6 +112,10 @@ test('a publish on A commits into the stacks project and both bolts serve the ne
   A.writeStacks({ motd: MOTD('three') }, ENVOYS);
   assert.match(cliOk(A, ['config', 'publish']), /all 2 bolt\(s\) serve it/, 'a spanner publish after a --bolt-only one puts every bolt on the head again');
 
+  // every publish is on main, one history: HEAD dangling (master) made no second root
+  assert.equal(git(A.dir, '--git-dir', bareOf(A), 'for-each-ref', '--format=%(refname)', 'refs/heads/').trim(), 'refs/heads/main');
+  assert.equal(git(A.dir, '--git-dir', bareOf(A), 'rev-list', '--max-parents=0', 'main').trim().split('\n').length, 1);
+
   // nothing changed: no commit, said so
   const vNow = await version(A);
   assert.match(cliOk(A, ['config', 'publish']), /^Nothing to publish: the stacks match the stacks project head [0-9a-f]{12} \(config version \d+ on bolt bolt-a\)\n$/);
@@ -131,7 +136,7 @@ test('an invalid head pushed around the validation is refused on every bolt with
   const [la, lb] = [readlinkSync(join(A.dataDir, '.live')), readlinkSync(join(B.dataDir, '.live'))];
   const [va, vb] = [await version(A), await version(B)];
   const work = mkdtempSync(join(A.dir, 'bad-'));
-  git(work, 'clone', '-q', `file://${bareOf(A)}`, 'w');
+  git(work, 'clone', '-q', '-b', 'main', `file://${bareOf(A)}`, 'w');
   writeFileSync(join(work, 'w', 'configcrates', 'motd.vgo'), 'name: motd\nresources: [\n');
   git(join(work, 'w'), 'commit', '-q', '-am', 'broken');
   git(join(work, 'w'), 'push', '-q', 'origin', 'HEAD:refs/heads/main');

@@ -112,6 +112,13 @@ export async function spannerPublish(o: SpannerPublishOptions): Promise<SpannerP
     say(`cloning the stacks project ${st.project_id.slice(0, 16)}… from ${st.bare}`);
     gitIn(tmp, o.env)('clone', '-q', `file://${st.bare}`, work);
     const git = gitIn(work, o.env);
+    // the branch the watchers serve (stacks-watcher.ts stacksHead): the bare repo's HEAD when it
+    // resolves, else main, else master, else the only one; a clone whose HEAD dangles checks out nothing
+    const remote = git('for-each-ref', '--format=%(refname:strip=3)', 'refs/remotes/origin/').split('\n').filter((b) => b !== '' && b !== 'HEAD');
+    const sym = spawnSync('git', ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD'], { cwd: work, encoding: 'utf8', env: o.env }).stdout.trim().replace(/^origin\//, '');
+    const branch = [sym, 'main', 'master'].find((b) => b !== '' && remote.includes(b)) ?? (remote.length === 1 ? remote[0]! : 'main');
+    if (remote.includes(branch)) git('checkout', '-q', '-B', branch, `origin/${branch}`);
+    else git('symbolic-ref', 'HEAD', `refs/heads/${branch}`);
     files = mirrorInto(v.stacks_dir, work);
     git('add', '-A');
     const hasHead = spawnSync('git', ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { cwd: work, stdio: 'ignore', env: o.env }).status === 0;
