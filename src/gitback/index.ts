@@ -38,7 +38,7 @@ export { decideLastCopy, formatPuddleLeave, puddleLeave } from './puddle-leave.j
 export type { LastCopyDecision, LocalProjectView, PuddleLeaveResult } from './puddle-leave.js';
 export { planAdoption } from './adopt.js';
 export type { AdoptionPlan, AdoptCandidate } from './adopt.js';
-// the stacks project (src/spanner/ops-stacks.ts): root-owned project state under the ops-puddle dir
-export { hasProject, saveProject } from './state.js';
+// the stacks project (src/spanner/ops-stacks.ts, src/server/publish/stacks-watcher.ts): root-owned project state under the ops-puddle dir
+export { checkProjectConfig, hasProject, saveProject } from './state.js';
 export type { ProjectConfig } from './state.js';
 export { ensureBareRepo, git } from './daemon/git.js';

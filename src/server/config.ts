@@ -156,6 +156,12 @@ export interface ServerConfig extends ServerYaml {
   dataDir: string;
   stacksDir: string;
   liveDir: string;
+  /** the ops-puddle dir, <data_dir>/ops-puddle as the ops-puddle verbs default it (spanner mode: the stacks project state under .vigo-gitback/) */
+  opsPuddleDir: string;
+  /** this host's agent gitback store (the stacks project's bare repo under projects/) */
+  gitbackBase: string;
+  /** PATH and HOME for the git processes of the stacks watcher */
+  gitHost: { PATH?: string | undefined; HOME?: string | undefined };
   dbPath: string;
   secretsDir: string;
   tls: TlsFiles;
@@ -241,6 +247,9 @@ export function loadServerConfig(file: string, env: Env): ServerConfig {
     dataDir,
     stacksDir: y.server.stacks_dir ?? join(dataDir, 'stacks'),
     liveDir: join(dataDir, '.live'),
+    opsPuddleDir: join(dataDir, 'ops-puddle'),
+    gitbackBase: paths.gitbackBase(env),
+    gitHost: { PATH: (env as { PATH?: string }).PATH, HOME: env.HOME },
     dbPath: y.database.path ?? join(dataDir, 'db', 'vigo.db'),
     secretsDir: y.secrets.dir ?? join(dataDir, 'secrets'),
     tls: {

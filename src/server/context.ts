@@ -8,6 +8,7 @@ import type { Metrics } from './metrics.js';
 import type { PemPair } from './pki.js';
 import type { Bolt } from '../spanner/index.js';
 import type { EnvoyMoves } from './envoy-move.js';
+import type { StacksWatcher } from './publish/stacks-watcher.js';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -23,6 +24,8 @@ export interface ServerContext {
   spanner: Bolt | null;
   /** moving envoys between bolts, routing, the CA bundle (null when standalone) */
   moves: EnvoyMoves | null;
+  /** spanner mode: syncs `.live` to the stacks project's head (null when standalone) */
+  stacks: StacksWatcher | null;
   startedAt: number;
   log: (msg: string) => void;
   now: () => number;

@@ -63,10 +63,14 @@ export class PolicyState {
     return validateStacksDir(this.stacksDir);
   }
 
-  /** Copy the stacks, validate the copy, swap `.live/` to it, serve it. Publishes are serialized. */
-  publish(): Promise<{ version: number; files: number }> {
+  /**
+   * Copy the stacks, validate the copy, swap `.live/` to it, serve it. Publishes are
+   * serialized. `from`: another tree than `stacks/` (the stacks watcher's export of the
+   * stacks project's head), published by the very same steps.
+   */
+  publish(from: string = this.stacksDir): Promise<{ version: number; files: number }> {
     const run = this.publishing.then(async () => {
-      const { stacks, files } = await publishLive(this.stacksDir, this.dataDir, (candidate) => this.preflight?.(candidate, this._version + 1));
+      const { stacks, files } = await publishLive(from, this.dataDir, (candidate) => this.preflight?.(candidate, this._version + 1));
       this.bump(stacks.fingerprint);
       this.install(stacks);
       this.liveError = null;

@@ -26,6 +26,7 @@ import { buildRest } from './rest/index.js';
 import { VigoError } from '../platform/errors.js';
 import type { ServerContext } from './context.js';
 import { EnvoyMoves } from './envoy-move.js';
+import { StacksWatcher } from './publish/stacks-watcher.js';
 
 /** How often a bolt compares the live roster's CAs with the set its check-in listener trusts. */
 const TRUST_REFRESH_MS = 1000;
@@ -133,6 +134,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     registerStateGauges(metrics, index, policy, () => checkin.connectedCount, now);
 
     const sp = secretsPaths(config.secretsDir, config.dataDir);
+    const stacksRef: { current: StacksWatcher | null } = { current: null };
     const spanner = Bolt.open({
       config: config.spanner,
       hostname: (config.server.hostname ?? osHostname()).toLowerCase(),
@@ -144,7 +146,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       clock: { now },
       rng: cryptoRng,
       log,
-      localStats: () => ({ envoys: index.size, compliance_pct: index.compliance(now()).compliance_pct }),
+      localStats: () => ({ envoys: index.size, compliance_pct: index.compliance(now()).compliance_pct, config_version: policy.version, stacks: stacksRef.current?.state() ?? null }),
     });
     if (spanner) release.push(() => spanner.close());
     const moves = spanner ? new EnvoyMoves({ config, db, index, checkin, bolt: spanner, ca, grpcPort, log, now }) : null;
@@ -169,7 +171,25 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       };
       release.push(stopTrust);
     }
-    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, spanner, moves, startedAt: now(), log, now };
+    // spanner mode: every bolt serves the head of the ops-puddle's stacks project (docs/spanner.md "Stacks watcher")
+    const stacks = spanner
+      ? new StacksWatcher({
+          db,
+          opsPuddleDir: config.opsPuddleDir,
+          gitbackBase: config.gitbackBase,
+          scratchDir: config.dataDir,
+          gitHost: config.gitHost,
+          publish: (dir) => policy.publish(dir),
+          log,
+          onLive: () => void (config.checkin.push_on_publish && checkin.push(null, 'publish')),
+        })
+      : null;
+    stacksRef.current = stacks;
+    if (stacks) {
+      stacks.start();
+      release.push(() => stacks.stop());
+    }
+    const ctx: ServerContext = { config, db, index, policy, checkin, metrics, ca, caFingerprint: certFingerprint(ca.cert), grpcPort, spanner, moves, stacks, startedAt: now(), log, now };
     // The CA rides along in the chain so a first-time client can pin it (see fetchServerCa).
     const app = await buildRest(ctx, { key: srvTls.key, cert: `${srvTls.cert.trim()}\n${ca.cert.trim()}\n` });
     release.push(() => app.close());
@@ -209,6 +229,7 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
       ctx,
       async stop() {
         clearInterval(flushEvery);
+        await stacks?.stop();
         stopTrust();
         stopCertRenewal();
         await app.close();

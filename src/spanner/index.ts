@@ -55,7 +55,7 @@ export { memoryRosterStore, openSqliteRosterStore } from './store.js';
 export type { RosterStore } from './store.js';
 
 export { Bolt, SPANNER_STATUS, DEFAULT_INVITE_TTL_S, MAX_INVITE_TTL_S, rosterDbPath } from './service.js';
-export type { BoltOptions, BoltView, BoltHealth, LocalStats, SpannerStatus } from './service.js';
+export type { BoltOptions, BoltView, BoltHealth, BoltStacks, LocalStats, SpannerStatus } from './service.js';
 export { BOLT_KEY_WRAP_DOMAIN, boltKeyFile, loadOrCreateBoltIdentity } from './identity.js';
 export type { BoltIdentity, KeyWrap } from './identity.js';
 export { parseBundle, tokenHash, BUNDLE_PREFIX } from './service-invite.js';

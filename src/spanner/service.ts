@@ -102,6 +102,14 @@ export interface SpannerStatus {
 }
 
 /** A bolt's figures as `spanner status` shows them: its own, or asked of the peer (a signed call). */
+/** A bolt's stacks watcher (docs/spanner.md "Stacks watcher"): the head `.live` serves, and the newest refused head. */
+export interface BoltStacks {
+  project_id: string | null;
+  commit: string | null;
+  head: string | null;
+  error: { commit: string; problem: string } | null;
+}
+
 export interface BoltHealth {
   /** seconds since its last gossip message reached us (0 for this bolt) */
   last_heard_s: number | null;
@@ -111,11 +119,17 @@ export interface BoltHealth {
   latency_ms: number | null;
   health: 'ok' | 'unreachable' | 'revoked';
   error: string | null;
+  /** the bolt's config version (null: not known) */
+  config_version: number | null;
+  /** its stacks watcher (null: not known, or no watcher) */
+  stacks: BoltStacks | null;
 }
 
 export interface LocalStats {
   envoys: number;
   compliance_pct: number | null;
+  config_version: number;
+  stacks: BoltStacks | null;
 }
 
 function refuse(code: string, message: string, hint?: string): never {
@@ -240,14 +254,15 @@ export class Bolt {
       this.list().map(async (b): Promise<BoltView & BoltHealth> => {
         const h = heard.get(b.pubkey);
         const lastHeard = b.self ? 0 : h === undefined ? null : Math.round((now - h) / 1000);
-        const none = { envoys: null, compliance_pct: null, latency_ms: null };
+        const none = { envoys: null, compliance_pct: null, latency_ms: null, config_version: null, stacks: null };
         if (b.status !== 'live') return { ...b, ...none, last_heard_s: lastHeard, health: 'revoked', error: null };
         if (b.self) return { ...b, ...this.o.localStats(), latency_ms: null, last_heard_s: 0, health: 'ok', error: null };
         const t0 = performance.now();
         try {
           const r = await peerCall<LocalStats>(this.identity.signer, this.spannerId, this.peer(b.pubkey)!, 'GET', STATS_PATH, undefined, this.nowS(), STATS_TIMEOUT_MS);
           if (r.status !== 200) throw peerError(b.bolt_id, r);
-          return { ...b, envoys: r.body.envoys, compliance_pct: r.body.compliance_pct, latency_ms: Math.round(performance.now() - t0), last_heard_s: lastHeard, health: 'ok', error: null };
+          // a bolt of an older build answers without the last two: unknown, not zero
+          return { ...b, envoys: r.body.envoys, compliance_pct: r.body.compliance_pct, config_version: r.body.config_version ?? null, stacks: r.body.stacks ?? null, latency_ms: Math.round(performance.now() - t0), last_heard_s: lastHeard, health: 'ok', error: null };
         } catch (e) {
           return { ...b, ...none, last_heard_s: lastHeard, health: 'unreachable', error: e instanceof Error ? e.message : String(e) };
         }

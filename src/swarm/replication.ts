@@ -157,6 +157,13 @@ export class ReplicationMachine {
   readonly counters = { sent: 0, fetched: 0, refusedIn: 0, refusedOut: 0, failures: 0, drStarted: 0 };
   /** `${pid} ${envoyId}` → the member subjects that envoy proved it holds (the leaf of a chain it fetched with) */
   private readonly presented = new Map<string, Set<Hex>>();
+  /**
+   * Whether a local member holds the project now (the agent: some local user's chain of it is
+   * held — a user's, or the ops-puddle's service-account puddle for the stacks project). The
+   * `member` mark in the store is sticky (it outlives the user who left), so a members-only
+   * bundle also needs this to be true: an envoy whose members all left is an outsider again.
+   */
+  localMember: (pid: Hex) => boolean = () => true;
   /** the subjects who left a project by a verified LEAVE held here (envelope gossip's leftSubjects) */
   leftSubjects: (pid: Hex, nowMs: number) => ReadonlySet<Hex> = () => new Set();
 
@@ -364,7 +371,7 @@ export class ReplicationMachine {
       });
       if (refs.size === 0) {
         // DR catch-up: a member with state but no repo pulls one, one repo per round.
-        if (!meta.member || drDone || holders.length === 0) continue;
+        if (!meta.member || !this.localMember(pid) || drDone || holders.length === 0) continue;
         drDone = true;
         this.counters.drStarted++;
         out.push(this.fetch(now, pid, pick(holders, this.rng), 'dr', {}));
@@ -472,6 +479,9 @@ export class ReplicationMachine {
     const meta = this.store.project(projectId);
     if (m.scope === 'members-only' && meta?.member !== true) {
       return { code: 'E_NOT_MEMBER', message: `project ${projectId} is members-only and no user of this envoy holds it` };
+    }
+    if (m.scope === 'members-only' && !this.localMember(projectId)) {
+      return { code: 'E_NOT_MEMBER', message: `project ${projectId} is members-only and no local member holds it any more (its members here left)` };
     }
     if (this.store.hasApplied(projectId, v.id)) return { code: 'E_MANIFEST_REPLAY', message: `manifest ${v.id} (seq ${m.seq}) was already applied here` };
     const high = this.store.streamSeq(projectId, streamOf(m));

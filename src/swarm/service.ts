@@ -263,6 +263,8 @@ export class SwarmService implements AgentService {
       peerKnown: (id) => peers.knowsEnvoy(id, this.clock.now()),
       log,
     });
+    // members-only bundles need a local member now, not once (the rescan below keeps `chains`)
+    node.machine.localMember = (pid) => chains.has(pid);
     const bound = await node.start();
     gossip.start();
     const rescan = () => {

@@ -5,7 +5,7 @@
 // every envoy of B through their streams; forged forwarded calls are refused at the bolt
 // they reach; `--spanner` views name a stopped bolt; a revoked bolt is unroutable and its
 // key can no longer forward. `bolt add` prints a bolt's server.yaml on the hub only, and
-// `config publish` on a bolt says the spanner path is issue 15's.
+// `config publish` on a bolt that tracks no stacks project is refused, naming the verbs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ before(async () => {
   await plain.startServer();
   for (const [id, f] of Object.entries(byId())) {
     f.writeStacks({ motd: MOTD }, ENVOYS);
-    // the server's own publish endpoint (the spanner path of `vigocli config publish` is issue 15's)
+    // the server's own publish endpoint (these bolts track no stacks project)
     await f.api('POST', '/api/v1/config/publish');
     for (const h of HOSTS[id]!) {
       await f.enroll(h);
@@ -240,9 +240,9 @@ test('bolt add prints a new bolt\'s server.yaml and the hub\'s spanner block, on
   refused(A, ['spanner', 'bolt', 'add', 'bolt-f', '--addr', '0.0.0.0:8443', '--patterns', 'log-*'], /spanner\.advertise: must be a lowercase HOST:PORT/);
 });
 
-test('config publish on a bolt says the spanner path is issue 15\'s and publishes nothing; --bolt-only publishes to that bolt alone', async () => {
+test('config publish on a bolt without a stacks project publishes nothing and names stacks init/join; --bolt-only publishes to that bolt alone', async () => {
   const v = (await B.api<{ version: number }>('GET', '/api/v1/config/version')).version;
-  refused(B, ['config', 'publish'], /bolt bolt-b \(spoke\) of spanner acme-prod[\s\S]*stacks gitback project[\s\S]*issue 15[\s\S]*nothing was published/);
+  refused(B, ['config', 'publish'], /bolt bolt-b of spanner acme-prod tracks no stacks project yet[\s\S]*nothing was published[\s\S]*spanner stacks init[\s\S]*--bolt-only/);
   assert.equal((await B.api<{ version: number }>('GET', '/api/v1/config/version')).version, v);
   // --bolt-only is the operator saying "this bolt alone": B publishes, A does not move
   const a = (await A.api<{ version: number }>('GET', '/api/v1/config/version')).version;

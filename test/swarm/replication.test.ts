@@ -127,6 +127,28 @@ test('a non-member envoy refuses a members-only bundle, and the sender stops sen
   assert.equal(sends(again.outputs)[0]!.exact, true, 'the member is known to hold the old tip: the push bundle itself goes');
 });
 
+test('an envoy whose local members left refuses members-only bundles and fetches none, though its store still marks it a member', async () => {
+  // the stacks project on a host whose vigosrv left the ops-puddle: the member mark outlives it
+  const w = await world();
+  const mo = await sign(w.f.pid, 'bob', 1, [{ ref: 'refs/heads/main', old: null, new: w.c1 }], { scope: 'members-only' });
+  const b = makeEnvoy('b', w.g, { member: [[w.f.pid, 'members-only']] });
+  const held = new Set<string>([w.f.pid]);
+  b.machine.localMember = (pid) => held.has(pid);
+  held.delete(w.f.pid);
+  assert.equal(b.store.project(w.f.pid)?.member, true, 'the store still says member');
+  assert.deepEqual(b.machine.precheck(T, w.f.pid, [update(mo, w.f.bobChain)], true), { ok: false, code: 'E_NOT_MEMBER', message: `project ${w.f.pid} is members-only and no local member holds it any more (its members here left)` });
+  const r = b.machine.receive(T, w.f.pid, [update(mo, w.f.bobChain)], mo.bundle_sha256);
+  assert.deepEqual([r.accepted, r.code], [false, 'E_NOT_MEMBER']);
+  const sync = b.machine.receive(T, w.f.pid, [update(mo, w.f.bobChain)], null);
+  assert.deepEqual([sync.accepted, sync.code], [false, 'E_NOT_MEMBER'], 'a catch-up answer is refused too');
+  assert.equal(b.store.refs(w.f.pid).size, 0, 'nothing landed');
+  b.peers.observe({ kind: 'project', host: 'holder', projectId: w.f.pid, handle: 'stacks', scope: 'members-only' }, T);
+  assert.deepEqual(fetches(b.machine.tick(T).outputs), [], 'no DR fetch for a project no local member holds');
+  // a member holds it again: the same bundle is taken
+  held.add(w.f.pid);
+  assert.equal(b.machine.receive(T, w.f.pid, [update(mo, w.f.bobChain)], mo.bundle_sha256).accepted, true);
+});
+
 test('swarm-wide goes to every gitback envoy heard; incremental once the peer is known, full when not', async () => {
   const w = await world();
   const a = makeEnvoy('a', w.g);

@@ -14,6 +14,7 @@ import { SPANNER_STATUS, spannerSection, type Bolt } from '../../spanner/index.j
 import { STATUSES, type EnvoyStatus } from '../status.js';
 import type { EnvoyView } from '../envoys.js';
 import { RUN_COLUMNS, runView } from './runs.js';
+import type { StacksSyncState } from '../publish/stacks-watcher.js';
 
 /** the merged views wait this long for each bolt */
 export const MERGE_TIMEOUT_MS = 5_000;
@@ -36,6 +37,8 @@ export interface BoltShow {
   last_run_at: string | null;
   /** the published config's load error, else the newest failed run */
   last_error: { source: 'config' | 'run'; at: string | null; message: string } | null;
+  /** the stacks watcher: the head `.live` serves and the newest refused head (docs/spanner.md "Stacks watcher") */
+  stacks: StacksSyncState | null;
 }
 
 export interface BoltEnvoy {
@@ -88,6 +91,7 @@ export function showBolt(ctx: ServerContext, b: Bolt): BoltShow {
     last_checkin: iso(lastSeen),
     last_run_at: iso(lastRun),
     last_error: lastError,
+    stacks: ctx.stacks?.state() ?? null,
   };
 }
 

@@ -30,7 +30,11 @@ function standalone(reply: FastifyReply): FastifyReply {
 export async function spannerPlugin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const bolt = (): Bolt | null => ctx.spanner;
 
-  app.get('/api/v1/spanner/status', async () => bolt()?.status() ?? { mode: 'standalone' });
+  // `stacks`: this bolt's stacks watcher, with the bare repo a spanner-mode publish pushes to
+  app.get('/api/v1/spanner/status', async () => {
+    const b = bolt();
+    return b === null ? { mode: 'standalone' } : { ...(await b.status()), stacks: ctx.stacks?.state() ?? null };
+  });
 
   app.post('/api/v1/spanner/init', async (_req, reply) => {
     const b = bolt();

@@ -1,15 +1,14 @@
 /**
- * `vigocli config publish [--json]` — validate, swap `.live/`, reload. It reads
- * GET /api/v1/spanner/status first: a standalone server publishes as it always has; a bolt
- * of a spanner must publish through the ops-puddle's `stacks` gitback project (so every
- * bolt serves the same config), which issue 15 builds — until then it is refused, and
- * nothing is written, unless `--bolt-only` says the operator means this bolt alone (each
- * bolt then serves the stacks published to it, as a standalone server does).
+ * `vigocli config publish [--bolt-only] [--json]`. It reads GET /api/v1/spanner/status
+ * first: a standalone server validates, swaps `.live/` and reloads, as it always has; a bolt
+ * of a spanner commits the stacks into the ops-puddle's `stacks` gitback project and waits
+ * until every bolt's stacks watcher serves the new head (publish-spanner.ts, docs/spanner.md
+ * "Publish in spanner mode"). `--bolt-only` publishes to this bolt alone, the standalone way.
  */
 import type { Command } from 'commander';
-import { VigoError } from '../../../platform/errors.js';
 import { call } from '../session.js';
 import { printJson } from '../output.js';
+import { spannerPublish, type SpannerPublishStatus } from './publish-spanner.js';
 
 export function registerPublish(config: Command): void {
   config
@@ -18,13 +17,20 @@ export function registerPublish(config: Command): void {
     .option('--bolt-only', 'on a bolt of a spanner: publish to this bolt only (the other bolts keep their own config)')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean; boltOnly?: boolean }) => {
-      const s = await call<{ mode: string; spanner_id?: string; bolt_id?: string }>('GET', '/api/v1/spanner/status');
+      const s = await call<SpannerPublishStatus>('GET', '/api/v1/spanner/status');
+      const tty = process.stderr.isTTY === true;
       if (s.mode !== 'standalone' && o.boltOnly !== true) {
-        throw new VigoError('E_SPANNER_PUBLISH', `this server is bolt ${s.bolt_id} (${s.mode}) of spanner ${s.spanner_id}: a spanner-mode publish commits the stacks into the ops-puddle's stacks gitback project so every bolt reloads the same config, and that path is not built yet (issue 15); nothing was published`, {
-          hint: 'to publish to this bolt alone (each bolt keeps its own config), run `vigocli config publish --bolt-only`; the spanner-wide publish comes with `vigocli spanner stacks init` (issue 15)',
-        });
+        const r = await spannerPublish({ call, status: s, env: process.env, progress: tty ? (l) => process.stderr.write(`${l}…\n`) : undefined });
+        if (o.json) return printJson(r);
+        if (!r.changed) {
+          return void process.stdout.write(`Nothing to publish: the stacks match the stacks project head ${r.commit.slice(0, 12)} (config version ${r.version} on bolt ${s.bolt_id})\n`);
+        }
+        process.stdout.write(`Published stacks commit ${r.commit.slice(0, 12)} (${r.files} files) to the stacks project ${r.project_id.slice(0, 16)}…\n`);
+        process.stdout.write(`Config version ${r.version} live on bolt ${s.bolt_id}; all ${r.bolts.length} bolt(s) serve it after ${(r.waited_ms / 1000).toFixed(1)} s:\n`);
+        for (const b of r.bolts) process.stdout.write(`  ${b.bolt_id}  config version ${b.config_version ?? '?'}\n`);
+        return;
       }
-      if (process.stderr.isTTY) process.stderr.write('validating and publishing the stacks…\n');
+      if (tty) process.stderr.write('validating and publishing the stacks…\n');
       const r = await call<{ version: number; files: number; pushed: number }>('POST', '/api/v1/config/publish');
       if (o.json) return printJson(r);
       const where = s.mode !== 'standalone' ? ` to bolt ${s.bolt_id} only` : '';

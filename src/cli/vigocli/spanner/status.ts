@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { call } from '../session.js';
 import { printJson, printTable } from '../output.js';
 import type { SpannerStatus } from './types.js';
+import { stacksLine } from './bolt/show.js';
 
 export function registerStatus(spanner: Command): void {
   spanner
@@ -33,5 +34,6 @@ export function registerStatus(spanner: Command): void {
         ]),
       );
       for (const b of s.bolts) if (b.error) process.stdout.write(`${b.bolt_id}: ${b.error}\n`);
+      for (const b of s.bolts) if (b.stacks?.error) process.stdout.write(`${b.bolt_id}: stacks ${stacksLine(b.stacks)}\n`);
     });
 }
