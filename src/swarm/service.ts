@@ -267,6 +267,16 @@ export class SwarmService implements AgentService {
     node.machine.localMember = (pid) => chains.has(pid);
     const bound = await node.start();
     gossip.start();
+    // the fleet name map's uncontested keys, re-read at each rescan (the file read is async)
+    let fleetNamedKeys: string[] = [];
+    const refreshFleetNamedKeys = () => {
+      readFleetNameMap(nameMapPath(env)).then(
+        (m) => {
+          fleetNamedKeys = m === null ? [] : Object.values(m.names).flatMap((e) => (e.status === 'ok' ? [e.pubkey] : []));
+        },
+        (e: unknown) => log(`the fleet name map: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    };
     const rescan = () => {
       if (hints.load()) node.poke();
       refreshFleetNamedKeys();
@@ -285,16 +295,6 @@ export class SwarmService implements AgentService {
     } catch (e) {
       log(`scanning local projects: ${e instanceof Error ? e.message : String(e)}; again in ${this.cfg.rescan_s}s`);
     }
-    // the fleet name map's uncontested keys, re-read at each rescan (the file read is async)
-    let fleetNamedKeys: string[] = [];
-    const refreshFleetNamedKeys = () => {
-      readFleetNameMap(nameMapPath(env)).then(
-        (m) => {
-          fleetNamedKeys = m === null ? [] : Object.values(m.names).flatMap((e) => (e.status === 'ok' ? [e.pubkey] : []));
-        },
-        (e: unknown) => log(`the fleet name map: ${e instanceof Error ? e.message : String(e)}`),
-      );
-    };
     let announcer: Announcer | null = new Announcer({
       host,
       envoyId,

@@ -101,7 +101,7 @@ test('the peer server runs only while the assignment enables gitback; local proj
     const node = svc.node as SwarmNode | null;
     assert.ok(node !== null, logs.join('\n'));
     assert.equal(await listening(port), true);
-    assert.deepEqual(node.store.project(e.pid as never), { projectId: e.pid, scope: 'members-only', member: true }, 'the local user\'s members-only project is joined as a member');
+    assert.deepEqual(node.store.project(e.pid as never), { projectId: e.pid, scope: 'members-only', member: true }, `the local user's members-only project is joined as a member\n${logs.join('\n')}`);
     assert.deepEqual(attached, [{ node, listeningThen: null }]);
     await svc.assign(OPEN); // the same again: nothing restarts
     assert.equal(svc.node, node);
