@@ -37,8 +37,8 @@ export interface AnnouncerOptions {
   port?: number;
   intervalMs?: number;
   peers: ProjectPeers;
-  /** the bare repos this envoy holds, asked at every announce */
-  held: () => Array<{ projectId: Hex; handle: string; scope: Scope }>;
+  /** the bare repos this envoy holds, asked at every announce; handle and scope null together: a replica held for no local user (the 2-field line) */
+  held: () => Array<{ projectId: Hex; handle: string | null; scope: Scope | null }>;
   /** where gitback-announced.json goes (`<gitback base>/gitback-announced.json`); null: not written */
   cachePath: string | null;
   /**

@@ -304,8 +304,14 @@ export class SwarmService implements AgentService {
       port: this.cfg.announce_port,
       intervalMs,
       peers,
-      // a replica this envoy holds for no local user still has to be announced: its handle is not known here
-      held: () => node.held().map((h) => ({ ...h, handle: handles.get(h.projectId) ?? 'gitback' })),
+      // a replica this envoy holds for no local user (or one whose project.json the rescan has
+      // not read yet) is still announced, on the 2-field line: this envoy cannot vouch for a
+      // handle it does not hold, and a made-up one would poison every peer's announced cache
+      held: () =>
+        node.held().map((h) => {
+          const handle = handles.get(h.projectId);
+          return handle === undefined ? { projectId: h.projectId, handle: null, scope: null } : { projectId: h.projectId, handle, scope: h.scope };
+        }),
       cachePath: join(paths.gitbackBase(env), ANNOUNCED_CACHE_FILE),
       // the keys bound here (the users who may adopt at unlock) and the fleet's named ones
       founderCandidates: () => knownPuddleKeys(env, fleetNamedKeys),

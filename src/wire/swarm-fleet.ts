@@ -16,7 +16,7 @@
  * parsers recompute it. The fleet sha the envoy reports (CheckIn.fleet_sha256) covers both.
  */
 import { join } from 'node:path';
-import { canonicalize, checkNameClaim, isHex64, isValidHandle, parseStrictJson, sha256Hex, type NameClaim, type Scope } from '../trust/index.js';
+import { canonicalize, checkNameClaim, fromHex, isHex64, isValidHandle, parseStrictJson, projectId, sha256Hex, type NameClaim, type Scope } from '../trust/index.js';
 import { paths, type Env } from '../platform/paths.js';
 
 // ---- limits (the collector cuts to them and says so; the parsers refuse past them) ----
@@ -56,10 +56,17 @@ export interface GitbackProjectTrait {
   leaves: number;
   tombstoned: boolean;
 }
+/**
+ * A bare repo this envoy holds for no local user (a relay replica): what it holds, never what
+ * names the project (no project.json here to read a handle, founder or scope from). The
+ * server files it under the project some other envoy names.
+ */
+export type GitbackReplicaTrait = Pick<GitbackProjectTrait, 'project_id' | 'bare_repo' | 'bare_repo_bytes' | 'refs' | 'revokes' | 'leaves' | 'tombstoned'>;
 export interface Traits {
   v: 1;
   puddle: { users: PuddleUserTrait[] };
-  gitback: { projects: GitbackProjectTrait[] };
+  /** `replicas` is absent when there are none (so traits without any keep their bytes) */
+  gitback: { projects: GitbackProjectTrait[]; replicas?: GitbackReplicaTrait[] };
   /** what the collector cut to stay in bounds, one sentence each (absent: nothing cut) */
   cut?: string[];
 }
@@ -116,6 +123,8 @@ export interface GitbackFleetView {
   v: 1;
   generated_at: string;
   projects: GitbackFleetProject[];
+  /** replicas of projects no envoy names (no host reports a project.json for them); absent when none */
+  unheaded?: Array<{ project_id: string; hosts: GitbackFleetHost[] }>;
 }
 export interface PuddleFleetEnvoy {
   envoy_id: string;
@@ -307,13 +316,21 @@ function holding(o: Obj, path: string): Pick<GitbackProjectTrait, (typeof HOLDIN
 }
 /** What names a project: the same fields in the trait and in the view. */
 function projectHead(o: Obj, path: string): Pick<GitbackProjectTrait, 'project_id' | 'handle' | 'founder' | 'scope' | 'members'> {
-  return {
+  const head = {
     project_id: hex64(o.project_id, `${path}.project_id`),
     handle: handle(o.handle, `${path}.handle`),
     founder: hex64(o.founder, `${path}.founder`),
     scope: scope(o.scope, `${path}.scope`),
     members: pubkeys(o.members, `${path}.members`),
   };
+  // the id names its founder and handle: a head that does not derive it is someone's lie
+  const want = projectId(fromHex(head.founder), head.handle);
+  if (want !== head.project_id) fail(`${path}.project_id`, `is not sha256(founder ‖ handle) (that is ${want.slice(0, 12)}…): founder and handle do not name this project`);
+  return head;
+}
+function gitbackReplica(v: unknown, path: string): GitbackReplicaTrait {
+  const o = obj(v, path, ['project_id', ...HOLDING]);
+  return { project_id: hex64(o.project_id, `${path}.project_id`), ...holding(o, path) };
 }
 function gitbackProject(v: unknown, path: string): GitbackProjectTrait {
   const o = obj(v, path, ['project_id', 'handle', 'founder', 'scope', 'members', ...HOLDING]);
@@ -328,15 +345,19 @@ export function parseTraits(input: string | Uint8Array | unknown, what = 'traits
   const o = obj(text(input, what, MAX_TRAITS_BYTES), what, ['v', 'puddle', 'gitback'], ['cut']);
   version(o.v, what);
   const p = obj(o.puddle, `${what}.puddle`, ['users']);
-  const g = obj(o.gitback, `${what}.gitback`, ['projects']);
+  const g = obj(o.gitback, `${what}.gitback`, ['projects'], ['replicas']);
   const users = arr(p.users, `${what}.puddle.users`, MAX_TRAIT_USERS).map((u, i) => puddleUser(u, `${what}.puddle.users[${i}]`));
   const projects = arr(g.projects, `${what}.gitback.projects`, MAX_TRAIT_PROJECTS).map((x, i) => gitbackProject(x, `${what}.gitback.projects[${i}]`));
+  const replicas = g.replicas === undefined ? undefined : arr(g.replicas, `${what}.gitback.replicas`, MAX_TRAIT_PROJECTS).map((x, i) => gitbackReplica(x, `${what}.gitback.replicas[${i}]`));
+  if (replicas !== undefined && replicas.length === 0) fail(`${what}.gitback.replicas`, 'is absent when there are none, never empty');
   const seen = new Set<string>();
-  for (const [i, x] of projects.entries()) {
-    if (seen.has(x.project_id)) fail(`${what}.gitback.projects[${i}].project_id`, 'appears twice');
-    seen.add(x.project_id);
+  for (const [list, entries] of [['projects', projects], ['replicas', replicas ?? []]] as const) {
+    for (const [i, x] of entries.entries()) {
+      if (seen.has(x.project_id)) fail(`${what}.gitback.${list}[${i}].project_id`, 'appears twice (a project or a replica, once)');
+      seen.add(x.project_id);
+    }
   }
-  const t: Traits = { v: 1, puddle: { users }, gitback: { projects } };
+  const t: Traits = { v: 1, puddle: { users }, gitback: replicas === undefined ? { projects } : { projects, replicas } };
   if (o.cut !== undefined) t.cut = arr(o.cut, `${what}.cut`, MAX_TRAIT_CUT_NOTES).map((c, i) => str(c, `${what}.cut[${i}]`, 200));
   return t;
 }
@@ -407,9 +428,9 @@ function fleetHost(v: unknown, path: string): GitbackFleetHost {
 
 /** Parses GET /api/v1/swarm/gitback/fleet. */
 export function parseGitbackFleetView(input: string | Uint8Array | unknown, what = 'gitback fleet view'): GitbackFleetView {
-  const o = obj(text(input, what, 64 * 1024 * 1024), what, ['v', 'generated_at', 'projects']);
+  const o = obj(text(input, what, 64 * 1024 * 1024), what, ['v', 'generated_at', 'projects'], ['unheaded']);
   version(o.v, what);
-  return {
+  const view: GitbackFleetView = {
     v: 1,
     generated_at: iso(o.generated_at, `${what}.generated_at`),
     projects: arr(o.projects, `${what}.projects`, 1_000_000).map((x, i) => {
@@ -429,6 +450,14 @@ export function parseGitbackFleetView(input: string | Uint8Array | unknown, what
       };
     }),
   };
+  if (o.unheaded !== undefined) {
+    view.unheaded = arr(o.unheaded, `${what}.unheaded`, 1_000_000).map((x, i) => {
+      const path = `${what}.unheaded[${i}]`;
+      const u = obj(x, path, ['project_id', 'hosts']);
+      return { project_id: hex64(u.project_id, `${path}.project_id`), hosts: arr(u.hosts, `${path}.hosts`, 100_000).map((h, j) => fleetHost(h, `${path}.hosts[${j}]`)) };
+    });
+  }
+  return view;
 }
 
 /** Parses GET /api/v1/swarm/puddle/fleet. */

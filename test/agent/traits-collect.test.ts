@@ -75,7 +75,17 @@ before(async () => {
   mkdirSync(rv, { recursive: true });
   for (const n of [`${'a'.repeat(64)}.u5101.json`, `${'a'.repeat(64)}.u5102.json`, `${'b'.repeat(64)}.json`, 'junk.txt']) writeFileSync(join(rv, n), '{}');
   // a replica held for no local user: its handle is not known here
-  git(['init', '-q', '--bare', join(gitbackBase(), 'projects', `${'c'.repeat(64)}.git`)]);
+  const relay = join(gitbackBase(), 'projects', `${'c'.repeat(64)}.git`);
+  git(['init', '-q', '--bare', relay]);
+  git(['push', '-q', relay, 'HEAD:refs/heads/relayed'], work);
+  // carol's home: a project.json claiming alice's project under her own key and another handle,
+  // and one for an id that key and handle do not derive: neither names a project
+  const cg = join(users[2]!.home, '.vigo-gitback');
+  mkdirSync(join(cg, pid), { recursive: true });
+  mkdirSync(join(cg, 'd'.repeat(64)));
+  for (const d of [cg, join(cg, pid), join(cg, 'd'.repeat(64))]) own(d, 5103);
+  homeFile(join(cg, pid), 'project.json', JSON.stringify({ version: 1, project_id: pid, handle: 'stolen', founder: pk('carol'), scope: 'members-only', members: [pk('carol')], tombstoned_at: null }), 5103);
+  homeFile(join(cg, 'd'.repeat(64)), 'project.json', JSON.stringify({ version: 1, project_id: 'd'.repeat(64), handle: 'made-up', founder: pk('carol'), scope: 'swarm-wide', members: [pk('carol')], tombstoned_at: null }), 5103);
 });
 
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -109,7 +119,13 @@ test('gitback trait: project state from the user, refs from the bare repo, envel
   assert.equal(p.revokes, 2);
   assert.equal(p.leaves, 0);
   assert.equal(p.tombstoned, false);
-  assert.ok(t.cut?.some((c) => /1 replica\(s\) held for no local user/.test(c)), 'what was cut is said');
+  assert.equal(p.founder, pk('alice'), "carol's project.json naming her key does not derive the id: ignored");
+  assert.equal(p.scope, 'swarm-wide');
+  assert.deepEqual(p.members, [pk('alice'), pk('bob')], 'no member from the forged file');
+  // the replica held for no local user: what it holds, no name
+  assert.deepEqual(t.gitback.replicas?.map((r) => [r.project_id, r.bare_repo, Object.keys(r.refs)]), [['c'.repeat(64), true, ['refs/heads/relayed']]]);
+  assert.equal(t.cut, undefined, 'nothing was cut');
+  assert.deepEqual(parseTraits(traitsText(t)), t, 'the replicas list parses back');
   // packed refs count too, and the refs cap cuts and says so
   const bare = join(gitbackBase(), 'projects', `${pid}.git`);
   writeFileSync(join(bare, 'packed-refs'), `# pack-refs with: peeled\n${Array.from({ length: 70 }, (_, i) => `${tip} refs/tags/t${String(i).padStart(2, '0')}`).join('\n')}\n`);

@@ -26,12 +26,19 @@ function same(a: Record<string, string>, b: Record<string, string>): boolean {
   return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 }
 
-/** The entry an envoy's gitback-announced.json lists for a project, or null. */
-function announcedEntry(f: SwarmFleet, host: string, pid: string): { handle: string | null; dr_scope: string | null; hosts: string[] } | null {
+type AnnouncedEntry = { project_id: string; handle: string | null; dr_scope: string | null; hosts: string[] };
+
+/** The entries an envoy's gitback-announced.json lists for a project (one per announced handle). */
+function announcedEntries(f: SwarmFleet, host: string, pid: string): AnnouncedEntry[] {
   const file = join(f.envoy(host).root, 'var/lib/vigo/swarm/gitback/gitback-announced.json');
-  if (!existsSync(file)) return null;
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { v: number; projects: Array<{ project_id: string; handle: string | null; dr_scope: string | null; hosts: string[] }> };
-  return doc.projects.find((p) => p.project_id === pid) ?? null;
+  if (!existsSync(file)) return [];
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { v: number; projects: AnnouncedEntry[] };
+  return doc.projects.filter((p) => p.project_id === pid);
+}
+
+/** The entry with a handle an envoy's gitback-announced.json lists for a project, or null. */
+function announcedEntry(f: SwarmFleet, host: string, pid: string): AnnouncedEntry | null {
+  return announcedEntries(f, host, pid).find((p) => p.handle !== null) ?? null;
 }
 
 describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)', { skip: skip ?? false }, () => {
@@ -86,6 +93,8 @@ describe('auto-adoption at unlock and puddle leave across two envoys (netns bed)
     // B hears A announce dr (members-only, with its handle) and writes it to its cache
     await until("B's gitback-announced.json lists dr from A", () => announcedEntry(f, 'b', pid)?.hosts.includes(f.envoy('a').addr), () => f.log('b'), 60_000);
     assert.deepEqual({ ...announcedEntry(f, 'b', pid), hosts: [] }, { project_id: pid, handle: 'dr', founder: null, dr_scope: 'members-only', hosts: [] });
+    // before A's rescan reads project.json its replica goes out on the 2-field line: never a made-up handle
+    assert.deepEqual(announcedEntries(f, 'b', pid).filter((e) => e.handle !== null && e.handle !== 'dr'), [], 'no other handle was announced for dr');
 
     const unlock = ok(await bob.vigo(['swarm', 'puddle', 'unlock', '--watch-pid', String(process.pid)]), 'bob: unlock');
     const adopted = Date.now();

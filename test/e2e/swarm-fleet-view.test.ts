@@ -74,7 +74,7 @@ describe('the fleet view of the swarm across two routed subnets (1 vigosrv, 3 en
     assert.ok(hintEntries(hintsB)[demo]?.some((h) => h.envoyId === f.envoy('a').envoyId && h.host === f.envoy('a').addr), JSON.stringify(hintsB));
   });
 
-  test('vigocli swarm gitback show lists every host holding the project, with matching tips after a push', { timeout: 240_000, skip: 'open: the trait collector does not report a replica held for no local user (issue 14 note)' }, async () => {
+  test('vigocli swarm gitback show lists every host holding the project, with matching tips after a push', { timeout: 240_000 }, async () => {
     const f = fleet();
     const tip = await commit(f.user('a'), work(), 'one.txt', 'first change');
     ok(await f.user('a').git(['push', '-q', 'swarm', 'main'], { cwd: work() }), 'push');

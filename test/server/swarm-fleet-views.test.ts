@@ -57,6 +57,30 @@ test('gitback view: hosts with their tips, divergence among non-stale hosts only
   assert.deepEqual(buildGitbackView(stored, names, NOW, opts).projects[0]!.divergent_refs, ['refs/heads/main']);
 });
 
+test('replicas held for no local user: filed under the project another envoy names, hinted, diverging; unnamed ones listed apart', () => {
+  const web = project({ 'refs/heads/main': tip('a') });
+  const replica = (refs: Record<string, string>, id = web.project_id) => ({ project_id: id, bare_repo: true, bare_repo_bytes: 50, refs, revokes: 3, leaves: 0, tombstoned: false });
+  const lone = 'e'.repeat(64);
+  const stored = [
+    envoy(1, { gitback: { projects: [web] } }),
+    envoy(3, { gitback: { projects: [], replicas: [replica({ 'refs/heads/main': tip('a') }), replica({}, lone)] } }),
+    envoy(2, { gitback: { projects: [], replicas: [replica({ 'refs/heads/main': tip('b') })] } }),
+  ];
+  const v = parseGitbackFleetView(JSON.stringify(buildGitbackView(stored, buildNameMap(stored), NOW, opts)));
+  assert.equal(v.projects.length, 1);
+  const p = v.projects[0]!;
+  assert.deepEqual(p.hosts.map((h) => h.hostname), ['web-1', 'web-2', 'web-3'], 'every host holding it, in host order');
+  assert.deepEqual(p.divergent_refs, ['refs/heads/main'], "web-2's replica is behind");
+  assert.equal(p.revokes, 3, 'a replica holding more envelopes counts');
+  assert.deepEqual(v.unheaded?.map((u) => [u.project_id, u.hosts.map((h) => [h.hostname, h.refs])]), [[lone, [['web-3', {}]]]], 'a replica no envoy names');
+  // the replica holders are hinted to the founder's envoy, and it to them
+  assert.deepEqual(Object.keys(buildPeerHints(stored, stored[0]!.envoy_id).projects), [web.project_id]);
+  assert.deepEqual(buildPeerHints(stored, stored[0]!.envoy_id).projects[web.project_id]!.map((h) => h.hostname).sort(), ['web-2', 'web-3']);
+  assert.deepEqual(buildPeerHints(stored, stored[1]!.envoy_id).projects[web.project_id]!.map((h) => h.hostname).sort(), ['web-1', 'web-2']);
+  // no replicas: the view has no unheaded list
+  assert.equal('unheaded' in buildGitbackView(stored.slice(0, 1), buildNameMap([]), NOW, opts), false);
+});
+
 test('name map: two keys claiming a name contest it, and it never resolves; a forged claim is ignored and counted', async () => {
   const bob = await user('bob', 'ops');
   const carol = await user('carol', 'ops');

@@ -80,6 +80,7 @@ export async function buildSwarmFleetVectors(): Promise<SwarmFleetVectors> {
   };
   const u0 = traits.puddle.users[0]!;
   const p0 = traits.gitback.projects[0]!;
+  const replicaOf = (p: typeof p0) => ({ project_id: p.project_id, bare_repo: p.bare_repo, bare_repo_bytes: p.bare_repo_bytes, refs: p.refs, revokes: p.revokes, leaves: p.leaves, tombstoned: p.tombstoned });
   const invalid: SwarmFleetVectors['invalid'] = [
     { name: 'traits of version 2', parser: 'traits', input: { ...traits, v: 2 }, error: 'traits.v: version 2 is not understood' },
     { name: 'an unknown top-level field', parser: 'traits', input: { ...traits, lockbox: {} }, error: 'traits: unknown field "lockbox"' },
@@ -95,6 +96,10 @@ export async function buildSwarmFleetVectors(): Promise<SwarmFleetVectors> {
     { name: 'peer hints with an unknown field', parser: 'peer_hints', input: { ...peer_hints, projects: { [pid]: [{ ...peer_hints.projects[pid]![0]!, port: 7443 }] } }, error: 'unknown field "port"' },
     { name: 'peer hints of version 0', parser: 'peer_hints', input: { ...peer_hints, v: 0 }, error: 'peer hints.v: version 0 is not understood' },
     { name: 'a gitback view host without stale', parser: 'gitback_fleet', input: { ...gitback_fleet, projects: [{ ...gitback_fleet.projects[0]!, hosts: [{ ...gitback_fleet.projects[0]!.hosts[0]!, stale: undefined }] }] }, error: 'gitback fleet view.projects[0].hosts[0]: missing field stale' },
+    { name: 'a project head whose founder and handle do not derive its id', parser: 'traits', input: { ...traits, gitback: { projects: [{ ...p0, handle: 'not-vigo-web' }] } }, error: 'traits.gitback.projects[0].project_id: is not sha256(founder ‖ handle)' },
+    { name: 'a replica listed as a project too', parser: 'traits', input: { ...traits, gitback: { projects: [p0], replicas: [replicaOf(p0)] } }, error: 'traits.gitback.replicas[0].project_id: appears twice' },
+    { name: 'an empty replicas list', parser: 'traits', input: { ...traits, gitback: { projects: [p0], replicas: [] } }, error: 'traits.gitback.replicas: is absent when there are none' },
+    { name: 'a replica that names its handle', parser: 'traits', input: { ...traits, gitback: { projects: [], replicas: [{ ...replicaOf(p0), handle: 'vigo-web' }] } }, error: 'traits.gitback.replicas[0]: unknown field "handle"' },
     { name: 'a puddle view health outside the band', parser: 'puddle_fleet', input: { ...puddle_fleet, puddles: [{ ...puddle_fleet.puddles[0]!, health: 'fine' }] }, error: 'puddle fleet view.puddles[0].health' },
   ];
   return {

@@ -134,6 +134,8 @@ export class CheckinService implements AgentService {
   private traits: TraitsCollector | null = null;
   /** the traits sha the server last acknowledged (null: not heard yet; '' a server without traits) */
   private traitsAcked: string | null = null;
+  /** the traits' cut notes last logged ('' none) */
+  private cutLogged = '';
   /** the fleet sha of the name map and hints held */
   private fleetSha = '';
 
@@ -381,7 +383,10 @@ export class CheckinService implements AgentService {
     }
     if (t === undefined) return { traits_sha256: '', traits_json: '', fleet_sha256: this.fleetSha };
     const send = this.traitsAcked !== '' && this.traitsAcked !== t.sha256;
-    if (send && t.traits.cut) this.ctx.log(`checkin: traits cut to stay in bounds: ${t.traits.cut.join('; ')}`);
+    // said once per change: a check-in retried while the server is away must not repeat it
+    const cut = t.traits.cut?.join('; ') ?? '';
+    if (send && cut !== '' && cut !== this.cutLogged) this.ctx.log(`checkin: traits cut to stay in bounds: ${cut}`);
+    if (send) this.cutLogged = cut;
     return { traits_sha256: t.sha256, traits_json: send ? t.text : '', fleet_sha256: this.fleetSha };
   }
 

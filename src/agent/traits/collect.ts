@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { paths, type Env } from '../../platform/paths.js';
 import { closeFd, fstatFd, O, openat, openDirAt, openDirNoFollow, readdirFd, withFd } from '../../platform/fsat.js';
 import { processAlive } from '../../puddle/index.js';
-import { checkNameClaim, isHex64, isValidHandle, parseStrictJson, type NameClaim, type Scope } from '../../trust/index.js';
+import { checkNameClaim, fromHex, isHex64, isValidHandle, parseStrictJson, projectId, type NameClaim, type Scope } from '../../trust/index.js';
 import {
   MAX_TRAIT_MEMBERS,
   MAX_TRAIT_PROJECTS,
@@ -31,6 +31,7 @@ import {
   traitsSha,
   traitsText,
   type GitbackProjectTrait,
+  type GitbackReplicaTrait,
   type PuddleUserTrait,
   type Traits,
 } from '../../wire/swarm-fleet.js';
@@ -158,6 +159,8 @@ function readUserProject(home: Home, gitbackFd: number, pid: string): UserProjec
       return null;
     }
     if (v.project_id !== pid || !isValidHandle(v.handle) || !isHex64(v.founder) || (v.scope !== 'swarm-wide' && v.scope !== 'members-only') || !Array.isArray(v.members)) return null;
+    // the user writes this file: a founder and handle that do not derive the id name some other project
+    if (projectId(fromHex(v.founder as string), v.handle) !== pid) return null;
     return { handle: v.handle, founder: v.founder as string, scope: v.scope, members: (v.members as unknown[]).filter((m): m is string => isHex64(m)), tombstoned: v.tombstoned_at !== null && v.tombstoned_at !== undefined };
   });
 }
@@ -325,36 +328,27 @@ export function collectTraits(o: CollectOptions): Traits {
   }
   const pids = [...new Set([...userProjects.keys(), ...repos])].sort();
   const projects: GitbackProjectTrait[] = [];
-  let unknownHandle = 0;
+  const replicas: GitbackReplicaTrait[] = [];
   let extraProjects = 0;
   const envelopes = paths.gitbackEnvelopes(o.env);
   const tombstones = join(paths.gitbackBase(o.env), 'tombstones');
   for (const pid of pids) {
     const ups = userProjects.get(pid);
-    if (ups === undefined) {
-      unknownHandle++;
+    if (projects.length + replicas.length >= MAX_TRAIT_PROJECTS) {
+      extraProjects++;
       continue;
     }
-    if (projects.length >= MAX_TRAIT_PROJECTS) {
-      extraProjects++;
+    const gitDir = join(projectsDir, `${pid}.git`);
+    if (ups === undefined) {
+      // held for no local user: what it holds, named by the envoys whose users hold it
+      const h = holdingOf(gitDir, pid.slice(0, 12) + '…', o, cut);
+      replicas.push({ project_id: pid, ...h, revokes: countEnvelopes(join(envelopes, pid, 'revokes')), leaves: countEnvelopes(join(envelopes, pid, 'leaves')), tombstoned: existsSync(join(tombstones, `${pid}.json`)) });
       continue;
     }
     const first = ups[0]!;
     const members = [...new Set([first.founder, ...ups.flatMap((u) => u.members)])];
     if (members.length > MAX_TRAIT_MEMBERS) cut.push(`project ${first.handle}: ${members.length - MAX_TRAIT_MEMBERS} member(s) beyond ${MAX_TRAIT_MEMBERS} not reported`);
-    const gitDir = join(projectsDir, `${pid}.git`);
-    const bare = repos.has(pid);
-    let refs: Record<string, string> = {};
-    let bytes = 0;
-    if (bare) {
-      const r = readRepoRefs(gitDir);
-      const names = Object.keys(r.refs);
-      if (names.length > MAX_TRAIT_REFS || r.cut) cut.push(`project ${first.handle}: ${Math.max(0, names.length - MAX_TRAIT_REFS)} ref(s) beyond ${MAX_TRAIT_REFS} not reported${r.cut ? ' (the refs walk was cut)' : ''}`);
-      refs = Object.fromEntries(names.slice(0, MAX_TRAIT_REFS).map((k) => [k, r.refs[k]!]));
-      const t = treeBytes(gitDir, o.maxRepoEntries ?? 20_000);
-      bytes = t.bytes;
-      if (t.cut) cut.push(`project ${first.handle}: bare_repo_bytes counts only the first ${o.maxRepoEntries ?? 20_000} entries`);
-    }
+    const { bare_repo: bare, bare_repo_bytes: bytes, refs } = repos.has(pid) ? holdingOf(gitDir, first.handle, o, cut) : { bare_repo: false, bare_repo_bytes: 0, refs: {} };
     projects.push({
       project_id: pid,
       handle: first.handle,
@@ -369,16 +363,31 @@ export function collectTraits(o: CollectOptions): Traits {
       tombstoned: ups.some((u) => u.tombstoned) || existsSync(join(tombstones, `${pid}.json`)),
     });
   }
-  if (unknownHandle > 0) cut.push(`${unknownHandle} replica(s) held for no local user are not reported (their handle and founder are not known here)`);
+
   if (extraProjects > 0) cut.push(`${extraProjects} project(s) beyond the first ${MAX_TRAIT_PROJECTS} are not reported`);
-  const traits: Traits = { v: 1, puddle: { users }, gitback: { projects } };
+  const traits: Traits = { v: 1, puddle: { users }, gitback: replicas.length > 0 ? { projects, replicas } : { projects } };
   if (cut.length > 0) traits.cut = cut.slice(0, 16).map((c) => c.slice(0, 200));
-  // the last bound: the whole text; drop projects from the end until it fits
-  while (Buffer.byteLength(traitsText(traits)) > MAX_TRAITS_BYTES && traits.gitback.projects.length > 0) {
-    traits.gitback.projects.pop();
-    traits.cut = [...(traits.cut ?? []).slice(0, 15), `projects cut to ${traits.gitback.projects.length} to stay under ${MAX_TRAITS_BYTES} bytes`];
+  // the last bound: the whole text; drop replicas, then projects, from the end until it fits
+  while (Buffer.byteLength(traitsText(traits)) > MAX_TRAITS_BYTES && (traits.gitback.replicas !== undefined || traits.gitback.projects.length > 0)) {
+    const g = traits.gitback;
+    if (g.replicas !== undefined) {
+      g.replicas.pop();
+      if (g.replicas.length === 0) delete g.replicas;
+    } else g.projects.pop();
+    traits.cut = [...(traits.cut ?? []).slice(0, 15), `projects cut to ${g.projects.length} and replicas to ${g.replicas?.length ?? 0} to stay under ${MAX_TRAITS_BYTES} bytes`];
   }
   return traits;
+}
+
+/** What a bare repo holds: its refs (cut to MAX_TRAIT_REFS) and size; cuts said in `cut`. */
+function holdingOf(gitDir: string, label: string, o: CollectOptions, cut: string[]): { bare_repo: true; bare_repo_bytes: number; refs: Record<string, string> } {
+  const r = readRepoRefs(gitDir);
+  const names = Object.keys(r.refs);
+  if (names.length > MAX_TRAIT_REFS || r.cut) cut.push(`project ${label}: ${Math.max(0, names.length - MAX_TRAIT_REFS)} ref(s) beyond ${MAX_TRAIT_REFS} not reported${r.cut ? ' (the refs walk was cut)' : ''}`);
+  const refs = Object.fromEntries(names.slice(0, MAX_TRAIT_REFS).map((k) => [k, r.refs[k]!]));
+  const t = treeBytes(gitDir, o.maxRepoEntries ?? 20_000);
+  if (t.cut) cut.push(`project ${label}: bare_repo_bytes counts only the first ${o.maxRepoEntries ?? 20_000} entries`);
+  return { bare_repo: true, bare_repo_bytes: t.bytes, refs };
 }
 
 /** A cheap signal that something a trait reads may have changed: stat()s only, no reads. */

@@ -21,6 +21,7 @@ import {
   type GitbackFleetHost,
   type GitbackFleetProject,
   type GitbackFleetView,
+  type GitbackReplicaTrait,
   type NameEntry,
   type NameMap,
   type PeerHint,
@@ -141,8 +142,29 @@ const byEnvoy = (a: StoredTraits, b: StoredTraits) => (a.hostname === b.hostname
 
 export function buildGitbackView(stored: readonly StoredTraits[], names: NameMapResult, nowMs: number, o: ViewOptions): GitbackFleetView {
   const projects = new Map<Hex, { p: GitbackFleetProject; hosts: GitbackFleetHost[]; members: Set<string>; founders: Set<string> }>();
-  for (const s of [...stored].sort(byEnvoy)) {
+  const hostOf = (s: StoredTraits, st: { reporting: boolean; stale: boolean }, t: GitbackReplicaTrait): GitbackFleetHost => ({
+    envoy_id: s.envoy_id,
+    hostname: s.hostname,
+    reporting: st.reporting,
+    stale: st.stale,
+    last_seen: new Date(s.last_seen_ms).toISOString(),
+    bare_repo: t.bare_repo,
+    bare_repo_bytes: t.bare_repo_bytes,
+    refs: t.refs,
+    revokes: t.revokes,
+    leaves: t.leaves,
+    tombstoned: t.tombstoned,
+  });
+  // replicas held for no local user, filed under the project once some envoy names it
+  const replicas = new Map<Hex, GitbackFleetHost[]>();
+  const sorted = [...stored].sort(byEnvoy);
+  for (const s of sorted) {
     const st = hostState(s.last_seen_ms, nowMs, o);
+    for (const t of s.traits.gitback.replicas ?? []) {
+      const list = replicas.get(t.project_id) ?? [];
+      list.push(hostOf(s, st, t));
+      replicas.set(t.project_id, list);
+    }
     for (const t of s.traits.gitback.projects) {
       let e = projects.get(t.project_id);
       if (e === undefined) {
@@ -155,25 +177,21 @@ export function buildGitbackView(stored: readonly StoredTraits[], names: NameMap
         projects.set(t.project_id, e);
       }
       for (const m of t.members) e.members.add(m);
-      e.hosts.push({
-        envoy_id: s.envoy_id,
-        hostname: s.hostname,
-        reporting: st.reporting,
-        stale: st.stale,
-        last_seen: new Date(s.last_seen_ms).toISOString(),
-        bare_repo: t.bare_repo,
-        bare_repo_bytes: t.bare_repo_bytes,
-        refs: t.refs,
-        revokes: t.revokes,
-        leaves: t.leaves,
-        tombstoned: t.tombstoned,
-      });
-      e.p.revokes = Math.max(e.p.revokes, t.revokes);
-      e.p.leaves = Math.max(e.p.leaves, t.leaves);
+      e.hosts.push(hostOf(s, st, t));
     }
+  }
+  const unheaded: Array<{ project_id: string; hosts: GitbackFleetHost[] }> = [];
+  for (const [pid, hosts] of replicas) {
+    const e = projects.get(pid);
+    if (e === undefined) unheaded.push({ project_id: pid, hosts });
+    else e.hosts = [...e.hosts, ...hosts].sort((a, b) => (a.hostname === b.hostname ? (a.envoy_id < b.envoy_id ? -1 : 1) : a.hostname < b.hostname ? -1 : 1));
   }
   const out: GitbackFleetProject[] = [];
   for (const e of projects.values()) {
+    for (const h of e.hosts) {
+      e.p.revokes = Math.max(e.p.revokes, h.revokes);
+      e.p.leaves = Math.max(e.p.leaves, h.leaves);
+    }
     const name = displayName(names.map, names.claimOf, e.p.founder);
     e.p.founder_name = name === UNNAMED || name === CONTESTED ? null : name;
     // the founder first, then the rest sorted (as project.json keeps them)
@@ -184,7 +202,9 @@ export function buildGitbackView(stored: readonly StoredTraits[], names: NameMap
     out.push(e.p);
   }
   out.sort((a, b) => (a.handle === b.handle ? (a.project_id < b.project_id ? -1 : 1) : a.handle < b.handle ? -1 : 1));
-  return { v: 1, generated_at: new Date(nowMs).toISOString(), projects: out };
+  const view: GitbackFleetView = { v: 1, generated_at: new Date(nowMs).toISOString(), projects: out };
+  if (unheaded.length > 0) view.unheaded = unheaded.sort((a, b) => (a.project_id < b.project_id ? -1 : 1));
+  return view;
 }
 
 export function buildPuddleView(stored: readonly StoredTraits[], names: NameMapResult, nowMs: number, o: ViewOptions): PuddleFleetView {
@@ -225,7 +245,7 @@ export function buildPeerHints(stored: readonly StoredTraits[], envoyId: string,
   const me = holders.byId.get(envoyId);
   const projects: Record<string, PeerHint[]> = {};
   if (me === undefined || !me.gitback_enabled) return makePeerHints(projects);
-  for (const p of me.traits.gitback.projects) {
+  for (const p of holdings(me)) {
     if (p.tombstoned) continue;
     const list: PeerHint[] = [];
     for (const s of holders.byProject.get(p.project_id) ?? []) {
@@ -236,6 +256,11 @@ export function buildPeerHints(stored: readonly StoredTraits[], envoyId: string,
     if (list.length > 0) projects[p.project_id] = list;
   }
   return makePeerHints(projects);
+}
+
+/** What an envoy holds: its users' projects and its replicas held for no local user. */
+function holdings(s: StoredTraits): Array<{ project_id: string; tombstoned: boolean }> {
+  return [...s.traits.gitback.projects, ...(s.traits.gitback.replicas ?? [])];
 }
 
 /** Who may be hinted for each project: gitback-enabled holders with an address, most recently seen first. */
@@ -249,7 +274,7 @@ export function holderIndex(stored: readonly StoredTraits[]): HolderIndex {
   const byProject = new Map<Hex, StoredTraits[]>();
   const hintable = stored.filter((s) => s.gitback_enabled && s.addr !== null).sort((a, b) => b.last_seen_ms - a.last_seen_ms || (a.envoy_id < b.envoy_id ? -1 : 1));
   for (const s of hintable) {
-    for (const p of s.traits.gitback.projects) {
+    for (const p of holdings(s)) {
       if (p.tombstoned) continue;
       let list = byProject.get(p.project_id);
       if (list === undefined) byProject.set(p.project_id, (list = []));

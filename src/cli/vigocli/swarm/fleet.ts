@@ -52,6 +52,8 @@ export interface GitbackStatus {
   revokes: number;
   leaves: number;
   divergent: Array<{ project_id: string; handle: string; refs: string[] }>;
+  /** replicas of projects no envoy names (held for no local user anywhere): id and the hosts */
+  unheaded: Array<{ project_id: string; hosts: string[] }>;
 }
 
 export function gitbackStatus(view: GitbackFleetView): GitbackStatus {
@@ -59,8 +61,8 @@ export function gitbackStatus(view: GitbackFleetView): GitbackStatus {
   const people = new Set<string>();
   let revokes = 0;
   let leaves = 0;
+  for (const p of [...view.projects, ...(view.unheaded ?? [])]) for (const h of p.hosts) hosts.set(h.envoy_id, (hosts.get(h.envoy_id) ?? false) || h.stale);
   for (const p of view.projects) {
-    for (const h of p.hosts) hosts.set(h.envoy_id, (hosts.get(h.envoy_id) ?? false) || h.stale);
     people.add(p.founder);
     for (const m of p.members) people.add(m);
     revokes += p.revokes;
@@ -75,6 +77,7 @@ export function gitbackStatus(view: GitbackFleetView): GitbackStatus {
     revokes,
     leaves,
     divergent: view.projects.filter((p) => p.divergent_refs.length > 0).map((p) => ({ project_id: p.project_id, handle: p.handle, refs: [...p.divergent_refs] })),
+    unheaded: (view.unheaded ?? []).map((u) => ({ project_id: u.project_id, hosts: u.hosts.map((h) => h.hostname) })),
   };
 }
 

@@ -17,6 +17,10 @@ export function registerGitbackStatus(g: Command): void {
         `  Participants:  ${s.participants} puddle(s)`,
         `  Envelopes:     ${s.revokes} revoke(s), ${s.leaves} leave(s)`,
       ];
+      if (s.unheaded.length > 0) {
+        lines.push(`  Unnamed:       ${s.unheaded.length} replica set(s) of projects no envoy's users hold`);
+        for (const u of s.unheaded) lines.push(`    ${u.project_id.slice(0, 12)}… on ${u.hosts.join(', ')}`);
+      }
       if (s.divergent.length === 0) lines.push('  Divergent:     none');
       else {
         lines.push(`  Divergent:     ${s.divergent.length} project(s)`);
