@@ -72,6 +72,8 @@ describe('the fleet view of the swarm across two routed subnets (1 vigosrv, 3 en
     // the hints are what carried it: B's name A at A's address (as the swarm layer reads them)
     const hintsB = parsePeerHints(readFileSync(fleetFile(f, 'b', 'peer-hints.json')));
     assert.ok(hintEntries(hintsB)[demo]?.some((h) => h.envoyId === f.envoy('a').envoyId && h.host === f.envoy('a').addr), JSON.stringify(hintsB));
+    // as the server stores and hints it: a plain IPv4 address, not the dual-stack ::ffff: spelling
+    assert.deepEqual(hintsB.projects[demo]?.filter((h) => h.envoy_id === f.envoy('a').envoyId).map((h) => h.addr), [f.envoy('a').addr], JSON.stringify(hintsB));
   });
 
   test('vigocli swarm gitback show lists every host holding the project, with matching tips after a push', { timeout: 240_000 }, async () => {

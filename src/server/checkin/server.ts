@@ -197,7 +197,9 @@ export class CheckinServer {
       this.o.log(`envoy ${rec.hostname}: cannot record its certificate: ${e instanceof Error ? e.message : String(e)}`);
     }
     const peer = call.getPeer();
-    const ip = peer.startsWith('[') ? peer.slice(1, peer.indexOf(']')) : peer.slice(0, peer.lastIndexOf(':'));
+    const raw = peer.startsWith('[') ? peer.slice(1, peer.indexOf(']')) : peer.slice(0, peer.lastIndexOf(':'));
+    // a dual-stack listener sees an IPv4 envoy as ::ffff:a.b.c.d: stored, shown and hinted as a.b.c.d
+    const ip = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(raw)?.[1] ?? raw;
     const prev = this.streams.get(id);
     if (prev && prev !== call) prev.end();
     this.streams.set(id, call);
