@@ -20,6 +20,8 @@ export interface LocalProject {
   scope: Scope;
   /** the X-Vigo-Chain of one local member (the first user, in passwd order, who holds it) */
   chain: string;
+  /** that user's project.json::cross_subnet_members: peers beyond the LAN's announces (nominations; mTLS proves them) */
+  crossSubnetMembers: string[];
 }
 
 /** The trust view replication verifies incoming updates with (swarm's ProjectTrustView). */
@@ -73,7 +75,7 @@ export class LocalGitbackView {
         try {
           const s = this.stores.users.project(u, pid);
           if (s === null || s.config.tombstoned_at !== null || this.stores.projects.isTombstoned(pid)) continue;
-          out.set(pid, { projectId: pid, handle: s.config.handle, scope: s.config.scope, chain: encodePushChainHeader(s.chain, s.delegations) });
+          out.set(pid, { projectId: pid, handle: s.config.handle, scope: s.config.scope, chain: encodePushChainHeader(s.chain, s.delegations), crossSubnetMembers: [...s.config.cross_subnet_members] });
         } catch (e) {
           this.log(`swarm: skipping ${u.name}'s project ${pid.slice(0, 12)}…: ${e instanceof Error ? e.message : String(e)}`);
         }

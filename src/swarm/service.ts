@@ -206,6 +206,8 @@ export class SwarmService implements AgentService {
     const view = new LocalGitbackView(env, parseGitbackConfig(this.config).passwd_file, this.clock, log);
     const chains = new Map<Hex, string>();
     const handles = new Map<Hex, string>();
+    /** per project, the cross_subnet_members last given to `peers` (joined by newlines) */
+    const crossSubnet = new Map<Hex, string>();
     const peers = new ProjectPeers({ selfHost: host, ttlMs: 3 * intervalMs, selfEnvoyId: envoyId });
     // the third discovery layer, after LAN announces and cross_subnet_members: the server's hints
     const hints = new PeerHintsReader(peerHintsFile(env), peers, log);
@@ -284,6 +286,21 @@ export class SwarmService implements AgentService {
       // a project no local user holds any more (its member left): no chain of it is presented
       const held = new Set(local.map((p) => p.projectId));
       for (const pid of [...chains.keys()]) if (!held.has(pid)) chains.delete(pid);
+      // cross_subnet_members as the holding user's project.json lists them, set when they change
+      for (const pid of [...crossSubnet.keys()]) {
+        if (held.has(pid)) continue;
+        peers.setCrossSubnetMembers(pid, []);
+        crossSubnet.delete(pid);
+      }
+      for (const p of local) {
+        const key = p.crossSubnetMembers.join('\n');
+        if ((crossSubnet.get(p.projectId) ?? '') !== key) {
+          crossSubnet.set(p.projectId, key);
+          const bad = peers.setCrossSubnetMembers(p.projectId, p.crossSubnetMembers);
+          for (const b of bad) log(`${p.handle} (${p.projectId.slice(0, 12)}…): cross_subnet_members entry ${JSON.stringify(b.entry)} skipped: ${b.reason}`);
+          if (p.crossSubnetMembers.length > 0) node.poke();
+        }
+      }
       for (const p of local) {
         chains.set(p.projectId, p.chain);
         if (!handles.has(p.projectId)) node.join(p.projectId, p.scope);

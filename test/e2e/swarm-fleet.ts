@@ -51,6 +51,8 @@ export interface FleetOptions {
   agentSwarm?: Record<string, unknown>;
   /** agent.yaml `gitback:` keys beyond passwd_file */
   agentGitback?: Record<string, unknown>;
+  /** agent.yaml `checkin:` keys beyond the 1 s interval (e.g. traits: false: no server peer hints) */
+  agentCheckin?: Record<string, unknown>;
 }
 
 export interface UserShell {
@@ -297,7 +299,7 @@ export class SwarmFleet {
     const gitback = { sweep_interval_s: 0.5, ...(e.shell ? { passwd_file: join(this.dir, `passwd-${host}`) } : {}), ...this.opts.agentGitback };
     // peers dial the announced host: the envoy's bed address (its hostname resolves nowhere here)
     const swarm = { announce_host: e.addr, announce_interface: e.addr, ...this.opts.agentSwarm };
-    writeFileSync(cfg, yamlSection('checkin', { interval_s: 1, timeout_s: 5 }) + yamlSection('gitback', gitback) + yamlSection('swarm', swarm));
+    writeFileSync(cfg, yamlSection('checkin', { interval_s: 1, timeout_s: 5, ...this.opts.agentCheckin }) + yamlSection('gitback', gitback) + yamlSection('swarm', swarm));
     const fd = openSync(e.logFile, 'a');
     e.agent = this.bed.spawn(host, [process.execPath, programBin('vigo.js'), 'agent', 'run', '--config', cfg], { env: { ...process.env, VIGO_ROOT: e.root }, stdio: ['ignore', fd, fd] });
     closeSync(fd);
