@@ -27,6 +27,8 @@ import { VigoError } from '../platform/errors.js';
 import type { ServerContext } from './context.js';
 import { EnvoyMoves } from './envoy-move.js';
 import { StacksWatcher } from './publish/stacks-watcher.js';
+import { ensureOpsHelper } from '../spanner/index-ops.js';
+import { paths } from '../platform/paths.js';
 
 /** How often a bolt compares the live roster's CAs with the set its check-in listener trusts. */
 const TRUST_REFRESH_MS = 1000;
@@ -82,7 +84,7 @@ function listenError(what: string, addr: string, setting: string, e: unknown): V
  * timers, the database) before rethrowing, so a failed start leaves nothing holding the
  * process open.
  */
-export async function startServer(config: ServerConfig, opts: { log?: (m: string) => void; now?: () => number } = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, opts: { log?: (m: string) => void; now?: () => number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} vigosrv: ${m}\n`));
   const now = opts.now ?? Date.now;
   const release: (() => unknown)[] = [];
@@ -213,6 +215,9 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     const token = mintLocalAdminToken(db, Math.floor(now() / 1000));
     writeJsonAtomic(localAdminFile(config.dataDir), { server: restUrl, token, ca_file: config.tls.ca }, { mode: 0o600 });
 
+    // the entry point's environment (VIGO_ROOT): where puddle.sock lives, what the helper inherits
+    if (opts.env !== undefined) startOpsHelperAtBoot(config, opts.env, log);
+
     const flushEvery = setInterval(() => {
       try {
         while (index.dirtyCount > 0) index.flush(config.database.flush_batch);
@@ -243,4 +248,20 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     await releaseAll();
     throw e;
   }
+}
+
+/**
+ * The service-account puddle helper serves /var/run/vigo/puddle.sock (docs/spanner.md "The
+ * helper"). It opens its key with the master key vigosrv holds, so vigosrv starts it at boot
+ * when this host has a service-account puddle; one already answering is kept. In the
+ * background: a helper that is slow to come up must not hold the listeners back.
+ */
+function startOpsHelperAtBoot(config: ServerConfig, env: NodeJS.ProcessEnv, log: (m: string) => void): void {
+  const puddleDir = join(config.dataDir, 'puddle');
+  if (!existsSync(join(puddleDir, 'identity.wrapped'))) return;
+  const socket = join(paths.varRun(env), 'puddle.sock');
+  ensureOpsHelper({ socket, puddleDir, opsDir: config.opsPuddleDir, secretsDir: config.secretsDir, dataDir: config.dataDir }, env).then(
+    (pid) => log(pid === null ? `service-account puddle helper already answering on ${socket}` : `started the service-account puddle helper (pid ${pid}) on ${socket}`),
+    (e: unknown) => log(`the service-account puddle helper did not start on ${socket}: ${e instanceof Error ? e.message : String(e)}; stacks verbs refuse with E_OPS_NO_HELPER until it runs (see ${join(puddleDir, 'helper.log')})`),
+  );
 }

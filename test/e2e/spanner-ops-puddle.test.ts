@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Fleet, waitFor } from '../server/harness.js';
-import { formSpanner } from './spanner-harness.js';
+import { formSpanner, type BoltSpec } from './spanner-harness.js';
 import { projectId } from '../../src/trust/index.js';
 import { apiRaw } from '../../src/wire/rest-client.js';
 
@@ -20,11 +20,14 @@ const C = new Fleet();
 const plain = new Fleet();
 const helpers: number[] = [];
 
+/** bolt-c's spec: formSpanner keeps its server.yaml extra in it, for the restart below */
+const boltC: BoltSpec = { fleet: C, id: 'bolt-c', mode: 'spoke', patterns: ['mq-*'] };
+
 before(async () => {
   await formSpanner([
     { fleet: A, id: 'bolt-a', mode: 'hub', patterns: ['web-*'] },
     { fleet: B, id: 'bolt-b', mode: 'spoke', patterns: ['db-*'] },
-    { fleet: C, id: 'bolt-c', mode: 'spoke', patterns: ['mq-*'] },
+    boltC,
   ]);
   await plain.startServer();
 });
@@ -200,4 +203,28 @@ test('stacks init on A and stacks join on B and C: one project id, pushed into t
     assert.deepEqual([pj.project_id, pj.founder, pj.scope], [want, pub, 'members-only']);
     refused(f, ['spanner', 'stacks', 'join'], /already locally tracked/);
   }
+});
+
+test('after a reboot (the helper gone), vigosrv starts the service-account helper at boot; ops-puddle status shows it', { timeout: 120_000 }, async () => {
+  const old = trackHelper(C);
+  assert.ok(old !== null, 'C runs a helper since join');
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await C.stopServer();
+  process.kill(old, 'SIGTERM');
+  await waitFor('the old helper is gone', () => !alive(old), 15_000);
+  assert.equal(trackHelper(C), null, 'no helper answers on puddle.sock');
+  await C.startServer(boltC.yaml);
+  const pid = await waitFor('vigosrv started the helper', () => trackHelper(C), 30_000);
+  assert.notEqual(pid, old);
+  const said = new RegExp(`started the service-account puddle helper \\(pid ${pid}\\)`);
+  await waitFor('vigosrv says it started the helper', () => said.test(C.srv?.out() ?? ''), 15_000);
+  const st = JSON.parse(ok(C, ['spanner', 'ops-puddle', 'status', '--json'])) as { helper_pid: number | null };
+  assert.equal(st.helper_pid, pid);
 });

@@ -22,7 +22,7 @@ export async function runServer(opts: { config?: string }): Promise<void> {
   const config = loadServerConfig(opts.config ?? defaultConfigFile(process.env), process.env);
   let srv: RunningServer;
   try {
-    srv = await startServer(config);
+    srv = await startServer(config, { env: process.env });
   } catch (e) {
     // startServer released what it had started; should anything still hold the event loop,
     // exit anyway once the error is printed (an unref'd timer fires only if something does)
