@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { findProject, findPuddle, gitbackStatus, memberRows, projectDetail } from '../../src/cli/vigocli/swarm/fleet.js';
 import { parseGitbackFleetView, parseNameMap, parsePuddleFleetView, type GitbackFleetView } from '../../src/wire/swarm-fleet.js';
 import { loadSwarmFleetVectors } from '../wire/swarm-fleet-vectors.js';
+import { fromHex, projectId } from '../../src/trust/index.js';
 
 const v = loadSwarmFleetVectors();
 const view = parseGitbackFleetView(v.gitback_fleet);
@@ -14,9 +15,11 @@ const names = parseNameMap(v.name_map);
 const web = view.projects[0];
 assert.ok(web);
 
-/** the vector view plus a second project with the same handle under another founder */
+/** the vector view plus a second project with the same handle under another founder (so another id) */
+const otherFounder = '14a53b9ae5c1048c089de43a94987255291189e4ccea47741c6ab5e3204aa2a7';
+const otherId = projectId(fromHex(otherFounder), 'vigo-web');
 function twoVigoWebs(): GitbackFleetView {
-  const other = { ...web!, project_id: 'ab'.repeat(32), founder: '14a53b9ae5c1048c089de43a94987255291189e4ccea47741c6ab5e3204aa2a7', founder_name: null, divergent_refs: [] };
+  const other = { ...web!, project_id: otherId, founder: otherFounder, founder_name: null, divergent_refs: [] };
   return parseGitbackFleetView({ ...view, projects: [web, other] });
 }
 
@@ -38,8 +41,9 @@ test('a project by full id, id prefix or handle; unknown says how to list', () =
 
 test('a handle several projects share is refused, listing each', () => {
   const two = twoVigoWebs();
-  assert.throws(() => findProject(two, 'vigo-web'), (e: Error) => e.message.includes("'vigo-web' matches 2 projects") && e.message.includes(web!.project_id) && e.message.includes('ab'.repeat(32)));
-  assert.equal(findProject(two, 'abab').project_id, 'ab'.repeat(32), 'an id prefix still picks one');
+  assert.throws(() => findProject(two, 'vigo-web'), (e: Error) => e.message.includes("'vigo-web' matches 2 projects") && e.message.includes(web!.project_id) && e.message.includes(otherId));
+  assert.notEqual(otherId.slice(0, 6), web!.project_id.slice(0, 6));
+  assert.equal(findProject(two, otherId.slice(0, 6)).project_id, otherId, 'an id prefix still picks one');
 });
 
 test('show: the friendly URL only when the founder has an uncontested name; refs with each host\'s tip', () => {
