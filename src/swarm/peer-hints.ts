@@ -8,13 +8,9 @@
 import { readRootOwnedFile } from '../platform/root-file.js';
 import { MAX_FLEET_FILE_BYTES, parsePeerHints, type PeerHints } from '../wire/swarm-fleet.js';
 import type { Hex } from '../trust/index.js';
+import { plainAddr } from '../platform/addr.js';
 import type { HintEntry, ProjectPeers } from './peers.js';
 
-/** `::ffff:10.77.0.11` (how a dual-stack listener sees an IPv4 peer) → `10.77.0.11`: the spelling announces use, so the two dedupe. */
-export function plainAddr(addr: string): string {
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(addr);
-  return m ? (m[1] as string) : addr;
-}
 
 /** The contract's hints as ProjectPeers takes them: each hinted envoy at its address, the default peer port. */
 export function hintEntries(h: PeerHints): Record<Hex, HintEntry[]> {

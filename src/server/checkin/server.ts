@@ -5,6 +5,7 @@
  * few bytes. Runs are committed to SQLite before they are acknowledged. `push` tells
  * connected envoys to check in now through their stream.
  */
+import { plainAddr } from '../../platform/addr.js';
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
@@ -199,7 +200,7 @@ export class CheckinServer {
     const peer = call.getPeer();
     const raw = peer.startsWith('[') ? peer.slice(1, peer.indexOf(']')) : peer.slice(0, peer.lastIndexOf(':'));
     // a dual-stack listener sees an IPv4 envoy as ::ffff:a.b.c.d: stored, shown and hinted as a.b.c.d
-    const ip = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(raw)?.[1] ?? raw;
+    const ip = plainAddr(raw);
     const prev = this.streams.get(id);
     if (prev && prev !== call) prev.end();
     this.streams.set(id, call);

@@ -7,6 +7,7 @@
  * `server.rest_block_s`. Failures are logged per source address: the first in each block
  * window, the block itself, and a count of the rest, so a flood cannot flood the log too.
  */
+import { plainAddr } from '../../platform/addr.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { parseStrictJson } from '../../trust/index.js';
@@ -71,9 +72,8 @@ export class FailureLimiter {
  */
 export function sourceKey(addr: string | undefined): string {
   if (addr === undefined) return 'unknown';
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  if (v4) return v4[1] as string;
-  if (!addr.includes(':')) return addr;
+  const plain = plainAddr(addr);
+  if (!plain.includes(':')) return plain;
   const [head = '', tail] = addr.split('::');
   const h = head === '' ? [] : head.split(':');
   const t = tail === undefined || tail === '' ? [] : tail.split(':');

@@ -138,7 +138,7 @@ export function divergentRefs(hosts: readonly { refs: Record<string, string> }[]
   return out.sort();
 }
 
-const byEnvoy = (a: StoredTraits, b: StoredTraits) => (a.hostname === b.hostname ? (a.envoy_id < b.envoy_id ? -1 : 1) : a.hostname < b.hostname ? -1 : 1);
+const byEnvoy = (a: { hostname: string; envoy_id: string }, b: { hostname: string; envoy_id: string }) => (a.hostname === b.hostname ? (a.envoy_id < b.envoy_id ? -1 : 1) : a.hostname < b.hostname ? -1 : 1);
 
 export function buildGitbackView(stored: readonly StoredTraits[], names: NameMapResult, nowMs: number, o: ViewOptions): GitbackFleetView {
   const projects = new Map<Hex, { p: GitbackFleetProject; hosts: GitbackFleetHost[]; members: Set<string>; founders: Set<string> }>();
@@ -184,7 +184,7 @@ export function buildGitbackView(stored: readonly StoredTraits[], names: NameMap
   for (const [pid, hosts] of replicas) {
     const e = projects.get(pid);
     if (e === undefined) unheaded.push({ project_id: pid, hosts });
-    else e.hosts = [...e.hosts, ...hosts].sort((a, b) => (a.hostname === b.hostname ? (a.envoy_id < b.envoy_id ? -1 : 1) : a.hostname < b.hostname ? -1 : 1));
+    else e.hosts = [...e.hosts, ...hosts].sort(byEnvoy);
   }
   const out: GitbackFleetProject[] = [];
   for (const e of projects.values()) {
