@@ -99,6 +99,8 @@ export interface SwarmServiceOptions {
 }
 
 interface Running {
+  /** shared by the node's and gossip's calls (read per call): identityChanged updates it in place */
+  identity: { cert: string; key: string; ca: string };
   node: SwarmNode;
   gossip: EnvelopeNode;
   announcer: Announcer | null;
@@ -131,6 +133,26 @@ export class SwarmService implements AgentService {
    */
   envelopesSwept(): void {
     this.running?.gossip.poke();
+  }
+
+  /**
+   * The envoy's certificate or CA bundle changed on disk (the check-in took a spanner's
+   * bundle of every bolt's CA, or a move): calls made from now on trust and present what is
+   * there, and the peer server's new handshakes too. Envoys of every bolt are then peers.
+   */
+  identityChanged(): void {
+    const r = this.running;
+    const ctx = this.ctx;
+    if (r === null || ctx === null) return;
+    try {
+      const ident = readIdentity(ctx.env);
+      if (ident.cert === r.identity.cert && ident.ca === r.identity.ca && ident.key === r.identity.key) return;
+      Object.assign(r.identity, { cert: ident.cert, key: ident.key, ca: ident.ca });
+      r.node.transport.updateIdentity(r.identity);
+      ctx.log(`swarm: the peer server now trusts ${ident.ca.split('BEGIN CERTIFICATE').length - 1} CA(s) and presents the current certificate`);
+    } catch (e) {
+      ctx.log(`swarm: cannot take the new certificate or CA bundle: ${e instanceof Error ? e.message : String(e)}; keeping the ones in use`);
+    }
   }
 
   /** The running node, or null while the swarm is off here. */
@@ -198,6 +220,7 @@ export class SwarmService implements AgentService {
     }
     const ident = readIdentity(env);
     const envoyId = envoyIdOf(new X509Certificate(ident.cert).raw);
+    const identity = { cert: ident.cert, key: ident.key, ca: ident.ca };
     const i = this.cfg.listen.lastIndexOf(':');
     const listenHost = this.cfg.listen.slice(0, i) === '' ? '0.0.0.0' : this.cfg.listen.slice(0, i);
     const port = Number(this.cfg.listen.slice(i + 1));
@@ -214,7 +237,7 @@ export class SwarmService implements AgentService {
     // the store the reactor sweeps into and the helper daemon reads: gossip adds to it, the node's trust view reads it
     const envelopes = gossipEnvelopeStore(paths.gitbackEnvelopes(env), (pid) => view.delegations(pid), new EnvelopeCache(), log);
     const node = new SwarmNode({
-      identity: { cert: ident.cert, key: ident.key, ca: ident.ca },
+      identity,
       envoyId,
       listenHost,
       port,
@@ -235,7 +258,7 @@ export class SwarmService implements AgentService {
     });
     const gossip = new EnvelopeNode({
       transport: node.transport,
-      identity: { cert: ident.cert, key: ident.key, ca: ident.ca },
+      identity,
       store: envelopes,
       peers,
       // the replicas held and the projects local users hold (joined, so in the node's store)
@@ -357,7 +380,9 @@ export class SwarmService implements AgentService {
       }
     }, this.cfg.rescan_s * 1000);
     timer.unref();
-    this.running = { node, gossip, announcer, rescan: timer };
+    this.running = { identity, node, gossip, announcer, rescan: timer };
+    // a bundle that arrived while the node started is taken now
+    this.identityChanged();
     log(`peer server listening on ${listenHost}:${bound.port} as envoy ${envoyId} (${host})${announcer ? `, announcing on ${announcer.group}:${announcer.port}` : ''}; ${handles.size} local project(s)`);
     this.opts.attach?.(node);
   }

@@ -40,21 +40,38 @@ export function envoyIdOf(der: Buffer): string {
   return cn;
 }
 
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
+/** parsed bundles: a bundle is re-parsed only when ca.crt changed */
+let lastBundle: { pem: string; cas: X509Certificate[] } | null = null;
+
+/** The CAs of ca.crt: the fleet CA, or in a spanner every live bolt's (the check-in's bundle). */
+function trustedCas(pem: string): X509Certificate[] {
+  if (lastBundle?.pem === pem) return lastBundle.cas;
+  let cas: X509Certificate[];
+  try {
+    cas = (pem.match(PEM_CERT) ?? []).map((p) => new X509Certificate(p));
+  } catch (e) {
+    throw new PeerCertError('E_PEER_CERT', `this envoy's CA bundle does not parse: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (cas.length === 0) throw new PeerCertError('E_PEER_CERT', "this envoy's CA bundle holds no certificate");
+  lastBundle = { pem, cas };
+  return cas;
+}
+
 /**
- * Verify that a certificate (DER) was issued to an envoy by `caPem` and is valid at
- * `nowMs`; returns its envoy id. Fleet envoy certificates are signed by the CA itself, so
+ * Verify that a certificate (DER) was issued to an envoy by a CA of `caPem` (one CA, or a
+ * spanner's bundle of every bolt's) and is valid at `nowMs`; returns its envoy id. Fleet envoy certificates are signed by the CA itself, so
  * the chain has one link and intermediates the peer sends are ignored.
  */
 export function verifyEnvoyCertificate(der: Buffer, caPem: string, nowMs: number): string {
   let leaf: X509Certificate;
-  let ca: X509Certificate;
   try {
     leaf = new X509Certificate(der);
-    ca = new X509Certificate(caPem);
   } catch (e) {
     throw new PeerCertError('E_PEER_CERT', `peer certificate does not parse: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) throw new PeerCertError('E_PEER_UNTRUSTED', `peer certificate (issuer ${leaf.issuer.replace(/\n/g, ', ')}) was not issued by this fleet's CA`);
+  const ca = trustedCas(caPem).find((c) => leaf.checkIssued(c) && leaf.verify(c.publicKey));
+  if (ca === undefined) throw new PeerCertError('E_PEER_UNTRUSTED', `peer certificate (issuer ${leaf.issuer.replace(/\n/g, ', ')}) was not issued by this fleet's CA (nor by another bolt CA of ca.crt)`);
   if (leaf.ca) throw new PeerCertError('E_PEER_NOT_ENVOY', 'peer presented a CA certificate, not an envoy certificate');
   for (const c of [leaf, ca]) {
     if (nowMs < Date.parse(c.validFrom)) throw new PeerCertError('E_PEER_CERT_TIME', `${c === ca ? 'fleet CA' : 'peer'} certificate is not valid before ${c.validFrom}`);

@@ -331,3 +331,33 @@ test('after a certificate renewal new connections see the new certificate', asyn
   assert.equal(r.status, 200);
   assert.equal(r.peerEnvoyId, renewed.id);
 });
+
+test("a spanner's bundle of bolt CAs: envoys of another bolt are peers both ways once updateIdentity takes it, and outsiders once it drops their CA", async () => {
+  // a second bolt of the spanner: its own CA, its own envoy
+  const bolt2 = await TestFleet.create('bolt two');
+  const e2 = await bolt2.envoy('e2');
+  const bundle = `${fleet.ca.cert.trim()}\n${bolt2.ca.cert.trim()}\n`;
+  const { t, port, seen } = await startA();
+  // before A holds the bundle: the other bolt's envoy is refused in the handshake, and A refuses to call it
+  const raw = await rawTls(port, { cert: e2.identity.cert, key: e2.identity.key }, 'POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nhi');
+  assert.doesNotMatch(raw.text, /HTTP\/1\.1/);
+  const e2Server = new SwarmTransport({ identity: { ...e2.identity, ca: bundle }, host: '127.0.0.1', port: 0 });
+  e2Server.route('POST', '/echo', (peer) => ({ status: 200, body: { peer: peer.envoyId } }));
+  const { port: p2 } = await e2Server.listen();
+  running.push(e2Server);
+  await assert.rejects(swarmCall({ identity: a.identity, host: '127.0.0.1', port: p2, expectEnvoyId: e2.id, method: 'POST', path: '/echo', body: 'x', deadlineMs: 20_000 }), (e: Error & { code?: string }) => e.code === 'E_SWARM_PEER_UNTRUSTED' || assert.fail(`${String(e.code)} ${e.message}`));
+  // A takes the bundle (the check-in's trust message): both directions now pass
+  const withBundle = { ...a.identity, ca: bundle };
+  t.updateIdentity(withBundle);
+  const r = await swarmCall({ identity: { ...e2.identity, ca: bundle }, host: '127.0.0.1', port, expectEnvoyId: a.id, method: 'POST', path: '/echo', body: 'from e2', deadlineMs: 20_000 });
+  assert.equal(r.status, 200);
+  assert.equal(seen.peers.at(-1)?.envoyId, e2.id);
+  const back = await swarmCall({ identity: withBundle, host: '127.0.0.1', port: p2, expectEnvoyId: e2.id, method: 'POST', path: '/echo', body: 'x', deadlineMs: 20_000 });
+  assert.deepEqual(JSON.parse(back.body.toString()), { peer: a.id });
+  // a bundle names CAs, not names: the rogue fleet (same CA name as ours) stays out
+  await assert.rejects(call(port, outsider), (e: Error & { code?: string }) => /E_SWARM_PEER_UNTRUSTED|E_SWARM_CONNECT/.test(e.code ?? '') || assert.fail(e.message));
+  // bolt two left the roster: the next bundle drops its CA, and its envoy is refused again
+  t.updateIdentity(a.identity);
+  const after = await rawTls(port, { cert: e2.identity.cert, key: e2.identity.key }, 'POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nhi');
+  assert.doesNotMatch(after.text, /HTTP\/1\.1/, 'refused in the handshake');
+});

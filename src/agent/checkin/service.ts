@@ -130,6 +130,7 @@ export class CheckinService implements AgentService {
   /** a report the disk would not take, sent from memory */
   private unspooled: { name: string; json: string } | null = null;
   private readonly swarmListeners: Array<(a: SwarmAssignment) => void> = [];
+  private readonly identityListeners: Array<() => void> = [];
   private swarmHeld: SwarmAssignment | null = null;
   private traits: TraitsCollector | null = null;
   /** the traits sha the server last acknowledged (null: not heard yet; '' a server without traits) */
@@ -200,6 +201,24 @@ export class CheckinService implements AgentService {
     this.schedule = new CheckinSchedule({ intervalMs, ...(this.random ? { random: this.random } : {}) });
     ctx.log(`checkin: envoy ${ident.id.hostname} (${ident.id.envoy_id}) checking in to ${this.addr} every ${intervalMs / 1000}s (±25%; backoff with jitter while the server is away)`);
     this.kick();
+  }
+
+  /**
+   * Called after this envoy's certificate or CA bundle on disk changed (a new bolt CA in
+   * the spanner's bundle, a move): the swarm transport trusts and presents what is there now.
+   */
+  onIdentityChanged(listener: () => void): void {
+    this.identityListeners.push(listener);
+  }
+
+  private identityChanged(): void {
+    for (const l of this.identityListeners) {
+      try {
+        l();
+      } catch (e) {
+        this.ctx?.log(`checkin: an identity listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   /** Called with every swarm assignment the server sends (after it is kept on disk). */
@@ -415,7 +434,9 @@ export class CheckinService implements AgentService {
       this.ctx.log(`checkin: now trusting ${checked.split('BEGIN CERTIFICATE').length - 1} bolt CA(s) (${f.ca})`);
     } catch (e) {
       this.ctx.log(`checkin: ${describeLocalFailure(e, `taking the server's CA bundle into ${f.ca}`)}`);
+      return;
     }
+    this.identityChanged();
   }
 
   /**
@@ -443,6 +464,7 @@ export class CheckinService implements AgentService {
       this.ctx.log(`checkin: ${describeLocalFailure(e, `moving to bolt ${m.bolt_id} (${m.grpc_addr})`)}; staying with the current server`);
       return;
     }
+    this.identityChanged();
     if (this.cfg.grpc_addr) {
       this.ctx.log(`checkin: moved to bolt ${m.bolt_id} at ${m.grpc_addr}, but agent.yaml's checkin.grpc_addr pins ${this.cfg.grpc_addr}; following the move until restart (remove the pin to keep it)`);
     } else this.ctx.log(`checkin: moved to bolt ${m.bolt_id}: checking in at ${m.grpc_addr} from now on (no re-enrollment)`);

@@ -27,6 +27,8 @@ export function agentServices(_config: AgentConfig, clock: Clock = systemClock, 
   gitback.onEnvelopesSwept(() => swarmService.envelopesSwept());
   const checkin = new CheckinService(_config);
   checkin.onSwarmAssignment((a) => void swarmService.assign(a));
+  // a spanner's new bolt CA, or a move: peers of every bolt are trusted without a restart
+  checkin.onIdentityChanged(() => swarmService.identityChanged());
   services.push(checkin);
   return services;
 }
