@@ -42,3 +42,7 @@ export type { AdoptionPlan, AdoptCandidate } from './adopt.js';
 export { checkProjectConfig, hasProject, saveProject } from './state.js';
 export type { ProjectConfig } from './state.js';
 export { ensureBareRepo, git } from './daemon/git.js';
+export { replicateFilePush, type ReplicateOutcome } from './replicate-root.js';
+/** one request on the helper daemon's socket, and its line encoding (the replicate attacks speak it raw) */
+export { daemonRequest } from './remote-helper.js';
+export { encodeLine } from './daemon/protocol.js';

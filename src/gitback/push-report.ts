@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { VigoError, isVigoError } from '../platform/errors.js';
 import { signManifest, type UnsignedManifest } from '../wire/gitback-manifest.js';
 import type { Signer } from '../trust/index.js';
-import { encodeLine, MAX_REPLICAS_WANTED, parseResponse, type DaemonResponse } from './daemon/protocol.js';
+import { encodeLine, MAX_REPLICAS_WANTED, parseResponse, type DaemonRequest, type DaemonResponse } from './daemon/protocol.js';
 import { LineFramer } from '../wire/lines.js';
 
 /** Most bytes of git's request read for push options (commands and options come first). */
@@ -135,6 +135,14 @@ function plural(n: number): string {
  * 0, or 1 when `-o replicas=N` was asked and fewer acknowledged (the push itself landed).
  */
 export async function reportPush(io: ReportIo, pushId: string, wanted: number | null): Promise<number> {
+  return reportSigned(io, { v: 1, op: 'push-manifest', push_id: pushId }, wanted);
+}
+
+/**
+ * The exchange after `first` (a push's `push-manifest`, or root's `replicate`): the
+ * daemon's unsigned manifest, signed by io's signer and handed back, then the report.
+ */
+export async function reportSigned(io: ReportIo, first: Extract<DaemonRequest, { op: 'push-manifest' | 'replicate' }>, wanted: number | null): Promise<number> {
   const short = wanted === null ? 0 : 1;
   const notReplicated = (reason: string): number => {
     io.stderr.write(`gitback: not replicated: ${reason}\n`);
@@ -143,10 +151,10 @@ export async function reportPush(io: ReportIo, pushId: string, wanted: number | 
   };
   let sock: Socket | null = null;
   try {
-    const first = await io.request({ v: 1, op: 'push-manifest', push_id: pushId });
-    sock = first.sock;
-    if (!first.resp.ok) return notReplicated(`${first.resp.message ?? 'refused'} (${first.resp.code ?? 'E_REFUSED'})`);
-    const st = first.resp.status as { manifest?: UnsignedManifest; replicated?: boolean; reason?: string; quiet?: boolean } | undefined;
+    const opened = await io.request(first);
+    sock = opened.sock;
+    if (!opened.resp.ok) return notReplicated(`${opened.resp.message ?? 'refused'} (${opened.resp.code ?? 'E_REFUSED'})`);
+    const st = opened.resp.status as { manifest?: UnsignedManifest; replicated?: boolean; reason?: string; quiet?: boolean } | undefined;
     if (st?.manifest === undefined) {
       // nothing worth saying (the push changed no ref, no swarm here): nothing was asked of the peers either
       if (st?.quiet === true) return 0;
@@ -159,7 +167,7 @@ export async function reportPush(io: ReportIo, pushId: string, wanted: number | 
       const why = e instanceof Error ? e.message : String(e);
       return notReplicated(isVigoError(e) && e.code === 'E_PUDDLE_LOCKED' ? `your puddle is locked, so the push could not be signed (${why}); run \`vigo swarm puddle unlock\`, and your next push carries this change along` : `the push could not be signed: ${why}`);
     }
-    const lines = new AnswerLines(sock, first.rest);
+    const lines = new AnswerLines(sock, opened.rest);
     sock.write(encodeLine({ v: 1, op: 'push-signed', manifest: signed, replicas: wanted }));
     const t0 = Date.now();
     let shown = false;

@@ -25,6 +25,8 @@ export interface GitbackReplicator {
    * never replicated travels with the next signed one). No refs left: nothing to replicate.
    */
   preparePush(projectId: string, refs: readonly RefUpdate[]): Promise<{ bundleSha256: string; refs: RefUpdate[] }>;
+  /** The tips replication recorded for the project (ref → tip): what root's `replicate` diffs the bare repo against. */
+  heldRefs(projectId: string): ReadonlyMap<string, string>;
   /** Records the pusher-signed update and fans it out; meta.member: a local user holds the project (the pusher does). */
   localPush(update: { manifest: Manifest; chain: string }, meta: { scope: Manifest['scope']; member: boolean }): void;
   /** A local user holds the project (granted access here): replication counts this envoy a member. */

@@ -27,7 +27,8 @@ import { VigoError } from '../platform/errors.js';
 import type { ServerContext } from './context.js';
 import { EnvoyMoves } from './envoy-move.js';
 import { StacksWatcher } from './publish/stacks-watcher.js';
-import { ensureOpsHelper } from '../spanner/index-ops.js';
+import { ensureOpsHelper, opsSigner } from '../spanner/index-ops.js';
+import { replicateFilePush, type ReplicateOutcome } from '../gitback/index.js';
 import { paths } from '../platform/paths.js';
 
 /** How often a bolt compares the live roster's CAs with the set its check-in listener trusts. */
@@ -184,6 +185,8 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
           publish: (dir) => policy.publish(dir),
           log,
           onLive: () => void (config.checkin.push_on_publish && checkin.push(null, 'publish')),
+          // the entry point's env names the agent's and the helper's sockets; without it, nothing replicates from here
+          ...(opts.env !== undefined ? { replicate: stacksReplicator(opts.env) } : {}),
         })
       : null;
     stacksRef.current = stacks;
@@ -249,6 +252,19 @@ export async function startServer(config: ServerConfig, opts: { log?: (m: string
     throw e;
   }
 }
+
+/**
+ * How a file:// push into the stacks project reaches the other bolts (docs/spanner.md): this
+ * host's agent diffs the bare repo against what replication recorded (root's `replicate` on
+ * its gitback socket), and the manifest is signed by the service-account puddle through
+ * puddle.sock SIGN. The master key and the puddle key never reach this process's requests.
+ */
+function stacksReplicator(env: NodeJS.ProcessEnv): (pid: string) => Promise<ReplicateOutcome> {
+  const puddleSock = join(paths.varRun(env), 'puddle.sock');
+  return (pid) => replicateFilePush(paths.gitbackSocket(env), pid, () => opsSigner(puddleSock), { timeoutMs: REPLICATE_TIMEOUT_MS });
+}
+/** connect, the daemon's bundle of the change, and each report line are bounded by this */
+const REPLICATE_TIMEOUT_MS = 30_000;
 
 /**
  * The service-account puddle helper serves /var/run/vigo/puddle.sock (docs/spanner.md "The

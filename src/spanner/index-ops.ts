@@ -31,7 +31,7 @@ export {
   mergeMembers,
 } from './ops-puddle.js';
 export type { OpsPuddleStatus, OpsWraps, PendingPair, ClaimDecision, ClaimRefusal } from './ops-puddle.js';
-export { ensureOpsHelper, opsHelperStatus, requireOpsHelper, foundOpsProject, HELPER_TIMEOUT_MS } from './ops-helper-client.js';
+export { ensureOpsHelper, opsHelperStatus, opsSigner, requireOpsHelper, foundOpsProject, HELPER_TIMEOUT_MS } from './ops-helper-client.js';
 export type { OpsHelperPaths } from './ops-helper-client.js';
 export { runOpsHelper } from './ops-helper.js';
 export { MEMBERS_PATH, MEMBERS_DOMAIN, parseMembersDoc, PAIR_CLAIM_PATH, parsePairClaimRequest, parsePairClaimAnswer, parseHelperRequest, parseHelperAnswer } from '../wire/ops-puddle.js';

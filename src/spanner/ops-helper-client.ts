@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { VigoError } from '../platform/errors.js';
+import { fromHex, type Signer } from '../trust/index.js';
 import { lineRequest, NoSession, spawnKeyHelper } from '../puddle/index.js';
 import { MAX_HELPER_LINE_BYTES, OPS_PROJECT_HANDLE, OPS_PROJECT_SCOPE, parseHelperAnswer, type HelperFounded, type HelperRequest, type HelperStatus } from '../wire/ops-puddle.js';
 
@@ -42,6 +43,18 @@ export async function requireOpsHelper(socket: string): Promise<HelperStatus> {
     });
   }
   return s;
+}
+
+/**
+ * The service-account puddle as a Signer: the key stays in the helper, each signature is
+ * one SIGN on puddle.sock (root only). The caller builds the domain-tagged bytes.
+ */
+export async function opsSigner(socket: string): Promise<Signer> {
+  const s = await requireOpsHelper(socket);
+  return {
+    publicKey: fromHex(s.pubkey),
+    sign: async (msg) => fromHex(((await ask(socket, { op: 'SIGN', msg: Buffer.from(msg).toString('base64') })) as { sig: string }).sig),
+  };
 }
 
 export async function foundOpsProject(socket: string): Promise<HelperFounded> {

@@ -28,6 +28,11 @@ export class SwarmReplicator implements GitbackReplicator {
     return { bundleSha256, refs: moves };
   }
 
+  heldRefs(projectId: Hex): ReadonlyMap<string, string> {
+    // a ref replication recorded as deleted (tip null) is absent, as in the repo
+    return new Map([...this.node.store.refs(projectId)].flatMap(([ref, r]) => (r.tip === null ? [] : [[ref, r.tip] as const])));
+  }
+
   localPush(update: { manifest: Manifest; chain: string }, meta: { scope: Scope; member: boolean }): void {
     this.node.localPush(update, meta);
   }

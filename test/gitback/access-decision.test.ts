@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { mintBootstrapToken, mintChildToken, mintDelegation, mintLeave, mintRevoke, seedSigner, tokenId, toHex, type Signer, type Token } from '../../src/trust/index.js';
 import { ManualClock, seededRng } from '../../src/platform/clock.js';
 import { bindingMessage, type BindingBody, type BindingRecord } from '../../src/gitback/binding.js';
-import { loadAccessFacts, seconds } from '../../src/gitback/daemon/access.js';
+import { authorizeServiceRoot, loadAccessFacts, seconds } from '../../src/gitback/daemon/access.js';
+import { isVigoError } from '../../src/platform/errors.js';
 import { decideAccess, type AccessDecision, type AccessRequest } from '../../src/gitback/daemon/decide.js';
-import { memoryStores } from '../../src/gitback/stores/memory.js';
+import { memoryStores, type MemoryUser } from '../../src/gitback/stores/memory.js';
 import type { ProjectConfig, ProjectState } from '../../src/gitback/state.js';
 import type { EnvelopeStore } from '../../src/gitback/stores/stores.js';
 
@@ -199,4 +200,44 @@ test('after a founder rekey the longer delegation list is to be recorded, and th
   const deposed = refused(e.decide());
   assert.equal(deposed.code, 'E_DELEGATION_WINDOW');
   assert.equal(deposed.message, `access to demo refused (E_DELEGATION_WINDOW): the presenter ${toHex(e.founder.publicKey)} is a founder key retired at ${T0 - 40}`);
+});
+
+/**
+ * The service root (the ops-puddle dir's stacks project, for root's `replicate`): root
+ * only, no binding, and the chain's leaf must be the key the service-account puddle's
+ * identity.pub names. Each attack below is one way around that rule.
+ */
+test('the service root: root only, no binding, its chain for the service-account key alone; revoked is revoked', async () => {
+  const e = await envoy('service');
+  const ROOT = { name: 'root', uid: 0, gid: 0, home: '/root' };
+  e.stores.users.add(ROOT); // root's own home holds nothing of the project
+  const service: MemoryUser = { entry: { name: 'vigo-ops-puddle', uid: 0, gid: 0, home: '/srv/vigo/ops-puddle' }, gitback: true, identity: `${toHex(e.member.publicKey)}\n`, projects: new Map<string, ProjectState>() };
+  const opts = { env: {}, stores: e.stores, clock: e.clock, log: () => undefined };
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+      return 'granted';
+    } catch (x) {
+      return isVigoError(x) ? x.code : String(x);
+    }
+  };
+  const asRoot = { uid: 0, gid: 0, pid: 1 };
+  assert.equal(code(() => authorizeServiceRoot(opts, asRoot, e.pid)), 'E_NOT_MEMBER', 'no service root on this host');
+  e.stores.users.service = service;
+  assert.equal(code(() => authorizeServiceRoot(opts, asRoot, e.pid)), 'E_NOT_MEMBER', 'the service root holds no state for it');
+  service.projects.set(e.pid, projectState(e.root, [e.root, e.child], e.member));
+  // alice, who holds the very same chain bound to her uid, still may not act for the service root
+  assert.equal(code(() => authorizeServiceRoot(opts, { uid: ALICE.uid, gid: ALICE.gid, pid: 1 }, e.pid)), 'E_ROOT_ONLY');
+  const g = authorizeServiceRoot(opts, asRoot, e.pid);
+  assert.deepEqual([g.user, g.role, g.pusher?.key, g.pusher?.scope], ['vigo-ops-puddle', 'member', toHex(e.member.publicKey), 'swarm-wide']);
+  assert.equal(e.stores.bindings.get(0), null, 'granted without any uid binding');
+  // identity.pub names another key than the chain's leaf (a planted chain, or a swapped key)
+  service.identity = `${toHex(e.founder.publicKey)}\n`;
+  assert.equal(code(() => authorizeServiceRoot(opts, asRoot, e.pid)), 'E_PRESENTER_MISMATCH');
+  service.identity = null;
+  assert.equal(code(() => authorizeServiceRoot(opts, asRoot, e.pid)), 'E_PUDDLE_NOT_INITIALIZED');
+  service.identity = `${toHex(e.member.publicKey)}\n`;
+  // the founder revoked the service-account member token: refused like anyone's
+  e.stores.envelopes.put('revoke', await mintRevoke(e.founder, [e.root], [], tokenId(e.child), 'bolt retired', T0 - 5), 0);
+  assert.equal(code(() => authorizeServiceRoot(opts, asRoot, e.pid)), 'E_REVOKED');
 });

@@ -34,6 +34,13 @@ test('the stacks project under the ops-puddle dir is part of the local gitback v
 
     assert.deepEqual(users.list().map((u) => u.name), ['root', OPS_PUDDLE_ROOT_NAME]);
     assert.equal(users.byUid(0)?.name, 'root', "root's own entry still answers for uid 0");
+    // its presenter is this host's service-account puddle (<srv>/puddle/identity.pub), root's file only
+    const svcRoot = users.serviceRoot();
+    assert.equal(svcRoot?.name, OPS_PUDDLE_ROOT_NAME);
+    assert.equal(users.identity(svcRoot!), null, 'no service-account puddle yet');
+    mkdirSync(join(root, 'srv', 'vigo', 'puddle'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, 'srv', 'vigo', 'puddle', 'identity.pub'), `${pubkeyHex(svc.publicKey)}\n`, { mode: 0o644 });
+    assert.equal(users.identity(svcRoot!)?.trim(), pubkeyHex(svc.publicKey));
     const view = new LocalGitbackView(env, passwd, systemClock, () => undefined);
     const listed = view.projects();
     assert.deepEqual(listed.map((p) => [p.projectId, p.handle, p.scope]), [[pid, 'stacks', 'members-only']]);

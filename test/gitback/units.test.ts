@@ -44,6 +44,7 @@ test('gitback:// URLs: hex and friendly forms; bad ones are refused with the rea
 test('the daemon request parser accepts exactly its five requests (and the bind proof line)', () => {
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'status' })).op, 'status');
   assert.deepEqual(parseRequest(JSON.stringify({ v: 1, op: 'retired', project_id: PID })), { v: 1, op: 'retired', project_id: PID });
+  assert.deepEqual(parseRequest(JSON.stringify({ v: 1, op: 'replicate', project_id: PID })), { v: 1, op: 'replicate', project_id: PID });
   assert.equal(parseRequest(JSON.stringify({ v: 1, op: 'bind' })).op, 'bind');
   assert.deepEqual(parseBindProofLine(JSON.stringify({ v: 1, op: 'bind-proof', proof: { a: 1 } })).proof, { a: 1 });
   for (const bad of ['[]', JSON.stringify({ v: 1, op: 'bind-proof', proof: {}, uid: 0 }), JSON.stringify({ v: 1, op: 'bind', proof: {} })]) {
@@ -62,6 +63,11 @@ test('the daemon request parser accepts exactly its five requests (and the bind 
     JSON.stringify({ v: 1, op: 'retired', project_id: PID, uid: 0 }),
     JSON.stringify({ v: 1, op: 'retired', project_id: PID.toUpperCase() }),
     JSON.stringify({ v: 1, op: 'retired' }),
+    // replicate names a project and nothing else: no uid, no pusher, no refs to take on trust
+    JSON.stringify({ v: 1, op: 'replicate', project_id: PID, pusher: 'a'.repeat(64) }),
+    JSON.stringify({ v: 1, op: 'replicate', project_id: PID, refs: [] }),
+    JSON.stringify({ v: 1, op: 'replicate', project_id: 'stacks' }),
+    JSON.stringify({ v: 1, op: 'replicate' }),
   ]) {
     assert.throws(() => parseRequest(bad), /bad request/);
   }

@@ -153,3 +153,63 @@ test('a stacks project state naming an id its founder does not give is refused, 
   writeFileSync(join(dir, '.vigo-gitback', pid, 'project.json'), JSON.stringify({ ...cfg, founder: founder.toString('hex') }));
   assert.equal(findStacksProject(dir), pid);
 });
+
+test('every ref move is handed to replication (the agent asked once per move, at start too); a failure is asked again after its backoff and logged once', async () => {
+  // runs after the first test: the project state, the bare repo and the work tree exist
+  const d = join(root, 'srv-replicate');
+  mkdirSync(d, { recursive: true });
+  const db = openDb(join(d, 'vigo.db'));
+  const p = new PolicyState(db, d, join(d, '.live'), join(d, 'stacks'));
+  p.boot();
+  const logs: string[] = [];
+  let now = 1_000_000;
+  const asked: string[] = [];
+  const answers: Array<{ ok: boolean; lines: string[] }> = [
+    { ok: false, lines: ['gitback: not replicated: connect ENOENT gitback.sock'] },
+    { ok: false, lines: ['gitback: not replicated: connect ENOENT gitback.sock'] },
+    { ok: true, lines: ['gitback: replicated to 2 of 2 peers'] },
+  ];
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const w = new StacksWatcher({
+    db, opsPuddleDir: opsDir, gitbackBase, scratchDir: d, gitHost, publish: (x) => p.publish(x), log: (m) => logs.push(m), now: () => now,
+    replicate: (id) => {
+      asked.push(id);
+      const a = answers.shift() ?? { ok: true, lines: [] };
+      inFlight = Promise.resolve(a);
+      return inFlight as Promise<typeof a>;
+    },
+  });
+  const settle = async () => {
+    await inFlight;
+    await new Promise((r) => setImmediate(r));
+  };
+  await w.check();
+  await settle();
+  assert.deepEqual(asked, [pid], 'asked at start: a push made while nothing replicated is carried');
+  await w.check();
+  await settle();
+  assert.equal(asked.length, 1, 'not again before the backoff');
+  now += 2_000;
+  await w.check();
+  await settle();
+  assert.equal(asked.length, 2, 'asked again after 2 s');
+  now += 3_000;
+  await w.check();
+  await settle();
+  assert.equal(asked.length, 2, 'the backoff doubled (4 s)');
+  now += 1_000;
+  await w.check();
+  await settle();
+  assert.equal(asked.length, 3);
+  assert.equal(logs.filter((l) => /not replicated yet/.test(l)).length, 1, 'the same failure is logged once');
+  assert.ok(logs.includes('stacks watcher: gitback: replicated to 2 of 2 peers'), logs.join('\n'));
+  await w.check();
+  await settle();
+  assert.equal(asked.length, 3, 'nothing moved: not asked');
+  commit({ 'configcrates/motd.vgo': motd('replicated') }, 'a file:// push');
+  await w.check();
+  await settle();
+  assert.equal(asked.length, 4, 'the move is handed over');
+  await w.stop();
+  db.close();
+});

@@ -44,8 +44,10 @@ export function bareRepoPath(env: Env, pid: string): string {
  * first that already refuses (no passwd entry, a closed gate, no state, no identity, no
  * binding), so a refused stranger costs no envelope-store read.
  */
-export function loadAccessFacts(stores: AccessStores, uid: number, projectId: string, now: number): AccessFacts {
-  const facts: AccessFacts = { uid, usersSource: stores.users.source, user: stores.users.byUid(uid) };
+export function loadAccessFacts(stores: AccessStores, uid: number, projectId: string, now: number, root?: 'service'): AccessFacts {
+  const service = root === 'service';
+  const facts: AccessFacts = { uid, usersSource: stores.users.source, user: service ? stores.users.serviceRoot() : stores.users.byUid(uid) };
+  if (service) facts.serviceRoot = true;
   const user = facts.user;
   if (user === null) return facts;
   facts.gate = loadFact(() => (stores.users.checkGate(uid, user.name), true as const));
@@ -55,8 +57,10 @@ export function loadAccessFacts(stores: AccessStores, uid: number, projectId: st
   facts.envoyTombstone = stores.projects.isTombstoned(projectId);
   facts.identity = loadFact(() => stores.users.identity(user));
   if (!facts.identity.ok || facts.identity.value === null) return facts;
-  facts.binding = loadFact(() => stores.bindings.get(uid));
-  if (!facts.binding.ok || facts.binding.value === null) return facts;
+  if (!service) {
+    facts.binding = loadFact(() => stores.bindings.get(uid));
+    if (!facts.binding.ok || facts.binding.value === null) return facts;
+  }
   facts.known = loadFact(() => stores.projects.delegations(projectId));
   if (!facts.known.ok) return facts;
   const known = facts.known.value;
@@ -163,10 +167,22 @@ export function authorizeHeld(opts: AccessOptions, uid: number, projectId: strin
   return decide(opts, { uid, gid: -1, pid: 0 }, { projectId, handle: null, ignoreTombstone: false });
 }
 
+/**
+ * Root's `replicate` (a file:// push into the stacks project reaching replication), and the
+ * sweep's member mark for the same state: the project as the service-account state root
+ * holds it. The state is root's own files (owner-checked uid 0); the presenter is the
+ * service-account puddle's identity.pub, which the chain's leaf must name; the manifest is
+ * then signed by that key (through the service-account helper), never by the envoy.
+ */
+export function authorizeServiceRoot(opts: AccessOptions, cred: PeerCred, projectId: string): Grant & { handle: string } {
+  if (cred.uid !== 0) throw new VigoError('E_ROOT_ONLY', `uid ${cred.uid} may not act for the service-account puddle (root only)`);
+  return decide(opts, cred, { projectId, handle: null, ignoreTombstone: false }, 'service');
+}
+
 /** Loads the facts, decides, and applies what the decision asks (recording a longer delegation list). */
-function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest): Grant & { handle: string } {
+function decide(opts: AccessOptions, cred: PeerCred, req: AccessRequest, root?: 'service'): Grant & { handle: string } {
   const now = seconds(opts.clock);
-  const d: AccessDecision = decideAccess(loadAccessFacts(opts.stores, cred.uid, req.projectId, now), req, now, opts.cache ? { cache: opts.cache } : {});
+  const d: AccessDecision = decideAccess(loadAccessFacts(opts.stores, cred.uid, req.projectId, now, root), req, now, opts.cache ? { cache: opts.cache } : {});
   if (!d.allow) throw d.error;
   // (decide is synchronous: no other connection can record between our read and this write)
   if (d.recordDelegations !== null) {

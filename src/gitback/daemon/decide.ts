@@ -48,6 +48,11 @@ export interface AccessFacts {
   revocations?: Loaded<RevocationSet>;
   /** the envoy holds a tombstone for the project */
   envoyTombstone?: boolean;
+  /**
+   * The state root is root's own service root (the ops-puddle dir), asked for by root: the
+   * presenter is the key its identity names, with no uid binding (binding is absent).
+   */
+  serviceRoot?: true;
 }
 
 export interface AccessRequest {
@@ -138,7 +143,10 @@ export function decideAccess(facts: AccessFacts, request: AccessRequest, now: nu
 function decideOrThrow(facts: AccessFacts, request: AccessRequest, now: number, opts: { cache?: VerifyCache }): AccessDecision {
   const pid = request.projectId;
   const user = facts.user;
-  if (!user) return refusal('E_UNKNOWN_USER', `uid ${facts.uid} is not in ${facts.usersSource}`);
+  if (!user) {
+    if (facts.serviceRoot === true) return refusal('E_NOT_MEMBER', `this host holds no service-account project state (no ops-puddle .vigo-gitback), so not project ${pid.slice(0, 12)}…`, 'on a bolt: `vigocli spanner stacks init` or `stacks join`');
+    return refusal('E_UNKNOWN_USER', `uid ${facts.uid} is not in ${facts.usersSource}`);
+  }
   value(facts.gate, 'gate');
   let handle = request.handle ?? '';
   const notMember = () =>
@@ -150,7 +158,10 @@ function decideOrThrow(facts: AccessFacts, request: AccessRequest, now: number, 
     return refusal('E_WRONG_HANDLE', `project ${pid.slice(0, 12)}… is '${state.config.handle}', not '${handle}'`, `use gitback://${pid}/${state.config.handle}`);
   }
   const tombstoned = !request.ignoreTombstone && (state.config.tombstoned_at !== null || facts.envoyTombstone === true);
-  const presenter = boundPresenterOf(user, value(facts.identity, 'identity'), () => value(facts.binding, 'binding'));
+  const presenter =
+    facts.serviceRoot === true
+      ? presenterKeyOf(value(facts.identity, 'identity'), "the service-account puddle's identity.pub")
+      : boundPresenterOf(user, value(facts.identity, 'identity'), () => value(facts.binding, 'binding'));
   const known = value(facts.known, 'known');
   // what is in force: revokes that stand (their signer not revoked before signing) and leaves (leaf only)
   const rv = value(facts.revocations, 'revocations');

@@ -20,7 +20,9 @@ export type DaemonRequest =
   | { v: 1; op: 'retired'; project_id: string }
   | { v: 1; op: 'bind' }
   | { v: 1; op: 'unbind' }
-  | { v: 1; op: 'push-manifest'; push_id: string };
+  | { v: 1; op: 'push-manifest'; push_id: string }
+  /** root only: hand what reached a bare repo outside a receive (a file:// push by root) to replication */
+  | { v: 1; op: 'replicate'; project_id: string };
 
 /** A push's id, given in the ok answer to a git-receive-pack connect (32 lowercase hex). */
 const PUSH_ID = /^[0-9a-f]{32}$/;
@@ -108,6 +110,11 @@ export function parseRequest(line: string): DaemonRequest {
     if (Object.keys(o).some((k) => !['v', 'op', 'project_id'].includes(k))) throw bad('unknown field in retired request');
     if (typeof o.project_id !== 'string' || !HEX64.test(o.project_id)) throw bad('field project_id must be 64 lowercase hex');
     return { v: 1, op: 'retired', project_id: o.project_id };
+  }
+  if (o.op === 'replicate') {
+    if (Object.keys(o).some((k) => !['v', 'op', 'project_id'].includes(k))) throw bad('unknown field in replicate request');
+    if (typeof o.project_id !== 'string' || !HEX64.test(o.project_id)) throw bad('field project_id must be 64 lowercase hex');
+    return { v: 1, op: 'replicate', project_id: o.project_id };
   }
   if (o.op !== 'connect') throw bad(`unknown op ${JSON.stringify(o.op)}`);
   for (const k of Object.keys(o)) {

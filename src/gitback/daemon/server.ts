@@ -36,6 +36,7 @@ import type { RefStore } from '../stores/stores.js';
 export type ConnectRequest = Extract<DaemonRequest, { op: 'connect' }>;
 export type MigrateRequest = Extract<DaemonRequest, { op: 'migrate' }>;
 export type RetiredRequest = Extract<DaemonRequest, { op: 'retired' }>;
+export type ReplicateRequest = Extract<DaemonRequest, { op: 'replicate' }>;
 
 /** What one local user (or all of them) may hold of the daemon. Times in ms. */
 export interface DaemonLimits {
@@ -115,6 +116,11 @@ export interface DaemonOptions {
   authorizeMigrate(cred: PeerCred, req: MigrateRequest): Promise<{ from: Grant; to: Grant }>;
   /** for re-invite-all / re-found: the project's standing revokes and leaves, to a caller holding verifying state for it, or throws */
   authorizeRetired(cred: PeerCred, req: RetiredRequest): Promise<RevocationSet>;
+  /**
+   * root's `replicate`: the grant (with its pusher) of the project as the service-account
+   * state root holds it, or throws. Without it, replicate is E_UNSUPPORTED.
+   */
+  authorizeReplicate?(cred: PeerCred, req: ReplicateRequest): Promise<Grant>;
   /**
    * uid binding: checks the proof (a BindProofLine's `proof`) against the kernel's uid and
    * the challenge this connection was given, and records it; throws a VigoError to refuse.
@@ -512,6 +518,15 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
         await this.manifestExchange(sock, cred, req.push_id, rest);
         return;
       }
+      if (req.op === 'replicate') {
+        // the kernel's uid 0 only: what it hands over is signed by the service-account puddle
+        if (cred.uid !== 0) throw new VigoError('E_ROOT_ONLY', `replicate is root's (uid ${cred.uid} asked)`, { hint: 'a push of yours replicates through gitback:// (git-remote-gitback) on its own' });
+        if (this.opts.authorizeReplicate === undefined) throw new VigoError('E_UNSUPPORTED', 'this helper daemon does not replicate file:// pushes');
+        if (rest.length > 0) throw new VigoError('E_BAD_REQUEST', 'bad request: data after the replicate request, before its answer');
+        const grant = await this.opts.authorizeReplicate(cred, req);
+        await this.signedExchange(sock, cred, await this.replicateOutcome(grant));
+        return;
+      }
       if (req.op === 'migrate') {
         const g = await this.opts.authorizeMigrate(cred, req);
         const refs = await this.migrate(cred, g.from, g.to);
@@ -775,6 +790,51 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
     if (rest.length > 0) throw new VigoError('E_BAD_REQUEST', 'bad request: data after the push-manifest request, before its answer');
     const L = this.limits;
     const outcome = await bounded(this.pushes.take(pushId, cred.uid), L.receiveLockMaxMs, () => new VigoError('E_TIMEOUT', `the push did not finish within ${seconds(L.receiveLockMaxMs)}`));
+    await this.signedExchange(sock, cred, outcome);
+  }
+
+  /**
+   * `replicate` (root): what reached the bare repo outside a receive — root's file:// push
+   * into the stacks project — as a push's outcome. Under the project's lock, the repo's refs
+   * are diffed against the tips replication recorded; each move is bundled as a push's
+   * would be (preparePush), with the service-account puddle as the pusher.
+   */
+  private async replicateOutcome(grant: Grant): Promise<PushOutcome> {
+    const r = this.replicator;
+    if (r === null) return { kind: 'none', reason: 'this envoy has no swarm assignment (gitback is not enabled for it in server.yaml swarm)', quiet: false };
+    if (grant.pusher === undefined) return { kind: 'none', reason: 'the grant names no pusher', quiet: false };
+    if (!existsSync(grant.repo)) return { kind: 'none', reason: `no bare repo at ${grant.repo} yet`, quiet: true };
+    const pusher = grant.pusher;
+    return this.withLock(grant.projectId, async () => {
+      try {
+        r.member(grant.projectId, pusher.scope);
+      } catch (e) {
+        this.opts.log(`replication: cannot record ${grant.projectId.slice(0, 12)}… as held here: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      // replication applies a peer's update (refs, then its record) in one synchronous step:
+      // a listing that raced one is taken again, so a peer's move is never re-signed as ours
+      let changes: RefChange[] = [];
+      for (let tries = 0; ; tries++) {
+        const held = new Map(r.heldRefs(grant.projectId));
+        const now = await this.refs.listAsync(grant.repo);
+        if (sameRefs(held, new Map(r.heldRefs(grant.projectId)))) {
+          changes = diffRefs(held, now);
+          break;
+        }
+        if (tries === 3) return { kind: 'none', reason: 'replication kept moving the refs while they were read; ask again', quiet: false };
+      }
+      if (changes.length === 0) return { kind: 'none', reason: 'the bare repo is at the tips replication holds', quiet: true };
+      this.opts.log(`${grant.user} (root): ${changes.length} ref(s) of ${grant.projectId.slice(0, 12)}… moved outside a receive; handing them to replication`);
+      return this.pushOutcome(grant, changes);
+    });
+  }
+
+  /**
+   * The manifest half of a push (or a replicate): the unsigned manifest out, one
+   * `push-signed` line back, checked against the pusher; then the fan-out and its report.
+   */
+  private async signedExchange(sock: Socket, cred: PeerCred, outcome: PushOutcome): Promise<void> {
+    const L = this.limits;
     if (outcome.kind === 'none') {
       this.reply(sock, { ok: true, status: { replicated: false, reason: outcome.reason, quiet: outcome.quiet } }, true);
       return;
@@ -959,6 +1019,10 @@ export class GitbackDaemon extends EventEmitter<{ 'refs-changed': [RefsChangedEv
 function refuseNow(sock: Socket, e: VigoError): void {
   if (sock.destroyed) return;
   sock.end(encodeLine(errorResponse(e)), () => sock.destroy());
+}
+
+function sameRefs(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
 
 /** The tunnel's hint that pushes replicate here (see markReplicating). */

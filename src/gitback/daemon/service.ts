@@ -34,7 +34,7 @@ import { paths, type Env } from '../../platform/paths.js';
 import { VerifyCache } from '../../trust/index.js';
 import { DEFAULT_LIMITS, GitbackDaemon, type DaemonLimits } from './server.js';
 import { gitEnv } from './git.js';
-import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, bindUid, unbindUid } from './access.js';
+import { authorize, authorizeHeld, authorizeMigrate, authorizeRetired, authorizeServiceRoot, bindUid, unbindUid } from './access.js';
 import { StatusService } from './status-service.js';
 import { reapOnce, sweepOnce, SweepMemory, type SweepLimits } from '../reactor.js';
 import { diskStores } from '../stores/disk.js';
@@ -214,6 +214,8 @@ export class GitbackService implements AgentService {
       authorize: (cred, req) => authorize(access, cred, req),
       authorizeMigrate: (cred, req) => authorizeMigrate(access, cred, req),
       authorizeRetired: (cred, req) => authorizeRetired(access, cred, req.project_id),
+      // root's file:// push into the stacks project, signed by the service-account puddle
+      authorizeReplicate: (cred, req) => Promise.resolve().then(() => authorizeServiceRoot(access, cred, req.project_id)),
       bind: (cred, challenge, proof) => bindUid(access, cred, challenge, proof),
       unbind: (cred) => unbindUid(access, cred),
       // root sees every user's state; anyone else gets the same envoy-wide figures
@@ -276,7 +278,8 @@ export class GitbackService implements AgentService {
       const key = `${h.uid} ${h.projectId}`;
       if (this.members.has(key)) continue;
       try {
-        const g = authorizeHeld(access, h.uid, h.projectId);
+        // uid 0's state may be the service root's (the ops-puddle dir's stacks project), not root's home
+        const g = h.uid === 0 && access.stores.users.serviceRoot() !== null ? heldByRootOrService(access, h.projectId) : authorizeHeld(access, h.uid, h.projectId);
         if (g.pusher !== undefined) r.member(h.projectId, g.pusher.scope);
         this.members.add(key);
       } catch (e) {
@@ -293,6 +296,15 @@ export class GitbackService implements AgentService {
     this.backlogTimer = null;
     await this.daemon?.close();
     this.daemon = null;
+  }
+}
+
+/** uid 0's held project: as root's own state, else as the service root's. */
+function heldByRootOrService(access: Parameters<typeof authorizeHeld>[0], projectId: string): ReturnType<typeof authorizeHeld> {
+  try {
+    return authorizeHeld(access, 0, projectId);
+  } catch {
+    return authorizeServiceRoot(access, { uid: 0, gid: 0, pid: 0 }, projectId);
   }
 }
 

@@ -94,6 +94,16 @@ export function opsPuddleStateRoot(env: Env): PasswdEntry {
   return { name: OPS_PUDDLE_ROOT_NAME, uid: 0, gid: 0, home: join(paths.srv(env), 'ops-puddle') };
 }
 
+/** The service-account puddle's public key file (vigosrv `--puddle-dir`'s default, <srv>/puddle). */
+export function serviceIdentityFile(env: Env): string {
+  return join(paths.srv(env), 'puddle', 'identity.pub');
+}
+
+function isServiceRoot(user: PasswdEntry, env: Env): boolean {
+  const ops = opsPuddleStateRoot(env);
+  return user.uid === 0 && user.name === ops.name && user.home === ops.home;
+}
+
 /** /etc/passwd (re-read per call: users come and go), the usercrate policy files, and homes read as root for the uid, owner-checked. */
 export class DiskUserDirectory implements UserDirectory {
   constructor(
@@ -103,8 +113,12 @@ export class DiskUserDirectory implements UserDirectory {
   /** /etc/passwd's users, then the ops-puddle state root when it holds project state (opsPuddleStateRoot) */
   list(): PasswdEntry[] {
     const users = readPasswd(this.source);
+    const ops = this.serviceRoot();
+    return ops !== null ? [...users, ops] : users;
+  }
+  serviceRoot(): PasswdEntry | null {
     const ops = opsPuddleStateRoot(this.env);
-    return existsSync(join(ops.home, '.vigo-gitback')) ? [...users, ops] : users;
+    return existsSync(join(ops.home, '.vigo-gitback')) ? ops : null;
   }
   byUid(uid: number): PasswdEntry | null {
     return this.list().find((u) => u.uid === uid) ?? null;
@@ -118,6 +132,8 @@ export class DiskUserDirectory implements UserDirectory {
     return loadProject(base, pid, ownedReader(user.uid));
   }
   identity(user: PasswdEntry): string | null {
+    // the ops-puddle dir holds no puddle of its own: this host's service-account puddle presents there
+    if (isServiceRoot(user, this.env)) return ownedReader(0)(serviceIdentityFile(this.env));
     return ownedReader(user.uid)(join(user.home, '.vigo-puddle', 'identity.pub'));
   }
 }

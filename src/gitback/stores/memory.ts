@@ -100,6 +100,8 @@ export interface MemoryUser {
 export class MemoryUserDirectory implements UserDirectory {
   readonly source = 'the in-memory user directory';
   readonly users = new Map<number, MemoryUser>();
+  /** the service root (DiskUserDirectory.serviceRoot): a test sets it, with its state and identity */
+  service: MemoryUser | null = null;
 
   add(entry: PasswdEntry, opts: { gitback?: boolean; identity?: string | null } = {}): MemoryUser {
     const u: MemoryUser = { entry, gitback: opts.gitback ?? true, identity: opts.identity ?? null, projects: new Map() };
@@ -107,7 +109,7 @@ export class MemoryUserDirectory implements UserDirectory {
     return u;
   }
   list(): PasswdEntry[] {
-    return [...this.users.values()].map((u) => u.entry);
+    return [...this.users.values(), ...(this.service !== null ? [this.service] : [])].map((u) => u.entry);
   }
   byUid(uid: number): PasswdEntry | null {
     return this.users.get(uid)?.entry ?? null;
@@ -117,10 +119,16 @@ export class MemoryUserDirectory implements UserDirectory {
     throw new VigoError('E_USERCRATE_DENIED', `gitback is not enabled for user ${name}: its usercrate does not grant gitback: true`);
   }
   project(user: PasswdEntry, pid: string): ProjectState | null {
-    return this.users.get(user.uid)?.projects.get(pid) ?? null;
+    return this.of(user)?.projects.get(pid) ?? null;
   }
   identity(user: PasswdEntry): string | null {
-    return this.users.get(user.uid)?.identity ?? null;
+    return this.of(user)?.identity ?? null;
+  }
+  serviceRoot(): PasswdEntry | null {
+    return this.service?.entry ?? null;
+  }
+  private of(user: PasswdEntry): MemoryUser | undefined {
+    return this.service !== null && user === this.service.entry ? this.service : this.users.get(user.uid);
   }
 }
 

@@ -71,8 +71,14 @@ export interface UserDirectory {
   checkGate(uid: number, name: string): void;
   /** the state the user holds for pid; null when its directories are not its own or hold none */
   project(user: PasswdEntry, pid: string): ProjectState | null;
-  /** the text of the user's ~/.vigo-puddle/identity.pub, null when it is missing */
+  /** the text of the user's ~/.vigo-puddle/identity.pub, null when it is missing (the service root: its service-account puddle's) */
   identity(user: PasswdEntry): string | null;
+  /**
+   * The root-owned state root of this host's service-account puddle (the ops-puddle dir,
+   * holding the stacks project), null when it holds no project state. Its presenter is the
+   * service-account puddle's identity.pub; no uid binding (root is the caller).
+   */
+  serviceRoot(): PasswdEntry | null;
 }
 
 export interface AccessStores {

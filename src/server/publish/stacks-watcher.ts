@@ -59,7 +59,19 @@ export interface StacksWatcherOptions {
   gitHost: GitHost;
   /** after a head went live (the server pushes check-ins) */
   onLive?: (version: number, commit: string) => void;
+  /**
+   * Hands what reached the bare repo to swarm replication (the agent's root `replicate`,
+   * signed by the service-account puddle): asked at start and whenever the refs move,
+   * whatever wrote them. ok false: asked again later. Absent: nothing is replicated here.
+   */
+  replicate?: (projectId: string) => Promise<{ ok: boolean; lines: string[] }>;
+  /** for the replicate retry (Date.now) */
+  now?: () => number;
 }
+
+/** A replicate that failed (the agent down, no swarm yet) is asked again after this, doubling to REPLICATE_RETRY_MAX_MS. */
+export const REPLICATE_RETRY_MS = 2_000;
+export const REPLICATE_RETRY_MAX_MS = 60_000;
 
 type Run = (cmd: string, args: string[], cwd?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
 
@@ -140,6 +152,13 @@ export class StacksWatcher {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly run: Run;
+  /** the refs moved (or the bolt started) since replication was last asked successfully */
+  private replicateWanted = true;
+  private replicating: Promise<void> | null = null;
+  private replicateAt = 0;
+  private replicateBackoff = REPLICATE_RETRY_MS;
+  /** the last failure logged (a repeat is not logged again) */
+  private replicateProblem: string | null = null;
 
   constructor(private readonly o: StacksWatcherOptions) {
     this.run = runner(o.gitHost);
@@ -164,6 +183,7 @@ export class StacksWatcher {
     this.timer = null;
     this.unwatch();
     await this.running?.catch(() => undefined);
+    await this.replicating;
   }
 
   /** Look once (serialized): sync `.live` to the head when it moved. Resolves when done. */
@@ -226,6 +246,8 @@ export class StacksWatcher {
     if (!existsSync(bare)) return grow();
     this.watchRepo(bare);
     const sig = refSignature(bare);
+    if (sig !== this.signature) this.replicateWanted = true;
+    this.replicateSoon(pid);
     if (sig === this.signature) return grow();
     const head = await stacksHead(bare, this.run);
     this.signature = sig;
@@ -234,6 +256,39 @@ export class StacksWatcher {
     this.st.head = head.commit;
     if (head.commit === this.st.commit || head.commit === this.st.error?.commit) return;
     await this.sync(bare, head.commit);
+  }
+
+  /**
+   * One replicate at a time, off the pass (the replica report takes seconds): a file://
+   * push reaches the other bolts' agents, and one that raced it is asked for again after.
+   */
+  private replicateSoon(pid: string): void {
+    const ask = this.o.replicate;
+    const now = (this.o.now ?? Date.now)();
+    if (ask === undefined || !this.replicateWanted || this.replicating !== null || now < this.replicateAt) return;
+    this.replicateWanted = false;
+    const failed = (problem: string): void => {
+      this.replicateWanted = true;
+      this.replicateAt = now + this.replicateBackoff;
+      this.replicateBackoff = Math.min(REPLICATE_RETRY_MAX_MS, this.replicateBackoff * 2);
+      if (problem !== this.replicateProblem) this.o.log(`stacks watcher: the stacks project is not replicated yet (again in ${Math.round((this.replicateAt - now) / 1000)} s, then less often): ${problem}`);
+      this.replicateProblem = problem;
+    };
+    this.replicating = ask(pid)
+      .then(
+        (r) => {
+          if (!r.ok) return failed(r.lines.join('; ') || 'the agent gave no reason');
+          for (const l of r.lines) this.o.log(`stacks watcher: ${l}`);
+          this.replicateBackoff = REPLICATE_RETRY_MS;
+          this.replicateProblem = null;
+        },
+        (e: unknown) => failed(e instanceof Error ? e.message : String(e)),
+      )
+      .finally(() => {
+        this.replicating = null;
+        // the refs moved while it ran: look again now, not at the next backed-off pass
+        if (this.replicateWanted && this.timer !== null && !this.stopped) this.schedule(Math.max(50, this.replicateAt - (this.o.now ?? Date.now)()));
+      });
   }
 
   private async sync(bare: string, commit: string): Promise<void> {
