@@ -4,8 +4,8 @@
 // / join) runs once in `before`. Then: B and C catch the imported head up from A; a publish
 // on A brings every bolt to the new head and every envoy to the new policy; a bolt killed
 // during a publish converges after restart; an invalid head is refused everywhere with
-// .live untouched; the non-member envoy holds no stacks bytes. ONE bed for the file,
-// removed in `after` whatever happened.
+// .live untouched; a publish on B reaches every bolt too; the non-member envoy holds no
+// stacks bytes. ONE bed for the file, removed in `after` whatever happened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -78,6 +78,20 @@ test('an invalid head is refused on every bolt with .live untouched', { skip: sk
   const bad = execFileSync('git', ['-C', work, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   for (const h of BOLTS) await until(`${h} refuses ${bad.slice(0, 12)}`, async () => (await status(h)).stacks?.error?.commit === bad, logs, 120_000);
   for (const h of BOLTS) assert.equal(readlinkSync(join(dataDir(h), '.live')), live[h], `${h}: .live untouched`);
+});
+
+test('a publish on B (its own stacks tree, signed by its own service-account puddle) reaches every bolt, past the refused head', { skip: skip ?? false, timeout: 300_000 }, async () => {
+  writeFileSync(join(dataDir('b'), 'stacks', 'configcrates', 'motd.vgo'), MOTD('from b'));
+  // B's vigocli logged in to A (setup): --server names B's own vigosrv
+  const out = await ok('b', [...SELF, 'config', 'publish']);
+  assert.match(out, /all 3 bolt\(s\) serve it/);
+  const hb = head('b');
+  for (const h of BOLTS) {
+    assert.equal(head(h), hb, `${h} holds B's commit`);
+    const st = await status(h);
+    assert.deepEqual([st.stacks?.commit, st.stacks?.error ?? null], [hb, null], `${h} serves it and the refusal is cleared`);
+  }
+  assert.match(log('agent-b.log'), /vigo-ops-puddle \(root\): 1 ref\(s\) of .* moved outside a receive/, "B's agent handed B's push over");
 });
 
 test('the non-member envoy (no ops-puddle on its host) never holds the stacks bytes', { skip: skip ?? false, timeout: 120_000 }, async () => {
