@@ -108,6 +108,8 @@ export interface BoltStacks {
   commit: string | null;
   head: string | null;
   error: { commit: string; problem: string } | null;
+  /** why this bolt's pushes into the stacks repo are not handed to replication yet (absent: a bolt that predates it) */
+  replicate_error?: string | null;
 }
 
 export interface BoltHealth {

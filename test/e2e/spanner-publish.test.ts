@@ -90,7 +90,8 @@ test('a publish on A commits into the stacks project and both bolts serve the ne
   assert.equal(await version(A), va + 1);
   assert.equal(await version(B), vb + 1);
   for (const b of status(B).bolts) assert.equal(b.stacks?.commit, head, `${b.bolt_id} serves the head`);
-  assert.match(cliOk(B, ['spanner', 'bolt', 'show', 'bolt-b']), new RegExp(`Stacks: +live at ${head.slice(0, 12)}\\n`));
+  // live, nothing refused (no agent here: the line also says nothing replicates from this bolt)
+  assert.match(cliOk(B, ['spanner', 'bolt', 'show', 'bolt-b']), new RegExp(`Stacks: +live at ${head.slice(0, 12)}(\\n|; NOT REPLICATED from this bolt: )`));
 
   // a deletion travels: B's .live loses the file A's stacks no longer have
   A.writeStacks({ motd: MOTD('two'), extra: 'name: extra\nresources: []\n' }, ENVOYS);
@@ -147,7 +148,10 @@ test('an invalid head pushed around the validation is refused on every bolt with
   assert.deepEqual([await version(A), await version(B)], [va, vb]);
   const show = cliOk(A, ['spanner', 'bolt', 'show', 'bolt-b']);
   assert.match(show, new RegExp(`Stacks: +live at [0-9a-f]{12}; REFUSED head ${bad.slice(0, 12)}: configcrates/motd\\.vgo:\\d+: `));
-  assert.match(cliOk(A, ['spanner', 'status']), new RegExp(`bolt-b: stacks live at [0-9a-f]{12}; REFUSED head ${bad.slice(0, 12)}`));
+  const st = cliOk(A, ['spanner', 'status']);
+  assert.match(st, new RegExp(`bolt-b: stacks live at [0-9a-f]{12}; REFUSED head ${bad.slice(0, 12)}`));
+  // this bed runs no agent: no bolt's push reaches replication, and status says so
+  assert.match(st, /bolt-a: stacks .*; NOT REPLICATED from this bolt: gitback: not replicated: .*\(retrying; check this host's `vigo agent run`/);
 
   // a fixed publish on top moves every bolt on
   const out = cliOk(A, ['config', 'publish']);

@@ -186,6 +186,7 @@ test('every ref move is handed to replication (the agent asked once per move, at
   await w.check();
   await settle();
   assert.deepEqual(asked, [pid], 'asked at start: a push made while nothing replicated is carried');
+  assert.equal(w.state().replicate_error, 'gitback: not replicated: connect ENOENT gitback.sock', 'spanner status and bolt show say why');
   await w.check();
   await settle();
   assert.equal(asked.length, 1, 'not again before the backoff');
@@ -203,6 +204,7 @@ test('every ref move is handed to replication (the agent asked once per move, at
   assert.equal(asked.length, 3);
   assert.equal(logs.filter((l) => /not replicated yet/.test(l)).length, 1, 'the same failure is logged once');
   assert.ok(logs.includes('stacks watcher: gitback: replicated to 2 of 2 peers'), logs.join('\n'));
+  assert.equal(w.state().replicate_error, null, 'cleared once handed over');
   await w.check();
   await settle();
   assert.equal(asked.length, 3, 'nothing moved: not asked');

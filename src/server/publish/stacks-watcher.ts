@@ -42,6 +42,8 @@ export interface StacksSyncState {
   head: string | null;
   /** the newest head that did not validate (cleared when a head syncs) */
   error: { commit: string; problem: string } | null;
+  /** why the last hand-over of this repo to swarm replication failed, while it is retried (null: handed over, or nothing to hand) */
+  replicate_error: string | null;
 }
 
 export interface StacksWatcherOptions {
@@ -162,7 +164,7 @@ export class StacksWatcher {
 
   constructor(private readonly o: StacksWatcherOptions) {
     this.run = runner(o.gitHost);
-    this.st = { project_id: null, bare: null, commit: getMeta(o.db, META_COMMIT), head: null, error: null };
+    this.st = { project_id: null, bare: null, commit: getMeta(o.db, META_COMMIT), head: null, error: null, replicate_error: null };
   }
 
   state(): StacksSyncState {
@@ -273,6 +275,7 @@ export class StacksWatcher {
       this.replicateBackoff = Math.min(REPLICATE_RETRY_MAX_MS, this.replicateBackoff * 2);
       if (problem !== this.replicateProblem) this.o.log(`stacks watcher: the stacks project is not replicated yet (again in ${Math.round((this.replicateAt - now) / 1000)} s, then less often): ${problem}`);
       this.replicateProblem = problem;
+      this.st.replicate_error = problem;
     };
     this.replicating = ask(pid)
       .then(
@@ -281,6 +284,7 @@ export class StacksWatcher {
           for (const l of r.lines) this.o.log(`stacks watcher: ${l}`);
           this.replicateBackoff = REPLICATE_RETRY_MS;
           this.replicateProblem = null;
+          this.st.replicate_error = null;
         },
         (e: unknown) => failed(e instanceof Error ? e.message : String(e)),
       )

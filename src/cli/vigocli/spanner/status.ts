@@ -34,6 +34,6 @@ export function registerStatus(spanner: Command): void {
         ]),
       );
       for (const b of s.bolts) if (b.error) process.stdout.write(`${b.bolt_id}: ${b.error}\n`);
-      for (const b of s.bolts) if (b.stacks?.error) process.stdout.write(`${b.bolt_id}: stacks ${stacksLine(b.stacks)}\n`);
+      for (const b of s.bolts) if (b.stacks?.error || b.stacks?.replicate_error) process.stdout.write(`${b.bolt_id}: stacks ${stacksLine(b.stacks)}\n`);
     });
 }

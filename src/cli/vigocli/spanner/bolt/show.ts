@@ -17,7 +17,9 @@ export function stacksLine(st: BoltStacks | null | undefined): string {
   if (st.project_id === null) return 'no stacks project on this host yet (`vigocli spanner stacks init` or `stacks join`)';
   const at = st.commit === null ? 'nothing synced yet' : `live at ${st.commit.slice(0, 12)}`;
   const behind = st.head !== null && st.head !== st.commit && st.head !== st.error?.commit ? `, head ${st.head.slice(0, 12)} syncing` : '';
-  return `${at}${behind}${st.error ? `; REFUSED head ${st.error.commit.slice(0, 12)}: ${st.error.problem} (.live unchanged; push a fixed commit)` : ''}`;
+  const refused = st.error ? `; REFUSED head ${st.error.commit.slice(0, 12)}: ${st.error.problem} (.live unchanged; push a fixed commit)` : '';
+  const unreplicated = st.replicate_error ? `; NOT REPLICATED from this bolt: ${st.replicate_error} (retrying; check this host's \`vigo agent run\` and its swarm assignment)` : '';
+  return `${at}${behind}${refused}${unreplicated}`;
 }
 
 export function registerShow(bolt: Command): void {
