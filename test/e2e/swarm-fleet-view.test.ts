@@ -83,9 +83,10 @@ describe('the fleet view of the swarm across two routed subnets (1 vigosrv, 3 en
     // swarm-wide: C (subnet 2, not a member) gets it from B over its own LAN
     await until('every envoy holds the pushed tip', () => HOSTS.every((h) => f.refs(h, demo)['refs/heads/main'] === tip), logs, 120_000);
     let last: ProjectDetail | null = null;
-    const d = await until('the view shows A and B on the tip, nothing divergent', async () => {
+    // each host's traits reach the view with its next check-in after its repo moved: wait for all three
+    const d = await until('the view shows A, B and C on the tip, nothing divergent', async () => {
       const v = (last = await show(f, 'demo'));
-      return v.hosts.length >= 2 && v.divergent_refs.length === 0 && v.hosts.every((h) => h.refs['refs/heads/main'] === tip) ? v : null;
+      return v.hosts.length >= 3 && v.divergent_refs.length === 0 && v.hosts.every((h) => h.refs['refs/heads/main'] === tip) ? v : null;
     }, () => `${JSON.stringify(last, null, 1)}\n${logs()}`, 120_000);
     // every host holding it, C's replica too (C holds it for no local user)
     assert.deepEqual(d.hosts.map((h) => h.hostname).sort(), ['env-a', 'env-b', 'env-c'], `hosts holding demo: ${HOSTS.filter((h) => existsSync(f.bareRepo(h, demo))).join(', ')}; the view lists ${d.hosts.map((h) => h.hostname).join(', ')}`);
