@@ -73,6 +73,9 @@ export class Announcer {
   private lastCache = '';
   private readonly log: (line: string) => void;
 
+  /** the lines of the last announce (announceIfChanged compares with it) */
+  private lastSent = '';
+
   constructor(private readonly o: AnnouncerOptions) {
     this.group = o.group ?? DEFAULT_ANNOUNCE_GROUP;
     this.port = o.port ?? DEFAULT_ANNOUNCE_PORT;
@@ -113,10 +116,23 @@ export class Announcer {
     return out;
   }
 
+  /**
+   * Announces now when what this envoy holds changed since the last announce (a project
+   * joined, a first catch-up that made a repo): peers target it at their next push instead
+   * of an announce interval later. True when it sent.
+   */
+  announceIfChanged(): boolean {
+    if (this.sock === null || JSON.stringify(this.lines()) === this.lastSent) return false;
+    this.announce();
+    return true;
+  }
+
   announce(): void {
     const s = this.sock;
     if (s === null) return;
-    for (const d of encodeAnnounceDatagrams(this.lines())) {
+    const lines = this.lines();
+    this.lastSent = JSON.stringify(lines);
+    for (const d of encodeAnnounceDatagrams(lines)) {
       s.send(d, this.port, this.group, (e) => {
         if (e) this.log(`swarm announcer: send to ${this.group}:${this.port}: ${e.message}`);
         else this.counters.sent++;

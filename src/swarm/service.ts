@@ -105,6 +105,7 @@ interface Running {
   gossip: EnvelopeNode;
   announcer: Announcer | null;
   rescan: NodeJS.Timeout;
+  heldCheck: NodeJS.Timeout;
 }
 
 export class SwarmService implements AgentService {
@@ -380,7 +381,17 @@ export class SwarmService implements AgentService {
       }
     }, this.cfg.rescan_s * 1000);
     timer.unref();
-    this.running = { identity, node, gossip, announcer, rescan: timer };
+    // what is held changes at a rescan (a project joined) or a catch-up round (a first repo):
+    // say so at once, so peers fan their next push out to this envoy (a cheap compare otherwise)
+    const heldCheck = setInterval(() => {
+      try {
+        announcer?.announceIfChanged();
+      } catch (e) {
+        log(`announcing what this envoy holds: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, Math.max(1000, Math.min(this.cfg.catchup_interval_s, this.cfg.announce_interval_s) * 1000));
+    heldCheck.unref();
+    this.running = { identity, node, gossip, announcer, rescan: timer, heldCheck };
     // a bundle that arrived while the node started is taken now
     this.identityChanged();
     log(`peer server listening on ${listenHost}:${bound.port} as envoy ${envoyId} (${host})${announcer ? `, announcing on ${announcer.group}:${announcer.port}` : ''}; ${handles.size} local project(s)`);
@@ -394,6 +405,7 @@ export class SwarmService implements AgentService {
       this.opts.attach?.(null);
     } finally {
       clearInterval(r.rescan);
+      clearInterval(r.heldCheck);
       r.announcer?.close();
       await r.gossip.close();
       await r.node.close();

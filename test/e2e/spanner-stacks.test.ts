@@ -92,6 +92,8 @@ test('a publish on B (its own stacks tree, signed by its own service-account pud
     assert.deepEqual([st.stacks?.commit, st.stacks?.error ?? null], [hb, null], `${h} serves it and the refusal is cleared`);
   }
   assert.match(log('agent-b.log'), /vigo-ops-puddle \(root\): 1 ref\(s\) of .* moved outside a receive/, "B's agent handed B's push over");
+  // pushed to both other bolts' agents (the fan-out), not only caught up by them later
+  await until("B's push reported as held by A's and C's agents", () => /stacks watcher: gitback: replicated to 2 of 2 peers/.test(log('srv-b.log')), logs, 30_000);
 });
 
 test('the non-member envoy (no ops-puddle on its host) never holds the stacks bytes', { skip: skip ?? false, timeout: 120_000 }, async () => {
