@@ -77,6 +77,8 @@ export interface ReportIo {
   stderrIsTTY: boolean;
   /** the pusher's puddle key, through the session helper */
   signer(): Promise<Signer>;
+  /** told when the change was not replicated (the line says why too): root's `replicate` asks again */
+  notReplicated?: (reason: string) => void;
   /** opens one request on the daemon socket (remote-helper.ts daemonRequest) */
   request(line: Parameters<typeof encodeLine>[0]): Promise<{ sock: Socket; resp: DaemonResponse; rest: Buffer }>;
 }
@@ -145,6 +147,7 @@ export async function reportPush(io: ReportIo, pushId: string, wanted: number | 
 export async function reportSigned(io: ReportIo, first: Extract<DaemonRequest, { op: 'push-manifest' | 'replicate' }>, wanted: number | null): Promise<number> {
   const short = wanted === null ? 0 : 1;
   const notReplicated = (reason: string): number => {
+    io.notReplicated?.(reason);
     io.stderr.write(`gitback: not replicated: ${reason}\n`);
     if (wanted !== null) io.stderr.write(`gitback: fewer than the ${wanted} ${plural(wanted)} asked for (-o replicas=${wanted}); the push landed on this envoy only\n`);
     return short;

@@ -29,7 +29,9 @@ export async function replicateFilePush(socketPath: string, projectId: string, s
       done();
     },
   });
-  const code = await reportSigned({ stderr, stderrIsTTY: false, signer, request: (line) => daemonRequest(socketPath, line, { timeoutMs: opts.timeoutMs }) }, { v: 1, op: 'replicate', project_id: projectId }, null);
+  let replicated = true;
+  const io = { stderr, stderrIsTTY: false, signer, notReplicated: () => void (replicated = false), request: (line: Parameters<typeof daemonRequest>[1]) => daemonRequest(socketPath, line, { timeoutMs: opts.timeoutMs }) };
+  const code = await reportSigned(io, { v: 1, op: 'replicate', project_id: projectId }, null);
   if (partial.trim() !== '') lines.push(partial);
-  return { ok: code === 0 && !lines.some((l) => l.startsWith('gitback: not replicated')), lines };
+  return { ok: code === 0 && replicated, lines };
 }

@@ -159,8 +159,6 @@ export class StacksWatcher {
   private replicating: Promise<void> | null = null;
   private replicateAt = 0;
   private replicateBackoff = REPLICATE_RETRY_MS;
-  /** the last failure logged (a repeat is not logged again) */
-  private replicateProblem: string | null = null;
 
   constructor(private readonly o: StacksWatcherOptions) {
     this.run = runner(o.gitHost);
@@ -273,8 +271,8 @@ export class StacksWatcher {
       this.replicateWanted = true;
       this.replicateAt = now + this.replicateBackoff;
       this.replicateBackoff = Math.min(REPLICATE_RETRY_MAX_MS, this.replicateBackoff * 2);
-      if (problem !== this.replicateProblem) this.o.log(`stacks watcher: the stacks project is not replicated yet (again in ${Math.round((this.replicateAt - now) / 1000)} s, then less often): ${problem}`);
-      this.replicateProblem = problem;
+      // a repeat of the failure shown is not logged again
+      if (problem !== this.st.replicate_error) this.o.log(`stacks watcher: the stacks project is not replicated yet (again in ${Math.round((this.replicateAt - now) / 1000)} s, then less often): ${problem}`);
       this.st.replicate_error = problem;
     };
     this.replicating = ask(pid)
@@ -283,7 +281,6 @@ export class StacksWatcher {
           if (!r.ok) return failed(r.lines.join('; ') || 'the agent gave no reason');
           for (const l of r.lines) this.o.log(`stacks watcher: ${l}`);
           this.replicateBackoff = REPLICATE_RETRY_MS;
-          this.replicateProblem = null;
           this.st.replicate_error = null;
         },
         (e: unknown) => failed(e instanceof Error ? e.message : String(e)),
