@@ -83,6 +83,9 @@ export function parseSwarmSection(config: AgentConfig): SwarmSection {
   return r.data;
 }
 
+/** what is held is compared with the last announce at least this often (a stat per held repo) */
+const HELD_CHECK_MAX_MS = 5_000;
+
 /** how soon a swarm that failed to start is tried again */
 export const DEFAULT_SWARM_RETRY_MS = 30_000;
 
@@ -389,7 +392,7 @@ export class SwarmService implements AgentService {
       } catch (e) {
         log(`announcing what this envoy holds: ${e instanceof Error ? e.message : String(e)}`);
       }
-    }, Math.max(1000, Math.min(this.cfg.catchup_interval_s, this.cfg.announce_interval_s) * 1000));
+    }, Math.max(1000, Math.min(HELD_CHECK_MAX_MS, this.cfg.catchup_interval_s * 1000, this.cfg.announce_interval_s * 1000)));
     heldCheck.unref();
     this.running = { identity, node, gossip, announcer, rescan: timer, heldCheck };
     // a bundle that arrived while the node started is taken now
